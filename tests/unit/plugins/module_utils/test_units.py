@@ -1,0 +1,47 @@
+import pytest
+
+from ansible_collections.spin.platform.plugins.module_utils import units
+
+
+@pytest.mark.parametrize("text, ns", [
+    ("30s", 30 * 10**9), ("1m30s", 90 * 10**9), ("500ms", 500 * 10**6), ("1h", 3600 * 10**9),
+    ("1.5s", 1500 * 10**6), (10, 10 * 10**9), ("0", 0), ("2us", 2000),
+])
+def test_parse_duration(text, ns):
+    assert units.parse_duration(text) == ns
+
+
+@pytest.mark.parametrize("bad", ["", "10", "abc", "5 s", "1x", "s5", True])
+def test_parse_duration_refuses(bad):
+    with pytest.raises(ValueError):
+        units.parse_duration(bad)
+
+
+@pytest.mark.parametrize("ns, text", [
+    (30 * 10**9, "30s"), (90 * 10**9, "1m30s"), (500 * 10**6, "500ms"), (3600 * 10**9, "1h"), (0, "0s"),
+    (3723 * 10**9, "1h2m3s"),
+])
+def test_format_duration_round_trips(ns, text):
+    assert units.format_duration(ns) == text
+    assert units.parse_duration(text) == ns
+
+
+@pytest.mark.parametrize("text, size", [
+    ("512m", 512 * 1024**2), ("1G", 1024**3), ("100", 100), (2048, 2048), ("1.5k", 1536), ("64MB", 64 * 1024**2),
+])
+def test_parse_bytes(text, size):
+    assert units.parse_bytes(text) == size
+
+
+@pytest.mark.parametrize("bad", ["lots", "-1m", "1p", True])
+def test_parse_bytes_refuses(bad):
+    with pytest.raises(ValueError):
+        units.parse_bytes(bad)
+
+
+def test_parse_cpus():
+    assert units.parse_cpus("0.5") == 0.5
+    with pytest.raises(ValueError):
+        units.parse_cpus("many")
+    with pytest.raises(ValueError):
+        units.parse_cpus(-1)
