@@ -1,0 +1,64 @@
+"""Shared helpers for the integration tests: they drive the real Docker engine and ansible-playbook."""
+import os
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
+BIN = os.path.dirname(sys.executable)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    docker = pytest.importorskip("docker")
+    client = docker.from_env(timeout=120)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means there is no engine to test
+        pytest.fail("no Docker engine answers (run ./spin up first): %s" % exc)
+    return client
+
+
+@pytest.fixture
+def prefix():
+    """A unique, short name prefix for the objects one test makes."""
+    return "it" + uuid.uuid4().hex[:6]
+
+
+class PlaybookResult:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.output = proc.stdout
+
+    def recap(self, host="local"):
+        match = re.search(r"^%s\s+:\s+(.*)$" % re.escape(host), self.output, re.M)
+        assert match, "no PLAY RECAP for %s in:\n%s" % (host, self.output[-3000:])
+        return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def run_playbook(playbook, *args, inventory="inventory/local.yml", env=None, check=True):
+    """Run ansible-playbook from the checkout; fail the test with the output's tail when it fails."""
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook, *args]
+    full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
+                    ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    full_env.update(env or {})
+    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=False)
+    result = PlaybookResult(proc)
+    if check and result.rc != 0:
+        pytest.fail("%s failed (rc=%s):\n%s" % (" ".join(cmd), result.rc, result.output[-6000:]))
+    return result
+
+
+@pytest.fixture
+def playbook():
+    return run_playbook
