@@ -1,0 +1,2342 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docker-compose.yml (v2, v3.x, compose-spec) + rancher-compose.yml -> the stack model. Pure.
+
+``parse_stack`` returns ``(model, diagnostics)``: it never stops at the first problem, and the
+caller creates nothing while ``has_errors(diagnostics)``. The model's shape is fixed in
+docs/design.md; docs/compose-keys.md says what each compose key becomes.
+
+Files other than the compose files (env_file, label_file, secrets/configs ``file:``, ``extends``
+with ``file:``) are read through the caller's ``read_file(relpath)`` callback, so this module
+does no I/O itself; ``make_dir_reader`` builds that callback for a submission directory.
+
+The work is table-driven: ``SERVICE_KEYS`` maps each supported service key to a handler,
+``REFUSED_KEYS`` / ``IGNORED_KEYS`` give the reason for each key that spin.platform refuses or
+ignores, and every other key is an error with a did-you-mean suggestion.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import difflib
+import os
+import posixpath
+import re
+import shlex
+
+from ansible_collections.spin.platform.plugins.module_utils import safe_yaml, units
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+RESERVED_LABEL_PREFIXES = ("spin.", "com.docker.stack.")
+LB_IMAGE = "rancher/lb-service-haproxy"
+MAX_SECRET_BYTES = 500 * 1024          # Swarm's limit for secrets and configs
+MAX_PORT_RANGE = 100
+MAX_EXTENDS_DEPTH = 10
+DEFAULT_NETWORK = "default"
+
+
+# ---------------------------------------------------------------------------------------------
+# diagnostics
+
+def diagnostic(severity, file, service, key, message):
+    return {"severity": severity, "file": file, "service": service, "key": key, "message": message}
+
+
+def format_diagnostic(d):
+    """``docker-compose.yml: service 'web': key 'imagee': unknown key (did you mean 'image'?)``"""
+    parts = [d.get("file") or "stack"]
+    if d.get("service"):
+        parts.append("service '%s'" % d["service"])
+    if d.get("key"):
+        parts.append("key '%s'" % d["key"])
+    if d.get("severity") == "warning":
+        parts.append("warning")
+    return ": ".join(parts) + ": " + d["message"]
+
+
+def has_errors(diagnostics):
+    return any(d["severity"] == "error" for d in diagnostics)
+
+
+def raise_for_errors(diagnostics, what="the stack"):
+    """Raise one SpinError listing every error (warnings ride along in ``diagnostics``)."""
+    errors = [format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
+    if errors:
+        raise SpinError("%s has %d error(s):\n%s" % (what, len(errors), "\n".join(errors)),
+                        diagnostics=diagnostics)
+
+
+class _Invalid(Exception):
+    """A value is wrong; ``key`` (when given) replaces the key of the handler that caught it."""
+
+    def __init__(self, message, key=None):
+        super().__init__(message)
+        self.message = message
+        self.key = key
+
+
+# ---------------------------------------------------------------------------------------------
+# reading files of the submission
+
+def make_dir_reader(base_dir, max_bytes=1024 * 1024):
+    """A ``read_file(relpath)`` callback confined to ``base_dir`` (the only I/O helper here).
+
+    Refuses absolute paths, ``..`` escapes and symbolic links that lead outside, with a message
+    the tenant can act on. Returns text; bytes that are not UTF-8 survive as surrogate escapes,
+    so binary secrets round-trip exactly.
+    """
+    base = os.path.realpath(base_dir)
+
+    def read_file(relpath):
+        if not isinstance(relpath, str) or not relpath.strip():
+            raise SpinError("an empty path: name a file inside the submission directory")
+        if os.path.isabs(relpath) or relpath.startswith("~"):
+            raise SpinError("'%s' is an absolute path: give a path relative to the submission directory"
+                            % relpath)
+        norm = os.path.normpath(relpath)
+        if norm == ".." or norm.startswith(".." + os.sep):
+            raise SpinError("'%s' points outside the submission directory: keep the file inside it" % relpath)
+        full = os.path.realpath(os.path.join(base, norm))
+        if os.path.commonpath([base, full]) != base:
+            raise SpinError("'%s' is a symbolic link that points outside the submission directory: "
+                            "copy the file into the directory instead" % relpath)
+        if not os.path.isfile(full):
+            raise SpinError("'%s' does not exist in the submission directory (or is not a file)" % relpath)
+        if os.path.getsize(full) > max_bytes:
+            raise SpinError("'%s' is larger than %d bytes: refused" % (relpath, max_bytes))
+        with open(full, "rb") as handle:
+            return handle.read(max_bytes + 1).decode("utf-8", "surrogateescape")
+
+    return read_file
+
+
+def _as_bytes(data):
+    return data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
+
+
+def _as_text(data):
+    return data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
+
+
+# ---------------------------------------------------------------------------------------------
+# variable interpolation: $VAR ${VAR} ${VAR:-d} ${VAR-d} ${VAR:?e} ${VAR?e} ${VAR:+r} ${VAR+r} $$
+
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+
+
+def interpolate(text, env):
+    """Substitute variables from ``env`` in ``text``. Raises _Invalid (unset variable, bad syntax)."""
+    out, pos = [], 0
+    while pos < len(text):
+        dollar = text.find("$", pos)
+        if dollar < 0:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:dollar])
+        nxt = text[dollar + 1:dollar + 2]
+        if nxt == "$":
+            out.append("$")
+            pos = dollar + 2
+        elif nxt == "{":
+            end = _closing_brace(text, dollar + 2)
+            if end < 0:
+                raise _Invalid("'${' without a closing '}' in %r" % text)
+            out.append(_expand(text[dollar + 2:end], env, text))
+            pos = end + 1
+        else:
+            match = _VAR_NAME.match(text, dollar + 1)
+            if not match:
+                raise _Invalid("a '$' that starts no variable in %r: write '$$' for a literal dollar sign" % text)
+            out.append(_lookup(match.group(0), env))
+            pos = match.end()
+    return "".join(out)
+
+
+def _closing_brace(text, pos):
+    depth = 1
+    while pos < len(text):
+        if text.startswith("$$", pos):
+            pos += 2
+            continue
+        if text.startswith("${", pos):
+            depth += 1
+            pos += 2
+            continue
+        if text[pos] == "}":
+            depth -= 1
+            if depth == 0:
+                return pos
+        pos += 1
+    return -1
+
+
+def _lookup(name, env):
+    if env.get(name) is None:
+        raise _Invalid("variable '%s' is not set: give it a value in the stack's variables, "
+                       "or write a default like ${%s:-value}" % (name, name))
+    return str(env[name])
+
+
+def _expand(body, env, text):
+    match = _VAR_NAME.match(body)
+    if not match:
+        raise _Invalid("'${%s}' in %r is not a variable: names are letters, digits and _" % (body, text))
+    name, rest = match.group(0), body[match.end():]
+    if not rest:
+        return _lookup(name, env)
+    operator = next((op for op in _OPERATORS if rest.startswith(op)), None)
+    if operator is None:
+        raise _Invalid("'${%s}' in %r: unknown operator; use :-, -, :?, ?, :+ or +" % (body, text))
+    word = rest[len(operator):]
+    value = env.get(name)
+    present = value is not None
+    usable = present if not operator.startswith(":") else present and str(value) != ""
+    kind = operator[-1]
+    if kind == "-":
+        return str(value) if usable else interpolate(word, env)
+    if kind == "+":
+        return interpolate(word, env) if usable else ""
+    if not usable:
+        reason = interpolate(word, env) if word else "it is required"
+        raise _Invalid("variable '%s' is %s: %s" % (name, "empty" if present else "not set", reason))
+    return str(value)
+
+
+def _interpolate_tree(st, file, data, path, service_level):
+    """Interpolate every string value (not keys) in place; errors name file/service/key."""
+    if isinstance(data, dict):
+        for key in list(data):
+            data[key] = _interpolate_tree(st, file, data[key], path + (str(key),), service_level)
+        return data
+    if isinstance(data, list):
+        return [_interpolate_tree(st, file, item, path + ("[%d]" % i,), service_level)
+                for i, item in enumerate(data)]
+    if isinstance(data, str) and "$" in data:
+        try:
+            return interpolate(data, st.env)
+        except _Invalid as exc:
+            service, key = _split_path(path, service_level)
+            st.error(file, service, key, exc.message)
+    return data
+
+
+def _split_path(path, service_level):
+    """('services', 'web', 'environment', 'A') -> ('web', 'environment.A')."""
+    if service_level and len(path) >= 2 and path[0] == "services":
+        return path[1], _join_key(path[2:]) or None
+    return None, _join_key(path) or None
+
+
+def _join_key(parts):
+    text = ""
+    for part in parts:
+        text += part if part.startswith("[") or not text else "." + part
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# env files (KEY=VALUE lines), also used for label_file
+
+def parse_env_file(text, env):
+    """-> (values, problems, unresolved): compose's .env syntax, one variable a line.
+
+    ``# comments``, ``export KEY=VALUE``, 'single' (literal) and "double" (escapes,
+    interpolation) quotes, unquoted values end at `` #``. ``KEY`` alone takes its value from
+    ``env``; ``unresolved`` lists those that ``env`` lacks (dropped).
+    """
+    values, problems, unresolved = {}, [], []
+    for number, line in enumerate(_as_text(text).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        name, sep, raw = line.partition("=")
+        name = name.strip()
+        if not name or re.search(r"\s", name):
+            problems.append("line %d: '%s' is not KEY=VALUE" % (number, line))
+            continue
+        if not sep:
+            if env.get(name) is None:
+                unresolved.append(name)
+            else:
+                values[name] = str(env[name])
+            continue
+        try:
+            values[name] = _env_value(raw.strip(), dict(env, **values))
+        except _Invalid as exc:
+            problems.append("line %d: %s" % (number, exc.message))
+    return values, problems, unresolved
+
+
+def _env_value(raw, env):
+    if raw.startswith("'"):
+        end = raw.find("'", 1)
+        if end < 0:
+            raise _Invalid("a single quote without its closing quote")
+        return raw[1:end]
+    if raw.startswith('"'):
+        match = re.match(r'"((?:[^"\\]|\\.)*)"', raw)
+        if not match:
+            raise _Invalid("a double quote without its closing quote")
+        text = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)),
+                      match.group(1))
+        return interpolate(text, env)
+    return interpolate(re.split(r"\s+#", raw, maxsplit=1)[0].rstrip(), env)
+
+
+# ---------------------------------------------------------------------------------------------
+# value checks: each returns the normalised value or raises _Invalid
+
+def _kind(value):
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a string"
+
+
+def _show(value):
+    return "'%s'" % value if isinstance(value, str) else str(value)
+
+
+def _str(value, what="a string"):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Invalid("must be %s, not %s" % (what, _kind(value)))
+    return str(value)
+
+
+def _nonempty_str(value, what="a string"):
+    text = _str(value, what)
+    if not text.strip():
+        raise _Invalid("must not be empty")
+    return text
+
+
+def _int(value, minimum=0, maximum=None, what="a whole number"):
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.match(r"^\s*[-+]?\d+\s*$", value):
+        number = int(value)
+    if number is None:
+        raise _Invalid("must be %s, not %s" % (what, _show(value) if isinstance(value, str) else _kind(value)))
+    if minimum is not None and number < minimum:
+        raise _Invalid("must be %d or more, not %d" % (minimum, number))
+    if maximum is not None and number > maximum:
+        raise _Invalid("must be %d or less, not %d" % (maximum, number))
+    return number
+
+
+def _float(value, minimum=None, maximum=None):
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _Invalid("must be a number, not %s" % (_show(value) if isinstance(value, str) else _kind(value)))
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise _Invalid("must be between %s and %s, not %s" % (minimum, maximum, value))
+    return number
+
+
+_TRUE = ("true", "yes", "on", "1", "y")
+_FALSE = ("false", "no", "off", "0", "n")
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _Invalid("must be true or false, not %s" % (_show(value) if isinstance(value, str) else _kind(value)))
+
+
+def _list(value, what="a list"):
+    if not isinstance(value, list):
+        raise _Invalid("must be %s, not %s" % (what, _kind(value)))
+    return value
+
+
+def _mapping(value, what="a mapping"):
+    if not isinstance(value, dict):
+        raise _Invalid("must be %s, not %s" % (what, _kind(value)))
+    return value
+
+
+def _str_list(value, allow_string=False):
+    if allow_string and isinstance(value, str):
+        return [value]
+    items = _list(value, "a list of strings" + (" (or one string)" if allow_string else ""))
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise _Invalid("item %d must be a string, not %s" % (i + 1, _kind(item)))
+        out.append(str(item))
+    return out
+
+
+def _scalar_text(value):
+    """A YAML scalar as the string Docker sees (true -> 'true')."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise _Invalid("values must be strings, numbers or true/false, not %s" % _kind(value))
+
+
+def _list_or_dict(value, what="a mapping or a list of KEY=VALUE"):
+    """{k: v} or ['k=v', 'k'] -> {k: str | None} (None: no value given)."""
+    out = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out[str(key)] = None if item is None else _scalar_text(item)
+        return out
+    if isinstance(value, list):
+        for item in value:
+            name, sep, rest = _str(item, "KEY=VALUE").partition("=")
+            if not name:
+                raise _Invalid("'%s' has no name before '='" % item)
+            out[name] = rest if sep else None
+        return out
+    raise _Invalid("must be %s, not %s" % (what, _kind(value)))
+
+
+def _duration(value):
+    try:
+        return units.parse_duration(value)
+    except ValueError as exc:
+        raise _Invalid(str(exc))
+
+
+def _bytes(value):
+    try:
+        return units.parse_bytes(value)
+    except ValueError as exc:
+        raise _Invalid(str(exc))
+
+
+def _cpus(value):
+    try:
+        return units.parse_cpus(value)
+    except ValueError as exc:
+        raise _Invalid(str(exc))
+
+
+def _mode(value):
+    """File mode: a YAML int (0440 is octal already) or an octal string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and re.match(r"^(0o)?[0-7]{1,4}$", value.strip()):
+        number = int(value.strip().replace("0o", ""), 8)
+    else:
+        raise _Invalid("must be an octal file mode like 0440, not %s" % _show(value))
+    if not 0 <= number <= 0o7777:
+        raise _Invalid("must be a file mode between 0 and 07777")
+    return number
+
+
+def _enum(value, choices):
+    text = _str(value)
+    if text not in choices:
+        raise _Invalid("must be one of %s, not '%s'" % (", ".join(choices), text) + _did_you_mean(text, choices))
+    return text
+
+
+def _did_you_mean(word, candidates):
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return " (did you mean '%s'?)" % close[0] if close else ""
+
+
+def _unknown_key(word, candidates):
+    return "unknown key" + _did_you_mean(word, candidates)
+
+
+def _abs_path(value):
+    text = _nonempty_str(value, "an absolute path")
+    if not text.startswith("/"):
+        raise _Invalid("must be an absolute path (starting with /), not '%s'" % text)
+    return text
+
+
+def _labels(value):
+    labels = _list_or_dict(value)
+    for name in labels:
+        if name.startswith(RESERVED_LABEL_PREFIXES):
+            raise _Invalid("label '%s' is reserved for the platform (%s*): rename it"
+                           % (name, "/".join(RESERVED_LABEL_PREFIXES)))
+    return {name: "" if text is None else text for name, text in labels.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# the parse state
+
+class _State:
+    """What the whole parse shares: diagnostics, variables, the reader, loaded files."""
+
+    def __init__(self, compose_name, read_file, env):
+        self.compose_name = compose_name
+        self.read_file = read_file
+        self.env = dict(env or {})
+        self.diagnostics = []
+        self.files = {}          # extra compose files for extends: name -> services dict | None
+        self.resolved = {}       # (file, service) -> raw service with extends merged
+
+    def error(self, file, service, key, message):
+        self.diagnostics.append(diagnostic("error", file, service, key, message))
+
+    def warning(self, file, service, key, message):
+        self.diagnostics.append(diagnostic("warning", file, service, key, message))
+
+    def read(self, path, file, service, key):
+        """Read a submission file; record an error and return None when it cannot be read."""
+        if self.read_file is None:
+            self.error(file, service, key, "'%s' cannot be read: no submission directory was given" % path)
+            return None
+        try:
+            return self.read_file(path)
+        except SpinError as exc:
+            self.error(file, service, key, exc.message)
+            return None
+
+
+def _fields(report, key, value, spec):
+    """Check a nested mapping against ``spec`` ({name: None | ('refuse'|'warn', reason)}).
+
+    Reports unknown, refused and ignored sub-keys through ``report(kind, key, message)``;
+    returns the supported entries, or None when ``value`` is not a mapping.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        report("error", key, "must be a mapping, not %s" % _kind(value))
+        return None
+    out = {}
+    for name, item in value.items():
+        name = str(name)
+        if name.startswith("x-"):
+            continue
+        sub = "%s.%s" % (key, name) if key else name
+        if name not in spec:
+            report("error", sub, _unknown_key(name, spec))
+        elif spec[name] is None:
+            out[name] = item
+        elif spec[name][0] == "refuse":
+            report("error", sub, "not supported on spin.platform: " + spec[name][1])
+        else:
+            report("warning", sub, "ignored on spin.platform: " + spec[name][1])
+    return out
+
+
+class _Service:
+    """Parses one compose service into its model dict."""
+
+    def __init__(self, st, file, name, raw):
+        self.st = st
+        self.file = file
+        self.name = name
+        self.raw = raw
+        self.model = empty_service()
+        self.provenance = {}
+        self.env_file_vars = {}
+        self.environment = {}
+        self.label_file_vars = {}
+        self.labels = {}
+        self.replicas_set = False
+
+    def error(self, key, message):
+        self.st.error(self.file, self.name, key, message)
+
+    def warning(self, key, message):
+        self.st.warning(self.file, self.name, key, message)
+
+    def report(self, severity, key, message):
+        (self.error if severity == "error" else self.warning)(key, message)
+
+    def check(self, key, func, *args, **kwargs):
+        """Run a value check; on _Invalid report it at ``key`` and return ``kwargs['default']``."""
+        default = kwargs.pop("default", None)
+        try:
+            return func(*args, **kwargs)
+        except _Invalid as exc:
+            self.error(exc.key or key, exc.message)
+            return default
+
+    def fields(self, key, value, spec):
+        return _fields(self.report, key, value, spec)
+
+    def assign(self, path, value, key):
+        """Set model[path] = value, unless another key already set a different value."""
+        previous = self.provenance.get(path)
+        if previous is not None and previous[2] != value:
+            where = "" if previous[0] == self.file else " in %s" % previous[0]
+            self.error(key, "%s conflicts with '%s' = %s%s: give the value once"
+                       % (_show(value), previous[1], _show(previous[2]), where))
+            return
+        self.provenance[path] = (self.file, key, value)
+        target = self.model
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+
+
+def empty_service():
+    """A service of the model with every key at its default (see docs/design.md)."""
+    return {
+        "image": None, "command": None, "entrypoint": None, "environment": {}, "ports": [],
+        "expose": [], "volumes": [], "networks": {}, "links": {}, "depends_on": [],
+        "healthcheck": None, "restart_policy": None, "user": None, "working_dir": None,
+        "hostname": None, "labels": {},
+        "deploy": {
+            "mode": "replicated", "replicas": 1, "labels": {}, "endpoint_mode": None,
+            "resources": {"limits": {"cpus": None, "memory": None, "pids": None},
+                          "reservations": {"cpus": None, "memory": None}},
+            "placement": {"constraints": [], "preferences": [], "max_replicas_per_node": None},
+            "update_config": None, "rollback_config": None,
+        },
+        "secrets": [], "configs": [], "cap_add": [], "cap_drop": [], "read_only": False,
+        "init": False, "stop_grace_period": None, "stop_signal": None, "logging": None,
+        "sysctls": {},
+        # carried so that policy can refuse them by name (Swarm cannot run most of them)
+        "privileged": False, "devices": [], "network_mode": None, "pid": None, "ipc": None,
+        "userns_mode": None, "security_opt": [], "cgroup_parent": None, "volumes_from": [],
+        "uts": None, "cgroup": None, "device_cgroup_rules": [], "external_links": [],
+        "use_api_socket": False,
+        # rancher-compose overlay
+        "start_on_create": True, "rancher_health_check": None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# service keys: command line, environment, labels
+
+def _command(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise _Invalid("cannot be split like a shell command line (%s): check the quotes" % exc)
+    return _str_list(value)
+
+
+def _k_image(sp, value):
+    image = _nonempty_str(value, "an image name")
+    if re.search(r"\s", image):
+        raise _Invalid("'%s' is not an image name: it contains white space" % image)
+    sp.model["image"] = image
+
+
+def _k_command(sp, value):
+    sp.model["command"] = _command(value)
+
+
+def _k_entrypoint(sp, value):
+    sp.model["entrypoint"] = _command(value)
+
+
+def _k_environment(sp, value):
+    sp.environment = _list_or_dict(value)
+
+
+def _file_entries(value, key):
+    """env_file / label_file: 'a.env' | ['a.env', {path, required, format}] -> [(path, required, raw)]."""
+    if isinstance(value, str):
+        return [(value, True, False)]
+    entries = []
+    for i, item in enumerate(_list(value, "a file name or a list of them")):
+        if isinstance(item, dict) and key == "env_file":
+            unknown = set(item) - {"path", "required", "format"}
+            if unknown:
+                raise _Invalid(_unknown_key(sorted(unknown)[0], ("path", "required", "format")),
+                               key="%s[%d].%s" % (key, i, sorted(unknown)[0]))
+            if "path" not in item:
+                raise _Invalid("needs a path", key="%s[%d]" % (key, i))
+            required = _bool(item.get("required", True))
+            raw = _enum(item["format"], ("raw",)) == "raw" if item.get("format") is not None else False
+            entries.append((_nonempty_str(item["path"]), required, raw))
+        else:
+            entries.append((_nonempty_str(item, "a file name"), True, False))
+    return entries
+
+
+def _read_var_file(sp, key, value):
+    """Read env_file / label_file entries -> merged {name: value} (later files win)."""
+    merged = {}
+    for path, required, raw in _file_entries(value, key):
+        if not required:
+            try:
+                text = sp.st.read_file(path) if sp.st.read_file else None
+            except SpinError:
+                text = None
+            if text is None:
+                continue
+        else:
+            text = sp.st.read(path, sp.file, sp.name, key)
+            if text is None:
+                continue
+        if raw:
+            values = dict(line.split("=", 1) for line in _as_text(text).splitlines() if "=" in line)
+            problems, unresolved = [], []
+        else:
+            values, problems, unresolved = parse_env_file(text, sp.st.env)
+        for problem in problems:
+            sp.st.error(path, sp.name, None, problem)
+        for name in unresolved:
+            sp.st.warning(path, sp.name, None, "'%s' has no value and the stack's variables do not set it: "
+                          "dropped" % name)
+        merged.update(values)
+    return merged
+
+
+def _k_env_file(sp, value):
+    sp.env_file_vars = _read_var_file(sp, "env_file", value)
+
+
+def _k_label_file(sp, value):
+    labels = _read_var_file(sp, "label_file", value)
+    sp.label_file_vars = _labels(labels)
+
+
+def _k_labels(sp, value):
+    sp.labels = _labels(value)
+
+
+def _k_user(sp, value):
+    sp.model["user"] = _nonempty_str(value)
+
+
+def _k_working_dir(sp, value):
+    sp.model["working_dir"] = _abs_path(value)
+
+
+def _k_hostname(sp, value):
+    hostname = _nonempty_str(value, "a host name")
+    if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$", hostname) and "{{" not in hostname:
+        raise _Invalid("'%s' is not a host name: use letters, digits, '-' and '.'" % hostname)
+    sp.model["hostname"] = hostname
+
+
+def _k_stop_grace_period(sp, value):
+    sp.model["stop_grace_period"] = _duration(value)
+
+
+def _k_stop_signal(sp, value):
+    sp.model["stop_signal"] = _nonempty_str(value, "a signal name like SIGTERM")
+
+
+def _k_sysctls(sp, value):
+    sysctls = _list_or_dict(value)
+    for name, text in sysctls.items():
+        if text is None:
+            raise _Invalid("has no value: write %s=VALUE" % name, key="sysctls.%s" % name)
+    sp.model["sysctls"] = sysctls
+
+
+def _normal_cap(name):
+    name = name.strip().upper()
+    return name if name == "ALL" or not name.startswith("CAP_") else name[4:]
+
+
+def _k_cap_add(sp, value):
+    sp.model["cap_add"] = [_normal_cap(c) for c in _str_list(value)]
+
+
+def _k_cap_drop(sp, value):
+    sp.model["cap_drop"] = [_normal_cap(c) for c in _str_list(value)]
+
+
+def _k_read_only(sp, value):
+    sp.model["read_only"] = _bool(value)
+
+
+def _k_init(sp, value):
+    sp.model["init"] = _bool(value)
+
+
+def _k_scale(sp, value):
+    sp.assign(("deploy", "replicas"), _int(value, what="a number of replicas"), "scale")
+    sp.replicas_set = True
+
+
+def _k_ignore(sp, value):
+    """Keys consumed elsewhere (extends is resolved before the service is parsed; build in _finish)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# service keys: ports, expose
+
+def _port_number(text, what="port"):
+    number = _int(text, minimum=1, maximum=65535, what="a %s number" % what)
+    return number
+
+
+def _port_range(text):
+    """'80' -> (80, 80); '8000-8010' -> (8000, 8010); '' -> None."""
+    text = text.strip()
+    if not text:
+        return None
+    low, sep, high = text.partition("-")
+    low = _port_number(low)
+    high = _port_number(high) if sep else low
+    if high < low:
+        raise _Invalid("port range '%s' runs backwards" % text)
+    if high - low >= MAX_PORT_RANGE:
+        raise _Invalid("port range '%s' has more than %d ports" % (text, MAX_PORT_RANGE))
+    return low, high
+
+
+def _split_short_port(text):
+    """'127.0.0.1:8080:80/udp' -> (host_ip, published, target, protocol) as strings."""
+    body, _, protocol = text.strip().partition("/")
+    host_ip = None
+    if body.startswith("["):
+        end = body.find("]")
+        if end < 0 or body[end + 1:end + 2] != ":":
+            raise ValueError
+        host_ip, parts = body[1:end], body[end + 2:].split(":")
+        if len(parts) != 2:
+            raise ValueError
+    else:
+        parts = body.split(":")
+        if len(parts) == 3:
+            host_ip = parts.pop(0)
+        if len(parts) > 2:
+            raise ValueError
+    published, target = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+    return host_ip, published, target, protocol or "tcp"
+
+
+def _short_port(sp, key, item):
+    text = _str(item, "a port like 8080:80 or a mapping")
+    try:
+        host_ip, published, target, protocol = _split_short_port(text)
+    except ValueError:
+        raise _Invalid("'%s' is not a port mapping: write it like 8080:80, 80 or 127.0.0.1:8080:80/udp" % text)
+    protocol = _enum(protocol, ("tcp", "udp", "sctp"))
+    if host_ip:
+        sp.warning(key, "host IP '%s' is ignored: the platform load balancer publishes the port" % host_ip)
+    targets = _port_range(target)
+    if targets is None:
+        raise _Invalid("'%s' has no container port" % text)
+    publics = _port_range(published)
+    count = targets[1] - targets[0] + 1
+    if publics is not None and publics[1] - publics[0] + 1 != count:
+        raise _Invalid("'%s': the published and container port ranges must have the same length" % text)
+    return [{"target": targets[0] + i, "published": None if publics is None else publics[0] + i,
+             "protocol": protocol, "mode": "ingress"} for i in range(count)]
+
+
+_LONG_PORT_SPEC = {"target": None, "published": None, "protocol": None, "mode": None,
+                   "host_ip": ("warn", "the platform load balancer publishes the port on its own addresses"),
+                   "name": ("warn", "port names have no meaning on Swarm"),
+                   "app_protocol": ("warn", "the load balancer's protocol comes from rancher-compose lb_config")}
+
+
+def _long_port(sp, key, item):
+    fields = sp.fields(key, item, _LONG_PORT_SPEC)
+    if "target" not in fields:
+        raise _Invalid("needs a target (the container port)")
+    target = sp.check(key + ".target", _port_number, fields["target"])
+    published = fields.get("published")
+    if published is not None:
+        published = sp.check(key + ".published", _port_number, published)
+    protocol = sp.check(key + ".protocol", _enum, fields.get("protocol") or "tcp", ("tcp", "udp", "sctp"))
+    mode = sp.check(key + ".mode", _enum, fields.get("mode") or "ingress", ("ingress", "host"))
+    if target is None:
+        return []
+    return [{"target": target, "published": published, "protocol": protocol or "tcp", "mode": mode or "ingress"}]
+
+
+def _k_ports(sp, value):
+    for i, item in enumerate(_list(value)):
+        key = "ports[%d]" % i
+        parse = _long_port if isinstance(item, dict) else _short_port
+        sp.model["ports"].extend(sp.check(key, parse, sp, key, item, default=[]))
+
+
+def _expose_item(item):
+    text = _str(item, "a port number")
+    port, _, protocol = text.partition("/")
+    if protocol:
+        _enum(protocol, ("tcp", "udp", "sctp"))
+    low, high = _port_range(port) or (None, None)
+    if low is None:
+        raise _Invalid("'%s' is not a port" % text)
+    return list(range(low, high + 1))
+
+
+def _k_expose(sp, value):
+    for i, item in enumerate(_list(value)):
+        for port in sp.check("expose[%d]" % i, _expose_item, item, default=[]):
+            if port not in sp.model["expose"]:
+                sp.model["expose"].append(port)
+
+
+# ---------------------------------------------------------------------------------------------
+# service keys: volumes, tmpfs
+
+_IGNORED_VOLUME_OPTIONS = ("z", "Z", "nocopy", "consistent", "cached", "delegated",
+                           "rprivate", "private", "rshared", "shared", "rslave", "slave")
+
+
+def _volume_entry(vtype, source, target, read_only=False, size=None, mode=None):
+    return {"type": vtype, "source": source, "target": target, "read_only": read_only,
+            "tmpfs_size": size, "tmpfs_mode": mode}
+
+
+def _bind_source(text):
+    """An absolute host path; relative and home paths are refused (see docs/compose-keys.md)."""
+    if text.startswith("/"):
+        return text
+    if text.startswith("~"):
+        raise _Invalid("bind mount of '%s' (a home directory) is not supported: the service may run on "
+                       "any node; use a named volume, or a config for a file" % text)
+    escape = posixpath.normpath(text).startswith("..")
+    raise _Invalid("relative bind mount '%s' is not supported%s: the service may run on any node, where "
+                   "the submission directory does not exist; put a file in a config (top-level configs "
+                   "with file:) and data in a named volume"
+                   % (text, " (and it points outside the submission directory)" if escape else ""))
+
+
+def _named_volume(text):
+    if not NAME_RE.match(text):
+        raise _Invalid("'%s' is not a volume name: use letters, digits, '_', '.' and '-'" % text)
+    return text
+
+
+def _short_volume(sp, key, item):
+    text = _nonempty_str(item, "a volume like data:/path or a mapping")
+    parts = text.split(":")
+    if len(parts) > 3:
+        raise _Invalid("'%s' is not a volume: write it like data:/var/lib/data or /host/path:/path:ro" % text)
+    source, target, options = (None, parts[0], "") if len(parts) == 1 else (parts + [""])[:3]
+    read_only = False
+    for option in [o for o in options.split(",") if o]:
+        if option in ("ro", "rw"):
+            read_only = option == "ro"
+        elif option in _IGNORED_VOLUME_OPTIONS:
+            sp.warning(key, "volume option '%s' is ignored on spin.platform" % option)
+        else:
+            raise _Invalid("'%s': unknown volume option '%s' (use ro or rw)" % (text, option))
+    target = _abs_path(target)
+    if source is None:
+        return _volume_entry("volume", None, target, read_only)
+    if source.startswith(("/", ".", "~")):
+        return _volume_entry("bind", _bind_source(source), target, read_only)
+    return _volume_entry("volume", _named_volume(source), target, read_only)
+
+
+_LONG_VOLUME_SPEC = {
+    "type": None, "source": None, "target": None, "read_only": None, "bind": None, "volume": None,
+    "tmpfs": None, "consistency": ("warn", "consistency applies to Docker Desktop only"),
+    "image": ("refuse", "image mounts need Docker 28"),
+}
+_BIND_SPEC = {"propagation": ("warn", "mounts use the default propagation (rprivate)"),
+              "create_host_path": ("warn", "host paths are never created by spin.platform"),
+              "selinux": ("warn", "SELinux relabelling is not done on spin.platform"),
+              "recursive": ("warn", "recursive read-only needs a newer engine")}
+_VOLUME_SPEC = {"nocopy": ("warn", "volumes are populated from the image as Docker does by default"),
+                "subpath": ("refuse", "volume subpaths need a newer engine; mount the volume and use a "
+                                      "subdirectory"),
+                "labels": ("warn", "the platform labels the volumes it creates")}
+_TMPFS_SPEC = {"size": None, "mode": None}
+
+
+def _long_volume(sp, key, item):
+    fields = sp.fields(key, item, _LONG_VOLUME_SPEC)
+    vtype = fields.get("type")
+    if vtype in ("npipe", "cluster", "image"):
+        raise _Invalid("type '%s' is not supported on spin.platform: use volume, bind or tmpfs" % vtype,
+                       key=key + ".type")
+    if vtype is None:
+        raise _Invalid("needs a type: volume, bind or tmpfs")
+    vtype = _enum(vtype, ("volume", "bind", "tmpfs"))
+    target = sp.check(key + ".target", _abs_path, fields.get("target"))
+    read_only = sp.check(key + ".read_only", _bool, fields.get("read_only", False), default=False)
+    source = fields.get("source")
+    for sub, spec in (("bind", _BIND_SPEC), ("volume", _VOLUME_SPEC), ("tmpfs", _TMPFS_SPEC)):
+        if sub in fields and sub != vtype:
+            sp.error("%s.%s" % (key, sub), "only applies to type %s, and this volume is type %s" % (sub, vtype))
+        elif sub in fields:
+            sp.fields("%s.%s" % (key, sub), fields[sub], spec)
+    if vtype == "tmpfs":
+        if source is not None:
+            sp.error(key + ".source", "a tmpfs mount has no source")
+        options = fields.get("tmpfs") if isinstance(fields.get("tmpfs"), dict) else {}
+        size = sp.check(key + ".tmpfs.size", _bytes, options.get("size"))
+        mode = sp.check(key + ".tmpfs.mode", _mode, options["mode"]) if "mode" in options else None
+        return _volume_entry("tmpfs", None, target, read_only, size, mode) if target else None
+    if vtype == "bind":
+        if source is None:
+            raise _Invalid("a bind mount needs a source (an absolute host path)", key=key + ".source")
+        source = sp.check(key + ".source", _bind_source, _nonempty_str(source))
+    elif source is not None:
+        source = sp.check(key + ".source", _named_volume, _nonempty_str(source))
+    if target is None or (source is None and vtype == "bind"):
+        return None
+    return _volume_entry(vtype, source, target, read_only)
+
+
+def _k_volumes(sp, value):
+    for i, item in enumerate(_list(value)):
+        key = "volumes[%d]" % i
+        parse = _long_volume if isinstance(item, dict) else _short_volume
+        entry = sp.check(key, parse, sp, key, item)
+        if entry:
+            sp.model["volumes"].append(entry)
+
+
+def _tmpfs_item(sp, key, text):
+    path, _, options = text.partition(":")
+    size = mode = None
+    for option in [o for o in options.split(",") if o]:
+        name, _, setting = option.partition("=")
+        if name == "size":
+            size = _bytes(setting)
+        elif name == "mode":
+            mode = _mode(setting)
+        else:
+            sp.warning(key, "tmpfs option '%s' is ignored on spin.platform (only size and mode apply)" % option)
+    return _volume_entry("tmpfs", None, _abs_path(path), False, size, mode)
+
+
+def _k_tmpfs(sp, value):
+    for i, text in enumerate(_str_list(value, allow_string=True)):
+        key = "tmpfs[%d]" % i
+        entry = sp.check(key, _tmpfs_item, sp, key, text)
+        if entry:
+            sp.model["volumes"].append(entry)
+
+
+# ---------------------------------------------------------------------------------------------
+# service keys: networks, links, depends_on
+
+_SERVICE_NETWORK_SPEC = {
+    "aliases": None,
+    "ipv4_address": ("refuse", "Swarm assigns the addresses; reach the service by its name"),
+    "ipv6_address": ("refuse", "Swarm assigns the addresses; reach the service by its name"),
+    "link_local_ips": ("refuse", "Swarm assigns the addresses"),
+    "mac_address": ("refuse", "Swarm assigns MAC addresses"),
+    "interface_name": ("refuse", "Swarm names the interfaces"),
+    "driver_opts": ("refuse", "per-endpoint driver options are not supported"),
+    "priority": ("warn", "Swarm attaches the networks in its own order"),
+    "gw_priority": ("warn", "Swarm chooses the default gateway"),
+}
+
+
+def _alias(text):
+    if not NAME_RE.match(text):
+        raise _Invalid("'%s' is not a network alias: use letters, digits, '_', '.' and '-'" % text)
+    return text
+
+
+def _k_networks(sp, value):
+    entries = {name: None for name in _str_list(value)} if isinstance(value, list) else _mapping(
+        value, "a list of network names or a mapping")
+    for name, config in entries.items():
+        key = "networks.%s" % name
+        fields = sp.fields(key, config, _SERVICE_NETWORK_SPEC)
+        if fields is None:
+            continue
+        aliases = sp.check(key + ".aliases", _str_list, fields.get("aliases", []), default=[])
+        aliases = [a for a in (sp.check(key + ".aliases", _alias, a) for a in aliases) if a]
+        sp.model["networks"][str(name)] = {"aliases": aliases}
+
+
+def _k_links(sp, value):
+    for text in _str_list(value):
+        target, _, alias = text.partition(":")
+        alias = _alias(alias or target)
+        if sp.model["links"].get(target, alias) != alias:
+            raise _Invalid("links '%s' twice (as '%s' and '%s'): add the second name to the target's "
+                           "networks aliases instead" % (target, sp.model["links"][target], alias))
+        sp.model["links"][target] = alias
+
+
+_DEPENDS_SPEC = {"condition": None, "required": None,
+                 "restart": ("warn", "Swarm restarts services on its own")}
+_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+
+
+def _k_depends_on(sp, value):
+    if isinstance(value, list):
+        names = _str_list(value)
+    else:
+        names = []
+        for name, config in _mapping(value, "a list of service names or a mapping").items():
+            key = "depends_on.%s" % name
+            fields = sp.fields(key, config, _DEPENDS_SPEC) or {}
+            condition = sp.check(key + ".condition", _enum, fields.get("condition", "service_started"),
+                                 _CONDITIONS)
+            if "required" in fields:
+                sp.check(key + ".required", _bool, fields["required"])
+            if condition == "service_completed_successfully":
+                sp.warning(key + ".condition", "Swarm services do not complete: '%s' is started first and "
+                           "spin waits until it runs" % name)
+            names.append(str(name))
+    sp.model["depends_on"] = list(dict.fromkeys(names))
+
+
+# ---------------------------------------------------------------------------------------------
+# service keys: healthcheck, restart, logging, secrets/configs
+
+_HEALTHCHECK_SPEC = {"test": None, "interval": None, "timeout": None, "retries": None,
+                     "start_period": None, "disable": None,
+                     "start_interval": ("warn", "needs a newer engine than the platform runs")}
+
+
+def _healthcheck_test(value):
+    if isinstance(value, str):
+        if not value.strip():
+            raise _Invalid("must not be empty")
+        return ["CMD-SHELL", value]
+    test = _str_list(value)
+    if not test or test[0] not in ("CMD", "CMD-SHELL", "NONE"):
+        raise _Invalid("a list must start with CMD, CMD-SHELL or NONE, like [CMD, curl, -f, http://localhost]")
+    if test[0] != "NONE" and len(test) < 2:
+        raise _Invalid("%s needs a command after it" % test[0])
+    return test
+
+
+def _k_healthcheck(sp, value):
+    fields = sp.fields("healthcheck", value, _HEALTHCHECK_SPEC)
+    if fields is None:
+        return
+    if sp.check("healthcheck.disable", _bool, fields.get("disable", False)):
+        sp.model["healthcheck"] = {"disable": True}
+        return
+    test = sp.check("healthcheck.test", _healthcheck_test, fields["test"]) if "test" in fields else None
+    if test == ["NONE"]:
+        sp.model["healthcheck"] = {"disable": True}
+        return
+    check = {"test": test}
+    for name in ("interval", "timeout", "start_period"):
+        check[name] = sp.check("healthcheck." + name, _duration, fields.get(name))
+    retries = fields.get("retries")
+    check["retries"] = None if retries is None else sp.check("healthcheck.retries", _int, retries)
+    sp.model["healthcheck"] = check
+
+
+def _restart_policy(condition, max_attempts=None, delay=None, window=None):
+    return {"condition": condition, "delay": delay, "max_attempts": max_attempts, "window": window}
+
+
+def _k_restart(sp, value):
+    text = "no" if value is False else _str(value)
+    deploy = sp.raw.get("deploy")
+    if isinstance(deploy, dict) and "restart_policy" in deploy:
+        sp.warning("restart", "ignored because deploy.restart_policy is given")
+        return
+    name, _, count = text.partition(":")
+    if name == "on-failure":
+        attempts = _int(count, what="a number of attempts") if count else None
+        sp.model["restart_policy"] = _restart_policy("on-failure", attempts)
+    elif name in ("no", "always", "unless-stopped") and not count:
+        sp.model["restart_policy"] = _restart_policy("none" if name == "no" else "any")
+    else:
+        raise _Invalid("must be no, always, on-failure[:N] or unless-stopped, not '%s'" % text
+                       + _did_you_mean(name, ("no", "always", "on-failure", "unless-stopped")))
+
+
+_LOGGING_SPEC = {"driver": None, "options": None}
+
+
+def _log_options(value):
+    return {str(k): _scalar_text(v) for k, v in _mapping(value).items() if v is not None}
+
+
+def _k_logging(sp, value):
+    fields = sp.fields("logging", value, _LOGGING_SPEC)
+    if fields is None:
+        return
+    driver = sp.check("logging.driver", _nonempty_str, fields.get("driver")) if "driver" in fields else None
+    options = sp.check("logging.options", _log_options, fields.get("options") or {}, default={})
+    if driver is None and options:
+        sp.error("logging.options", "needs logging.driver: name the driver the options are for (e.g. json-file)")
+    sp.model["logging"] = {"driver": driver, "options": options} if driver else None
+
+
+def _k_log_driver(sp, value):
+    if "logging" in sp.raw:
+        raise _Invalid("cannot be combined with logging: use logging.driver")
+    driver = _nonempty_str(value)
+    options = (sp.model["logging"] or {}).get("options", {})
+    sp.model["logging"] = {"driver": driver, "options": options}
+
+
+def _k_log_opt(sp, value):
+    if "logging" in sp.raw:
+        raise _Invalid("cannot be combined with logging: use logging.options")
+    if "log_driver" not in sp.raw:
+        raise _Invalid("needs log_driver: name the driver the options are for")
+    options = _log_options(value)
+    logging = sp.model["logging"] or {"driver": None, "options": {}}
+    logging["options"] = options
+    sp.model["logging"] = logging
+
+
+_REF_SPEC = {"source": None, "target": None, "uid": None, "gid": None, "mode": None}
+
+
+def _refs(sp, key, value, default_target):
+    out = []
+    for i, item in enumerate(_list(value)):
+        sub = "%s[%d]" % (key, i)
+        if not isinstance(item, dict):
+            source = sp.check(sub, _nonempty_str, item, "a name")
+            fields = {"source": source} if source else None
+        else:
+            fields = sp.fields(sub, item, _REF_SPEC)
+        if not fields or not fields.get("source"):
+            if fields is not None:
+                sp.error(sub, "needs a source (the name under the top-level %s)" % key)
+            continue
+        source = str(fields["source"])
+        out.append({
+            "source": source,
+            "target": sp.check(sub + ".target", _nonempty_str, fields.get("target") or default_target(source)),
+            "uid": sp.check(sub + ".uid", _str, fields.get("uid", "0"), default="0"),
+            "gid": sp.check(sub + ".gid", _str, fields.get("gid", "0"), default="0"),
+            "mode": sp.check(sub + ".mode", _mode, fields.get("mode", 0o444), default=0o444),
+        })
+    return out
+
+
+def _k_secrets(sp, value):
+    sp.model["secrets"] = _refs(sp, "secrets", value, lambda source: source)
+
+
+def _k_configs(sp, value):
+    sp.model["configs"] = _refs(sp, "configs", value, lambda source: "/" + source)
+
+
+# ---------------------------------------------------------------------------------------------
+# service keys: compose v2 resources (they meet deploy.resources through sp.assign)
+
+def _k_mem_limit(sp, value):
+    sp.assign(("deploy", "resources", "limits", "memory"), _bytes(value), "mem_limit")
+
+
+def _k_mem_reservation(sp, value):
+    sp.assign(("deploy", "resources", "reservations", "memory"), _bytes(value), "mem_reservation")
+
+
+def _k_cpus(sp, value):
+    sp.assign(("deploy", "resources", "limits", "cpus"), _cpus(value), "cpus")
+
+
+def _k_pids_limit(sp, value):
+    sp.assign(("deploy", "resources", "limits", "pids"), _int(value, minimum=-1), "pids_limit")
+
+
+# ---------------------------------------------------------------------------------------------
+# service keys carried for policy (issue 5): parsed, never refused here
+
+def _k_privileged(sp, value):
+    sp.model["privileged"] = _bool(value)
+
+
+def _k_use_api_socket(sp, value):
+    sp.model["use_api_socket"] = _bool(value)
+
+
+def _carried_string(name):
+    def handler(sp, value):
+        sp.model[name] = None if value is None else _nonempty_str(value)
+    return handler
+
+
+def _carried_list(name):
+    def handler(sp, value):
+        sp.model[name] = _str_list(value)
+    return handler
+
+
+def _device(item):
+    if isinstance(item, dict):
+        unknown = set(item) - {"source", "target", "permissions"}
+        if unknown or "source" not in item:
+            raise _Invalid("a device mapping has source, target and permissions")
+        source, target, permissions = item["source"], item.get("target"), item.get("permissions")
+    else:
+        parts = _nonempty_str(item, "a device like /dev/x:/dev/x:rwm").split(":")
+        source, target, permissions = (parts + [None, None])[:3]
+    source = _str(source)
+    return {"source": source, "target": _str(target) if target else source,
+            "permissions": _str(permissions) if permissions else "rwm"}
+
+
+def _k_devices(sp, value):
+    sp.model["devices"] = [_device(item) for item in _list(value)]
+
+
+# ---------------------------------------------------------------------------------------------
+# service key: deploy
+
+def _k_deploy(sp, value):
+    fields = sp.fields("deploy", value, {name: None for name in _DEPLOY_KEYS})
+    for name, item in (fields or {}).items():
+        try:
+            _DEPLOY_KEYS[name](sp, "deploy." + name, item)
+        except _Invalid as exc:
+            sp.error(exc.key or "deploy." + name, exc.message)
+
+
+def _d_mode(sp, key, value):
+    mode = _str(value)
+    if mode in ("replicated-job", "global-job"):
+        raise _Invalid("jobs are not supported on spin.platform: run a service, or run the job elsewhere")
+    sp.model["deploy"]["mode"] = _enum(mode, ("replicated", "global"))
+
+
+def _d_replicas(sp, key, value):
+    sp.assign(("deploy", "replicas"), _int(value, what="a number of replicas"), key)
+    sp.replicas_set = True
+
+
+def _d_labels(sp, key, value):
+    sp.model["deploy"]["labels"] = _labels(value)
+
+
+def _d_endpoint_mode(sp, key, value):
+    sp.model["deploy"]["endpoint_mode"] = _enum(value, ("vip", "dnsrr"))
+
+
+_LIMITS_SPEC = {"cpus": None, "memory": None, "pids": None}
+_RESERVATIONS_SPEC = {"cpus": None, "memory": None,
+                      "generic_resources": ("refuse", "the platform has no generic resources"),
+                      "devices": ("refuse", "the platform has no devices to reserve (GPUs)")}
+_RESOURCE_CHECKS = {"cpus": _cpus, "memory": _bytes, "pids": lambda v: _int(v, minimum=-1)}
+
+
+def _d_resources(sp, key, value):
+    fields = sp.fields(key, value, {"limits": None, "reservations": None})
+    for part, spec in (("limits", _LIMITS_SPEC), ("reservations", _RESERVATIONS_SPEC)):
+        if fields and part in fields:
+            sub = "%s.%s" % (key, part)
+            for name, item in (sp.fields(sub, fields[part], spec) or {}).items():
+                number = sp.check("%s.%s" % (sub, name), _RESOURCE_CHECKS[name], item)
+                if number is not None:
+                    sp.assign(("deploy", "resources", part, name), number, "%s.%s" % (sub, name))
+
+
+_PLACEMENT_SPEC = {"constraints": None, "preferences": None, "max_replicas_per_node": None}
+
+
+def _constraint(text):
+    if not re.match(r"^\s*[\w.\-]+\s*(==|!=)\s*\S.*$", text):
+        raise _Invalid("'%s' is not a constraint: write it like node.role == worker" % text)
+    return text.strip()
+
+
+def _preference(item):
+    if not isinstance(item, dict) or set(item) != {"spread"}:
+        raise _Invalid("each preference is a mapping like {spread: node.labels.zone}")
+    return {"spread": _nonempty_str(item["spread"])}
+
+
+def _d_placement(sp, key, value):
+    fields = sp.fields(key, value, _PLACEMENT_SPEC) or {}
+    placement = sp.model["deploy"]["placement"]
+    if "constraints" in fields:
+        texts = sp.check(key + ".constraints", _str_list, fields["constraints"], default=[])
+        placement["constraints"] = [c for c in (sp.check(key + ".constraints", _constraint, t) for t in texts) if c]
+    if "preferences" in fields:
+        items = sp.check(key + ".preferences", _list, fields["preferences"], default=[])
+        placement["preferences"] = [p for p in (sp.check(key + ".preferences", _preference, i) for i in items) if p]
+    if fields.get("max_replicas_per_node") is not None:
+        placement["max_replicas_per_node"] = sp.check(key + ".max_replicas_per_node", _int,
+                                                      fields["max_replicas_per_node"])
+
+
+_UPDATE_FIELDS = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")
+_UPDATE_CHECKS = {
+    "parallelism": _int, "delay": _duration, "monitor": _duration,
+    "max_failure_ratio": lambda v: _float(v, 0, 1),
+    "order": lambda v: _enum(v, ("start-first", "stop-first")),
+}
+
+
+def _ensure_update_config(sp, which):
+    if sp.model["deploy"][which] is None:
+        sp.model["deploy"][which] = {name: None for name in _UPDATE_FIELDS}
+
+
+def _update_config(which, actions):
+    def handler(sp, key, value):
+        fields = sp.fields(key, value, {name: None for name in _UPDATE_FIELDS})
+        if fields is None:
+            return
+        _ensure_update_config(sp, which)
+        for name, item in fields.items():
+            check = _UPDATE_CHECKS.get(name) or (lambda v: _enum(v, actions))
+            result = sp.check("%s.%s" % (key, name), check, item)
+            if result is not None:
+                sp.assign(("deploy", which, name), result, "%s.%s" % (key, name))
+    return handler
+
+
+_RESTART_SPEC = {"condition": None, "delay": None, "max_attempts": None, "window": None}
+
+
+def _d_restart_policy(sp, key, value):
+    fields = sp.fields(key, value, _RESTART_SPEC)
+    if fields is None:
+        return
+    condition = sp.check(key + ".condition", _enum, fields.get("condition", "any"), ("none", "on-failure", "any"))
+    attempts = fields.get("max_attempts")
+    sp.model["restart_policy"] = _restart_policy(
+        condition or "any",
+        None if attempts is None else sp.check(key + ".max_attempts", _int, attempts),
+        sp.check(key + ".delay", _duration, fields.get("delay")),
+        sp.check(key + ".window", _duration, fields.get("window")))
+
+
+_DEPLOY_KEYS = {
+    "mode": _d_mode, "replicas": _d_replicas, "labels": _d_labels, "endpoint_mode": _d_endpoint_mode,
+    "resources": _d_resources, "placement": _d_placement, "restart_policy": _d_restart_policy,
+    "update_config": _update_config("update_config", ("continue", "rollback", "pause")),
+    "rollback_config": _update_config("rollback_config", ("continue", "pause")),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# the tables: every service key the compose schemas know is here, or an error names it unknown
+
+SERVICE_KEYS = {
+    "image": _k_image, "build": _k_ignore, "extends": _k_ignore,
+    "command": _k_command, "entrypoint": _k_entrypoint,
+    "environment": _k_environment, "env_file": _k_env_file,
+    "labels": _k_labels, "label_file": _k_label_file,
+    "ports": _k_ports, "expose": _k_expose, "volumes": _k_volumes, "tmpfs": _k_tmpfs,
+    "networks": _k_networks, "links": _k_links, "depends_on": _k_depends_on,
+    "healthcheck": _k_healthcheck, "restart": _k_restart, "deploy": _k_deploy, "scale": _k_scale,
+    "user": _k_user, "working_dir": _k_working_dir, "hostname": _k_hostname,
+    "secrets": _k_secrets, "configs": _k_configs,
+    "cap_add": _k_cap_add, "cap_drop": _k_cap_drop, "read_only": _k_read_only, "init": _k_init,
+    "stop_grace_period": _k_stop_grace_period, "stop_signal": _k_stop_signal,
+    "logging": _k_logging, "log_driver": _k_log_driver, "log_opt": _k_log_opt, "sysctls": _k_sysctls,
+    "mem_limit": _k_mem_limit, "mem_reservation": _k_mem_reservation, "cpus": _k_cpus,
+    "pids_limit": _k_pids_limit,
+    # carried for policy
+    "privileged": _k_privileged, "devices": _k_devices, "use_api_socket": _k_use_api_socket,
+    "network_mode": _carried_string("network_mode"), "pid": _carried_string("pid"),
+    "ipc": _carried_string("ipc"), "userns_mode": _carried_string("userns_mode"),
+    "cgroup_parent": _carried_string("cgroup_parent"), "uts": _carried_string("uts"),
+    "cgroup": _carried_string("cgroup"), "security_opt": _carried_list("security_opt"),
+    "volumes_from": _carried_list("volumes_from"), "external_links": _carried_list("external_links"),
+    "device_cgroup_rules": _carried_list("device_cgroup_rules"),
+}
+
+_CPU_KNOB = "Swarm cannot set it; limit CPUs with deploy.resources.limits.cpus"
+REFUSED_KEYS = {
+    "annotations": "Swarm services have no annotations; use labels",
+    "blkio_config": "Swarm cannot limit block I/O",
+    "cpu_count": _CPU_KNOB, "cpu_percent": _CPU_KNOB, "cpu_shares": _CPU_KNOB, "cpu_quota": _CPU_KNOB,
+    "cpu_period": _CPU_KNOB, "cpu_rt_period": _CPU_KNOB, "cpu_rt_runtime": _CPU_KNOB, "cpuset": _CPU_KNOB,
+    "credential_spec": "it applies to Windows containers only",
+    "dns": "the platform sets DNS; services reach each other by name",
+    "dns_opt": "the platform sets DNS; services reach each other by name",
+    "dns_search": "the platform sets DNS; services reach each other by name",
+    "extra_hosts": "/etc/hosts entries are not supported; reach other services by name",
+    "gpus": "the platform has no GPUs",
+    "group_add": "supplementary groups are not supported; run as a user that has the groups",
+    "isolation": "it applies to Windows containers only",
+    "mac_address": "Swarm assigns MAC addresses",
+    "models": "AI models are not supported",
+    "provider": "provider services are not supported",
+    "post_start": "lifecycle hooks are not supported",
+    "pre_stop": "lifecycle hooks are not supported",
+    "runtime": "the platform chooses the container runtime",
+    "shm_size": "Swarm cannot set it; mount a tmpfs on /dev/shm instead (tmpfs: /dev/shm:size=256m)",
+    "storage_opt": "Swarm cannot set storage options",
+    "ulimits": "ulimits are not supported",
+    "volume_driver": "declare the volume under the top-level volumes, with its driver",
+}
+IGNORED_KEYS = {
+    "container_name": "Swarm names the containers of a service itself",
+    "tty": "services run without a terminal",
+    "stdin_open": "services run without standard input",
+    "mem_swappiness": "Swarm cannot set it",
+    "memswap_limit": "Swarm cannot set it; memory is limited by mem_limit or deploy.resources",
+    "oom_kill_disable": "Swarm cannot set it",
+    "oom_score_adj": "Swarm cannot set it on this engine",
+    "domainname": "Swarm cannot set it; use hostname",
+    "profiles": "every service of the file is deployed",
+    "pull_policy": "images are never pulled: they must be on the nodes",
+    "pull_refresh_after": "images are never pulled: they must be on the nodes",
+    "platform": "the image on the nodes decides the platform",
+    "attach": "nothing attaches to a service's output; see its logs",
+    "develop": "development (watch) settings do not apply to a deployment",
+}
+ALL_SERVICE_KEYS = sorted(set(SERVICE_KEYS) | set(REFUSED_KEYS) | set(IGNORED_KEYS))
+
+
+def _parse_service(st, file, name, raw):
+    sp = _Service(st, file, name, raw)
+    for key, value in raw.items():
+        key = str(key)
+        if key.startswith("x-"):
+            continue
+        if key in SERVICE_KEYS:
+            try:
+                SERVICE_KEYS[key](sp, value)
+            except _Invalid as exc:
+                sp.error(exc.key or key, exc.message)
+        elif key in REFUSED_KEYS:
+            sp.error(key, "not supported on spin.platform: " + REFUSED_KEYS[key])
+        elif key in IGNORED_KEYS:
+            sp.warning(key, "ignored on spin.platform: " + IGNORED_KEYS[key])
+        else:
+            sp.error(key, _unknown_key(key, ALL_SERVICE_KEYS))
+    return sp
+
+
+def _finish_service(sp):
+    """Settle what depends on several keys, once the compose and rancher keys are in."""
+    model, raw = sp.model, sp.raw
+    environment = dict(sp.env_file_vars)
+    for name, value in sp.environment.items():
+        if value is None:
+            value = sp.st.env.get(name)
+            if value is None:
+                sp.warning("environment.%s" % name, "has no value and the stack's variables do not set it: dropped")
+                continue
+        environment[name] = str(value)
+    model["environment"] = environment
+    model["labels"] = dict(sp.label_file_vars, **sp.labels)
+    if "build" in raw:
+        if model["image"]:
+            sp.warning("build", "ignored: spin.platform builds nothing; the image '%s' must already be on "
+                       "the nodes" % model["image"])
+        else:
+            sp.error("build", "build without image is not supported: spin.platform builds nothing and has no "
+                     "registry; build the image on the nodes and name it with image:")
+    elif not model["image"] and "image" not in raw:
+        sp.error("image", "missing: every service needs an image")
+    if model["network_mode"] is not None and "networks" in raw:
+        sp.error("network_mode", "cannot be combined with networks: remove one of them")
+    if not model["networks"] and model["network_mode"] is None:
+        model["networks"] = {DEFAULT_NETWORK: {"aliases": []}}
+    if model["deploy"]["mode"] == "global" and sp.replicas_set:
+        sp.error("deploy.mode", "a global service runs one task per node: remove replicas/scale")
+    if model["deploy"]["mode"] == "global":
+        model["deploy"]["replicas"] = None
+    elif not model["start_on_create"]:
+        model["deploy"]["replicas"] = 0
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# rancher-compose.yml: per-service overlay (durations there are in milliseconds)
+
+def _millis(value):
+    return _int(value, what="a number of milliseconds") * 10**6
+
+
+_RANCHER_HC_SPEC = {
+    "port": None, "interval": None, "healthy_threshold": None, "unhealthy_threshold": None,
+    "response_timeout": None, "request_line": None, "strategy": None, "initializing_timeout": None,
+    "reinitializing_timeout": ("warn", "only initializing_timeout is used"),
+    "recreate_on_quorum_strategy_config": ("warn", "Swarm replaces unhealthy tasks one by one"),
+}
+_RANCHER_HC_CHECKS = {
+    "port": _port_number, "interval": _millis, "healthy_threshold": lambda v: _int(v, 1),
+    "unhealthy_threshold": lambda v: _int(v, 1), "response_timeout": _millis,
+    "request_line": _nonempty_str, "initializing_timeout": _millis,
+    "strategy": lambda v: _enum(v, ("none", "recreate", "recreateOnQuorum")),
+}
+
+
+def _rancher_health_check(sp, key, value):
+    fields = sp.fields(key, value, _RANCHER_HC_SPEC)
+    if fields is None:
+        return None
+    check = {name: None for name in _RANCHER_HC_CHECKS}
+    for name, item in fields.items():
+        check[name] = sp.check("%s.%s" % (key, name), _RANCHER_HC_CHECKS[name], item)
+    if "port" not in fields:
+        sp.error(key, "needs a port (the container port to check)")
+    return check
+
+
+def _r_scale(sp, value):
+    sp.assign(("deploy", "replicas"), _int(value, what="a number of replicas"), "scale")
+    sp.replicas_set = True
+
+
+def _r_start_on_create(sp, value):
+    sp.model["start_on_create"] = _bool(value)
+
+
+def _r_health_check(sp, value):
+    sp.model["rancher_health_check"] = _rancher_health_check(sp, "health_check", value)
+
+
+_UPGRADE_SPEC = {"start_first": None, "batch_size": None, "interval_millis": None}
+
+
+def _r_upgrade_strategy(sp, value):
+    fields = sp.fields("upgrade_strategy", value, _UPGRADE_SPEC)
+    if not fields:
+        return
+    _ensure_update_config(sp, "update_config")
+    for name, field, convert in (
+            ("start_first", "order", lambda v: "start-first" if _bool(v) else "stop-first"),
+            ("batch_size", "parallelism", lambda v: _int(v, 1)),
+            ("interval_millis", "delay", _millis)):
+        if name in fields:
+            result = sp.check("upgrade_strategy." + name, convert, fields[name])
+            if result is not None:
+                sp.assign(("deploy", "update_config", field), result, "upgrade_strategy." + name)
+
+
+def _r_lb_config(sp, value):
+    raise _Invalid("internal: lb_config makes the service a load balancer")  # never reached: see _is_lb
+
+
+RANCHER_KEYS = {"scale": _r_scale, "start_on_create": _r_start_on_create, "health_check": _r_health_check,
+                "upgrade_strategy": _r_upgrade_strategy, "lb_config": _r_lb_config}
+RANCHER_REFUSED = {
+    "external_ips": "external services are not supported",
+    "hostname": "external services are not supported",
+    "vcpu": "virtual machines are not supported", "memory": "virtual machines are not supported",
+    "userdata": "virtual machines are not supported", "disks": "virtual machines are not supported",
+    "network_driver": "Rancher drivers are not supported", "storage_driver": "Rancher drivers are not supported",
+}
+RANCHER_IGNORED = {
+    "retain_ip": "Swarm gives each task its own address",
+    "metadata": "there is no Rancher metadata service",
+    "drain_timeout_ms": "Swarm stops tasks after stop_grace_period",
+}
+ALL_RANCHER_KEYS = sorted(set(RANCHER_KEYS) | set(RANCHER_REFUSED) | set(RANCHER_IGNORED))
+
+
+def _apply_rancher(sp, entry, file, keys=None):
+    """Run the rancher-compose keys of one service (``keys`` limits which ones apply)."""
+    compose_file, sp.file = sp.file, file
+    for key, value in entry.items():
+        key = str(key)
+        if key.startswith("x-"):
+            continue
+        if key in RANCHER_KEYS and (keys is None or key in keys):
+            try:
+                RANCHER_KEYS[key](sp, value)
+            except _Invalid as exc:
+                sp.error(exc.key or key, exc.message)
+        elif key in RANCHER_KEYS:
+            sp.warning(key, "ignored on a load balancer: spin.platform runs the load balancer itself")
+        elif key in RANCHER_REFUSED:
+            sp.error(key, "not supported on spin.platform: " + RANCHER_REFUSED[key])
+        elif key in RANCHER_IGNORED:
+            sp.warning(key, "ignored on spin.platform: " + RANCHER_IGNORED[key])
+        else:
+            sp.error(key, _unknown_key(key, ALL_RANCHER_KEYS))
+    sp.file = compose_file
+
+
+# ---------------------------------------------------------------------------------------------
+# load balancers: a compose service with rancher lb_config, or the Rancher LB image
+
+def _is_lb(raw, rancher_entry):
+    image = raw.get("image")
+    if isinstance(image, str):
+        repository = image.rsplit("@", 1)[0]
+        repository = repository.rsplit(":", 1)[0] if ":" in repository.rsplit("/", 1)[-1] else repository
+        if repository == LB_IMAGE or repository.endswith("/" + LB_IMAGE):
+            return True
+    return isinstance(rancher_entry, dict) and "lb_config" in rancher_entry
+
+
+_LB_CONFIG_SPEC = {"port_rules": None, "certs": None, "default_cert": None, "stickiness_policy": None,
+                   "config": ("refuse", "custom HAProxy configuration would affect every tenant; "
+                                        "ask the platform team")}
+_PORT_RULE_SPEC = {"source_port": None, "target_port": None, "service": None, "hostname": None, "path": None,
+                   "priority": None, "protocol": None,
+                   "backend_name": ("warn", "the platform names the backends"),
+                   "selector": ("refuse", "selectors are not supported; name the service"),
+                   "container": ("refuse", "rules forward to services, not containers")}
+_LB_PROTOCOLS = ("http", "https", "tcp", "tls", "sni", "udp")
+_STICKINESS_SPEC = {"name": None, "cookie": None, "domain": None, "indirect": None, "nocache": None,
+                    "postonly": None, "mode": None}
+
+
+def _lb_service_name(text):
+    name = _nonempty_str(text, "a service name")
+    if "/" in name:
+        raise _Invalid("'%s' names a service of another stack: a load balancer forwards only to services "
+                       "of its own stack" % name)
+    return name
+
+
+def _port_rule(sp, key, item):
+    fields = sp.fields(key, item, _PORT_RULE_SPEC)
+    if fields is None:
+        return None
+    rule = {"source_port": None, "target_port": None, "service": None, "hostname": None, "path": None,
+            "priority": None, "protocol": "http"}
+    checks = {"source_port": _port_number, "target_port": _port_number, "service": _lb_service_name,
+              "hostname": _str, "path": _str, "priority": _int,
+              "protocol": lambda v: _enum(v, _LB_PROTOCOLS)}
+    for name, item_value in fields.items():
+        if item_value is not None and item_value != "":
+            rule[name] = sp.check("%s.%s" % (key, name), checks[name], item_value)
+    for required in ("source_port", "target_port", "service"):
+        if required not in fields:
+            sp.error(key, "needs %s" % required)
+    return rule
+
+
+def _lb_config(sp, lb, value):
+    fields = sp.fields("lb_config", value, _LB_CONFIG_SPEC) or {}
+    rules = sp.check("lb_config.port_rules", _list, fields.get("port_rules") or [], default=[])
+    for i, item in enumerate(rules):
+        rule = _port_rule(sp, "lb_config.port_rules[%d]" % i, item)
+        if rule:
+            lb["port_rules"].append(rule)
+    if "certs" in fields:
+        lb["certs"] = sp.check("lb_config.certs", _str_list, fields["certs"] or [], default=[])
+    if fields.get("default_cert") is not None:
+        lb["default_cert"] = sp.check("lb_config.default_cert", _nonempty_str, fields["default_cert"])
+    if fields.get("stickiness_policy") is not None:
+        sticky = sp.fields("lb_config.stickiness_policy", fields["stickiness_policy"], _STICKINESS_SPEC)
+        if sticky is not None:
+            lb["stickiness"] = {name: (None if sticky.get(name) is None
+                                       else sp.check("lb_config.stickiness_policy." + name, _scalar_text,
+                                                     sticky[name]))
+                                for name in _STICKINESS_SPEC}
+
+
+def _lb_port_text(port):
+    suffix = "" if port["protocol"] == "tcp" else "/" + port["protocol"]
+    return "%d:%d%s" % (port["published"] or port["target"], port["target"], suffix)
+
+
+def _parse_lb(st, file, name, raw, entry, rancher_name):
+    """A load balancer declaration -> model load_balancers[name] (issue 4 turns it into HAProxy)."""
+    sp = _Service(st, file, name, raw)
+    lb = {"ports": [], "port_rules": [], "stickiness": None, "certs": [], "default_cert": None,
+          "health_check": None}
+    for key, value in raw.items():
+        key = str(key)
+        if key == "ports":
+            sp.check("ports", _k_ports, sp, value)
+        elif key in ("image", "labels") or key.startswith("x-"):
+            continue
+        elif key in ALL_SERVICE_KEYS:
+            sp.warning(key, "ignored on a load balancer: spin.platform runs the load balancer itself")
+        else:
+            sp.error(key, _unknown_key(key, ALL_SERVICE_KEYS))
+    lb["ports"] = [_lb_port_text(p) for p in sp.model["ports"]]
+    sp.file = rancher_name
+    if "lb_config" in entry:
+        _lb_config(sp, lb, entry["lb_config"])
+    else:
+        st.warning(file, name, None, "a load balancer without lb_config in %s forwards nothing: add port_rules"
+                   % rancher_name)
+    if "health_check" in entry:
+        lb["health_check"] = _rancher_health_check(sp, "health_check", entry["health_check"])
+    rest = {k: v for k, v in entry.items() if k not in ("lb_config", "health_check")}
+    _apply_rancher(sp, rest, rancher_name, keys=())
+    published = {int(text.split(":")[0]) for text in lb["ports"]}
+    for i, rule in enumerate(lb["port_rules"]):
+        if not lb["ports"] or rule["source_port"] is None:
+            continue
+        if rule["source_port"] not in published:
+            sp.error("lb_config.port_rules[%d].source_port" % i,
+                     "%d is not among the load balancer's ports (%s): add it to its ports in %s"
+                     % (rule["source_port"], ", ".join(lb["ports"]), file))
+    if not lb["ports"]:
+        sources = sorted({r["source_port"] for r in lb["port_rules"] if r["source_port"]})
+        lb["ports"] = ["%d:%d" % (port, port) for port in sources]
+    return lb
+
+
+# ---------------------------------------------------------------------------------------------
+# top level: networks, volumes, secrets, configs
+
+def _external(value):
+    """external: true | 'true' | {name: x} -> (external, name)."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"name"}
+        if unknown:
+            raise _Invalid(_unknown_key(sorted(unknown)[0], ("name",)))
+        return True, _nonempty_str(value["name"]) if value.get("name") is not None else None
+    return _bool(value), None
+
+
+def _options(value):
+    return {str(k): _scalar_text(v) for k, v in _mapping(value).items()}
+
+
+_NETWORK_SPEC = {
+    "driver": None, "driver_opts": None, "external": None, "internal": None, "attachable": None,
+    "labels": None, "name": None,
+    "ipam": ("refuse", "the platform allocates subnets"),
+    "enable_ipv6": ("refuse", "the platform's networks carry IPv4 only"),
+    "enable_ipv4": ("warn", "networks always carry IPv4"),
+}
+_VOLUME_TOP_SPEC = {"driver": None, "driver_opts": None, "external": None, "labels": None, "name": None}
+_SECRET_SPEC = {"file": None, "environment": None, "external": None, "name": None, "labels": None,
+                "driver": ("refuse", "secrets are stored by Swarm"),
+                "driver_opts": ("refuse", "secrets are stored by Swarm"),
+                "template_driver": ("refuse", "templated secrets are not supported")}
+_CONFIG_SPEC = {"file": None, "environment": None, "external": None, "name": None, "labels": None,
+                "content": None, "template_driver": ("refuse", "templated configs are not supported")}
+
+
+def _common(top, key, fields, kind):
+    """external / name / labels / driver_opts shared by the top-level sections."""
+    external, external_name = top.check(key + ".external", _external, fields.get("external", False),
+                                        default=(False, None))
+    name = fields.get("name")
+    if name is not None:
+        name = top.check(key + ".name", _nonempty_str, name)
+        if not external:
+            top.warning(key + ".name", "ignored: the platform names the stack's %s <stack>_<name>" % kind)
+            name = None
+    return {"external": external, "name": external_name or name,
+            "labels": top.check(key + ".labels", _labels, fields.get("labels") or {}, default={})}
+
+
+def _top_network(top, key, fields):
+    entry = _common(top, key, fields, "networks")
+    driver = top.check(key + ".driver", _nonempty_str, fields.get("driver") or "overlay", default="overlay")
+    if driver == "bridge":
+        top.warning(key + ".driver", "'bridge' becomes 'overlay': Swarm services need overlay networks")
+        driver = "overlay"
+    entry.update({
+        "driver": driver,
+        "internal": top.check(key + ".internal", _bool, fields.get("internal", False), default=False),
+        "attachable": top.check(key + ".attachable", _bool, fields.get("attachable", False), default=False),
+        "driver_opts": top.check(key + ".driver_opts", _options, fields.get("driver_opts") or {}, default={}),
+    })
+    return _ordered(entry, ("driver", "internal", "attachable", "driver_opts", "labels", "external", "name"))
+
+
+def _top_volume(top, key, fields):
+    entry = _common(top, key, fields, "volumes")
+    entry["driver"] = top.check(key + ".driver", _nonempty_str, fields.get("driver") or "local", default="local")
+    entry["driver_opts"] = top.check(key + ".driver_opts", _options, fields.get("driver_opts") or {}, default={})
+    return _ordered(entry, ("driver", "driver_opts", "labels", "external", "name"))
+
+
+def _top_data(top, key, fields, kind):
+    entry = _common(top, key, fields, kind)
+    sources = [s for s in ("file", "environment", "content") if fields.get(s) is not None]
+    data = None
+    if entry["external"]:
+        if sources:
+            top.error(key, "an external %s has no %s: remove it, or remove external" % (kind[:-1], sources[0]))
+    elif len(sources) != 1:
+        top.error(key, "needs exactly one of file:, environment:%s or external: true"
+                  % (", content:" if kind == "configs" else ""))
+    elif sources[0] == "file":
+        path = top.check(key + ".file", _nonempty_str, fields["file"])
+        data = top.st.read(path, top.file, None, key + ".file") if path else None
+    elif sources[0] == "environment":
+        variable = top.check(key + ".environment", _nonempty_str, fields["environment"])
+        data = top.st.env.get(variable) if variable else None
+        if variable and data is None:
+            top.error(key + ".environment", "variable '%s' is not set: give it a value in the stack's variables"
+                      % variable)
+    else:
+        data = top.check(key + ".content", _str, fields["content"])
+    content = None
+    if data is not None:
+        raw = _as_bytes(str(data) if not isinstance(data, (str, bytes)) else data)
+        if len(raw) > MAX_SECRET_BYTES:
+            top.error(key, "is %d bytes, more than Swarm's limit of %d" % (len(raw), MAX_SECRET_BYTES))
+        content = base64.b64encode(raw).decode("ascii")
+    entry["content"] = content
+    return _ordered(entry, ("content", "external", "name", "labels"))
+
+
+def _ordered(entry, keys):
+    return {key: entry[key] for key in keys}
+
+
+_TOP_SECTIONS = {
+    "networks": (_NETWORK_SPEC, _top_network),
+    "volumes": (_VOLUME_TOP_SPEC, _top_volume),
+    "secrets": (_SECRET_SPEC, lambda top, key, fields: _top_data(top, key, fields, "secrets")),
+    "configs": (_CONFIG_SPEC, lambda top, key, fields: _top_data(top, key, fields, "configs")),
+}
+
+
+def _parse_section(st, file, section, value):
+    top = _Service(st, file, None, {})
+    spec, build = _TOP_SECTIONS[section]
+    items = top.check(section, _mapping, value if value is not None else {}, default={})
+    out = {}
+    for name, config in items.items():
+        key = "%s.%s" % (section, name)
+        if not NAME_RE.match(str(name)):
+            top.error(key, "'%s' is not a valid name: use letters, digits, '_', '.' and '-'" % name)
+            continue
+        if config is None and section in ("secrets", "configs"):
+            top.error(key, "needs file:, environment: or external: true")
+            continue
+        fields = top.fields(key, config, spec)
+        if fields is not None:
+            out[str(name)] = build(top, key, fields)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# extends: merge a base service (same file or another file of the submission) under a service
+
+_MERGE_MAPPINGS = ("environment", "labels", "sysctls", "annotations", "extra_hosts")
+_MERGE_REPLACE = ("command", "entrypoint")
+
+
+def _as_mapping(value, list_value=None):
+    """list_or_dict -> dict for merging; anything else is returned unchanged (validated later)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        if list_value is not None:
+            return {v: copy.deepcopy(list_value) for v in value}
+        return {k: (v if sep else None) for k, sep, v in (item.partition("=") for item in value)}
+    return value
+
+
+def _volume_identity(item):
+    if isinstance(item, dict):
+        return item.get("target")
+    parts = str(item).split(":")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _ref_identity(item):
+    return item.get("target") or item.get("source") if isinstance(item, dict) else item
+
+
+def _merge_by(old, new, identity):
+    merged = {}
+    try:
+        for item in old + new:
+            merged[str(identity(item))] = item
+    except (AttributeError, TypeError):
+        return old + new
+    return list(merged.values())
+
+
+def _deep_merge(base, override):
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+_MERGE_BY = {"volumes": _volume_identity, "secrets": _ref_identity, "configs": _ref_identity,
+             "devices": _ref_identity}
+
+
+def merge_service(base, override):
+    """Compose's merge rules for extends: mappings merge, command/entrypoint replace, mounts and
+    secrets merge by target, other lists append, scalars replace."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        old = out.get(key)
+        if key not in out or key in _MERGE_REPLACE:
+            out[key] = copy.deepcopy(value)
+        elif key in _MERGE_MAPPINGS:
+            old, value = _as_mapping(old), _as_mapping(value)
+            out[key] = dict(old, **value) if isinstance(old, dict) and isinstance(value, dict) else value
+        elif key in ("networks", "depends_on"):
+            default = {} if key == "networks" else {"condition": "service_started"}
+            old, value = _as_mapping(old, default), _as_mapping(value, default)
+            out[key] = _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        elif isinstance(old, dict) and isinstance(value, dict):
+            out[key] = _deep_merge(old, value)
+        elif key in _MERGE_BY and isinstance(old, list) and isinstance(value, list):
+            out[key] = _merge_by(old, value, _MERGE_BY[key])
+        elif isinstance(old, (list, str)) and isinstance(value, (list, str)) and key not in ("image", "user"):
+            old, value = ([old] if isinstance(old, str) else old), ([value] if isinstance(value, str) else value)
+            out[key] = old + [v for v in value if v not in old]
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _rebase(path, directory):
+    joined = posixpath.normpath(posixpath.join(directory, path))
+    return joined if joined.startswith("..") else "./" + joined
+
+
+def _rebase_paths(raw, directory):
+    """Paths in a service of another file are relative to that file: make them submission-relative."""
+    if not directory:
+        return raw
+    for key in ("env_file", "label_file"):
+        value = raw.get(key)
+        if isinstance(value, str):
+            raw[key] = posixpath.normpath(posixpath.join(directory, value))
+        elif isinstance(value, list):
+            raw[key] = [posixpath.normpath(posixpath.join(directory, v)) if isinstance(v, str)
+                        else dict(v, path=posixpath.normpath(posixpath.join(directory, str(v.get("path")))))
+                        if isinstance(v, dict) else v for v in value]
+    volumes = raw.get("volumes")
+    if isinstance(volumes, list):
+        raw["volumes"] = [_rebase_volume(v, directory) for v in volumes]
+    return raw
+
+
+def _rebase_volume(item, directory):
+    if isinstance(item, str) and item.startswith(".") and ":" in item:
+        source, rest = item.split(":", 1)
+        return _rebase(source, directory) + ":" + rest
+    if isinstance(item, dict) and isinstance(item.get("source"), str) and item["source"].startswith("."):
+        return dict(item, source=_rebase(item["source"], directory))
+    return item
+
+
+def _services_of(st, file, referrer):
+    """The interpolated services of a compose file of the submission (cached; None when unusable)."""
+    if file in st.files:
+        return st.files[file]
+    st.files[file] = None
+    text = st.read(file, referrer[0], referrer[1], "extends.file")
+    if text is None:
+        return None
+    try:
+        data = safe_yaml.load(text, file)
+    except SpinError as exc:
+        st.diagnostics.extend(exc.diagnostics)
+        return None
+    services = data.get("services") if isinstance(data, dict) else None
+    if not isinstance(services, dict):
+        st.error(file, None, "services", "must be a mapping of services (needed by extends in %s)" % referrer[0])
+        return None
+    services = _interpolate_tree(st, file, {"services": services}, (), True)["services"]
+    for raw in services.values():
+        if isinstance(raw, dict):
+            _rebase_paths(raw, posixpath.dirname(file))
+    st.files[file] = services
+    return services
+
+
+_EXTENDS_SPEC = ("service", "file")
+
+
+def _extends_target(value, file):
+    if isinstance(value, str):
+        return file, value
+    if not isinstance(value, dict):
+        raise _Invalid("must be a service name or a mapping with service (and file), not %s" % _kind(value))
+    unknown = sorted(set(map(str, value)) - set(_EXTENDS_SPEC))
+    if unknown:
+        raise _Invalid(_unknown_key(unknown[0], _EXTENDS_SPEC), key="extends." + unknown[0])
+    if "service" not in value:
+        raise _Invalid("needs service: the name of the service to extend")
+    service = _nonempty_str(value["service"], "a service name")
+    if value.get("file") is None:
+        return file, service
+    path = _nonempty_str(value["file"], "a file name")
+    if path.startswith("/"):
+        return path, service
+    return posixpath.normpath(posixpath.join(posixpath.dirname(file), path)), service
+
+
+def _chain_text(chain, main):
+    return " -> ".join(name if file == main else "%s:%s" % (file, name) for file, name in chain)
+
+
+def _resolve(st, file, name, chain=()):
+    """The raw service ``name`` of ``file`` with its extends chain merged in (cycles reported)."""
+    key = (file, name)
+    if key in st.resolved:
+        return st.resolved[key]
+    raw = st.files[file][name]
+    if not isinstance(raw, dict) or "extends" not in raw:
+        return raw
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    st.resolved[key] = own
+    try:
+        base_file, base_name = _extends_target(raw["extends"], file)
+    except _Invalid as exc:
+        st.error(file, name, exc.key or "extends", exc.message)
+        return own
+    path = chain + (key,)
+    if (base_file, base_name) in path:
+        loop = path[path.index((base_file, base_name)):] + ((base_file, base_name),)
+        st.error(file, name, "extends", "extends loop: %s: remove one of the extends"
+                 % _chain_text(loop, st.compose_name))
+        return own
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        st.error(file, name, "extends", "more than %d levels of extends" % MAX_EXTENDS_DEPTH)
+        return own
+    services = _services_of(st, base_file, key)
+    if services is None:
+        return own
+    if base_name not in services:
+        st.error(file, name, "extends", "service '%s' is not in %s%s"
+                 % (base_name, base_file, _did_you_mean(base_name, services)))
+        return own
+    base = _resolve(st, base_file, base_name, chain + (key,))
+    if not isinstance(base, dict):
+        st.error(file, name, "extends", "service '%s' of %s is not a mapping" % (base_name, base_file))
+        return own
+    merged = merge_service(base, own)
+    st.resolved[key] = merged
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------
+# checks across services, and the start order
+
+def dependencies(service):
+    """The services one service needs started before it: depends_on, then links."""
+    return list(dict.fromkeys(list(service.get("depends_on") or []) + list(service.get("links") or {})))
+
+
+def start_order(services):
+    """-> (names in start order, None) or (partial order, [a, b, ..., a] cycle).
+
+    Dependencies first; ties keep the order of the file, so the result is deterministic.
+    Dependencies on names that are not services are left out (reported elsewhere).
+    """
+    pending = [name for name in services]
+    deps = {name: [d for d in dependencies(services[name]) if d in services and d != name] for name in pending}
+    order = []
+    while pending:
+        ready = next((n for n in pending if all(d in order for d in deps[n])), None)
+        if ready is None:
+            return order, _find_cycle(pending, deps)
+        order.append(ready)
+        pending.remove(ready)
+    return order, None
+
+
+def _find_cycle(pending, deps):
+    for start in pending:
+        path, node = [start], start
+        while True:
+            node = next(d for d in deps[node] if d in pending)
+            if node in path:
+                return path[path.index(node):] + [node]
+            path.append(node)
+    return []  # not reached: every pending node has a pending dependency
+
+
+def _check_references(st, file, model, lb_names):
+    services = model["services"]
+    for name, svc in services.items():
+        def ref_error(key, target, what):
+            if target == name:
+                st.error(file, name, key, "a service cannot %s itself" % what)
+            elif target in lb_names:
+                st.warning(file, name, key, "'%s' is a load balancer, not a service: ignored" % target)
+            elif target not in services:
+                st.error(file, name, key, "service '%s' does not exist%s" % (target, _did_you_mean(target, services)))
+            else:
+                return True
+            return False
+        svc["depends_on"] = [d for d in svc["depends_on"] if ref_error("depends_on", d, "depend on")]
+        svc["links"] = {t: a for t, a in svc["links"].items() if ref_error("links", t, "link to")}
+        for network in svc["networks"]:
+            if network not in model["networks"]:
+                st.error(file, name, "networks.%s" % network, "network '%s' is not declared under the top-level "
+                         "networks%s" % (network, _did_you_mean(network, model["networks"])))
+        for i, volume in enumerate(svc["volumes"]):
+            if volume["type"] == "volume" and volume["source"] and volume["source"] not in model["volumes"]:
+                st.error(file, name, "volumes[%d]" % i, "volume '%s' is not declared under the top-level volumes: "
+                         "add it there" % volume["source"] + _did_you_mean(volume["source"], model["volumes"]))
+        for section in ("secrets", "configs"):
+            for i, ref in enumerate(svc[section]):
+                if ref["source"] not in model[section]:
+                    st.error(file, name, "%s[%d]" % (section, i), "%s '%s' is not declared under the top-level %s"
+                             % (section[:-1], ref["source"], section) + _did_you_mean(ref["source"], model[section]))
+
+
+def _check_published(st, file, model):
+    seen = {}
+    for name, svc in model["services"].items():
+        for port in svc["ports"]:
+            if port["published"] is None:
+                continue
+            key = (port["published"], port["protocol"])
+            if key in seen and seen[key] != name:
+                st.error(file, name, "ports", "port %d/%s is already published by service '%s'"
+                         % (port["published"], port["protocol"], seen[key]))
+            seen.setdefault(key, name)
+
+
+def _check_lb_rules(st, rancher_name, model):
+    services = model["services"]
+    for name, lb in model["load_balancers"].items():
+        for i, rule in enumerate(lb["port_rules"]):
+            target = rule["service"]
+            if target and target not in services:
+                st.error(rancher_name, name, "lb_config.port_rules[%d].service" % i, "service '%s' does not "
+                         "exist%s" % (target, _did_you_mean(target, services)))
+
+
+def _check_cycles(st, file, model):
+    _order, cycle = start_order(model["services"])
+    if cycle:
+        st.error(file, cycle[0], "depends_on", "services depend on each other in a loop: %s; remove one "
+                 "depends_on or link" % " -> ".join(cycle))
+
+
+# ---------------------------------------------------------------------------------------------
+# the files, and parse_stack
+
+TOP_KEYS = ("version", "name", "services", "networks", "volumes", "secrets", "configs")
+TOP_REFUSED = {"include": "put every service in one docker-compose.yml (extends with file: works)",
+               "models": "AI models are not supported"}
+RANCHER_TOP_KEYS = ("version", "services")
+
+
+def empty_model():
+    return {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}, "load_balancers": {}}
+
+
+def _default_network():
+    return {"driver": "overlay", "internal": False, "attachable": False, "driver_opts": {}, "labels": {},
+            "external": False, "name": None}
+
+
+def _load(st, text, file):
+    try:
+        return safe_yaml.load(text, file)
+    except SpinError as exc:
+        st.diagnostics.extend(exc.diagnostics)
+        return None
+
+
+def _check_version(st, file, value):
+    text = str(value).strip()
+    if re.match(r"^[23](\.\d+)?$", text):
+        return
+    if text in ("1", "1.0"):
+        st.error(file, None, "version", "version 1 files are not supported: put the services under "
+                 "'services:' and write version: '2'")
+    else:
+        st.error(file, None, "version", "'%s' is not a compose version: write '2', '2.x', '3.x' or leave it out"
+                 % text)
+
+
+def _top_keys(st, file, data, allowed, refused, ignored):
+    for key in data:
+        key = str(key)
+        if key.startswith("x-") or key in allowed:
+            continue
+        if key in refused:
+            st.error(file, None, key, "not supported on spin.platform: " + refused[key])
+        elif key in ignored:
+            st.warning(file, None, key, "ignored on spin.platform: " + ignored[key])
+        else:
+            st.error(file, None, key, _unknown_key(key, tuple(allowed) + tuple(refused) + tuple(ignored)))
+
+
+def _load_compose(st, text, file):
+    data = _load(st, text, file)
+    if data is None and not st.diagnostics:
+        st.error(file, None, None, "the file is empty: it needs services:")
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        st.error(file, None, None, "must be a mapping with services:, not %s" % _kind(data))
+        return None
+    if "services" not in data and "version" not in data and any(
+            isinstance(v, dict) and "image" in v for v in data.values()):
+        st.error(file, None, None, "version 1 files are not supported: put the services under 'services:' "
+                 "and write version: '2'")
+        return None
+    _top_keys(st, file, data, TOP_KEYS, TOP_REFUSED,
+              {"name": "the stack's name comes from the submission"})
+    if "version" in data:
+        _check_version(st, file, data["version"])
+    if not isinstance(data.get("services"), dict):
+        st.error(file, None, "services", "must be a mapping of services, not %s" % _kind(data.get("services")))
+        return None
+    return _interpolate_tree(st, file, data, (), True)
+
+
+def _load_rancher(st, text, file):
+    if text is None:
+        return {}
+    data = _load(st, text, file)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        st.error(file, None, None, "must be a mapping with services:, not %s" % _kind(data))
+        return {}
+    _top_keys(st, file, data, RANCHER_TOP_KEYS, {}, {".catalog": "catalog entries are not used"})
+    if "version" in data:
+        _check_version(st, file, data["version"])
+    services = data.get("services")
+    if not isinstance(services, dict):
+        st.error(file, None, "services", "must be a mapping of services, not %s" % _kind(services))
+        return {}
+    services = _interpolate_tree(st, file, {"services": services}, (), True)["services"]
+    out = {}
+    for name, entry in services.items():
+        if entry is None or isinstance(entry, dict):
+            out[str(name)] = entry or {}
+        else:
+            st.error(file, str(name), None, "must be a mapping, not %s" % _kind(entry))
+    return out
+
+
+def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None, read_file=None, env=None):
+    """Parse a submission -> ``(model, diagnostics)``; see docs/design.md for both shapes.
+
+    ``read_file(relpath)`` returns the text of a file of the submission or raises SpinError;
+    ``env`` holds the variables for ``${VAR}``. The model is complete only when
+    ``has_errors(diagnostics)`` is false.
+    """
+    rancher_name = rancher_name or "rancher-compose.yml"
+    st = _State(compose_name, read_file, env)
+    model = empty_model()
+    data = _load_compose(st, compose_text, compose_name)
+    rancher = _load_rancher(st, rancher_text, rancher_name)
+    if data is None:
+        return model, st.diagnostics
+    for section in ("networks", "volumes", "secrets", "configs"):
+        model[section] = _parse_section(st, compose_name, section, data.get(section))
+    services = data["services"]
+    st.files[compose_name] = services
+    for name in services:
+        name = str(name)
+        if not NAME_RE.match(name):
+            st.error(compose_name, name, None, "'%s' is not a valid service name: use letters, digits, '_', '.' "
+                     "and '-', starting with a letter or digit" % name)
+            continue
+        raw = _resolve(st, compose_name, name)
+        if not isinstance(raw, dict):
+            st.error(compose_name, name, None, "must be a mapping of keys, not %s" % _kind(raw))
+            continue
+        entry = rancher.get(name, {})
+        if _is_lb(raw, entry):
+            model["load_balancers"][name] = _parse_lb(st, compose_name, name, raw, entry, rancher_name)
+            continue
+        sp = _parse_service(st, compose_name, name, raw)
+        _apply_rancher(sp, entry, rancher_name)
+        model["services"][name] = _finish_service(sp)
+    for name in rancher:
+        if name not in services:
+            st.error(rancher_name, name, None, "is not a service of %s%s" % (compose_name,
+                                                                              _did_you_mean(name, services)))
+    if any(DEFAULT_NETWORK in s["networks"] for s in model["services"].values()):
+        model["networks"].setdefault(DEFAULT_NETWORK, _default_network())
+    _check_references(st, compose_name, model, set(model["load_balancers"]))
+    _check_published(st, compose_name, model)
+    _check_lb_rules(st, rancher_name, model)
+    _check_cycles(st, compose_name, model)
+    return model, st.diagnostics
