@@ -462,11 +462,15 @@ def _unknown_key(word, candidates):
     return "unknown key" + _did_you_mean(word, candidates)
 
 
-def _abs_path(value):
+def _abs_path(value, what="must be"):
     text = _nonempty_str(value, "an absolute path")
     if not text.startswith("/"):
-        raise _Invalid("must be an absolute path (starting with /), not '%s'" % text)
+        raise _Invalid("%s an absolute path (starting with /), not '%s'" % (what, text))
     return text
+
+
+def _container_path(value):
+    return _abs_path(value, "the path in the container must be")
 
 
 def _labels(value):
@@ -575,15 +579,18 @@ class _Service:
     def fields(self, key, value, spec):
         return _fields(self.report, key, value, spec)
 
-    def assign(self, path, value, key):
-        """Set model[path] = value, unless another key already set a different value."""
+    def assign(self, path, value, key, shown=None):
+        """Set model[path] = value, unless another key already set a different value.
+
+        ``shown`` is the value as the tenant wrote it, for the message."""
+        shown = value if shown is None else shown
         previous = self.provenance.get(path)
         if previous is not None and previous[2] != value:
             where = "" if previous[0] == self.file else " in %s" % previous[0]
             self.error(key, "%s conflicts with '%s' = %s%s: give the value once"
-                       % (_show(value), previous[1], _show(previous[2]), where))
+                       % (_show(shown), previous[1], _show(previous[3]), where))
             return
-        self.provenance[path] = (self.file, key, value)
+        self.provenance[path] = (self.file, key, value, shown)
         target = self.model
         for part in path[:-1]:
             target = target[part]
@@ -822,6 +829,8 @@ def _short_port(sp, key, item):
     text = _str(item, "a port like 8080:80 or a mapping")
     try:
         host_ip, published, target, protocol = _split_short_port(text)
+        if not re.match(r"^[0-9-]*$", published + target):
+            raise ValueError
     except ValueError:
         raise _Invalid("'%s' is not a port mapping: write it like 8080:80, 80 or 127.0.0.1:8080:80/udp" % text)
     protocol = _enum(protocol, ("tcp", "udp", "sctp"))
@@ -930,7 +939,7 @@ def _short_volume(sp, key, item):
             sp.warning(key, "volume option '%s' is ignored on spin.platform" % option)
         else:
             raise _Invalid("'%s': unknown volume option '%s' (use ro or rw)" % (text, option))
-    target = _abs_path(target)
+    target = _container_path(target)
     if source is None:
         return _volume_entry("volume", None, target, read_only)
     if source.startswith(("/", ".", "~")):
@@ -963,7 +972,7 @@ def _long_volume(sp, key, item):
     if vtype is None:
         raise _Invalid("needs a type: volume, bind or tmpfs")
     vtype = _enum(vtype, ("volume", "bind", "tmpfs"))
-    target = sp.check(key + ".target", _abs_path, fields.get("target"))
+    target = sp.check(key + ".target", _container_path, fields.get("target"))
     read_only = sp.check(key + ".read_only", _bool, fields.get("read_only", False), default=False)
     source = fields.get("source")
     for sub, spec in (("bind", _BIND_SPEC), ("volume", _VOLUME_SPEC), ("tmpfs", _TMPFS_SPEC)):
@@ -1009,7 +1018,7 @@ def _tmpfs_item(sp, key, text):
             mode = _mode(setting)
         else:
             sp.warning(key, "tmpfs option '%s' is ignored on spin.platform (only size and mode apply)" % option)
-    return _volume_entry("tmpfs", None, _abs_path(path), False, size, mode)
+    return _volume_entry("tmpfs", None, _container_path(path), False, size, mode)
 
 
 def _k_tmpfs(sp, value):
@@ -1226,15 +1235,15 @@ def _k_configs(sp, value):
 # service keys: compose v2 resources (they meet deploy.resources through sp.assign)
 
 def _k_mem_limit(sp, value):
-    sp.assign(("deploy", "resources", "limits", "memory"), _bytes(value), "mem_limit")
+    sp.assign(("deploy", "resources", "limits", "memory"), _bytes(value), "mem_limit", value)
 
 
 def _k_mem_reservation(sp, value):
-    sp.assign(("deploy", "resources", "reservations", "memory"), _bytes(value), "mem_reservation")
+    sp.assign(("deploy", "resources", "reservations", "memory"), _bytes(value), "mem_reservation", value)
 
 
 def _k_cpus(sp, value):
-    sp.assign(("deploy", "resources", "limits", "cpus"), _cpus(value), "cpus")
+    sp.assign(("deploy", "resources", "limits", "cpus"), _cpus(value), "cpus", value)
 
 
 def _k_pids_limit(sp, value):
@@ -1329,7 +1338,7 @@ def _d_resources(sp, key, value):
             for name, item in (sp.fields(sub, fields[part], spec) or {}).items():
                 number = sp.check("%s.%s" % (sub, name), _RESOURCE_CHECKS[name], item)
                 if number is not None:
-                    sp.assign(("deploy", "resources", part, name), number, "%s.%s" % (sub, name))
+                    sp.assign(("deploy", "resources", part, name), number, "%s.%s" % (sub, name), item)
 
 
 _PLACEMENT_SPEC = {"constraints": None, "preferences": None, "max_replicas_per_node": None}
@@ -1384,7 +1393,7 @@ def _update_config(which, actions):
             check = _UPDATE_CHECKS.get(name) or (lambda v: _enum(v, actions))
             result = sp.check("%s.%s" % (key, name), check, item)
             if result is not None:
-                sp.assign(("deploy", which, name), result, "%s.%s" % (key, name))
+                sp.assign(("deploy", which, name), result, "%s.%s" % (key, name), item)
     return handler
 
 
@@ -1600,7 +1609,7 @@ def _r_upgrade_strategy(sp, value):
         if name in fields:
             result = sp.check("upgrade_strategy." + name, convert, fields[name])
             if result is not None:
-                sp.assign(("deploy", "update_config", field), result, "upgrade_strategy." + name)
+                sp.assign(("deploy", "update_config", field), result, "upgrade_strategy." + name, fields[name])
 
 
 def _r_lb_config(sp, value):

@@ -116,7 +116,8 @@ SpinLoader.add_implicit_resolver(
     _INT, re.compile(r"^[-+]?(?:0|[1-9][0-9_]*|0[0-7_]+|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+)$"),
     list("-+0123456789"))
 SpinLoader.add_implicit_resolver(
-    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?"
+                       r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
                        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
     list("-+0123456789."))
 SpinLoader.add_constructor(_BOOL, lambda loader, node: loader.construct_scalar(node) in ("true", "True", "TRUE"))
@@ -158,6 +159,8 @@ def load(text, name, limits=None):
         _fail(name, _describe(exc))
     except RecursionError:
         _fail(name, "nested too deeply: refused")
+    except (ValueError, TypeError) as exc:  # a scalar a constructor cannot convert
+        _fail(name, "a value cannot be read (%s)" % exc)
     finally:
         loader.dispose()
 

@@ -1,0 +1,340 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The stack model (compose.parse_stack) -> the stack's Swarm resources and spin_service params. Pure.
+
+``stack_to_tasks`` names every object like ``docker stack deploy`` does (``<stack>_<name>``;
+secrets and configs ``<stack>_<name>_<sha256[:10]>`` because Swarm cannot change them), labels
+every object with its owner, and orders the services so that dependencies start first.
+
+Public ports are not published by the services: the platform load balancer publishes them
+(issue 4), so every service gets ``publish: []`` and the ports come back as ``endpoints``.
+
+``platform`` holds the platform's defaults; only these keys are read:
+
+- ``endpoint_mode`` (``dnsrr``): for services that do not set ``deploy.endpoint_mode``. Swarm's
+  virtual IPs need IPVS in the kernel; DNS round robin works everywhere.
+- ``wait`` (``true``) and ``wait_timeout`` (``180``): passed to every spin_service task.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+import yaml
+
+from ansible_collections.spin.platform.plugins.module_utils import compose, units
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+
+PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180}
+
+# the order of docs/design.md; render_task_file writes the parameters in this order
+SERVICE_PARAM_KEYS = (
+    "name", "state", "image", "command", "entrypoint", "env", "workdir", "user", "hostname", "labels",
+    "container_labels", "mode", "replicas", "networks", "endpoint_mode", "publish", "mounts", "healthcheck",
+    "restart_policy", "resources", "placement", "update_config", "rollback_config", "secrets", "configs",
+    "cap_add", "cap_drop", "read_only", "init", "stop_grace_period", "stop_signal", "logging", "sysctls",
+    "wait", "wait_timeout",
+)
+
+# modules of the reviewable task file, by resource kind
+TASK_MODULES = {
+    "networks": "spin.platform.spin_network",
+    "volumes": "spin.platform.spin_volume",
+    "secrets": "spin.platform.spin_secret",
+    "configs": "spin.platform.spin_config",
+    "services": "spin.platform.spin_service",
+}
+
+MAX_SERVICE_NAME = 63     # Swarm service names are DNS labels
+MAX_DATA_NAME = 64        # Swarm secret and config names
+_STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+# model keys that spin_service cannot express: policy (issue 5) refuses them first; if one still
+# reaches the translator it is an error, never silently dropped
+_UNREPRESENTABLE = {
+    "privileged": "Swarm cannot run privileged containers",
+    "devices": "Swarm cannot give a service host devices",
+    "network_mode": "Swarm services join networks; remove network_mode",
+    "pid": "Swarm cannot share a PID namespace",
+    "ipc": "Swarm cannot share an IPC namespace",
+    "userns_mode": "Swarm cannot set the user namespace",
+    "security_opt": "security options are not supported",
+    "cgroup_parent": "Swarm cannot set the cgroup parent",
+    "volumes_from": "Swarm cannot share volumes between containers; use a named volume",
+    "uts": "Swarm cannot share the UTS namespace",
+    "cgroup": "Swarm cannot set the cgroup namespace",
+    "device_cgroup_rules": "Swarm cannot set device cgroup rules",
+    "external_links": "services reach only services of their stack",
+    "use_api_socket": "the Docker API is never given to a service",
+}
+
+
+def ownership_labels(tenant, stack):
+    return {"spin.tenant": tenant, "spin.stack": stack, "com.docker.stack.namespace": stack}
+
+
+def data_name(stack, name, content_b64):
+    """Secrets and configs are immutable: a change of content is a new name."""
+    digest = hashlib.sha256(base64.b64decode(content_b64)).hexdigest()[:10]
+    return "%s_%s_%s" % (stack, name, digest)
+
+
+def _fail(problems):
+    diagnostics = [compose.diagnostic("error", None, service, key, message) for service, key, message in problems]
+    raise SpinError("the stack cannot be translated:\n%s" % "\n".join(
+        compose.format_diagnostic(d) for d in diagnostics), diagnostics=diagnostics)
+
+
+def _check_names(tenant, stack):
+    problems = []
+    for what, value in (("tenant", tenant), ("stack", stack)):
+        if not isinstance(value, str) or not _STACK_NAME.match(value):
+            problems.append((None, None, "the %s name %r must be lower-case letters, digits, '_' and '-'"
+                             % (what, value)))
+    if problems:
+        _fail(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# stack resources
+
+def _networks(model, stack, owner):
+    names, created = {}, []
+    for key, net in model["networks"].items():
+        if net["external"]:
+            names[key] = net["name"] or key
+            continue
+        names[key] = "%s_%s" % (stack, key)
+        created.append({"name": names[key], "driver": net["driver"], "internal": net["internal"],
+                        "attachable": net["attachable"], "driver_opts": dict(net["driver_opts"]),
+                        "labels": dict(net["labels"], **owner)})
+    return names, created
+
+
+def _volumes(model, stack, owner):
+    names, created = {}, []
+    for key, vol in model["volumes"].items():
+        if vol["external"]:
+            names[key] = vol["name"] or key
+            continue
+        names[key] = "%s_%s" % (stack, key)
+        created.append({"name": names[key], "driver": vol["driver"], "driver_opts": dict(vol["driver_opts"]),
+                        "labels": dict(vol["labels"], **owner)})
+    return names, created
+
+
+def _data(model, section, stack, owner, problems):
+    names, created = {}, []
+    for key, item in model[section].items():
+        if item["external"]:
+            names[key] = item["name"] or key
+            continue
+        if item["content"] is None:
+            problems.append((None, "%s.%s" % (section, key), "has no content"))
+            continue
+        names[key] = data_name(stack, key, item["content"])
+        if len(names[key]) > MAX_DATA_NAME:
+            problems.append((None, "%s.%s" % (section, key), "'%s' is longer than %d characters: use a shorter "
+                             "stack or %s name" % (names[key], MAX_DATA_NAME, section[:-1])))
+        created.append({"name": names[key], "data": item["content"], "labels": dict(item["labels"], **owner)})
+    return names, created
+
+
+# ---------------------------------------------------------------------------------------------
+# one service
+
+def _duration(ns):
+    return units.format_duration(ns)
+
+
+def _healthcheck(check):
+    if check is None:
+        return None
+    if check.get("disable"):
+        return {"test": ["NONE"]}
+    return {"test": check["test"], "interval": _duration(check["interval"]),
+            "timeout": _duration(check["timeout"]), "retries": check["retries"],
+            "start_period": _duration(check["start_period"])}
+
+
+def _restart_policy(policy):
+    if policy is None:
+        return None
+    return {"condition": policy["condition"], "delay": _duration(policy["delay"]),
+            "max_attempts": policy["max_attempts"], "window": _duration(policy["window"])}
+
+
+def _resources(resources):
+    limits, reservations = resources["limits"], resources["reservations"]
+    if all(v is None for v in list(limits.values()) + list(reservations.values())):
+        return None
+    return {"limits": {"cpus": limits["cpus"], "memory": limits["memory"], "pids": limits["pids"]},
+            "reservations": {"cpus": reservations["cpus"], "memory": reservations["memory"]}}
+
+
+def _placement(placement):
+    if not (placement["constraints"] or placement["preferences"] or placement["max_replicas_per_node"]):
+        return None
+    return {"constraints": list(placement["constraints"]),
+            "preferences": [dict(p) for p in placement["preferences"]],
+            "max_replicas": placement["max_replicas_per_node"]}
+
+
+def _update_config(config):
+    if config is None:
+        return None
+    return {"parallelism": config["parallelism"], "delay": _duration(config["delay"]),
+            "failure_action": config["failure_action"], "monitor": _duration(config["monitor"]),
+            "max_failure_ratio": config["max_failure_ratio"], "order": config["order"]}
+
+
+def _mount(volume, model, volume_names):
+    mount = {"type": volume["type"], "source": volume["source"], "target": volume["target"],
+             "readonly": volume["read_only"], "volume_driver": None, "volume_options": None,
+             "tmpfs_size": volume.get("tmpfs_size"), "tmpfs_mode": volume.get("tmpfs_mode")}
+    if volume["type"] == "volume" and volume["source"]:
+        mount["source"] = volume_names[volume["source"]]
+        declared = model["volumes"][volume["source"]]
+        if not declared["external"]:
+            # Swarm creates a missing volume on whichever node runs the task, from these
+            mount["volume_driver"] = declared["driver"]
+            mount["volume_options"] = dict(declared["driver_opts"])
+    return mount
+
+
+def _refs(refs, names, kind):
+    return [{kind + "_name": names[r["source"]], "target": r["target"], "uid": r["uid"], "gid": r["gid"],
+             "mode": r["mode"]} for r in refs]
+
+
+def link_aliases(services):
+    """{target service: [aliases other services gave it with links]}."""
+    aliases = {}
+    for svc in services.values():
+        for target, alias in svc["links"].items():
+            if alias != target and alias not in aliases.setdefault(target, []):
+                aliases[target].append(alias)
+    return aliases
+
+
+def _unrepresentable(name, svc):
+    empty = compose.empty_service()
+    return [(name, key, "%s: %s" % ("cannot be translated", reason))
+            for key, reason in _UNREPRESENTABLE.items() if svc.get(key, empty[key]) != empty[key]]
+
+
+def _undeclared(name, svc, model):
+    """References the model does not declare (compose.parse_stack reports them first)."""
+    refs = [("networks", net) for net in svc["networks"]]
+    refs += [("volumes", v["source"]) for v in svc["volumes"] if v["type"] == "volume" and v["source"]]
+    refs += [(section, r["source"]) for section in ("secrets", "configs") for r in svc[section]]
+    return [(name, section, "%s '%s' is not declared under the top-level %s" % (section[:-1], ref, section))
+            for section, ref in refs if ref not in model[section]]
+
+
+def service_params(name, svc, ctx):
+    """One compose service of the model -> spin_service parameters (docs/design.md)."""
+    stack, owner, platform = ctx["stack"], ctx["owner"], ctx["platform"]
+    marks = dict(owner, **{"spin.service": name})
+    extra_aliases = ctx["link_aliases"].get(name, [])
+    deploy = svc["deploy"]
+    params = {
+        "name": "%s_%s" % (stack, name), "state": "present", "image": svc["image"],
+        "command": svc["command"], "entrypoint": svc["entrypoint"], "env": dict(svc["environment"]),
+        "workdir": svc["working_dir"], "user": svc["user"], "hostname": svc["hostname"],
+        "labels": dict(deploy["labels"], **marks), "container_labels": dict(svc["labels"], **marks),
+        "mode": deploy["mode"], "replicas": deploy["replicas"] if deploy["mode"] == "replicated" else None,
+        "networks": [{"name": ctx["network_names"][net],
+                      "aliases": list(dict.fromkeys([name] + cfg["aliases"] + extra_aliases))}
+                     for net, cfg in svc["networks"].items()],
+        "endpoint_mode": deploy["endpoint_mode"] or platform["endpoint_mode"],
+        "publish": [],
+        "mounts": [_mount(v, ctx["model"], ctx["volume_names"]) for v in svc["volumes"]],
+        "healthcheck": _healthcheck(svc["healthcheck"]),
+        "restart_policy": _restart_policy(svc["restart_policy"]),
+        "resources": _resources(deploy["resources"]),
+        "placement": _placement(deploy["placement"]),
+        "update_config": _update_config(deploy["update_config"]),
+        "rollback_config": _update_config(deploy["rollback_config"]),
+        "secrets": _refs(svc["secrets"], ctx["secret_names"], "secret"),
+        "configs": _refs(svc["configs"], ctx["config_names"], "config"),
+        "cap_add": list(svc["cap_add"]), "cap_drop": list(svc["cap_drop"]),
+        "read_only": svc["read_only"], "init": svc["init"],
+        "stop_grace_period": _duration(svc["stop_grace_period"]), "stop_signal": svc["stop_signal"],
+        "logging": dict(svc["logging"]) if svc["logging"] else None,
+        "sysctls": dict(svc["sysctls"]),
+        "wait": platform["wait"], "wait_timeout": platform["wait_timeout"],
+    }
+    return {key: params[key] for key in SERVICE_PARAM_KEYS}
+
+
+def _endpoints(order, services, stack):
+    return [{"service": "%s_%s" % (stack, name), "compose_service": name, "target": port["target"],
+             "published": port["published"], "protocol": port["protocol"]}
+            for name in order for port in services[name]["ports"]]
+
+
+def stack_to_tasks(model, tenant, stack, platform=None):
+    """Stack model -> {networks, volumes, secrets, configs, services (start order), endpoints}.
+
+    Raises SpinError (with diagnostics) for a dependency loop, names Swarm cannot take, or a
+    model key spin_service cannot express.
+    """
+    _check_names(tenant, stack)
+    platform = dict(PLATFORM_DEFAULTS, **(platform or {}))
+    owner = ownership_labels(tenant, stack)
+    services = model["services"]
+    order, cycle = compose.start_order(services)
+    problems = []
+    if cycle:
+        problems.append((cycle[0], "depends_on", "services depend on each other in a loop: %s; remove one "
+                         "depends_on or link" % " -> ".join(cycle)))
+    network_names, networks = _networks(model, stack, owner)
+    volume_names, volumes = _volumes(model, stack, owner)
+    secret_names, secrets = _data(model, "secrets", stack, owner, problems)
+    config_names, configs = _data(model, "configs", stack, owner, problems)
+    for name in services:
+        problems.extend(_unrepresentable(name, services[name]))
+        problems.extend(_undeclared(name, services[name], model))
+        if len("%s_%s" % (stack, name)) > MAX_SERVICE_NAME:
+            problems.append((name, None, "'%s_%s' is longer than %d characters: use a shorter stack or service "
+                             "name" % (stack, name, MAX_SERVICE_NAME)))
+    if problems:
+        _fail(problems)
+    ctx = {"stack": stack, "owner": owner, "platform": platform, "model": model,
+           "link_aliases": link_aliases(services), "network_names": network_names,
+           "volume_names": volume_names, "secret_names": secret_names, "config_names": config_names}
+    return {
+        "networks": networks, "volumes": volumes, "secrets": secrets, "configs": configs,
+        "services": [service_params(name, services[name], ctx) for name in order],
+        "endpoints": _endpoints(order, services, stack),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# the reviewable task file
+
+def _redacted(item):
+    raw = base64.b64decode(item["data"])
+    return dict(item, data="<redacted: %d bytes, sha256 %s>" % (len(raw), hashlib.sha256(raw).hexdigest()))
+
+
+def render_task_file(tasks, tenant, stack):
+    """The tasks as an Ansible task list (YAML text) for people to review; deterministic.
+
+    Secret contents are redacted; everything else is written as spin.platform applies it.
+    """
+    entries = []
+    for kind in ("networks", "volumes", "secrets", "configs", "services"):
+        for item in tasks[kind]:
+            params = _redacted(item) if kind == "secrets" else item
+            entries.append({"name": "%s %s" % (kind[:-1].capitalize(), item["name"]), TASK_MODULES[kind]: params})
+    header = ("# Stack '%s' of tenant '%s', translated by spin.platform from the tenant's compose files.\n"
+              "# For review: the deploy applies the same data. Secret contents are redacted.\n"
+              "# Public endpoints (published by the platform load balancer):\n" % (stack, tenant))
+    for endpoint in tasks.get("endpoints", []):
+        header += "#   %s/%s -> %s:%s\n" % (endpoint["published"] or "(any)", endpoint["protocol"],
+                                            endpoint["service"], endpoint["target"])
+    return header + yaml.safe_dump(entries, sort_keys=False, default_flow_style=False, width=120,
+                                   allow_unicode=True)
