@@ -83,3 +83,24 @@ def parse_cpus(value):
     if cpus < 0:
         raise ValueError("'%s' is not a number of CPUs: it must not be negative" % (value,))
     return cpus
+
+
+def parse_mode(value):
+    """File mode: 0o444 / 292 (int, as YAML 1.1 reads 0444) or '0444' / '444' (octal text) -> int."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("%r is not a file mode" % (value,))
+    if isinstance(value, int):
+        mode = value
+    else:
+        text = str(value).strip()
+        if text.lower().startswith("0o"):
+            text = text[2:]
+        try:
+            mode = int(text, 8)
+        except ValueError:
+            raise ValueError("'%s' is not a file mode (write it in octal like '0444')" % (value,))
+    if not 0 <= mode <= 0o7777:
+        raise ValueError("'%s' is not a file mode (write it in octal like '0444')" % (value,))
+    return mode

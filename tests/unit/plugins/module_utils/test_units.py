@@ -45,3 +45,16 @@ def test_parse_cpus():
         units.parse_cpus("many")
     with pytest.raises(ValueError):
         units.parse_cpus(-1)
+
+
+@pytest.mark.parametrize("value, mode", [
+    (0o444, 0o444), (292, 0o444), ("0444", 0o444), ("444", 0o444), ("0o755", 0o755), ("1777", 0o1777), (0, 0),
+])
+def test_parse_mode(value, mode):
+    assert units.parse_mode(value) == mode
+
+
+@pytest.mark.parametrize("bad", ["rw-r--r--", "0888", 0o17777, -1, True])
+def test_parse_mode_refuses(bad):
+    with pytest.raises(ValueError):
+        units.parse_mode(bad)

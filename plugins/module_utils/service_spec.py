@@ -1,0 +1,659 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""spin_service parameters -> Docker API ``ServiceSpec``, and the comparison of two specs. Pure.
+
+Two halves:
+
+* ``build_service_spec(params, refs, api_version)`` writes the spec Docker is sent. Docker wants
+  IDs where tenants write names (networks, secrets, configs): the caller resolves them and passes
+  ``refs = {"networks": {name: id}, "secrets": {name: id}, "configs": {name: id}}``;
+  ``references(params)`` lists the names to resolve.
+* ``compare_service_spec(desired, actual, refs)`` walks one table of managed fields (``FIELDS``).
+  Each field reads a piece of a spec and normalises it to a canonical, option-shaped value, in
+  which Docker's filled-in defaults and the empty forms of a value are equal (absent
+  ``RestartPolicy`` == ``{Condition: any, Delay: 5s, MaxAttempts: 0}``, absent ``Env`` == ``[]``, ...).
+  One generic compare of those values yields the differences, named by option path
+  (``env.LANG``, ``update_config.order``). Fields that are not in the table are not managed:
+  Docker's own additions (``Isolation``, ``Runtime``, ``DNSConfig``, ``Placement.Platforms``,
+  ``Privileges``) never count as a difference.
+"""
+from __future__ import annotations
+
+from .diff import DifferenceTracker
+from .errors import SpinError
+from .units import format_duration, parse_bytes, parse_cpus, parse_duration, parse_mode
+
+# Docker's values when a spec leaves a setting out (measured on engine 20.10, API 1.41).
+DEFAULT_STOP_GRACE_PERIOD = 10 * 10**9
+DEFAULT_RESTART_POLICY = {"condition": "any", "delay": "5s", "max_attempts": 0, "window": "0s"}
+DEFAULT_UPDATE_CONFIG = {"parallelism": 1, "delay": "0s", "failure_action": "pause", "monitor": "5s",
+                         "max_failure_ratio": 0, "order": "stop-first"}
+DEFAULT_SECRET_MODE = 0o444
+
+# Options that need a newer API than the oldest engine we talk to (checked when they are set).
+MIN_API_VERSION = {
+    "cap_add": "1.41", "cap_drop": "1.41", "resources.limits.pids": "1.41",
+    "sysctls": "1.40", "placement.max_replicas": "1.40", "init": "1.37",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# params -> spec
+
+class _Builder(object):
+    """Carries the service name so that every error names the service and the key."""
+
+    def __init__(self, params):
+        self.params = params
+        self.name = params.get("name") or "?"
+
+    def fail(self, key, message):
+        raise SpinError("service '%s': key '%s': %s" % (self.name, key, message))
+
+    def get(self, key, default=None):
+        value = self.params.get(key)
+        return default if value is None else value
+
+    def duration(self, key, value):
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+
+    def size(self, key, value):
+        try:
+            return parse_bytes(value)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+
+    def cpus(self, key, value):
+        try:
+            return parse_cpus(value)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+
+    def mode(self, key, value):
+        try:
+            return parse_mode(value)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+
+
+def references(params):
+    """The names of networks, secrets and configs that ``build_service_spec`` needs as IDs."""
+    return {
+        "networks": [n["name"] for n in params.get("networks") or []],
+        "secrets": [s["secret_name"] for s in params.get("secrets") or []],
+        "configs": [c["config_name"] for c in params.get("configs") or []],
+    }
+
+
+def _api_at_least(api_version, minimum):
+    if not api_version:
+        return True
+    return tuple(int(p) for p in str(api_version).split(".")) >= tuple(int(p) for p in minimum.split("."))
+
+
+def _is_set(params, dotted):
+    value = params
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return False
+        value = value.get(part)
+    return bool(value)
+
+
+def normalize_capability(cap):
+    cap = str(cap).strip().upper()
+    return cap if cap == "ALL" or cap.startswith("CAP_") else "CAP_" + cap
+
+
+def _env_list(b, env):
+    out = []
+    for key, value in (env or {}).items():
+        if isinstance(value, bool):
+            b.fail("env.%s" % key, "%r is a YAML boolean: quote it ('%s') so the container gets the text you mean"
+                   % (value, str(value).lower()))
+        out.append("%s=%s" % (key, "" if value is None else value))
+    return sorted(out)
+
+
+def _str_dict(d):
+    return dict((str(k), "" if v is None else str(v)) for k, v in (d or {}).items())
+
+
+def _mounts(b, mounts):
+    out = []
+    for i, m in enumerate(mounts or []):
+        key = "mounts[%d]" % i
+        mtype = m.get("type") or "volume"
+        target = m.get("target")
+        if not target:
+            b.fail(key + ".target", "every mount needs a target path inside the container")
+        spec = {"Type": mtype, "Target": target}
+        source = m.get("source")
+        if mtype == "tmpfs":
+            if source:
+                b.fail(key + ".source", "a tmpfs mount has no source; remove it")
+            tmpfs = {}
+            if m.get("tmpfs_size") is not None:
+                tmpfs["SizeBytes"] = b.size(key + ".tmpfs_size", m["tmpfs_size"])
+            if m.get("tmpfs_mode") is not None:
+                tmpfs["Mode"] = b.mode(key + ".tmpfs_mode", m["tmpfs_mode"])
+            if tmpfs:
+                spec["TmpfsOptions"] = tmpfs
+        else:
+            if mtype == "bind" and not (source and source.startswith("/")):
+                b.fail(key + ".source", "a bind mount needs an absolute host path as source, got %r" % (source,))
+            if source:
+                spec["Source"] = source
+            if mtype == "volume" and (m.get("volume_driver") or m.get("volume_options")):
+                driver = {"Name": m.get("volume_driver") or "local"}
+                if m.get("volume_options"):
+                    driver["Options"] = _str_dict(m["volume_options"])
+                spec["VolumeOptions"] = {"DriverConfig": driver}
+        if m.get("readonly"):
+            spec["ReadOnly"] = True
+        out.append(spec)
+    return out
+
+
+def _healthcheck(b, hc):
+    if not hc:
+        return None
+    test = hc.get("test")
+    if isinstance(test, str):
+        test = ["NONE"] if test.upper() == "NONE" else ["CMD-SHELL", test]
+    if not test:
+        b.fail("healthcheck.test", "a healthcheck needs a test, e.g. [CMD, curl, -f, http://localhost/] "
+               "or [NONE] to switch off the image's healthcheck")
+    test = [str(t) for t in test]
+    if test[0] not in ("NONE", "CMD", "CMD-SHELL"):
+        b.fail("healthcheck.test", "the test must start with CMD, CMD-SHELL or NONE, got %r" % (test[0],))
+    spec = {"Test": test}
+    if test[0] == "NONE":
+        return spec
+    for opt, field in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
+        if hc.get(opt) is not None:
+            spec[field] = b.duration("healthcheck." + opt, hc[opt])
+    if hc.get("retries") is not None:
+        spec["Retries"] = int(hc["retries"])
+    return spec
+
+
+def _file_refs(b, items, kind, refs):
+    """secrets/configs -> SecretReference/ConfigReference list."""
+    name_key = "%s_name" % kind
+    out = []
+    for i, item in enumerate(items or []):
+        key = "%ss[%d]" % (kind, i)
+        name = item.get(name_key)
+        if name not in refs:
+            b.fail(key, "the %s '%s' does not exist in the swarm; create it first (spin_stack creates a stack's "
+                   "%ss from its files)" % (kind, name, kind))
+        target = item.get("target") or name
+        spec = {
+            "File": {"Name": target, "UID": str(item.get("uid") or "0"), "GID": str(item.get("gid") or "0"),
+                     "Mode": DEFAULT_SECRET_MODE if item.get("mode") is None else b.mode(key + ".mode", item["mode"])},
+            "%sID" % kind.capitalize(): refs[name],
+            "%sName" % kind.capitalize(): name,
+        }
+        out.append(spec)
+    return out
+
+
+def _resources(b, res):
+    if not res:
+        return None
+    out = {}
+    for part, field, keys in (("limits", "Limits", ("cpus", "memory", "pids")),
+                              ("reservations", "Reservations", ("cpus", "memory"))):
+        given = res.get(part) or {}
+        spec = {}
+        if given.get("cpus") is not None:
+            spec["NanoCPUs"] = int(round(b.cpus("resources.%s.cpus" % part, given["cpus"]) * 10**9))
+        if given.get("memory") is not None:
+            spec["MemoryBytes"] = b.size("resources.%s.memory" % part, given["memory"])
+        if "pids" in keys and given.get("pids") is not None:
+            spec["Pids"] = int(given["pids"])
+        if spec:
+            out[field] = spec
+    return out or None
+
+
+def _update_config(b, key, conf):
+    if not conf:
+        return None
+    merged = dict(DEFAULT_UPDATE_CONFIG)
+    merged.update(dict((k, v) for k, v in conf.items() if v is not None))
+    return {
+        "Parallelism": int(merged["parallelism"]),
+        "Delay": b.duration(key + ".delay", merged["delay"]),
+        "FailureAction": merged["failure_action"],
+        "Monitor": b.duration(key + ".monitor", merged["monitor"]),
+        "MaxFailureRatio": float(merged["max_failure_ratio"]),
+        "Order": merged["order"],
+    }
+
+
+def build_service_spec(params, refs=None, api_version=None):
+    """spin_service params (as the module receives them) -> Docker API ``ServiceSpec`` dict.
+
+    ``refs``: ``{"networks": {name: id}, "secrets": {...}, "configs": {...}}`` from the caller.
+    ``api_version``: the negotiated API version; options newer than it are refused by name.
+    """
+    b = _Builder(params)
+    refs = refs or {}
+    if not params.get("image"):
+        b.fail("image", "a service needs an image, e.g. httpd:2.4")
+    for option, minimum in sorted(MIN_API_VERSION.items()):
+        if _is_set(params, option) and not _api_at_least(api_version, minimum):
+            b.fail(option, "needs Docker API %s or later; this engine speaks %s. Remove the option or upgrade "
+                   "the engine" % (minimum, api_version))
+
+    cs = {"Image": params["image"]}
+    if params.get("entrypoint") is not None:
+        cs["Command"] = [str(a) for a in params["entrypoint"]]
+    if params.get("command") is not None:
+        cs["Args"] = [str(a) for a in params["command"]]
+    env = _env_list(b, params.get("env"))
+    if env:
+        cs["Env"] = env
+    for option, field in (("workdir", "Dir"), ("user", "User"), ("hostname", "Hostname"),
+                          ("stop_signal", "StopSignal")):
+        if params.get(option):
+            cs[field] = str(params[option])
+    if params.get("container_labels"):
+        cs["Labels"] = _str_dict(params["container_labels"])
+    mounts = _mounts(b, params.get("mounts"))
+    if mounts:
+        cs["Mounts"] = mounts
+    healthcheck = _healthcheck(b, params.get("healthcheck"))
+    if healthcheck:
+        cs["Healthcheck"] = healthcheck
+    secrets = _file_refs(b, params.get("secrets"), "secret", refs.get("secrets") or {})
+    if secrets:
+        cs["Secrets"] = secrets
+    configs = _file_refs(b, params.get("configs"), "config", refs.get("configs") or {})
+    if configs:
+        cs["Configs"] = configs
+    for option, field in (("cap_add", "CapabilityAdd"), ("cap_drop", "CapabilityDrop")):
+        if params.get(option):
+            cs[field] = [normalize_capability(c) for c in params[option]]
+    # false is Docker's default (and leaves the daemon's `init` setting in charge), so only true is sent
+    if params.get("read_only"):
+        cs["ReadOnly"] = True
+    if params.get("init"):
+        cs["Init"] = True
+    if params.get("stop_grace_period") is not None:
+        cs["StopGracePeriod"] = b.duration("stop_grace_period", params["stop_grace_period"])
+    if params.get("sysctls"):
+        cs["Sysctls"] = _str_dict(params["sysctls"])
+
+    tt = {"ContainerSpec": cs}
+    resources = _resources(b, params.get("resources"))
+    if resources:
+        tt["Resources"] = resources
+    rp = params.get("restart_policy")
+    if rp:
+        policy = {"Condition": rp.get("condition") or "any"}
+        if rp.get("delay") is not None:
+            policy["Delay"] = b.duration("restart_policy.delay", rp["delay"])
+        if rp.get("max_attempts") is not None:
+            policy["MaxAttempts"] = int(rp["max_attempts"])
+        if rp.get("window") is not None:
+            policy["Window"] = b.duration("restart_policy.window", rp["window"])
+        tt["RestartPolicy"] = policy
+    pl = params.get("placement")
+    if pl:
+        placement = {}
+        if pl.get("constraints"):
+            placement["Constraints"] = list(pl["constraints"])
+        if pl.get("preferences"):
+            prefs = []
+            for i, pref in enumerate(pl["preferences"]):
+                if not (isinstance(pref, dict) and pref.get("spread")):
+                    b.fail("placement.preferences[%d]" % i, "write a preference as {spread: node.labels.zone}")
+                prefs.append({"Spread": {"SpreadDescriptor": pref["spread"]}})
+            placement["Preferences"] = prefs
+        if pl.get("max_replicas"):
+            placement["MaxReplicas"] = int(pl["max_replicas"])
+        if placement:
+            tt["Placement"] = placement
+    logging = params.get("logging")
+    if logging and logging.get("driver"):
+        tt["LogDriver"] = {"Name": logging["driver"]}
+        if logging.get("options"):
+            tt["LogDriver"]["Options"] = _str_dict(logging["options"])
+    networks = []
+    network_ids = refs.get("networks") or {}
+    for i, net in enumerate(params.get("networks") or []):
+        if net["name"] not in network_ids:
+            b.fail("networks[%d]" % i, "the network '%s' does not exist in the swarm; create it first (an attachable "
+                   "overlay network, e.g. with spin_stack or `docker network create -d overlay`)" % net["name"])
+        attachment = {"Target": network_ids[net["name"]]}
+        if net.get("aliases"):
+            attachment["Aliases"] = [str(a) for a in net["aliases"]]
+        networks.append(attachment)
+    if networks:
+        tt["Networks"] = networks
+
+    spec = {"Name": params["name"], "Labels": _str_dict(params.get("labels")), "TaskTemplate": tt}
+    if (params.get("mode") or "replicated") == "global":
+        spec["Mode"] = {"Global": {}}
+    else:
+        replicas = params.get("replicas")
+        spec["Mode"] = {"Replicated": {"Replicas": 1 if replicas is None else int(replicas)}}
+    for option, field in (("update_config", "UpdateConfig"), ("rollback_config", "RollbackConfig")):
+        conf = _update_config(b, option, params.get(option))
+        if conf:
+            spec[field] = conf
+
+    endpoint_mode = params.get("endpoint_mode") or "dnsrr"
+    ports = []
+    for i, port in enumerate(params.get("publish") or []):
+        mode = port.get("mode") or ("host" if endpoint_mode == "dnsrr" else "ingress")
+        if mode == "ingress" and endpoint_mode == "dnsrr":
+            b.fail("publish[%d].mode" % i, "a port published in ingress mode needs endpoint_mode vip; with "
+                   "endpoint_mode dnsrr publish it with mode: host")
+        if not port.get("target_port"):
+            b.fail("publish[%d].target_port" % i, "give the container port to publish")
+        p = {"Protocol": port.get("protocol") or "tcp", "TargetPort": int(port["target_port"]), "PublishMode": mode}
+        if port.get("published_port"):
+            p["PublishedPort"] = int(port["published_port"])
+        ports.append(p)
+    spec["EndpointSpec"] = {"Mode": endpoint_mode}
+    if ports:
+        spec["EndpointSpec"]["Ports"] = ports
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# the table of managed fields
+
+def _dig(data, path):
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _n_str(value, ctx):
+    return str(value) if value not in (None, "") else None
+
+
+def _n_list(value, ctx):
+    return list(value or [])
+
+
+def _n_dict(value, ctx):
+    return dict(value or {})
+
+
+def _n_bool(value, ctx):
+    return bool(value)
+
+
+def _n_caps(value, ctx):
+    return sorted(normalize_capability(c) for c in value or [])
+
+
+def _n_sorted(value, ctx):
+    return sorted(value or [])
+
+
+def _n_env(value, ctx):
+    out = {}
+    for item in value or []:
+        key, sep, val = item.partition("=")
+        out[key] = val if sep else None
+    return out
+
+
+def _dur(value, default=None):
+    return format_duration(default if value is None else value)
+
+
+def _n_stop_grace(value, ctx):
+    return _dur(value, DEFAULT_STOP_GRACE_PERIOD)
+
+
+def _n_mode(value, ctx):
+    value = value or {}
+    for key, name in (("Global", "global"), ("ReplicatedJob", "replicated-job"), ("GlobalJob", "global-job")):
+        if key in value:
+            return name
+    return "replicated"
+
+
+def _n_replicas(value, ctx):
+    if value and "Replicated" in value:
+        replicas = (value.get("Replicated") or {}).get("Replicas")
+        return 1 if replicas is None else replicas
+    return None
+
+
+def _n_healthcheck(value, ctx):
+    if not value:
+        return None
+    return {
+        "test": list(value.get("Test") or []),
+        "interval": _dur(value.get("Interval") or None),
+        "timeout": _dur(value.get("Timeout") or None),
+        "start_period": _dur(value.get("StartPeriod") or None),
+        "retries": value.get("Retries") or None,
+    }
+
+
+def _n_mounts(value, ctx):
+    out = []
+    for m in value or []:
+        volume = m.get("VolumeOptions") or {}
+        driver = volume.get("DriverConfig") or {}
+        tmpfs = m.get("TmpfsOptions") or {}
+        out.append({
+            "type": m.get("Type") or "volume", "source": m.get("Source") or None, "target": m.get("Target"),
+            "readonly": bool(m.get("ReadOnly")), "volume_driver": driver.get("Name") or None,
+            "volume_options": dict(driver.get("Options") or {}),
+            "tmpfs_size": tmpfs.get("SizeBytes") or None, "tmpfs_mode": tmpfs.get("Mode") or None,
+        })
+    return sorted(out, key=lambda m: (m["target"] or "", m["type"]))
+
+
+def _n_file_refs(kind):
+    def normalise(value, ctx):
+        out = []
+        for ref in value or []:
+            name = ref.get("%sName" % kind.capitalize())
+            f = ref.get("File") or {}
+            out.append({"%s_name" % kind: name, "target": f.get("Name") or name, "uid": f.get("UID") or "0",
+                        "gid": f.get("GID") or "0", "mode": DEFAULT_SECRET_MODE if f.get("Mode") is None else f["Mode"]})
+        return sorted(out, key=lambda r: (r["target"], r["%s_name" % kind]))
+    return normalise
+
+
+def _n_resources(value, ctx):
+    value = value or {}
+    limits, reservations = value.get("Limits") or {}, value.get("Reservations") or {}
+
+    def cpus(nano):
+        return nano / 1e9 if nano else None
+    return {
+        "limits": {"cpus": cpus(limits.get("NanoCPUs")), "memory": limits.get("MemoryBytes") or None,
+                   "pids": limits.get("Pids") or None},
+        "reservations": {"cpus": cpus(reservations.get("NanoCPUs")), "memory": reservations.get("MemoryBytes") or None},
+    }
+
+
+def _n_restart_policy(value, ctx):
+    if not value:
+        return dict(DEFAULT_RESTART_POLICY)
+    return {"condition": value.get("Condition") or "any", "delay": _dur(value.get("Delay"), 5 * 10**9),
+            "max_attempts": value.get("MaxAttempts") or 0, "window": _dur(value.get("Window"), 0)}
+
+
+def _n_placement(value, ctx):
+    value = value or {}
+    return {"constraints": sorted(value.get("Constraints") or []),
+            "preferences": [(p.get("Spread") or {}).get("SpreadDescriptor") for p in value.get("Preferences") or []],
+            "max_replicas": value.get("MaxReplicas") or None}
+
+
+def _n_logging(value, ctx):
+    if not value or not value.get("Name"):
+        return None
+    return {"driver": value["Name"], "options": dict(value.get("Options") or {})}
+
+
+def _n_networks(value, ctx):
+    names = ctx.get("network_names") or {}
+    out = [{"name": names.get(n.get("Target"), n.get("Target")), "aliases": sorted(n.get("Aliases") or [])}
+           for n in value or []]
+    return sorted(out, key=lambda n: n["name"])
+
+
+def _n_update_config(value, ctx):
+    if not value:
+        return dict(DEFAULT_UPDATE_CONFIG)
+    return {"parallelism": value.get("Parallelism") or 0, "delay": _dur(value.get("Delay"), 0),
+            "failure_action": value.get("FailureAction") or "pause", "monitor": _dur(value.get("Monitor"), 0),
+            "max_failure_ratio": value.get("MaxFailureRatio") or 0, "order": value.get("Order") or "stop-first"}
+
+
+def _n_endpoint_mode(value, ctx):
+    return value or "vip"
+
+
+def _n_ports(value, ctx):
+    out = [{"published_port": p.get("PublishedPort") or None, "target_port": p.get("TargetPort"),
+            "protocol": p.get("Protocol") or "tcp", "mode": p.get("PublishMode") or "ingress"} for p in value or []]
+    return sorted(out, key=lambda p: (p["target_port"] or 0, p["protocol"], p["published_port"] or 0))
+
+
+def split_image(ref):
+    """'httpd' -> ('docker.io/library/httpd', None, None); 'r.io/a/b:1@sha256:..' -> (name, '1', digest)."""
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag = None
+    if ref.rfind(":") > ref.rfind("/"):
+        ref, tag = ref.rsplit(":", 1)
+    parts = ref.split("/")
+    if len(parts) == 1 or not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts.insert(0, "docker.io")
+    if parts[0] in ("index.docker.io", "registry-1.docker.io"):
+        parts[0] = "docker.io"
+    if parts[0] == "docker.io" and len(parts) == 2:
+        parts.insert(1, "library")
+    return "/".join(parts), tag, digest
+
+
+def image_equal(desired, actual):
+    """``httpd`` equals ``httpd:latest@sha256:...`` (Docker pins what the tenant named); a digest
+    the tenant wrote must match."""
+    if desired is None or actual is None:
+        return desired == actual
+    dname, dtag, ddigest = split_image(desired)
+    aname, atag, adigest = split_image(actual)
+    if dname != aname:
+        return False
+    if ddigest:
+        return ddigest == adigest and (dtag is None or atag is None or dtag == atag)
+    if atag is None and adigest:
+        return False
+    return (dtag or "latest") == (atag or "latest")
+
+
+class Field(object):
+    """One managed option: where it lives in a ServiceSpec, and how to normalise it."""
+
+    def __init__(self, name, path, normalise, equal=None):
+        self.name = name
+        self.path = path
+        self.normalise = normalise
+        self.equal = equal
+        self.task = path[0] == "TaskTemplate"
+
+    def read(self, spec, ctx):
+        value = _dig(spec, self.path)
+        if self.name == "networks" and value is None:
+            value = spec.get("Networks")  # services created through API < 1.25 keep them at the top
+        return self.normalise(value, ctx)
+
+
+_CS = ("TaskTemplate", "ContainerSpec")
+FIELDS = [
+    Field("image", _CS + ("Image",), _n_str, equal=image_equal),
+    Field("command", _CS + ("Args",), _n_list),
+    Field("entrypoint", _CS + ("Command",), _n_list),
+    Field("env", _CS + ("Env",), _n_env),
+    Field("workdir", _CS + ("Dir",), _n_str),
+    Field("user", _CS + ("User",), _n_str),
+    Field("hostname", _CS + ("Hostname",), _n_str),
+    Field("container_labels", _CS + ("Labels",), _n_dict),
+    Field("mounts", _CS + ("Mounts",), _n_mounts),
+    Field("healthcheck", _CS + ("Healthcheck",), _n_healthcheck),
+    Field("secrets", _CS + ("Secrets",), _n_file_refs("secret")),
+    Field("configs", _CS + ("Configs",), _n_file_refs("config")),
+    Field("cap_add", _CS + ("CapabilityAdd",), _n_caps),
+    Field("cap_drop", _CS + ("CapabilityDrop",), _n_caps),
+    Field("read_only", _CS + ("ReadOnly",), _n_bool),
+    Field("init", _CS + ("Init",), _n_bool),
+    Field("stop_grace_period", _CS + ("StopGracePeriod",), _n_stop_grace),
+    Field("stop_signal", _CS + ("StopSignal",), _n_str),
+    Field("sysctls", _CS + ("Sysctls",), _n_dict),
+    Field("resources", ("TaskTemplate", "Resources"), _n_resources),
+    Field("restart_policy", ("TaskTemplate", "RestartPolicy"), _n_restart_policy),
+    Field("placement", ("TaskTemplate", "Placement"), _n_placement),
+    Field("logging", ("TaskTemplate", "LogDriver"), _n_logging),
+    Field("networks", ("TaskTemplate", "Networks"), _n_networks),
+    Field("labels", ("Labels",), _n_dict),
+    Field("mode", ("Mode",), _n_mode),
+    Field("replicas", ("Mode",), _n_replicas),
+    Field("update_config", ("UpdateConfig",), _n_update_config),
+    Field("rollback_config", ("RollbackConfig",), _n_update_config),
+    Field("endpoint_mode", ("EndpointSpec", "Mode"), _n_endpoint_mode),
+    Field("publish", ("EndpointSpec", "Ports"), _n_ports),
+]
+
+
+def _context(refs):
+    networks = (refs or {}).get("networks") or {}
+    return {"network_names": dict((v, k) for k, v in networks.items())}
+
+
+def describe_service_spec(spec, refs=None, fields=None):
+    """ServiceSpec -> {option: normalised value} over the managed fields (the diff's before/after)."""
+    ctx = _context(refs)
+    return dict((f.name, f.read(spec or {}, ctx)) for f in (fields or FIELDS))
+
+
+def _compare(fields, desired, actual, refs):
+    ctx = _context(refs)
+    tracker = DifferenceTracker()
+    for field in fields:
+        after, before = field.read(desired or {}, ctx), field.read(actual or {}, ctx)
+        if field.equal is not None:
+            if not field.equal(after, before):
+                tracker.add(field.name, before, after)
+        else:
+            tracker.compare(field.name, before, after)
+    return tracker.differences
+
+
+def compare_service_spec(desired, actual, refs=None):
+    """Differences ``[Difference(path, before, after)]`` from ``actual`` (what Docker has) to
+    ``desired`` (what ``build_service_spec`` made), over the managed fields only."""
+    return _compare(FIELDS, desired, actual, refs)
+
+
+TASK_FIELDS = [f for f in FIELDS if f.task]
+
+
+def task_is_current(task_spec, task_template):
+    """Was this task made from the service's current TaskTemplate? (Docker's tasks carry no spec
+    version.) ``ForceUpdate`` counts too: a forced update replaces every task."""
+    if (task_spec or {}).get("ForceUpdate", 0) != (task_template or {}).get("ForceUpdate", 0):
+        return False
+    return not _compare(TASK_FIELDS, {"TaskTemplate": task_template}, {"TaskTemplate": task_spec}, None)

@@ -1,0 +1,280 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``SwarmClient``: the one place that calls the Docker API.
+
+Uses the docker SDK's low-level ``APIClient`` and only calls that exist in Debian 12's
+python3-docker 5.0.3 as well as in 7.x. Docker's errors become ``SpinError`` with a message that
+says what failed and what to do. Name look-ups match exactly: Docker's ``name`` filters match
+prefixes (services, secrets, configs) or substrings (networks).
+"""
+from __future__ import annotations
+
+import sys
+
+from .errors import SpinError
+
+try:
+    import docker
+    from docker import errors as docker_errors
+    HAS_DOCKER = True
+except ImportError:  # reported when a client is made, so that ansible-doc and unit tests work without it
+    docker = docker_errors = None
+    HAS_DOCKER = False
+
+try:
+    from requests import exceptions as requests_errors
+except ImportError:
+    requests_errors = None
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+DEFAULT_TIMEOUT = 60
+
+
+def connection_argument_spec():
+    """The connection options every module shares (documented in doc_fragments/docker.py)."""
+    from ansible.module_utils.basic import env_fallback
+    return {
+        "docker_host": {"type": "str", "default": DEFAULT_DOCKER_HOST, "aliases": ["docker_url"],
+                        "fallback": (env_fallback, ["DOCKER_HOST"])},
+        "timeout": {"type": "int", "default": DEFAULT_TIMEOUT, "fallback": (env_fallback, ["DOCKER_TIMEOUT"])},
+    }
+
+
+class NotManagerError(SpinError):
+    pass
+
+
+class UpdateOutOfSequence(SpinError):
+    """Someone else updated the service between our read and our write."""
+
+
+def _label_filters(labels):
+    return {"label": ["%s=%s" % (k, v) if v is not None else k for k, v in sorted((labels or {}).items())]}
+
+
+def _exact(items, name, key):
+    for item in items or []:
+        if key(item) == name:
+            return item
+    return None
+
+
+class SwarmClient(object):
+    """Thin wrapper over ``docker.APIClient`` with exact look-ups and readable errors.
+
+    ``api`` may be given (tests); otherwise an APIClient is made for ``docker_host`` with the API
+    version negotiated ('auto').
+    """
+
+    def __init__(self, docker_host=DEFAULT_DOCKER_HOST, timeout=DEFAULT_TIMEOUT, api=None):
+        self.docker_host = docker_host or DEFAULT_DOCKER_HOST
+        self.timeout = timeout or DEFAULT_TIMEOUT
+        if api is None:
+            if not HAS_DOCKER:
+                raise SpinError("the Docker SDK for Python is not installed for %s on this host: install "
+                                "python3-docker (Debian/Ubuntu) or `pip install docker`" % sys.executable)
+            api = self._call("connect", lambda: docker.APIClient(base_url=self.docker_host, version="auto",
+                                                                 timeout=self.timeout))
+        self.api = api
+
+    @property
+    def api_version(self):
+        return getattr(self.api, "api_version", None) or getattr(self.api, "_version", None)
+
+    # ---- errors ----------------------------------------------------------------------------
+
+    def _call(self, what, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SpinError:
+            raise
+        except Exception as exc:  # one translation point for SDK, requests and socket errors
+            raise self._translate(what, exc)
+
+    def _translate(self, what, exc):
+        host = self.docker_host
+        if HAS_DOCKER and isinstance(exc, docker_errors.APIError):
+            explanation = exc.explanation or str(exc)
+            if isinstance(explanation, bytes):
+                explanation = explanation.decode("utf-8", "replace")
+            status = exc.status_code
+            text = str(explanation)
+            if status == 503 and ("swarm" in text.lower()):
+                return NotManagerError(
+                    "This node is not a swarm manager, so it cannot %s (Docker at %s says: %s). Run the task on "
+                    "a manager node, or make this host one with `docker swarm init`." % (what, host, text.strip()))
+            if "update out of sequence" in text:
+                return UpdateOutOfSequence("could not %s: it was changed by someone else meanwhile (%s); run again"
+                                           % (what, text.strip()))
+            return SpinError("Docker at %s refused to %s: %s" % (host, what, text.strip()), status_code=status)
+        if requests_errors is not None and isinstance(exc, (requests_errors.ReadTimeout,)):
+            return SpinError("the Docker engine at %s did not answer within %ss while trying to %s; raise `timeout` "
+                             "or check the engine's load" % (host, self.timeout, what))
+        text = str(exc)
+        if isinstance(exc, PermissionError) or "Permission denied" in text:
+            return SpinError("the Docker engine at %s refused the connection: %s. Run as root or as a member of "
+                             "the docker group." % (host, text))
+        unreachable = (ConnectionError, OSError)
+        if (requests_errors is not None and isinstance(exc, requests_errors.ConnectionError)) \
+                or isinstance(exc, unreachable) or "Error while fetching server API version" in text \
+                or "Connection aborted" in text or "Connection refused" in text:
+            return SpinError("the Docker engine at %s is not reachable: %s. Is dockerd running, and is "
+                             "docker_host right?" % (host, text))
+        if HAS_DOCKER and isinstance(exc, docker_errors.DockerException):
+            return SpinError("could not %s through Docker at %s: %s" % (what, host, text))
+        return SpinError("could not %s through Docker at %s: %s: %s" % (what, host, type(exc).__name__, text))
+
+    def _find(self, what, fn, *args, **kwargs):
+        """Like _call, but a 404 answer means 'not there' (None)."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if HAS_DOCKER and isinstance(exc, docker_errors.NotFound):
+                return None
+            raise self._translate(what, exc)
+
+    # ---- engine ----------------------------------------------------------------------------
+
+    def info(self):
+        return self._call("read the engine's info", self.api.info)
+
+    # ---- services --------------------------------------------------------------------------
+
+    def find_service(self, name):
+        """The service named exactly ``name`` (inspect output), or None."""
+        found = self._call("look up service '%s'" % name, self.api.services, filters={"name": name})
+        return _exact(found, name, lambda s: s["Spec"]["Name"])
+
+    def inspect_service(self, service_id):
+        """Inspect by ID; None when it is gone."""
+        return self._find("inspect service %s" % service_id, self.api.inspect_service, service_id)
+
+    def services(self, labels=None):
+        return self._call("list services", self.api.services, filters=_label_filters(labels) if labels else None)
+
+    def create_service(self, spec):
+        """Create from a full ServiceSpec; returns the new service's ID."""
+        result = self._call(
+            "create service '%s'" % spec["Name"], self.api.create_service, spec["TaskTemplate"], name=spec["Name"],
+            labels=spec.get("Labels") or {}, mode=spec.get("Mode"), update_config=spec.get("UpdateConfig"),
+            rollback_config=spec.get("RollbackConfig"), endpoint_spec=spec.get("EndpointSpec"))
+        return result["ID"]
+
+    def update_service(self, service_id, version, spec):
+        """Replace the service's spec with ``spec`` (fields left out are removed). Returns Docker's warnings."""
+        # the SDK keeps the current value of an argument given as None: pass {} so that "absent" means absent
+        result = self._call(
+            "update service '%s'" % spec["Name"], self.api.update_service, service_id, version,
+            task_template=spec["TaskTemplate"], name=spec["Name"], labels=spec.get("Labels") or {},
+            mode=spec.get("Mode"), update_config=spec.get("UpdateConfig"),
+            rollback_config=spec.get("RollbackConfig"), endpoint_spec=spec.get("EndpointSpec") or {})
+        return (result or {}).get("Warnings") or []
+
+    def remove_service(self, service_id):
+        self._find("remove service %s" % service_id, self.api.remove_service, service_id)
+
+    def service_tasks(self, service_id):
+        """Tasks of a live service (every desired state). Empty when the service is gone."""
+        return self._find("list the tasks of service %s" % service_id, self.api.tasks,
+                          filters={"service": service_id}) or []
+
+    def leftover_tasks(self, service_name, service_id):
+        """Tasks that a removed service still has (Docker's 'service' filter refuses removed services;
+        task names start with the service name)."""
+        tasks = self._call("list the tasks of removed service '%s'" % service_name, self.api.tasks,
+                           filters={"name": service_name})
+        return [t for t in tasks or [] if t.get("ServiceID") == service_id]
+
+    # ---- networks --------------------------------------------------------------------------
+
+    def find_network(self, name):
+        found = self._call("look up network '%s'" % name, self.api.networks, filters={"name": name})
+        return _exact(found, name, lambda n: n["Name"])
+
+    def inspect_network(self, network_id):
+        return self._find("inspect network %s" % network_id, self.api.inspect_network, network_id)
+
+    def networks(self, labels=None):
+        return self._call("list networks", self.api.networks, filters=_label_filters(labels) if labels else None)
+
+    def create_network(self, name, driver="overlay", options=None, labels=None, attachable=False, internal=False,
+                       ipam=None):
+        result = self._call("create network '%s'" % name, self.api.create_network, name, driver=driver,
+                            options=options or None, ipam=ipam, internal=internal, labels=labels or None,
+                            attachable=attachable, scope="swarm" if driver == "overlay" else None)
+        return result["Id"]
+
+    def remove_network(self, network_id):
+        self._find("remove network %s" % network_id, self.api.remove_network, network_id)
+
+    # ---- volumes ---------------------------------------------------------------------------
+
+    def find_volume(self, name):
+        return self._find("inspect volume '%s'" % name, self.api.inspect_volume, name)
+
+    def volumes(self, labels=None):
+        result = self._call("list volumes", self.api.volumes, filters=_label_filters(labels) if labels else None)
+        return (result or {}).get("Volumes") or []
+
+    def create_volume(self, name, driver="local", driver_opts=None, labels=None):
+        return self._call("create volume '%s'" % name, self.api.create_volume, name=name, driver=driver or "local",
+                          driver_opts=driver_opts or None, labels=labels or None)
+
+    def remove_volume(self, name):
+        self._find("remove volume '%s'" % name, self.api.remove_volume, name)
+
+    # ---- secrets and configs ---------------------------------------------------------------
+
+    def find_secret(self, name):
+        found = self._call("look up secret '%s'" % name, self.api.secrets, filters={"name": name})
+        return _exact(found, name, lambda s: s["Spec"]["Name"])
+
+    def secrets(self, labels=None):
+        return self._call("list secrets", self.api.secrets, filters=_label_filters(labels) if labels else None)
+
+    def create_secret(self, name, data, labels=None):
+        """``data``: bytes. Returns the ID."""
+        result = self._call("create secret '%s'" % name, self.api.create_secret, name, data, labels=labels or None)
+        return result["ID"]
+
+    def remove_secret(self, secret_id):
+        self._find("remove secret %s" % secret_id, self.api.remove_secret, secret_id)
+
+    def find_config(self, name):
+        found = self._call("look up config '%s'" % name, self.api.configs, filters={"name": name})
+        return _exact(found, name, lambda c: c["Spec"]["Name"])
+
+    def configs(self, labels=None):
+        return self._call("list configs", self.api.configs, filters=_label_filters(labels) if labels else None)
+
+    def create_config(self, name, data, labels=None):
+        result = self._call("create config '%s'" % name, self.api.create_config, name, data, labels=labels or None)
+        return result["ID"]
+
+    def remove_config(self, config_id):
+        self._find("remove config %s" % config_id, self.api.remove_config, config_id)
+
+    # ---- names -> IDs for a ServiceSpec ----------------------------------------------------
+
+    def resolve_references(self, needed, known=None):
+        """``{"networks": [names], "secrets": [...], "configs": [...]}`` -> ``{kind: {name: id}}``.
+
+        ``known`` (same shape as the result) is used first, e.g. for objects a stack is about to
+        create in check mode. Missing names are left out: ``build_service_spec`` reports them.
+        """
+        finders = {"networks": (self.find_network, "Id"), "secrets": (self.find_secret, "ID"),
+                   "configs": (self.find_config, "ID")}
+        out = {}
+        for kind, names in (needed or {}).items():
+            known_ids = dict((known or {}).get(kind) or {})
+            find, id_key = finders[kind]
+            ids = {}
+            for name in names:
+                if name in known_ids:
+                    ids[name] = known_ids[name]
+                    continue
+                obj = find(name)
+                if obj is not None:
+                    ids[name] = obj[id_key]
+            out[kind] = ids
+        return out
