@@ -1,0 +1,891 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The platform's policy over the stack model (issue 5). Pure.
+
+``merge_policy(platform_vars)`` builds the policy from Spin's defaults and the inventory's
+``spin_global_fs_roots`` / ``spin_policy`` / ``spin_tenants``; ``apply_policy_defaults`` adds
+what every service gets (capabilities); ``evaluate`` returns EVERY violation of the stack at
+once, each naming the rule, the file, service and key, and how to fix it.
+
+The checks that need the swarm (ownership of existing objects, the replicas of the tenant's
+other stacks, the engine's no-new-privileges, symbolic links in bind paths) take the facts
+as data here and are fed by the spin_policy module on a manager. docs/policy.md documents
+every variable and rule.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+import posixpath
+import re
+
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+
+# rule id -> what it refuses (docs/policy.md has an allowed and a refused example of each)
+RULES = {
+    "unknown-tenant": "a tenant that is not in the platform's registry (spin_tenants)",
+    "name": "tenant, stack and service names that do not match the safe patterns",
+    "reserved-label": "labels in the platform's namespaces (spin.*, com.docker.stack.*)",
+    "global-fs-user": "a service that mounts a global file system and does not run as the tenant's uid",
+    "global-fs-path": "a global file system path outside the tenant's allowed paths",
+    "global-fs-read-only": "a read-write mount of a global file system (unless allowed)",
+    "cap-add": "capabilities outside the allow-list (NET_BIND_SERVICE only with a global file system)",
+    "privileged": "privileged: true",
+    "devices": "host devices and device cgroup rules",
+    "host-namespace": "the host's (or another container's) network, pid, ipc, user, uts or cgroup namespace",
+    "security-opt": "security_opt entries that turn off seccomp, AppArmor, labelling or no-new-privileges",
+    "docker-socket": "the Docker socket, or a directory that holds it",
+    "host-path": "bind mounts of host paths outside the allowed roots",
+    "sysctls": "sysctls outside the allow-list",
+    "published-port": "published ports outside the platform's allowed sets",
+    "image": "images outside the allowed registries and names",
+    "replica-quota": "more replicas than the tenant's quota, over all its stacks",
+    "cgroup-parent": "cgroup_parent",
+    "volumes-from": "volumes_from (another container's volumes)",
+    "external-links": "external_links (containers outside the stack)",
+    "external-network": "external networks (networks the stack does not own)",
+    "external-volume": "external volumes (volumes the stack does not own)",
+    "external-secret": "external secrets (secrets the stack does not own)",
+    "external-config": "external configs (configs the stack does not own)",
+    "volume-driver": "volume drivers outside the allow-list, and driver_opts (they mount host paths)",
+    "network-driver": "network drivers outside the allow-list",
+    "ownership": "a stack whose objects belong to another tenant, or to no tenant",
+    "engine-no-new-privileges": "an engine that does not enforce no-new-privileges",
+}
+
+# The Docker capability names without CAP_ (docker run --cap-add accepts these).
+SPIN_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE"]
+
+DEFAULT_POLICY = {
+    # roots of the centre's global file systems (inventory: spin_global_fs_roots)
+    "global_fs_roots": ["/global/cfs", "/global/homes"],
+    "global_fs_read_write": False,
+    "global_fs_cap_add": ["NET_BIND_SERVICE"],
+    # a service gets cap_drop ALL, and these when it names no cap_add itself
+    "cap_add": list(SPIN_CAPABILITIES),
+    # host paths tenants may bind besides the global file systems (none: use named volumes)
+    "host_path_roots": [],
+    "docker_socket_paths": ["/var/run/docker.sock", "/run/docker.sock"],
+    # Kubernetes' "safe" sysctls: namespaced, they touch only the container
+    "sysctls": ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
+                "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"],
+    # ports a tenant may publish itself (numbers and "low-high" ranges)
+    "published_ports": ["8000-8999"],
+    # ports of the central proxy: shared by all tenants, routed by hostname (HTTP / HTTPS only)
+    "proxy_ports": [80, 443],
+    "proxy_protocols": ["http", "https"],
+    # images: name patterns (fnmatch, optional :tag) of local images, and registries (host[/prefix])
+    "images": ["httpd", "mysql", "mariadb", "spin/httpd", "spin/mariadb"],
+    "registries": [],
+    "default_replica_quota": 10,
+    "name_patterns": {
+        # no '_' in tenant and stack names: '<stack>_' then names the stack's objects unambiguously
+        "tenant": r"^[a-z][a-z0-9-]{0,31}$",
+        "stack": r"^[a-z][a-z0-9-]{0,23}$",
+        "service": r"^[a-z][a-z0-9_-]{0,31}$",
+    },
+    "security_opt": ["no-new-privileges", "no-new-privileges=true"],
+    "volume_drivers": ["local"],
+    "volume_driver_opts": False,
+    "network_drivers": ["overlay"],
+    # external objects a stack may use, by name pattern (none: a stack uses only its own)
+    "external": {"networks": [], "volumes": [], "secrets": [], "configs": []},
+    "reserved_label_prefixes": ["spin.", "com.docker.stack."],
+    "require_no_new_privileges": True,
+    "disabled_rules": [],
+}
+
+# spin_policy keys that are not policy values
+_NOT_IN_SPIN_POLICY = {"global_fs_roots": "set spin_global_fs_roots instead"}
+
+
+# ---------------------------------------------------------------------------------------------
+# violations
+
+def violation(rule, file, service, key, message, fix):
+    return {"rule": rule, "file": file, "service": service, "key": key, "message": message, "fix": fix}
+
+
+def format_violation(v):
+    """``docker-compose.yml: service 'web': key 'user': [global-fs-user] message; fix``"""
+    parts = []
+    if v.get("file"):
+        parts.append(v["file"])
+    if v.get("service"):
+        parts.append("service '%s'" % v["service"])
+    if v.get("key"):
+        parts.append("key '%s'" % v["key"])
+    text = "[%s] %s" % (v["rule"], v["message"])
+    if v.get("fix"):
+        text += "; " + v["fix"]
+    return ": ".join(parts + [text])
+
+
+# ---------------------------------------------------------------------------------------------
+# the policy from platform variables
+
+def _is_str_list(value):
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
+def _is_port_list(value):
+    return isinstance(value, list) and all(_port_range(item) is not None for item in value)
+
+
+def _is_bool(value):
+    return isinstance(value, bool)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+_CHECKS = {
+    "global_fs_read_write": (_is_bool, "true or false"),
+    "global_fs_cap_add": (_is_str_list, "a list of capability names"),
+    "cap_add": (_is_str_list, "a list of capability names"),
+    "host_path_roots": (_is_str_list, "a list of absolute paths"),
+    "docker_socket_paths": (_is_str_list, "a list of absolute paths"),
+    "sysctls": (_is_str_list, "a list of sysctl names or patterns"),
+    "published_ports": (_is_port_list, "a list of ports and 'low-high' ranges"),
+    "proxy_ports": (_is_port_list, "a list of ports"),
+    "proxy_protocols": (_is_str_list, "a list of load balancer protocols"),
+    "images": (_is_str_list, "a list of image name patterns"),
+    "registries": (_is_str_list, "a list of registries (host[:port][/prefix])"),
+    "default_replica_quota": (_is_count, "a whole number >= 0"),
+    "security_opt": (_is_str_list, "a list of security options"),
+    "volume_drivers": (_is_str_list, "a list of volume driver names"),
+    "volume_driver_opts": (_is_bool, "true or false"),
+    "network_drivers": (_is_str_list, "a list of network driver names"),
+    "reserved_label_prefixes": (_is_str_list, "a list of label prefixes"),
+    "require_no_new_privileges": (_is_bool, "true or false"),
+    "disabled_rules": (_is_str_list, "a list of rule names"),
+}
+
+
+def _port_range(item):
+    """80 | "80" | "8000-8999" -> (low, high), or None when it is not a port or a range."""
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, int):
+        return (item, item) if 1 <= item <= 65535 else None
+    if not isinstance(item, str):
+        return None
+    match = re.match(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$", item)
+    if not match:
+        return None
+    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+    return (low, high) if 1 <= low <= high <= 65535 else None
+
+
+def _did_you_mean(word, candidates):
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return " (did you mean '%s'?)" % close[0] if close else ""
+
+
+def validate_tenants(tenants):
+    """Errors of the tenant registry ``spin_tenants`` (infra staff's data), as strings."""
+    errors = []
+    if tenants is None:
+        return errors
+    if not isinstance(tenants, dict):
+        return ["spin_tenants must be a mapping of tenant name -> {uid, gid, paths, quota}"]
+    owners = {}
+    for name, entry in tenants.items():
+        where = "spin_tenants.%s" % name
+        if not isinstance(entry, dict):
+            errors.append("%s must be a mapping with uid, gid, paths and quota" % where)
+            continue
+        unknown = sorted(set(entry) - {"uid", "gid", "paths", "quota"})
+        for key in unknown:
+            errors.append("%s: unknown key '%s'%s" % (where, key, _did_you_mean(key, ("uid", "gid", "paths", "quota"))))
+        for key in ("uid", "gid"):
+            value = entry.get(key)
+            if value is None:
+                continue
+            if not _is_count(value) or value == 0:
+                errors.append("%s.%s must be a number > 0 (0 is root), not %r" % (where, key, value))
+        uid = entry.get("uid")
+        if _is_count(uid) and uid > 0:
+            if uid in owners:
+                errors.append("%s.uid %d is also tenant '%s''s: each tenant needs its own uid"
+                              % (where, uid, owners[uid]))
+            owners.setdefault(uid, name)
+        paths = entry.get("paths", [])
+        if paths is not None and (not _is_str_list(paths) or not all(p.startswith("/") for p in paths)):
+            errors.append("%s.paths must be a list of absolute paths" % where)
+        quota = entry.get("quota")
+        if quota is not None:
+            if not isinstance(quota, dict) or set(quota) - {"replicas"}:
+                errors.append("%s.quota must be a mapping with replicas" % where)
+            elif quota.get("replicas") is not None and not _is_count(quota["replicas"]):
+                errors.append("%s.quota.replicas must be a whole number >= 0" % where)
+    return errors
+
+
+def merge_policy(platform_vars=None):
+    """Spin's defaults + the inventory's variables -> the policy (a JSON-serialisable dict).
+
+    ``platform_vars`` may hold ``spin_global_fs_roots``, ``spin_policy`` (keys of
+    DEFAULT_POLICY) and ``spin_tenants`` (the registry, kept as ``policy["tenants"]``). Raises
+    SpinError listing every mistake: a typo in a policy variable must not pass unnoticed.
+    """
+    platform_vars = platform_vars or {}
+    policy = copy.deepcopy(DEFAULT_POLICY)
+    errors = []
+    overrides = platform_vars.get("spin_policy") or {}
+    if not isinstance(overrides, dict):
+        errors.append("spin_policy must be a mapping, not %s" % type(overrides).__name__)
+        overrides = {}
+    for key, value in overrides.items():
+        if key in _NOT_IN_SPIN_POLICY:
+            errors.append("spin_policy.%s: %s" % (key, _NOT_IN_SPIN_POLICY[key]))
+        elif key == "name_patterns" or key == "external":
+            errors.extend(_merge_sub(policy, key, value))
+        elif key not in DEFAULT_POLICY:
+            errors.append("spin_policy.%s: unknown key%s" % (key, _did_you_mean(key, DEFAULT_POLICY)))
+        elif not _CHECKS[key][0](value):
+            errors.append("spin_policy.%s must be %s, not %r" % (key, _CHECKS[key][1], value))
+        else:
+            policy[key] = copy.deepcopy(value)
+    roots = platform_vars.get("spin_global_fs_roots")
+    if roots is not None:
+        if _is_str_list(roots) and all(r.startswith("/") for r in roots):
+            policy["global_fs_roots"] = [normalise_path(r) for r in roots]
+        else:
+            errors.append("spin_global_fs_roots must be a list of absolute paths, not %r" % (roots,))
+    for key in ("host_path_roots", "docker_socket_paths"):
+        if not all(p.startswith("/") for p in policy[key]):
+            errors.append("spin_policy.%s must hold absolute paths" % key)
+        policy[key] = [normalise_path(p) for p in policy[key]]
+    for key in ("cap_add", "global_fs_cap_add"):
+        policy[key] = [normal_cap(c) for c in policy[key]]
+    for rule in policy["disabled_rules"]:
+        if rule not in RULES:
+            errors.append("spin_policy.disabled_rules: unknown rule '%s'%s" % (rule, _did_you_mean(rule, RULES)))
+    tenants = platform_vars.get("spin_tenants")
+    errors.extend(validate_tenants(tenants))
+    policy["tenants"] = copy.deepcopy(tenants) if isinstance(tenants, dict) else {}
+    if errors:
+        raise SpinError("the platform's policy variables have %d error(s):\n%s" % (len(errors), "\n".join(errors)))
+    return policy
+
+
+def _merge_sub(policy, key, value):
+    if not isinstance(value, dict):
+        return ["spin_policy.%s must be a mapping" % key]
+    errors = []
+    for sub, item in value.items():
+        if sub not in policy[key]:
+            errors.append("spin_policy.%s.%s: unknown key%s" % (key, sub, _did_you_mean(sub, policy[key])))
+        elif key == "name_patterns":
+            try:
+                re.compile(item)
+                policy[key][sub] = item
+            except (re.error, TypeError) as exc:
+                errors.append("spin_policy.name_patterns.%s is not a regular expression: %s" % (sub, exc))
+        elif not _is_str_list(item):
+            errors.append("spin_policy.external.%s must be a list of name patterns" % sub)
+        else:
+            policy[key][sub] = list(item)
+    return errors
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+def normalise_path(path):
+    """Lexical, symlink-free normalisation: ``/global/cfs/../../etc`` -> ``/etc``; ``//x`` -> ``/x``."""
+    if not path.startswith("/"):
+        return posixpath.normpath(path)
+    return posixpath.normpath("/" + path.lstrip("/"))
+
+
+def path_inside(path, root):
+    """Is the (normalised) ``path`` the ``root`` itself or below it?"""
+    root = root.rstrip("/") or "/"
+    return path == root or root == "/" or path.startswith(root + "/")
+
+
+def normal_cap(name):
+    name = str(name).strip().upper()
+    return name[4:] if name.startswith("CAP_") else name
+
+
+def parse_image(ref):
+    """``reg.example.org:5000/a/b:1.0@sha256:..`` -> (registry | None, repository, tag | None).
+
+    Docker Hub's spellings (``docker.io/library/httpd``) become the short name (``httpd``).
+    """
+    name = ref.split("@", 1)[0]
+    tag = None
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    parts = name.split("/")
+    registry = None
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        registry, name = parts[0], "/".join(parts[1:])
+    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        registry = None
+    if registry is None and name.startswith("library/"):
+        name = name[len("library/"):]
+    return registry, name, tag
+
+
+def image_allowed(ref, policy):
+    registry, name, tag = parse_image(ref)
+    for pattern in policy["images"]:
+        p_registry, p_name, p_tag = parse_image(pattern)
+        if p_registry == registry and fnmatch.fnmatchcase(name, p_name) and \
+                (p_tag is None or fnmatch.fnmatchcase(tag or "latest", p_tag)):
+            return True
+    if registry is None:
+        return False
+    full = "%s/%s" % (registry, name)
+    return any(fnmatch.fnmatchcase(full, entry.rstrip("/")) or full.startswith(entry.rstrip("/") + "/")
+               for entry in policy["registries"])
+
+
+def parse_user(user):
+    """``"1000:1000"`` -> ("1000", "1000"); ``"www-data"`` -> ("www-data", None)."""
+    text = str(user).strip()
+    name, _, group = text.partition(":")
+    return name, (group or None)
+
+
+def _ports_text(policy):
+    own = ", ".join(str(p) for p in policy["published_ports"]) or "none"
+    proxy = "/".join(str(p) for p in policy["proxy_ports"])
+    return own + (" (and %s through the central proxy)" % proxy if proxy else "")
+
+
+def _in_ports(port, items):
+    return any(low <= port <= high for low, high in (_port_range(item) for item in items))
+
+
+def _fix_port(policy):
+    ranges = [str(p) for p in policy["published_ports"]]
+    return "publish a port in %s" % ", ".join(ranges) if ranges else "remove the published port"
+
+
+def _owner_of_uid(uid, policy):
+    for name, entry in (policy.get("tenants") or {}).items():
+        if isinstance(entry, dict) and str(entry.get("uid")) == uid:
+            return name
+    return None
+
+
+def global_mounts(service, policy):
+    """The normalised sources of the service's bind mounts that lie in a global file system."""
+    found = []
+    for mount in service.get("volumes") or []:
+        if mount.get("type") == "bind" and mount.get("source"):
+            source = normalise_path(mount["source"])
+            if any(path_inside(source, root) for root in policy["global_fs_roots"]):
+                found.append(source)
+    return found
+
+
+def _needs_global_fs_user(tenant_entry):
+    if not tenant_entry or tenant_entry.get("uid") is None:
+        return None
+    uid = str(tenant_entry["uid"])
+    return uid if tenant_entry.get("gid") is None else "%s:%s" % (uid, tenant_entry["gid"])
+
+
+# ---------------------------------------------------------------------------------------------
+# defaults every service gets
+
+def apply_policy_defaults(model, tenant, tenant_entry, policy):
+    """A new model: ``cap_drop: [ALL]`` on every service, and the default capabilities where the
+    tenant named none (NET_BIND_SERVICE only when the service mounts a global file system), so
+    that ordinary images (httpd, MariaDB) run unchanged. ``no-new-privileges`` is the engine's
+    (daemon.json, roles/docker_host): Swarm's API 1.41 has no per-service switch for it.
+    """
+    out = copy.deepcopy(model)
+    for service in out.get("services", {}).values():
+        given = [normal_cap(c) for c in service.get("cap_add") or []]
+        if not given:
+            given = list(policy["global_fs_cap_add"] if global_mounts(service, policy) else policy["cap_add"])
+        service["cap_add"] = given
+        service["cap_drop"] = ["ALL"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules
+
+class _Checker:
+    def __init__(self, model, tenant, tenant_entry, policy, files, skip):
+        self.model = model
+        self.tenant = tenant
+        self.entry = tenant_entry
+        self.policy = policy
+        files = files or {}
+        self.compose = files.get("compose") or "docker-compose.yml"
+        self.rancher = files.get("rancher") or "rancher-compose.yml"
+        self.off = set(policy.get("disabled_rules") or []) | set(skip or ())
+        self.found = []
+
+    def add(self, rule, file, service, key, message, fix):
+        if rule not in self.off:
+            self.found.append(violation(rule, file, service, key, message, fix))
+
+    def svc(self, rule, name, key, message, fix):
+        self.add(rule, self.compose, name, key, message, fix)
+
+    # -- stack level ---------------------------------------------------------------------------
+
+    def names(self):
+        patterns = self.policy["name_patterns"]
+        for what, value, key in (("tenant", self.tenant, "spin_tenant"), ("stack", self.stack_name, "spin_stack")):
+            if value is not None and not re.match(patterns[what], str(value)):
+                self.add("name", None, None, key, "%s name '%s' does not match %s" % (what, value, patterns[what]),
+                         "use lower-case letters, digits and '-', starting with a letter")
+        for section in ("services", "load_balancers"):
+            for name in self.model.get(section) or {}:
+                if not re.match(patterns["service"], name):
+                    self.svc("name", name, None, "service name '%s' does not match %s" % (name, patterns["service"]),
+                             "rename the service: lower-case letters, digits, '_' and '-', starting with a letter")
+
+    def tenant_known(self):
+        if self.entry is None:
+            self.add("unknown-tenant", None, None, "spin_tenant",
+                     "tenant '%s' is not in the platform's tenant registry" % self.tenant,
+                     "ask the platform staff to add the tenant to spin_tenants")
+
+    def labels(self, where, name, key, labels):
+        prefixes = tuple(self.policy["reserved_label_prefixes"])
+        for label in labels or {}:
+            if prefixes and str(label).startswith(prefixes):
+                self.add("reserved-label", self.compose, where, "%s.%s" % (key, label) if key else label,
+                         "label '%s' is in the platform's namespace (%s)%s" % (label, ", ".join(prefixes), name),
+                         "rename the label; the platform sets spin.tenant and spin.stack itself")
+
+    # -- one service ---------------------------------------------------------------------------
+
+    def service(self, name, svc):
+        policy = self.policy
+        self.labels(name, "", "labels", svc.get("labels"))
+        self.labels(name, "", "deploy.labels", (svc.get("deploy") or {}).get("labels"))
+        image = svc.get("image")
+        if image and not image_allowed(image, policy):
+            allowed = ", ".join(policy["images"] + ["%s/*" % r for r in policy["registries"]])
+            self.svc("image", name, "image", "image '%s' is not among the images the platform allows (%s)"
+                     % (image, allowed), "use one of the allowed images, or ask the platform staff to add yours")
+        self.mounts(name, svc)
+        self.capabilities(name, svc)
+        if svc.get("privileged"):
+            self.svc("privileged", name, "privileged", "privileged containers can take over the node",
+                     "remove privileged; add only the capabilities you need with cap_add")
+        if svc.get("devices"):
+            self.svc("devices", name, "devices", "host devices (%s) are not available to tenants"
+                     % ", ".join(d["source"] if isinstance(d, dict) else str(d) for d in svc["devices"]),
+                     "remove devices")
+        if svc.get("device_cgroup_rules"):
+            self.svc("devices", name, "device_cgroup_rules", "device cgroup rules open host devices",
+                     "remove device_cgroup_rules")
+        for key in ("network_mode", "pid", "ipc", "userns_mode", "uts", "cgroup"):
+            self.namespace(name, key, svc.get(key))
+        self.security_opt(name, svc.get("security_opt") or [])
+        if svc.get("use_api_socket"):
+            self.svc("docker-socket", name, "use_api_socket", "gives the container the Docker API, which controls "
+                     "every tenant's containers", "remove use_api_socket")
+        for key, value in sorted((svc.get("sysctls") or {}).items()):
+            if not any(fnmatch.fnmatchcase(key, p) for p in policy["sysctls"]):
+                self.svc("sysctls", name, "sysctls.%s" % key, "sysctl '%s' is not among the allowed ones (%s)"
+                         % (key, ", ".join(policy["sysctls"]) or "none"), "remove it")
+        self.ports(name, svc.get("ports") or [])
+        if svc.get("cgroup_parent"):
+            self.svc("cgroup-parent", name, "cgroup_parent", "a service cannot choose its cgroup ('%s')"
+                     % svc["cgroup_parent"], "remove cgroup_parent; limit resources with deploy.resources")
+        if svc.get("volumes_from"):
+            self.svc("volumes-from", name, "volumes_from", "mounts the volumes of '%s', outside the stack's own "
+                     "volumes" % "', '".join(svc["volumes_from"]), "declare a named volume and mount it in both services")
+        if svc.get("external_links"):
+            self.svc("external-links", name, "external_links", "links to containers outside the stack ('%s')"
+                     % "', '".join(svc["external_links"]), "reach services of your stack by name; remove external_links")
+
+    def namespace(self, name, key, value):
+        if value is None:
+            return
+        text = str(value)
+        if key == "network_mode" and text in ("none", "bridge", "default"):
+            return
+        if key == "ipc" and text in ("private", "shareable", "none"):
+            return
+        if key == "cgroup" and text == "private":
+            return
+        if text == "host":
+            what = "the host's %s namespace" % {"network_mode": "network", "userns_mode": "user"}.get(key, key)
+        elif text.startswith(("container:", "service:")):
+            what = "the %s namespace of %s" % ({"network_mode": "network", "userns_mode": "user"}.get(key, key), text)
+        else:
+            what = "'%s'" % text
+        self.svc("host-namespace", name, key, "%s: %s is not available to tenants" % (key, what),
+                 "remove %s; services of a stack share their own network and reach each other by name" % key)
+
+    def security_opt(self, name, options):
+        allowed = {_normal_opt(o) for o in self.policy["security_opt"]}
+        for option in options:
+            norm = _normal_opt(option)
+            if norm in allowed:
+                continue
+            kind = norm.split("=", 1)[0]
+            if kind in ("seccomp", "apparmor", "systempaths"):
+                what = "changes the %s confinement" % kind
+            elif kind == "label":
+                what = "changes the SELinux labelling"
+            elif kind == "no-new-privileges":
+                what = "turns off no-new-privileges"
+            else:
+                what = "is not among the allowed security options"
+            self.svc("security-opt", name, "security_opt", "'%s' %s" % (option, what),
+                     "remove it: every service runs with the engine's default seccomp and AppArmor profiles")
+
+    def capabilities(self, name, svc):
+        mounts = global_mounts(svc, self.policy)
+        allowed = self.policy["global_fs_cap_add"] if mounts else self.policy["cap_add"]
+        for cap in svc.get("cap_add") or []:
+            cap = normal_cap(cap)
+            if cap in allowed:
+                continue
+            if mounts:
+                message = "%s is not allowed for a service that mounts a global file system (%s): only %s" % (
+                    cap, ", ".join(mounts), ", ".join(allowed) or "none")
+            else:
+                message = "%s is not among the allowed capabilities (%s)" % (cap, ", ".join(allowed) or "none")
+            self.svc("cap-add", name, "cap_add", message, "remove %s from cap_add" % cap)
+
+    def mounts(self, name, svc):
+        policy = self.policy
+        mounts = global_mounts(svc, policy)
+        for mount in svc.get("volumes") or []:
+            if mount.get("type") != "bind":
+                continue
+            self.bind(name, "volumes", mount.get("source") or "", mount.get("read_only"))
+        if mounts:
+            self.global_user(name, svc.get("user"), mounts)
+
+    def bind(self, name, key, source, read_only, resolved=None):
+        """One bind mount; ``resolved`` is the path after symbolic links (module side)."""
+        policy = self.policy
+        shown = source if resolved is None else "%s (which resolves to %s)" % (source, resolved)
+        if not source.startswith("/"):
+            self.svc("host-path", name, key, "bind mount of '%s' is not an absolute path" % source,
+                     "use a named volume")
+            return
+        path = normalise_path(resolved if resolved is not None else source)
+        sockets = [s for s in policy["docker_socket_paths"] if path_inside(s, path)]
+        if sockets:
+            self.svc("docker-socket", name, key, "bind mount of %s exposes the Docker socket (%s), which controls "
+                     "every tenant's containers" % (shown, sockets[0]), "remove the mount")
+            return
+        root = next((r for r in policy["global_fs_roots"] if path_inside(path, r)), None)
+        if root is not None:
+            paths = [normalise_path(p) for p in (self.entry or {}).get("paths") or []]
+            if self.entry is not None and not any(path_inside(path, p) for p in paths):
+                self.svc("global-fs-path", name, key, "%s is outside the paths tenant '%s' may mount (%s)"
+                         % (shown, self.tenant, ", ".join(paths) or "none"),
+                         "mount a directory below %s, or ask the platform staff to allow this path"
+                         % (" or ".join(paths) if paths else "a path the platform staff allow you"))
+            if not read_only and not policy["global_fs_read_write"]:
+                self.svc("global-fs-read-only", name, key, "%s is mounted read-write" % shown,
+                         "mount it read-only: append ':ro' (or read_only: true)")
+            return
+        if any(path_inside(path, r) for r in policy["host_path_roots"]):
+            return
+        roots = policy["global_fs_roots"] + policy["host_path_roots"]
+        self.svc("host-path", name, key, "bind mount of %s is outside the allowed host paths (%s)"
+                 % (shown, ", ".join(roots) or "none"), "use a named volume, or a path below %s"
+                 % (" or ".join(roots) if roots else "an allowed root"))
+
+    def global_user(self, name, user, mounts):
+        want = _needs_global_fs_user(self.entry)
+        fix = 'run as the tenant\'s uid: add "user: %s"' % want if want else \
+            "run as the tenant's uid (the registry holds none for tenant '%s': ask the platform staff)" % self.tenant
+        where = ", ".join(mounts)
+        if user is None or str(user).strip() == "":
+            self.svc("global-fs-user", name, "user", "mounts %s but runs as the image's user (root unless the image "
+                     "sets another)" % where, fix)
+            return
+        uid, gid = parse_user(user)
+        entry = self.entry or {}
+        problem = None
+        if uid in ("0", "root") or gid in ("0", "root"):
+            problem = "runs as root" if uid in ("0", "root") else "runs with the root group"
+        elif not uid.isdigit() or (gid is not None and not gid.isdigit()):
+            problem = "runs as '%s': a user or group name cannot be checked against the registry" % user
+        elif entry.get("uid") is not None and uid != str(entry["uid"]):
+            other = _owner_of_uid(uid, self.policy)
+            problem = "runs as uid %s, which belongs to tenant '%s'" % (uid, other) if other else \
+                "runs as uid %s, not the tenant's uid %s" % (uid, entry["uid"])
+        elif gid is not None and entry.get("gid") is not None and gid != str(entry["gid"]):
+            problem = "runs with gid %s, not the tenant's gid %s" % (gid, entry["gid"])
+        if problem:
+            self.svc("global-fs-user", name, "user", "mounts %s but %s" % (where, problem), fix)
+
+    def ports(self, name, ports):
+        for port in ports:
+            published = port.get("published")
+            if published is None:
+                continue
+            problem = self.port_problem(published, port.get("protocol") or "tcp", port.get("mode"), None)
+            if problem:
+                self.svc("published-port", name, "ports", problem, _fix_port(self.policy))
+
+    def port_problem(self, port, protocol, mode, lb_protocol):
+        policy = self.policy
+        if _in_ports(port, policy["published_ports"]):
+            return None
+        if _in_ports(port, policy["proxy_ports"]):
+            if mode == "host":
+                return ("port %d is the central proxy's: in mode host the service would take it on the node "
+                        "itself; drop mode: host to be reached through the proxy by hostname" % port)
+            if protocol != "tcp":
+                return "port %d/%s: the central proxy's port %d carries HTTP(S) over tcp only" % (port, protocol, port)
+            if lb_protocol is not None and lb_protocol not in policy["proxy_protocols"]:
+                return ("port %d is the central proxy's, shared by hostname: it serves %s, not %s"
+                        % (port, "/".join(policy["proxy_protocols"]), lb_protocol))
+            return None
+        return "port %d is not among the ports tenants may publish: %s" % (port, _ports_text(policy))
+
+    # -- load balancers, top-level sections ------------------------------------------------------
+
+    def load_balancer(self, name, lb):
+        for text in lb.get("ports") or []:
+            port, protocol = _lb_port(text)
+            if port is None:
+                continue
+            problem = self.port_problem(port, protocol, None, None)
+            if problem:
+                self.svc("published-port", name, "ports", problem, _fix_port(self.policy))
+        for i, rule in enumerate(lb.get("port_rules") or []):
+            port = rule.get("source_port")
+            if port is None or not _in_ports(port, self.policy["proxy_ports"]) or \
+                    _in_ports(port, self.policy["published_ports"]):
+                continue
+            problem = self.port_problem(port, "tcp", None, rule.get("protocol") or "http")
+            if problem:
+                self.add("published-port", self.rancher, name, "lb_config.port_rules[%d].protocol" % i, problem,
+                         "use protocol http or https on port %d, or a port in %s for %s"
+                         % (port, ", ".join(str(p) for p in self.policy["published_ports"]), rule.get("protocol")))
+
+    def sections(self):
+        policy = self.policy
+        for section, rule in (("networks", "external-network"), ("volumes", "external-volume"),
+                              ("secrets", "external-secret"), ("configs", "external-config")):
+            for name, entry in (self.model.get(section) or {}).items():
+                entry = entry or {}
+                self.labels(None, " (%s '%s')" % (section[:-1], name), "%s.%s.labels" % (section, name),
+                            entry.get("labels"))
+                if entry.get("external"):
+                    real = entry.get("name") or name
+                    if not any(fnmatch.fnmatchcase(real, p) for p in policy["external"][section]):
+                        self.add(rule, self.compose, None, "%s.%s.external" % (section, name),
+                                 "external %s '%s' is not the stack's own: a stack uses only the %s it creates"
+                                 % (section[:-1], real, section),
+                                 "remove external: the platform creates the %s for the stack" % section[:-1])
+                    continue
+                if section == "volumes":
+                    self.volume(name, entry)
+                elif section == "networks":
+                    driver = entry.get("driver") or "overlay"
+                    if driver not in policy["network_drivers"]:
+                        self.add("network-driver", self.compose, None, "networks.%s.driver" % name,
+                                 "network driver '%s' is not allowed (%s)" % (driver, ", ".join(policy["network_drivers"])),
+                                 "remove driver: the platform's networks are overlay networks")
+
+    def volume(self, name, entry):
+        policy = self.policy
+        driver = entry.get("driver") or "local"
+        if driver not in policy["volume_drivers"]:
+            self.add("volume-driver", self.compose, None, "volumes.%s.driver" % name,
+                     "volume driver '%s' is not allowed (%s)" % (driver, ", ".join(policy["volume_drivers"])),
+                     "remove driver: named volumes use the local driver")
+        opts = entry.get("driver_opts") or {}
+        if opts and not policy["volume_driver_opts"]:
+            device = opts.get("device")
+            what = " (device %s)" % device if device else ""
+            self.add("volume-driver", self.compose, None, "volumes.%s.driver_opts" % name,
+                     "driver_opts can mount host paths or remote file systems%s past the bind-mount rules" % what,
+                     "remove driver_opts; mount an allowed path with a bind mount instead")
+
+    def quota(self, other_replicas, node_count):
+        counts = stack_replicas(self.model, node_count)
+        limit = replica_quota(self.entry, self.policy)
+        total = sum(counts.values()) + (other_replicas or 0)
+        if total <= limit:
+            return
+        detail = ", ".join("%s %d" % (n, c) for n, c in sorted(counts.items()))
+        others = " and the tenant's other stacks run %d" % other_replicas if other_replicas else ""
+        self.add("replica-quota", self.compose, None, "deploy.replicas",
+                 "the stack asks for %d replicas (%s)%s: %d in all, over tenant '%s''s quota of %d"
+                 % (sum(counts.values()), detail or "none", others, total, self.tenant, limit),
+                 "lower scale / deploy.replicas by %d, or ask the platform staff for a larger quota" % (total - limit))
+
+    def run(self, stack, other_replicas, node_count):
+        self.stack_name = stack
+        self.tenant_known()
+        self.names()
+        for name, svc in (self.model.get("services") or {}).items():
+            self.service(name, svc)
+        for name, lb in (self.model.get("load_balancers") or {}).items():
+            self.load_balancer(name, lb)
+        self.sections()
+        self.quota(other_replicas, node_count)
+        return self.found
+
+
+def _normal_opt(option):
+    """``seccomp:unconfined`` / ``seccomp=unconfined`` -> ``seccomp=unconfined``."""
+    text = str(option).strip().lower()
+    match = re.match(r"^([^=:]+)[=:](.*)$", text)
+    if not match:
+        return "no-new-privileges=true" if text == "no-new-privileges" else text
+    return "%s=%s" % (match.group(1).strip(), match.group(2).strip())
+
+
+def _lb_port(text):
+    """``"80:80"`` / ``"8080:80/udp"`` / ``"80"`` -> (published port, protocol)."""
+    body, _, protocol = str(text).partition("/")
+    first = body.split(":")[-2] if body.count(":") >= 1 else body
+    try:
+        return int(first), protocol or "tcp"
+    except ValueError:
+        return None, None
+
+
+def stack_replicas(model, node_count=1):
+    """{service: replicas} of the stack; a global service counts one per node."""
+    counts = {}
+    for name, svc in (model.get("services") or {}).items():
+        deploy = svc.get("deploy") or {}
+        if deploy.get("mode") == "global":
+            counts[name] = node_count
+        else:
+            replicas = deploy.get("replicas")
+            counts[name] = 1 if replicas is None else int(replicas)
+    return counts
+
+
+def replica_quota(tenant_entry, policy):
+    quota = ((tenant_entry or {}).get("quota") or {}).get("replicas")
+    return policy["default_replica_quota"] if quota is None else quota
+
+
+def evaluate(model, tenant, tenant_entry, policy, files=None, stack=None, other_replicas=0, node_count=1, skip=()):
+    """Every violation of the stack at once (an empty list: the stack may run).
+
+    ``model`` is the stack model (docs/design.md), best after ``apply_policy_defaults``;
+    ``tenant_entry`` the tenant's registry entry (None: unknown tenant); ``files`` names the
+    tenant's files ``{"compose": ..., "rancher": ...}`` for the messages. The swarm-side facts
+    (``other_replicas`` of the tenant's other stacks, ``node_count`` for global services) come
+    from the spin_policy module; ``skip`` leaves rules out (the controller skips the quota that
+    the module checks with the full count).
+    """
+    return _Checker(model, tenant, tenant_entry, policy, files, skip).run(stack, other_replicas, node_count)
+
+
+# ---------------------------------------------------------------------------------------------
+# facts from the swarm (fed by the spin_policy module)
+
+def bind_mounts(model):
+    """The stack's bind mounts as ``[{service, key, source, read_only}]`` (for the module's
+    symbolic-link check on a manager)."""
+    out = []
+    for name, svc in (model.get("services") or {}).items():
+        for mount in svc.get("volumes") or []:
+            if mount.get("type") == "bind" and mount.get("source"):
+                out.append({"service": name, "key": "volumes", "source": mount["source"],
+                            "read_only": bool(mount.get("read_only"))})
+    return out
+
+
+def resolved_bind_violations(binds, tenant, tenant_entry, policy, files=None):
+    """Bind mounts whose real path (after symbolic links, as the engine resolves it) breaks a
+    rule that the written path kept. ``binds``: ``bind_mounts()`` entries with ``resolved``."""
+    checker = _Checker({}, tenant, tenant_entry, policy, files, ())
+    for bind in binds:
+        resolved = bind.get("resolved")
+        if resolved is None or normalise_path(resolved) == normalise_path(bind["source"]):
+            continue
+        checker.bind(bind["service"], bind["key"], bind["source"], bind.get("read_only"), resolved=resolved)
+    return checker.found
+
+
+def quota_violations(model, tenant, tenant_entry, policy, other_replicas, node_count=1, files=None):
+    checker = _Checker(model, tenant, tenant_entry, policy, files, ())
+    checker.quota(other_replicas, node_count)
+    return checker.found
+
+
+def engine_violations(facts, policy):
+    """The engine's no-new-privileges from what the module saw on the manager.
+
+    ``facts``: ``{"daemon_json": True|False|None, "dockerd_flag": True|False|None,
+    "newest_container": None | {"name": str, "no_new_privs": bool}}``. A running container is
+    the strongest evidence (the setting applies only after dockerd restarted). Returns
+    ``(violations, warnings)``; no evidence at all is a warning, not a refusal.
+    """
+    if not policy.get("require_no_new_privileges") or "engine-no-new-privileges" in policy.get("disabled_rules", []):
+        return [], []
+    fix = ("platform staff: set no-new-privileges: true in the engine's daemon.json (roles/docker_host does) "
+           "and restart dockerd")
+    newest = facts.get("newest_container")
+    if newest is not None and not newest.get("no_new_privs"):
+        return [violation("engine-no-new-privileges", None, None, None,
+                          "the engine does not enforce no-new-privileges: container '%s' on the manager runs "
+                          "without it" % newest.get("name"), fix)], []
+    if newest is not None or facts.get("daemon_json") or facts.get("dockerd_flag"):
+        return [], []
+    if facts.get("daemon_json") is False:
+        return [violation("engine-no-new-privileges", None, None, None,
+                          "the engine's daemon.json does not set no-new-privileges: containers could gain "
+                          "privileges through setuid programs", fix)], []
+    return [], ["could not verify the engine's no-new-privileges setting (no daemon.json, no running container "
+                "on this manager)"]
+
+
+# ---------------------------------------------------------------------------------------------
+# ownership (the labels decide, never the names)
+
+def check_ownership(objects, tenant, stack):
+    """Violations when the stack's existing objects belong to someone else.
+
+    ``objects``: ``[{"kind": "service", "name": "magic_web", "labels": {...}}]``, every Swarm
+    object labelled ``spin.stack=<stack>`` and every object named ``<stack>_...`` (stack names
+    have no '_', so that prefix is the stack's alone). An object of another tenant, or one with
+    no owner labels (created outside the platform), refuses the deploy or remove.
+    """
+    owners = {}
+    strays = []
+    for obj in objects:
+        labels = obj.get("labels") or {}
+        owner_stack, owner = labels.get("spin.stack"), labels.get("spin.tenant")
+        if owner_stack == stack and owner == tenant:
+            continue
+        if owner_stack == stack and owner:
+            owners.setdefault(owner, []).append(obj)
+        elif owner and owner_stack:
+            owners.setdefault(owner, []).append(obj)
+        else:
+            strays.append(obj)
+    found = []
+    for owner in sorted(owners):
+        names = ", ".join("%s '%s'" % (o.get("kind", "object"), o.get("name")) for o in owners[owner])
+        stacks = sorted({(o.get("labels") or {}).get("spin.stack") for o in owners[owner]} - {stack})
+        other = " (%s named like this stack's objects, of stack %s)" % (names, ", ".join("'%s'" % s for s in stacks)) \
+            if stacks else ""
+        found.append(violation("ownership", None, None, "spin_stack",
+                               "stack '%s' belongs to tenant '%s'%s" % (stack, owner, other),
+                               "choose another stack name"))
+    if strays:
+        names = ", ".join("%s '%s'" % (o.get("kind", "object"), o.get("name")) for o in strays)
+        found.append(violation("ownership", None, None, "spin_stack",
+                               "stack '%s' has objects that belong to no tenant (%s): they were not made by the "
+                               "platform" % (stack, names),
+                               "choose another stack name, or ask the platform staff to remove them"))
+    return found
