@@ -1,0 +1,99 @@
+import datetime
+import json
+import os
+import stat
+import threading
+
+import pytest
+
+from ansible_collections.spin.platform.plugins.module_utils import audit
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+
+REFUSAL = [{"rule": "privileged", "file": "docker-compose.yml", "service": "web", "key": "privileged",
+            "message": "m", "fix": "f"},
+           {"rule": "cap-add", "file": "docker-compose.yml", "service": "web", "key": "cap_add",
+            "message": "m", "fix": "f"},
+           {"rule": "privileged", "file": "docker-compose.yml", "service": "db", "key": "privileged",
+            "message": "m", "fix": "f"}]
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ({"docker-compose.yml": "x"}, {"docker-compose.yml": "x"}, True),
+    ({"docker-compose.yml": "x"}, {"docker-compose.yml": b"x"}, True),
+    ({"docker-compose.yml": "x"}, {"docker-compose.yml": "y"}, False),
+    ({"a.yml": "x"}, {"b.yml": "x"}, False),
+    ({"a.yml": "xy", "b.yml": ""}, {"a.yml": "x", "b.yml": "y"}, False),
+    ({"a.yml": "x", "b.yml": None}, {"a.yml": "x"}, True),
+])
+def test_digest_files(a, b, same):
+    da, db = audit.digest_files(a), audit.digest_files(b)
+    assert da.startswith("sha256:") and len(da) == len("sha256:") + 64
+    assert (da == db) is same
+
+
+def test_make_record_verdicts():
+    allowed = audit.make_record("cory", "seed", "deploy", "sha256:ab", changes={"created": ["service seed_web"]})
+    assert allowed["verdict"] == "allowed" and allowed["violations"] == []
+    assert allowed["changes"] == {"created": ["service seed_web"]}
+    parsed = datetime.datetime.fromisoformat(allowed["time"].replace("Z", "+00:00"))
+    assert parsed.utcoffset() == datetime.timedelta(0)
+    refused = audit.make_record("cory", "seed", "check", "sha256:ab", violations=REFUSAL, now="T")
+    assert refused == {"time": "T", "tenant": "cory", "stack": "seed", "action": "check", "input_digest": "sha256:ab",
+                       "verdict": "refused", "violations": ["cap-add", "privileged"], "changes": {}}
+    with pytest.raises(SpinError):
+        audit.make_record("cory", "seed", "destroy", "sha256:ab")
+
+
+def test_append_creates_modes_and_appends(tmp_path):
+    path = tmp_path / "log" / "spin" / "audit.jsonl"
+    old = os.umask(0o022)
+    try:
+        audit.append_record(audit.make_record("cory", "seed", "deploy", "sha256:1", now="t1"), str(path))
+        audit.append_record(audit.make_record("cory", "seed", "remove", "sha256:2", now="t2"), str(path))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o750
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["action"] for line in lines] == ["deploy", "remove"]
+    assert [r["input_digest"] for r in audit.read_records(str(path))] == ["sha256:1", "sha256:2"]
+
+
+def test_append_never_rewrites(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"earlier": true}\n')
+    os.chmod(path, 0o600)
+    audit.append_record(audit.make_record("cory", "seed", "check", "sha256:1", now="t"), str(path))
+    lines = path.read_text().splitlines()
+    assert lines[0] == '{"earlier": true}' and json.loads(lines[1])["tenant"] == "cory"
+    # an existing file keeps its mode: staff may have tightened it
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_append_refuses_symlink(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.write_text("")
+    link = tmp_path / "audit.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(SpinError) as info:
+        audit.append_record(audit.make_record("cory", "seed", "check", "sha256:1"), str(link))
+    assert "cannot append to the audit log" in info.value.message
+    assert target.read_text() == ""
+
+
+def test_concurrent_writers_do_not_interleave(tmp_path):
+    path = str(tmp_path / "audit.jsonl")
+    big = {"created": ["service s_%d" % i for i in range(400)]}  # about 6 KB per line
+
+    def write(n):
+        for i in range(20):
+            audit.append_record(audit.make_record("t%d" % n, "s", "deploy", "sha256:%d" % i, changes=big), path)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    records = audit.read_records(path)
+    assert len(records) == 80
+    assert all(r["changes"] == big for r in records)
