@@ -413,6 +413,8 @@ def _list_or_dict(value, what="a mapping or a list of KEY=VALUE"):
 
 
 def _duration(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise _Invalid("must be a duration with a unit, like %ss, not the number %s" % (value, value))
     try:
         return units.parse_duration(value)
     except ValueError as exc:
@@ -2205,7 +2207,8 @@ def _check_cycles(st, file, model):
 # ---------------------------------------------------------------------------------------------
 # the files, and parse_stack
 
-TOP_KEYS = ("version", "name", "services", "networks", "volumes", "secrets", "configs")
+TOP_KEYS = ("version", "services", "networks", "volumes", "secrets", "configs")
+TOP_IGNORED = {"name": "the stack's name comes from the submission"}
 TOP_REFUSED = {"include": "put every service in one docker-compose.yml (extends with file: works)",
                "models": "AI models are not supported"}
 RANCHER_TOP_KEYS = ("version", "services")
@@ -2267,8 +2270,7 @@ def _load_compose(st, text, file):
         st.error(file, None, None, "version 1 files are not supported: put the services under 'services:' "
                  "and write version: '2'")
         return None
-    _top_keys(st, file, data, TOP_KEYS, TOP_REFUSED,
-              {"name": "the stack's name comes from the submission"})
+    _top_keys(st, file, data, TOP_KEYS, TOP_REFUSED, TOP_IGNORED)
     if "version" in data:
         _check_version(st, file, data["version"])
     if not isinstance(data.get("services"), dict):
