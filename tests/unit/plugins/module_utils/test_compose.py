@@ -1268,3 +1268,15 @@ def test_schema_valid_examples_parse_cleanly(schema):
         validator.validate(yaml.safe_load(text))
         _model, diagnostics = compose.parse_stack(text, name)
         assert diagnostics == []
+
+
+# ---------------------------------------------------------------------------------------------
+# docs/compose-keys.md lists every key the parser knows
+
+def test_compose_keys_doc_lists_every_key():
+    with open(os.path.join(ROOT, "docs", "compose-keys.md")) as handle:
+        doc = handle.read()
+    keys = set(compose.ALL_SERVICE_KEYS) | set(compose.ALL_RANCHER_KEYS) | set(compose.TOP_KEYS) \
+        | set(compose.TOP_REFUSED) | set(compose.TOP_IGNORED) | set(compose._DEPLOY_KEYS)
+    missing = sorted(k for k in keys if "`%s`" % k not in doc)
+    assert missing == []
