@@ -1128,7 +1128,11 @@ def _k_healthcheck(sp, value):
     if sp.check("healthcheck.disable", _bool, fields.get("disable", False)):
         sp.model["healthcheck"] = {"disable": True}
         return
-    test = sp.check("healthcheck.test", _healthcheck_test, fields["test"]) if "test" in fields else None
+    if "test" not in fields:
+        sp.error("healthcheck", "needs a test: spin.platform does not tune the image's own HEALTHCHECK; write "
+                 "the test, like test: [CMD, curl, -f, http://localhost]")
+        return
+    test = sp.check("healthcheck.test", _healthcheck_test, fields["test"])
     if test == ["NONE"]:
         sp.model["healthcheck"] = {"disable": True}
         return
@@ -1614,12 +1618,9 @@ def _r_upgrade_strategy(sp, value):
                 sp.assign(("deploy", "update_config", field), result, "upgrade_strategy." + name, fields[name])
 
 
-def _r_lb_config(sp, value):
-    raise _Invalid("internal: lb_config makes the service a load balancer")  # never reached: see _is_lb
-
-
+# lb_config is not here: it makes the service a load balancer (_is_lb, _parse_lb)
 RANCHER_KEYS = {"scale": _r_scale, "start_on_create": _r_start_on_create, "health_check": _r_health_check,
-                "upgrade_strategy": _r_upgrade_strategy, "lb_config": _r_lb_config}
+                "upgrade_strategy": _r_upgrade_strategy}
 RANCHER_REFUSED = {
     "external_ips": "external services are not supported",
     "hostname": "external services are not supported",
@@ -1632,7 +1633,7 @@ RANCHER_IGNORED = {
     "metadata": "there is no Rancher metadata service",
     "drain_timeout_ms": "Swarm stops tasks after stop_grace_period",
 }
-ALL_RANCHER_KEYS = sorted(set(RANCHER_KEYS) | set(RANCHER_REFUSED) | set(RANCHER_IGNORED))
+ALL_RANCHER_KEYS = sorted(set(RANCHER_KEYS) | {"lb_config"} | set(RANCHER_REFUSED) | set(RANCHER_IGNORED))
 
 
 def _apply_rancher(sp, entry, file, keys=None):
