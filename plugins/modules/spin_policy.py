@@ -1,0 +1,363 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: spin_policy
+short_description: Check a tenant's stack against the platform's policy before anything is deployed
+version_added: 0.1.0
+description:
+  - The pre-flight of a deploy. Reads the tenant's compose files on the controller (inside the submission
+    directory only), parses them, and checks the stack against the platform's policy; then checks on a swarm
+    manager what only the swarm knows. Returns B(every) violation at once, each with its rule, the file,
+    service and key, and how to fix it.
+  - "On the controller: every rule of C(docs/policy.md) over the stack model: the global file system rules
+    (the tenant's own uid, the tenant's own paths, read-only), capabilities, privileged, devices, host
+    namespaces, C(security_opt), the Docker socket, host paths, sysctls, published ports, images, names,
+    C(cgroup_parent), C(volumes_from), external networks, volumes, secrets and configs."
+  - "On the manager: ownership (the stack's existing objects must carry this tenant's C(spin.tenant) label:
+    C(stack 'magic' belongs to tenant 'cory')), the tenant's replica quota over all its stacks, bind paths
+    that lead elsewhere through symbolic links, and that the engine enforces C(no-new-privileges)."
+  - Creates, changes and removes nothing on the swarm. C(spin.platform.spin_stack) runs the same checks before
+    it creates anything.
+  - The platform variables (O(tenants), O(global_fs_roots), O(policy)) default to the inventory variables
+    C(spin_tenants), C(spin_global_fs_roots) and C(spin_policy); a tenant's vars file must never set them.
+extends_documentation_fragment:
+  - spin.platform.docker
+attributes:
+  check_mode:
+    support: full
+    description: The module changes nothing, so check mode runs every check as usual.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: Always C(changed=false); an audit record (O(audit_log)) is not a change of the platform.
+  action:
+    support: full
+    description: An action plugin reads and checks the compose files on the controller.
+  action_group:
+    support: full
+    membership: [spin.platform.spin]
+options:
+  tenant:
+    description: The tenant that submits the stack; must be a key of O(tenants).
+    type: str
+    required: true
+  stack:
+    description: Name of the stack (its objects are named C(<stack>_<name>)).
+    type: str
+    required: true
+  compose_file:
+    description:
+      - The tenant's C(docker-compose.yml), absolute or relative to the working directory of
+        C(ansible-playbook) (then to the playbook's directory).
+      - Its directory is the submission directory; every file the compose files name must lie inside it.
+    type: path
+    required: true
+  rancher_compose_file:
+    description: The tenant's C(rancher-compose.yml), inside the submission directory.
+    type: path
+  variables:
+    description: Values for C(${VAR}) in the compose files.
+    type: dict
+    default: {}
+  tenants:
+    description:
+      - "The tenant registry, infra staff's data: C({name: {uid: int, gid: int, paths: [...], quota: {replicas: int}}})."
+      - Defaults to the inventory variable C(spin_tenants).
+    type: dict
+  global_fs_roots:
+    description:
+      - Roots of the centre's global file systems, for example V(/global/cfs) and V(/global/homes).
+      - Defaults to the inventory variable C(spin_global_fs_roots), else V([/global/cfs, /global/homes]).
+    type: list
+    elements: str
+  policy:
+    description:
+      - Overrides of the policy defaults (see C(docs/policy.md) for every key).
+      - Defaults to the inventory variable C(spin_policy).
+    type: dict
+  fail_on_violation:
+    description: Fail the task when the stack breaks the policy (every violation in the message, one per line).
+    type: bool
+    default: true
+  daemon_json:
+    description: The engine's configuration file on the manager, read to check C(no-new-privileges).
+    type: path
+    default: /etc/docker/daemon.json
+  audit_log:
+    description:
+      - Append a C(check) record (tenant, stack, digest of the input, verdict) to this JSON-lines file on the
+        manager. Not written when left out.
+    type: path
+  _controller:
+    description:
+      - Internal, set by the action plugin; never set it yourself. The facts found on the controller
+        (violations, the stack's replicas and bind mounts, the input's digest).
+    type: dict
+    default: {}
+notes:
+  - Run it against a swarm manager. The symbolic-link and C(no-new-privileges) checks look at the manager's
+    own file system and engine; the global file systems are the same on every node, and C(roles/docker_host)
+    writes the same C(daemon.json) everywhere.
+author:
+  - spin.platform developers
+'''
+
+EXAMPLES = r'''
+- name: Check the tenant's stack before deploying it
+  spin.platform.spin_policy:
+    tenant: "{{ spin_tenant }}"
+    stack: "{{ spin_stack }}"
+    compose_file: "{{ spin_compose_file }}"
+    rancher_compose_file: "{{ spin_rancher_compose_file | default(omit) }}"
+
+- name: Report violations without failing, and keep an audit record
+  spin.platform.spin_policy:
+    tenant: cory
+    stack: seed
+    compose_file: examples/seed/docker-compose.yml
+    rancher_compose_file: examples/seed/rancher-compose.yml
+    fail_on_violation: false
+    audit_log: /var/log/spin/audit.jsonl
+  register: preflight
+
+- name: Show why the stack is refused
+  ansible.builtin.debug:
+    msg: "{{ preflight.messages }}"
+  when: not preflight.allowed
+'''
+
+RETURN = r'''
+allowed:
+  description: Whether the stack may be deployed (no violation, no error in the compose files).
+  returned: always
+  type: bool
+  sample: false
+violations:
+  description: Every violation, from the controller's and the manager's checks.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rule: {description: The rule's name (see docs/policy.md)., type: str, sample: global-fs-user}
+    file: {description: The tenant's file, as given; null for stack-wide rules., type: str, sample: docker-compose.yml}
+    service: {description: The compose service, or null., type: str, sample: web}
+    key: {description: The key in the file (or the vars file's variable)., type: str, sample: user}
+    message: {description: What is wrong., type: str, sample: mounts /global/cfs/cdirs/cory but runs as root}
+    fix: {description: How to fix it., type: str, sample: 'run as the tenant''s uid: add "user: 1000:1000"'}
+messages:
+  description: The violations (and the compose files' errors), one line each, like a compiler's.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - >-
+      docker-compose.yml: service 'web': key 'user': [global-fs-user] mounts /global/cfs/cdirs/cory but runs as
+      root; run as the tenant's uid: add "user: 1000:1000"
+diagnostics:
+  description: The compose parser's errors and warnings (see docs/design.md).
+  returned: always
+  type: list
+  elements: dict
+replicas:
+  description: The stack's replicas, the tenant's other stacks' replicas and the tenant's quota.
+  returned: success
+  type: dict
+  sample: {stack: 3, other_stacks: 4, quota: 10}
+engine:
+  description: What the module saw of the engine's C(no-new-privileges) on the manager.
+  returned: success
+  type: dict
+  sample: {daemon_json: true, dockerd_flag: false, newest_container: {name: seed_web.1.x, no_new_privs: true}}
+warnings_policy:
+  description: Checks that could not be made (for example no evidence of the engine's setting).
+  returned: success
+  type: list
+  elements: str
+input_digest:
+  description: sha256 of the input files (the audit trail's digest).
+  returned: success
+  type: str
+  sample: sha256:6c1e...
+'''
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.spin.platform.plugins.module_utils import audit, policy
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+
+DOCKER_PIDFILE = "/var/run/docker.pid"
+
+
+def argument_spec():
+    spec = {
+        "tenant": {"type": "str", "required": True},
+        "stack": {"type": "str", "required": True},
+        "compose_file": {"type": "path", "required": True},
+        "rancher_compose_file": {"type": "path"},
+        "variables": {"type": "dict", "default": {}},
+        "tenants": {"type": "dict"},
+        "global_fs_roots": {"type": "list", "elements": "str"},
+        "policy": {"type": "dict"},
+        "fail_on_violation": {"type": "bool", "default": True},
+        "daemon_json": {"type": "path", "default": "/etc/docker/daemon.json"},
+        "audit_log": {"type": "path"},
+        "_controller": {"type": "dict", "default": {}},
+    }
+    spec.update(connection_argument_spec())
+    return spec
+
+
+# ---- what the swarm knows ------------------------------------------------------------------------
+
+def stack_objects(client, stack):
+    """Every object labelled for the stack or named like its objects, as check_ownership wants them."""
+    prefix = stack + "_"
+    listings = (
+        ("service", client.services(), lambda o: o["Spec"]["Name"], lambda o: o["Spec"].get("Labels")),
+        ("network", client.networks(), lambda o: o["Name"], lambda o: o.get("Labels")),
+        ("volume", client.volumes(), lambda o: o["Name"], lambda o: o.get("Labels")),
+        ("secret", client.secrets(), lambda o: o["Spec"]["Name"], lambda o: o["Spec"].get("Labels")),
+        ("config", client.configs(), lambda o: o["Spec"]["Name"], lambda o: o["Spec"].get("Labels")),
+    )
+    found = []
+    for kind, items, name_of, labels_of in listings:
+        for item in items or []:
+            name, labels = name_of(item), labels_of(item) or {}
+            if labels.get("spin.stack") == stack or labels.get("com.docker.stack.namespace") == stack \
+                    or name.startswith(prefix):
+                found.append({"kind": kind, "name": name, "labels": labels})
+    return found
+
+
+def other_replicas(client, tenant, stack, node_count):
+    """Replicas of the tenant's services in its other stacks (a global service: one per node)."""
+    total = 0
+    for service in client.services(labels={"spin.tenant": tenant}) or []:
+        labels = service["Spec"].get("Labels") or {}
+        if labels.get("spin.stack") == stack:
+            continue
+        mode = service["Spec"].get("Mode") or {}
+        if "Global" in mode:
+            total += node_count
+        else:
+            total += int((mode.get("Replicated") or {}).get("Replicas") or 0)
+    return total
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, "rb" if binary else "r") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def engine_facts(client, docker_host, daemon_json):
+    """no-new-privileges as this manager's engine has it: its flags, daemon.json, and the newest
+    Swarm task container's own NoNewPrivs (the proof that the running daemon applies it)."""
+    facts = {"daemon_json": None, "dockerd_flag": None, "newest_container": None}
+    if not str(docker_host or "").startswith("unix://"):
+        return facts  # a remote engine: its files and processes are not ours to read
+    pid = (_read(DOCKER_PIDFILE) or "").strip()
+    cmdline = _read("/proc/%s/cmdline" % pid, binary=True) if pid.isdigit() else None
+    if cmdline:
+        args = cmdline.decode("utf-8", "replace").split("\0")
+        facts["dockerd_flag"] = any(a in ("--no-new-privileges", "--no-new-privileges=true") for a in args)
+        for i, arg in enumerate(args):
+            if arg == "--config-file" and i + 1 < len(args):
+                daemon_json = args[i + 1]
+            elif arg.startswith("--config-file="):
+                daemon_json = arg.split("=", 1)[1]
+    text = _read(daemon_json)
+    if text is not None:
+        try:
+            facts["daemon_json"] = bool(json.loads(text).get("no-new-privileges"))
+        except (ValueError, AttributeError):
+            facts["daemon_json"] = False
+    running = client._call("list containers", client.api.containers,
+                           filters={"label": "com.docker.swarm.task.id", "status": "running"})
+    if running:
+        newest = max(running, key=lambda c: c.get("Created") or 0)
+        state = client._call("inspect container", client.api.inspect_container, newest["Id"]).get("State") or {}
+        cgroup = _read("/proc/%s/cgroup" % state.get("Pid")) or ""
+        status = _read("/proc/%s/status" % state.get("Pid")) or ""
+        # the pid is ours to read only when we share the engine's pid namespace
+        if newest["Id"] in cgroup and "NoNewPrivs:" in status:
+            value = status.split("NoNewPrivs:", 1)[1].split()[0]
+            facts["newest_container"] = {"name": (newest.get("Names") or ["?"])[0].lstrip("/"),
+                                         "no_new_privs": value == "1"}
+    return facts
+
+
+def resolve_binds(binds):
+    """Bind sources after symbolic links, where they exist on this manager."""
+    out = []
+    for bind in binds or []:
+        source = bind.get("source") or ""
+        entry = dict(bind)
+        entry["resolved"] = os.path.realpath(source) if source.startswith("/") and os.path.exists(source) else None
+        out.append(entry)
+    return out
+
+
+def run(params, client):
+    tenant, stack = params["tenant"], params["stack"]
+    controller = params["_controller"] or {}
+    platform = {"spin_tenants": params["tenants"], "spin_global_fs_roots": params["global_fs_roots"],
+                "spin_policy": params["policy"]}
+    pol = policy.merge_policy(platform)
+    entry = pol["tenants"].get(tenant)
+    files = controller.get("files") or {}
+    found = list(controller.get("violations") or [])
+
+    found.extend(policy.check_ownership(stack_objects(client, stack), tenant, stack))
+
+    info = client.info() or {}
+    node_count = int(((info.get("Swarm") or {}).get("Nodes")) or 1)
+    counts = controller.get("replicas") or {}
+    stack_total = sum(node_count if count == "global" else int(count) for count in counts.values())
+    others = other_replicas(client, tenant, stack, node_count)
+    quota = policy.replica_quota(entry, pol)
+    model = {"services": {name: {"deploy": {"mode": "global" if count == "global" else "replicated",
+                                            "replicas": None if count == "global" else int(count)}}
+                          for name, count in counts.items()}}
+    found.extend(policy.quota_violations(model, tenant, entry, pol, others, node_count, files))
+
+    found.extend(policy.resolved_bind_violations(resolve_binds(controller.get("binds")), tenant, entry, pol, files))
+
+    facts = engine_facts(client, params["docker_host"], params["daemon_json"])
+    engine_found, warnings = policy.engine_violations(facts, pol)
+    found.extend(engine_found)
+
+    digest = controller.get("input_digest")
+    if params["audit_log"]:
+        audit.append_record(audit.make_record(tenant, stack, "check", digest, violations=found,
+                                              diagnostics_errors=controller.get("error_count", 0)),
+                            params["audit_log"])
+    return {"changed": False, "violations": found, "allowed": not found and not controller.get("error_count"),
+            "replicas": {"stack": stack_total, "other_stacks": others, "quota": quota},
+            "engine": facts, "warnings_policy": warnings, "input_digest": digest}
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
+        result = run(module.params, client)
+    except SpinError as exc:
+        module.fail_json(**exc.to_result())
+    for warning in result["warnings_policy"]:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
