@@ -42,7 +42,7 @@ deploy_example() {
 run_tests() {
     local started=$SECONDS
     say "ansible-lint (production profile)"
-    ansible-lint --profile production --offline roles playbooks
+    ansible-lint --profile production --offline roles playbooks molecule
     say "Unit tests"
     pytest -q tests/unit
     say "Integration tests on the real engine"
