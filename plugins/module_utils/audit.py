@@ -48,9 +48,10 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def make_record(tenant, stack, action, digest, violations=(), changes=None, now=None, **extra):
-    """One audit record (a JSON-serialisable dict). ``violations``: policy violations; the
-    verdict is ``refused`` when there is any. ``changes``: what changed, e.g.
+def make_record(tenant, stack, action, digest, violations=(), changes=None, errors=0, now=None, **extra):
+    """One audit record (a JSON-serialisable dict). ``violations``: policy violations;
+    ``errors``: how many errors the compose files had; the verdict is ``refused`` when there is
+    any of either. ``changes``: what changed, e.g.
     ``{"created": ["service seed_web"], "updated": [], "removed": []}``."""
     if action not in ACTIONS:
         raise SpinError("audit action must be one of %s, not %r" % (", ".join(ACTIONS), action))
@@ -61,8 +62,9 @@ def make_record(tenant, stack, action, digest, violations=(), changes=None, now=
         "stack": stack,
         "action": action,
         "input_digest": digest,
-        "verdict": "refused" if violations else "allowed",
+        "verdict": "refused" if violations or errors else "allowed",
         "violations": sorted({v["rule"] for v in violations}),
+        "errors": errors,
         "changes": changes if changes is not None else {},
     }
     record.update(extra)

@@ -524,8 +524,9 @@ class _Checker:
             what = "the %s namespace of %s" % ({"network_mode": "network", "userns_mode": "user"}.get(key, key), text)
         else:
             what = "'%s'" % text
-        self.svc("host-namespace", name, key, "%s: %s is not available to tenants" % (key, what),
-                 "remove %s; services of a stack share their own network and reach each other by name" % key)
+        fix = "remove %s; services of a stack share their own network and reach each other by name" % key \
+            if key == "network_mode" else "remove %s: each container keeps its own namespace" % key
+        self.svc("host-namespace", name, key, "%s: %s is not available to tenants" % (key, what), fix)
 
     def security_opt(self, name, options):
         allowed = {_normal_opt(o) for o in self.policy["security_opt"]}
@@ -572,7 +573,12 @@ class _Checker:
     def bind(self, name, key, source, read_only, resolved=None):
         """One bind mount; ``resolved`` is the path after symbolic links (module side)."""
         policy = self.policy
-        shown = source if resolved is None else "%s (which resolves to %s)" % (source, resolved)
+        if resolved is not None:
+            shown = "%s (which resolves to %s)" % (source, resolved)
+        elif source.startswith("/") and normalise_path(source) != source.rstrip("/"):
+            shown = "%s (that is %s)" % (source, normalise_path(source))
+        else:
+            shown = source
         if not source.startswith("/"):
             self.svc("host-path", name, key, "bind mount of '%s' is not an absolute path" % source,
                      "use a named volume")

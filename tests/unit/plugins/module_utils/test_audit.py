@@ -39,7 +39,9 @@ def test_make_record_verdicts():
     assert parsed.utcoffset() == datetime.timedelta(0)
     refused = audit.make_record("cory", "seed", "check", "sha256:ab", violations=REFUSAL, now="T")
     assert refused == {"time": "T", "tenant": "cory", "stack": "seed", "action": "check", "input_digest": "sha256:ab",
-                       "verdict": "refused", "violations": ["cap-add", "privileged"], "changes": {}}
+                       "verdict": "refused", "violations": ["cap-add", "privileged"], "errors": 0, "changes": {}}
+    broken = audit.make_record("cory", "seed", "check", "sha256:ab", errors=2)
+    assert (broken["verdict"], broken["violations"], broken["errors"]) == ("refused", [], 2)
     with pytest.raises(SpinError):
         audit.make_record("cory", "seed", "destroy", "sha256:ab")
 
