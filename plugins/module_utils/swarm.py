@@ -254,6 +254,17 @@ class SwarmClient(object):
     def remove_config(self, config_id):
         self._find("remove config %s" % config_id, self.api.remove_config, config_id)
 
+    # ---- containers (this engine's own) ---------------------------------------------------
+
+    def containers(self, labels=None, status=None):
+        filters = _label_filters(labels) if labels else {}
+        if status:
+            filters["status"] = status
+        return self._call("list containers", self.api.containers, filters=filters or None)
+
+    def inspect_container(self, container_id):
+        return self._find("inspect container %s" % container_id, self.api.inspect_container, container_id)
+
     # ---- names -> IDs for a ServiceSpec ----------------------------------------------------
 
     def resolve_references(self, needed, known=None):

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The policy checks that only a swarm manager can make: who owns the stack's objects, the
+tenant's replicas in its other stacks, where bind paths lead on this host, and whether the engine
+enforces no-new-privileges. Shared by spin_policy and spin_stack."""
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.spin.platform.plugins.module_utils import policy
+
+DOCKER_PIDFILE = "/var/run/docker.pid"
+
+
+def stack_objects(client, stack):
+    """Every object labelled for the stack or named like its objects, as check_ownership wants them."""
+    prefix = stack + "_"
+    listings = (
+        ("service", client.services(), lambda o: o["Spec"]["Name"], lambda o: o["Spec"].get("Labels")),
+        ("network", client.networks(), lambda o: o["Name"], lambda o: o.get("Labels")),
+        ("volume", client.volumes(), lambda o: o["Name"], lambda o: o.get("Labels")),
+        ("secret", client.secrets(), lambda o: o["Spec"]["Name"], lambda o: o["Spec"].get("Labels")),
+        ("config", client.configs(), lambda o: o["Spec"]["Name"], lambda o: o["Spec"].get("Labels")),
+    )
+    found = []
+    for kind, items, name_of, labels_of in listings:
+        for item in items or []:
+            name, labels = name_of(item), labels_of(item) or {}
+            if labels.get("spin.stack") == stack or labels.get("com.docker.stack.namespace") == stack \
+                    or name.startswith(prefix):
+                found.append({"kind": kind, "name": name, "labels": labels})
+    return found
+
+
+def other_replicas(client, tenant, stack, node_count):
+    """Replicas of the tenant's services in its other stacks (a global service: one per node)."""
+    total = 0
+    for service in client.services(labels={"spin.tenant": tenant}) or []:
+        labels = service["Spec"].get("Labels") or {}
+        if labels.get("spin.stack") == stack:
+            continue
+        mode = service["Spec"].get("Mode") or {}
+        if "Global" in mode:
+            total += node_count
+        else:
+            total += int((mode.get("Replicated") or {}).get("Replicas") or 0)
+    return total
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, "rb" if binary else "r") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def engine_facts(client, docker_host, daemon_json):
+    """no-new-privileges as this manager's engine has it: its flags, daemon.json, and the newest
+    Swarm task container's own NoNewPrivs (the proof that the running daemon applies it)."""
+    facts = {"daemon_json": None, "dockerd_flag": None, "newest_container": None}
+    if not str(docker_host or "").startswith("unix://"):
+        return facts  # a remote engine: its files and processes are not ours to read
+    pid = (_read(DOCKER_PIDFILE) or "").strip()
+    cmdline = _read("/proc/%s/cmdline" % pid, binary=True) if pid.isdigit() else None
+    if cmdline:
+        args = cmdline.decode("utf-8", "replace").split("\0")
+        facts["dockerd_flag"] = any(a in ("--no-new-privileges", "--no-new-privileges=true") for a in args)
+        for i, arg in enumerate(args):
+            if arg == "--config-file" and i + 1 < len(args):
+                daemon_json = args[i + 1]
+            elif arg.startswith("--config-file="):
+                daemon_json = arg.split("=", 1)[1]
+    text = _read(daemon_json)
+    if text is not None:
+        try:
+            facts["daemon_json"] = bool(json.loads(text).get("no-new-privileges"))
+        except (ValueError, AttributeError):
+            facts["daemon_json"] = False
+    running = client.containers(labels={"com.docker.swarm.task.id": None}, status="running")
+    if running:
+        newest = max(running, key=lambda c: c.get("Created") or 0)
+        state = (client.inspect_container(newest["Id"]) or {}).get("State") or {}
+        cgroup = _read("/proc/%s/cgroup" % state.get("Pid")) or ""
+        status = _read("/proc/%s/status" % state.get("Pid")) or ""
+        # the pid is ours to read only when we share the engine's pid namespace
+        if newest["Id"] in cgroup and "NoNewPrivs:" in status:
+            value = status.split("NoNewPrivs:", 1)[1].split()[0]
+            facts["newest_container"] = {"name": (newest.get("Names") or ["?"])[0].lstrip("/"),
+                                         "no_new_privs": value == "1"}
+    return facts
+
+
+def resolve_binds(binds):
+    """Bind sources after symbolic links, where they exist on this manager."""
+    out = []
+    for bind in binds or []:
+        source = bind.get("source") or ""
+        entry = dict(bind)
+        entry["resolved"] = os.path.realpath(source) if source.startswith("/") and os.path.exists(source) else None
+        out.append(entry)
+    return out
+
+
+def manager_checks(client, tenant, stack, platform, controller, docker_host, daemon_json):
+    """Every violation the manager adds to the controller's. Returns a dict with ``violations``
+    (the controller's and these), ``warnings``, ``replicas`` and ``engine``."""
+    pol = policy.merge_policy(platform)
+    entry = pol["tenants"].get(tenant)
+    files = controller.get("files") or {}
+    found = list(controller.get("violations") or [])
+
+    found.extend(policy.check_ownership(stack_objects(client, stack), tenant, stack))
+
+    info = client.info() or {}
+    node_count = int(((info.get("Swarm") or {}).get("Nodes")) or 1)
+    counts = controller.get("replicas") or {}
+    stack_total = sum(node_count if count == "global" else int(count) for count in counts.values())
+    others = other_replicas(client, tenant, stack, node_count)
+    model = {"services": {name: {"deploy": {"mode": "global" if count == "global" else "replicated",
+                                            "replicas": None if count == "global" else int(count)}}
+                          for name, count in counts.items()}}
+    found.extend(policy.quota_violations(model, tenant, entry, pol, others, node_count, files))
+    found.extend(policy.resolved_bind_violations(resolve_binds(controller.get("binds")), tenant, entry, pol, files))
+
+    facts = engine_facts(client, docker_host, daemon_json)
+    engine_found, warnings = policy.engine_violations(facts, pol)
+    found.extend(engine_found)
+    return {"violations": found, "warnings": warnings, "engine": facts,
+            "replicas": {"stack": stack_total, "other_stacks": others, "quota": policy.replica_quota(entry, pol)}}
