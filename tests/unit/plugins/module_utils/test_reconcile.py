@@ -1,0 +1,381 @@
+"""ServiceReconciler against a fake SwarmClient (no Docker): plan/apply/wait decisions."""
+import copy
+
+import pytest
+
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.reconcile import ServiceReconciler, WaitError
+from ansible_collections.spin.platform.plugins.module_utils.swarm import UpdateOutOfSequence
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeSwarm(object):
+    """Keeps services like Docker does (adds its own fields), and serves tasks from a script:
+    ``tasks_for(service, poll)`` -> list of tasks, called once per service_tasks() call."""
+
+    api_version = "1.41"
+
+    def __init__(self, networks=None):
+        self.networks = networks or {"t_net": "netid1"}
+        self.services = {}
+        self.calls = []
+        self.polls = {}
+        self.tasks_for = running_after(0)
+        self.leftover = {}
+        self.conflicts = 0
+        self.next_id = 0
+
+    # services
+    def find_service(self, name):
+        for svc in self.services.values():
+            if svc["Spec"]["Name"] == name:
+                return copy.deepcopy(svc)
+        return None
+
+    def inspect_service(self, service_id):
+        svc = self.services.get(service_id)
+        return copy.deepcopy(svc) if svc else None
+
+    def _store(self, spec):
+        spec = copy.deepcopy(spec)
+        spec["TaskTemplate"].setdefault("ForceUpdate", 0)
+        spec["TaskTemplate"]["Runtime"] = "container"
+        spec["TaskTemplate"]["ContainerSpec"]["Isolation"] = "default"
+        return spec
+
+    def create_service(self, spec):
+        self.calls.append(("create", spec["Name"]))
+        self.next_id += 1
+        sid = "sid%d" % self.next_id
+        self.services[sid] = {"ID": sid, "Version": {"Index": 10}, "Spec": self._store(spec)}
+        return sid
+
+    def update_service(self, service_id, version, spec):
+        self.calls.append(("update", spec["Name"], version, spec["TaskTemplate"].get("ForceUpdate")))
+        svc = self.services[service_id]
+        if self.conflicts:
+            self.conflicts -= 1
+            svc["Version"]["Index"] += 1
+            raise UpdateOutOfSequence("update out of sequence")
+        assert version == svc["Version"]["Index"]
+        svc["PreviousSpec"] = svc["Spec"]
+        svc["Spec"] = self._store(spec)
+        svc["Version"]["Index"] += 1
+        svc["UpdateStatus"] = {"State": "completed"}
+        return ["a warning"] if spec["Labels"].get("warn") else []
+
+    def remove_service(self, service_id):
+        self.calls.append(("remove", service_id))
+        name = self.services.pop(service_id)["Spec"]["Name"]
+        self.leftover.setdefault(name, [[]])
+
+    def service_tasks(self, service_id):
+        svc = self.services.get(service_id)
+        if svc is None:
+            return []
+        poll = self.polls[service_id] = self.polls.get(service_id, -1) + 1
+        return self.tasks_for(svc, poll)
+
+    def leftover_tasks(self, name, service_id):
+        script = self.leftover.get(name) or [[]]
+        return script.pop(0) if len(script) > 1 else script[0]
+
+    def resolve_references(self, needed, known=None):
+        return {"networks": dict((n, self.networks[n]) for n in needed["networks"] if n in self.networks),
+                "secrets": {}, "configs": {}}
+
+
+def task(svc, slot, state, desired="running", err=None, ts="2026-01-01T00:00:00Z", template=None, tid=None):
+    spec = copy.deepcopy(template if template is not None else svc["Spec"]["TaskTemplate"])
+    spec.pop("Runtime", None)
+    status = {"State": state, "Timestamp": ts, "Message": state}
+    if err:
+        status["Err"] = err
+    return {"ID": tid or "task%s%s%s" % (slot, state, ts[-3:]), "Slot": slot, "Spec": spec, "Status": status,
+            "DesiredState": desired}
+
+
+def replicas(svc):
+    return svc["Spec"]["Mode"].get("Replicated", {}).get("Replicas", 1)
+
+
+def running_after(polls, state_before="starting"):
+    """Every slot's task is `state_before` for `polls` polls, then running."""
+    def tasks_for(svc, poll):
+        state = "running" if poll >= polls else state_before
+        return [task(svc, slot, state) for slot in range(1, replicas(svc) + 1)]
+    return tasks_for
+
+
+PARAMS = {"name": "t_web", "image": "httpd", "replicas": 2, "env": {"A": "1"},
+          "networks": [{"name": "t_net", "aliases": ["web"]}], "wait": True, "wait_timeout": 30}
+
+
+def make(check_mode=False, **kw):
+    docker = FakeSwarm(**kw)
+    clock = Clock()
+    rec = ServiceReconciler(docker, check_mode=check_mode, clock=clock, sleep=clock.sleep)
+    return docker, rec, clock
+
+
+def params(**changes):
+    p = copy.deepcopy(PARAMS)
+    p.update(changes)
+    return p
+
+
+# ---- plan / apply ----------------------------------------------------------------------------
+
+def test_create_then_noop():
+    docker, rec, clock = make()
+    first = rec.run(params())
+    assert first["changed"] is True
+    assert first["differences"] == [{"path": "state", "before": "absent", "after": "present"}]
+    assert first["service"]["Spec"]["Name"] == "t_web"
+    assert first["diff"]["before"] == {} and first["diff"]["after"]["networks"] == [{"name": "t_net", "aliases": ["web"]}]
+    second = rec.run(params())
+    assert second["changed"] is False and second["differences"] == []
+    assert second["diff"]["before"] == second["diff"]["after"]
+    assert [c[0] for c in docker.calls] == ["create"]
+
+
+def test_check_mode_changes_nothing_and_does_not_wait():
+    docker, rec, clock = make(check_mode=True)
+    result = rec.run(params())
+    assert result["changed"] is True and result["service"] is None
+    assert docker.calls == [] and docker.services == {}
+
+    docker2, rec2, _ = make()
+    rec2.run(params())
+    rec2.check_mode = True
+    docker2.calls, docker2.polls = [], {}
+    result = rec2.run(params(replicas=3))
+    assert result["changed"] is True
+    assert result["differences"] == [{"path": "replicas", "before": 2, "after": 3}]
+    assert docker2.calls == [] and docker2.polls == {}
+    assert result["service"]["Spec"]["Mode"] == {"Replicated": {"Replicas": 2}}
+
+
+def test_update_reports_only_the_change_and_keeps_force_update():
+    docker, rec, clock = make()
+    rec.run(params())
+    sid = next(iter(docker.services))
+    docker.services[sid]["Spec"]["TaskTemplate"]["ForceUpdate"] = 4   # someone ran `docker service update --force`
+    result = rec.run(params(env={"A": "2"}))
+    assert result["changed"] is True
+    assert result["differences"] == [{"path": "env.A", "before": "1", "after": "2"}]
+    assert docker.calls[-1] == ("update", "t_web", 10, 4)
+    assert docker.services[sid]["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"] == ["A=2"]
+
+
+def test_removed_option_is_removed_from_the_service():
+    docker, rec, clock = make()
+    rec.run(params(healthcheck={"test": ["CMD", "true"], "interval": "1s"}))
+    result = rec.run(params())
+    assert [d["path"] for d in result["differences"]] == ["healthcheck"]
+    sid = next(iter(docker.services))
+    assert "Healthcheck" not in docker.services[sid]["Spec"]["TaskTemplate"]["ContainerSpec"]
+
+
+def test_update_out_of_sequence_is_compared_again_and_retried_once():
+    docker, rec, clock = make()
+    rec.run(params())
+    docker.conflicts = 1
+    result = rec.run(params(replicas=3))
+    assert result["changed"] is True
+    assert [c[0] for c in docker.calls] == ["create", "update", "update"]
+    assert docker.calls[-1][2] == 11   # the fresh version
+
+
+def test_docker_warnings_are_passed_on():
+    docker, rec, clock = make()
+    rec.run(params())
+    result = rec.run(params(labels={"warn": "yes"}))
+    assert result["warnings"] == ["a warning"]
+
+
+def test_missing_network_fails_before_any_change():
+    docker, rec, clock = make()
+    with pytest.raises(SpinError) as err:
+        rec.run(params(networks=[{"name": "nope"}]))
+    assert "network 'nope' does not exist" in err.value.message and "t_web" in err.value.message
+    assert docker.calls == []
+
+
+# ---- wait ------------------------------------------------------------------------------------
+
+def test_wait_until_replicas_run():
+    docker, rec, clock = make()
+    docker.tasks_for = running_after(8)
+    rec.run(params())
+    assert docker.polls["sid1"] == 8
+    assert clock.now == pytest.approx(8 * rec.poll_interval)
+
+
+def test_noop_run_still_checks_the_tasks():
+    docker, rec, clock = make()
+    rec.run(params())
+    docker.tasks_for = running_after(10 ** 6, state_before="starting")
+    with pytest.raises(SpinError) as err:
+        rec.run(params(wait_timeout=5))
+    assert "not ready within 5s" in err.value.message
+    assert err.value.details["changed"] is False
+
+
+def test_wait_false_does_not_look_at_tasks():
+    docker, rec, clock = make()
+    result = rec.run(params(wait=False))
+    assert result["changed"] is True and docker.polls == {}
+
+
+def test_failing_image_fails_early_with_dockers_task_error():
+    def tasks_for(svc, poll):
+        failures = min(poll + 1, 4)
+        return [task(svc, 1, "rejected", desired="shutdown", err="No such image: foo:latest",
+                     ts="2026-01-01T00:00:0%d" % i, tid="t%d" % i) for i in range(failures)]
+    docker, rec, clock = make()
+    docker.tasks_for = tasks_for
+    with pytest.raises(SpinError) as err:
+        rec.run(params(image="foo", replicas=1))
+    msg = err.value.message
+    assert "service 't_web' does not start" in msg
+    assert "task t_web.1 (t2) rejected: No such image: foo:latest (3 failed attempts)" in msg
+    assert clock.now < 30
+    assert err.value.details["changed"] is True and err.value.details["service"]["ID"] == "sid1"
+
+
+def test_restart_condition_none_fails_on_the_first_failure():
+    docker, rec, clock = make()
+    docker.tasks_for = lambda svc, poll: [task(svc, 1, "failed", desired="shutdown", err="task: non-zero exit (1)")]
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=1, restart_policy={"condition": "none"}))
+    assert "non-zero exit (1) (1 failed attempts)" in err.value.message
+    assert clock.now == 0
+
+
+def test_healthcheck_not_passing_times_out_with_progress():
+    docker, rec, clock = make()
+    docker.tasks_for = running_after(10 ** 6)
+    with pytest.raises(SpinError) as err:
+        rec.run(params(wait_timeout=5, healthcheck={"test": ["CMD", "false"], "interval": "1s"}))
+    msg = err.value.message
+    assert msg.startswith("service 't_web' was not ready within 5s: 0 of 2 task(s) running, 2 starting")
+    assert "(healthcheck not passed yet)" in msg
+    assert 5 <= clock.now < 5.5
+
+
+def test_tasks_of_the_old_spec_keep_the_wait_going():
+    docker, rec, clock = make()
+    rec.run(params(replicas=1))
+    old_template = copy.deepcopy(docker.services["sid1"]["Spec"]["TaskTemplate"])
+
+    def tasks_for(svc, poll):
+        new = [task(svc, 1, "running")]
+        if poll < 4:   # start-first: the old task still runs next to the new one
+            new.append(task(svc, 1, "running", template=old_template, tid="old"))
+        return new
+    docker.tasks_for = tasks_for
+    docker.polls = {}
+    rec.run(params(replicas=1, env={"A": "2"}))
+    assert docker.polls["sid1"] == 4
+
+
+def test_rolling_update_in_progress_keeps_the_wait_going():
+    docker, rec, clock = make()
+    rec.run(params())
+    # read once by apply, then once per poll: ready at the fourth poll
+    states = iter(["updating"] * 4 + ["completed"])
+    inspect = docker.inspect_service
+
+    def inspect_with_status(service_id):
+        docker.services[service_id]["UpdateStatus"] = {"State": next(states, "completed")}
+        return inspect(service_id)
+    docker.inspect_service = inspect_with_status
+    clock.now = 0
+    rec.run(params(env={"A": "2"}))
+    assert clock.now == pytest.approx(3 * rec.poll_interval)
+
+
+def test_rollback_by_docker_is_an_error_naming_the_reason():
+    docker, rec, clock = make()
+    rec.run(params())
+
+    def tasks_for(svc, poll):
+        if poll == 1:   # Docker rolled the update back: the spec is the old one again
+            svc["Spec"] = svc["PreviousSpec"]
+            svc["UpdateStatus"] = {"State": "rollback_completed", "Message": "rollback completed"}
+        return [task(svc, 1, "failed", desired="shutdown", err="task: non-zero exit (2)")] if poll == 0 \
+            else running_after(0)(svc, poll)
+    docker.tasks_for = tasks_for
+    docker.polls = {}
+    with pytest.raises(SpinError) as err:
+        rec.run(params(env={"A": "broken"}))
+    assert "Docker rolled back the update of service 't_web': rollback completed" in err.value.message
+
+
+def test_paused_update_with_failures_is_an_error():
+    docker, rec, clock = make()
+    rec.run(params())
+
+    def tasks_for(svc, poll):
+        svc["UpdateStatus"] = {"State": "paused", "Message": "update paused due to failure or early termination"}
+        return [task(svc, 1, "failed", desired="shutdown", err="task: non-zero exit (1)"), task(svc, 2, "running")]
+    docker.tasks_for = tasks_for
+    with pytest.raises(SpinError) as err:
+        rec.run(params(env={"A": "2"}))
+    assert "Docker paused the update of service 't_web': update paused due to failure" in err.value.message
+    assert "non-zero exit (1)" in err.value.message
+
+
+def test_global_service_is_ready_when_every_live_task_runs():
+    docker, rec, clock = make()
+
+    def tasks_for(svc, poll):
+        return [task(svc, 0, "running"), task(svc, 0, "running" if poll >= 2 else "starting", tid="n2")]
+    docker.tasks_for = tasks_for
+    rec.run(params(mode="global"))
+    assert docker.polls["sid1"] == 2
+
+
+def test_absent_waits_until_the_tasks_are_gone():
+    docker, rec, clock = make()
+    rec.run(params())
+    docker.leftover["t_web"] = [[{"ID": "a"}], [{"ID": "a"}], [{"ID": "a"}], []]
+    result = rec.run(params(state="absent"))
+    assert result["changed"] is True and result["service"] is None
+    assert result["differences"] == [{"path": "state", "before": "present", "after": "absent"}]
+    assert result["diff"]["after"] == {} and result["diff"]["before"]["image"] == "httpd"
+    assert docker.leftover["t_web"] == [[]]
+    assert clock.now == pytest.approx(3 * rec.poll_interval)
+    again = rec.run(params(state="absent"))
+    assert again["changed"] is False and [c[0] for c in docker.calls] == ["create", "remove"]
+
+
+def test_stack_style_apply_all_then_wait_once_names_only_the_failing_service():
+    docker, rec, clock = make()
+
+    def tasks_for(svc, poll):
+        if svc["Spec"]["Name"] == "t_bad":
+            return [task(svc, 1, "rejected", desired="shutdown", err="No such image: bad:latest", tid="b%d" % i)
+                    for i in range(3)]
+        return running_after(2)(svc, poll)
+    docker.tasks_for = tasks_for
+    plans = [rec.plan(params()), rec.plan(params(name="t_bad", image="bad", replicas=1))]
+    for plan in plans:
+        rec.apply(plan)
+    assert [c[0] for c in docker.calls] == ["create", "create"]
+    with pytest.raises(WaitError) as err:
+        rec.wait(plans)
+    assert sorted(err.value.failures) == ["t_bad"]
+    assert "No such image: bad:latest" in err.value.failures["t_bad"]
+    assert docker.polls["sid1"] == 2
