@@ -138,6 +138,33 @@ class SwarmClient(object):
     def info(self):
         return self._call("read the engine's info", self.api.info)
 
+    # ---- inventory (plugins/inventory/swarm.py): nodes and tasks, read only ----------------
+
+    def nodes(self):
+        """Every node of the swarm (inspect output); only a manager can answer."""
+        return self._call("list the swarm's nodes", self.api.nodes) or []
+
+    def tasks(self, service_ids, desired_state=None):
+        """Tasks of the services with these IDs, in one call where possible.
+
+        Docker answers 404 for the whole call when one service is gone meanwhile; then each
+        service is asked on its own and the gone ones give no tasks.
+        """
+        service_ids = list(service_ids)
+        if not service_ids:
+            return []
+        filters = {"service": service_ids}
+        if desired_state:
+            filters["desired-state"] = desired_state
+        found = self._find("list the tasks of %d services" % len(service_ids), self.api.tasks, filters=filters)
+        if found is not None:
+            return found
+        tasks = []
+        for service_id in service_ids:
+            tasks.extend(t for t in self.service_tasks(service_id)
+                         if not desired_state or t.get("DesiredState") == desired_state)
+        return tasks
+
     # ---- services --------------------------------------------------------------------------
 
     def find_service(self, name):

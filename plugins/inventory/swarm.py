@@ -1,0 +1,459 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: swarm
+short_description: The spin platform's Docker Swarm as inventory - nodes, tenants, stacks and services
+description:
+  - Reads the swarm's nodes and the services of spin stacks from the Docker API of a swarm manager.
+  - Uses a YAML configuration file whose name ends with V(spin_swarm.yml) or V(spin_swarm.yaml).
+  - B(Nodes) become hosts named by their hostname, in the groups C(spin_managers) or C(spin_workers),
+    both children of C(spin_nodes).
+  - B(Services) of spin stacks (services that carry the labels C(spin.tenant) and C(spin.stack)) become
+    hosts named like the Swarm service, C(<stack>_<service>), in the group C(stack_<stack>), which is a
+    child of C(tenant_<tenant>). So C(ansible-inventory --graph) shows tenant, then stack, then service.
+    A service host is a record of the service, not a machine to log in to; the plugin sets no
+    C(ansible_host) or C(ansible_connection) for it. Target C(spin_nodes) for machines and use service
+    hosts with C(delegate_to) a manager, for reports or to select services in C(groups)/C(keyed_groups).
+  - Services without both labels (the platform's own, or anything not deployed by spin) are left out.
+    The labels, never the names, decide which tenant and stack a service belongs to.
+  - With O(tenant) set, the plugin asks Docker only for that tenant's services, so no other tenant's
+    stacks, services or group names appear in the inventory, and none are written to the cache.
+  - Group names are made safe for Ansible (characters other than letters, digits and C(_) become C(_)).
+  - The constructed options (O(compose), O(groups), O(keyed_groups)) apply to node hosts and service
+    hosts alike; the variable C(spin_kind) (V(node) or V(service)) tells them apart.
+author:
+  - spin.platform maintainers
+version_added: 0.1.0
+extends_documentation_fragment:
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+requirements:
+  - Docker SDK for Python 5.0.3 or later on the controller
+  - The Docker API of a swarm manager (listing nodes and services needs one)
+options:
+  plugin:
+    description: Marks this file as a configuration of this plugin. It must be V(spin.platform.swarm).
+    type: str
+    required: true
+    choices: [spin.platform.swarm]
+  docker_host:
+    description:
+      - The Docker engine of a swarm manager, as a URL such as V(unix:///var/run/docker.sock) or
+        V(tcp://10.0.0.5:2375).
+    type: str
+    default: unix:///var/run/docker.sock
+    aliases: [docker_url]
+    env:
+      - name: DOCKER_HOST
+  timeout:
+    description: Seconds to wait for one answer of the Docker API.
+    type: int
+    default: 60
+    env:
+      - name: DOCKER_TIMEOUT
+  tenant:
+    description:
+      - Show only this tenant's stacks and services (the value of their C(spin.tenant) label).
+      - Other tenants' services are not even read from Docker, so nothing of them (names, groups,
+        variables) reaches the inventory or the cache.
+      - An empty value is refused rather than read as "every tenant".
+    type: str
+  include_nodes:
+    description:
+      - Whether the swarm's nodes become hosts (groups C(spin_nodes), C(spin_managers), C(spin_workers)).
+      - Nodes are shared infrastructure, not a tenant's objects. If not set, nodes are included when
+        O(tenant) is not set and left out when it is.
+    type: bool
+  services_as_hosts:
+    description:
+      - Whether each service of a spin stack becomes a host in its C(stack_<stack>) group.
+      - With V(false) the inventory holds only the nodes, and no tenant or stack groups are made.
+    type: bool
+    default: true
+  node_ansible_host:
+    description:
+      - What to set as C(ansible_host) of a node host.
+      - V(addr) is the address the node talks to the swarm from (C(Status.Addr)); when Docker reports
+        V(0.0.0.0) there (a known Docker bug for the leader), the address of its manager endpoint is used.
+      - V(hostname) is the node's hostname, for clusters whose hostnames resolve.
+      - V(none) sets no C(ansible_host); use O(compose) to set your own.
+    type: str
+    choices: [addr, hostname, none]
+    default: addr
+notes:
+  - 'Host variables of a node: C(spin_kind=node), C(spin_node_id), C(spin_node_hostname), C(spin_node_role)
+    (V(manager) or V(worker)), C(spin_node_availability) (V(active), V(pause), V(drain)), C(spin_node_state)
+    (V(ready), V(down), ...), C(spin_node_addr), C(spin_node_leader), C(spin_node_labels) (a dict),
+    C(spin_node_engine_version), C(spin_node_platform) (C(os), C(architecture)).'
+  - 'Host variables of a service: C(spin_kind=service), C(spin_tenant), C(spin_stack), C(spin_service)
+    (the compose name, from the C(spin.service) label), C(spin_service_name) (the Swarm name),
+    C(spin_service_id), C(spin_service_image), C(spin_service_mode) (V(replicated) or V(global)),
+    C(spin_service_replicas) (desired), C(spin_service_running) (tasks running now), C(spin_service_tasks)
+    (the tasks meant to run: C(id), C(slot), C(node), C(node_id), C(state), C(error), C(addresses)),
+    C(spin_service_endpoint_mode), C(spin_service_ports) (C(target), C(published), C(protocol), C(mode)),
+    C(spin_service_virtual_ips), C(spin_service_networks) (C(name), C(aliases)), C(spin_service_labels).'
+  - Every value read from Docker is marked unsafe, so a label such as C({{ lookup('pipe', 'id') }}) stays
+    text and is never templated.
+  - With O(cache) enabled, what the plugin read from Docker is cached per configuration file, Docker
+    host and tenant; C(ansible-inventory --flush-cache) reads Docker again.
+seealso:
+  - name: community.docker.docker_swarm inventory
+    description: Nodes of any swarm, without spin's tenants and stacks.
+    link: https://docs.ansible.com/ansible/latest/collections/community/docker/docker_swarm_inventory.html
+'''
+
+EXAMPLES = r'''
+---
+# spin_swarm.yml: the local manager; nodes and every tenant's stacks
+plugin: spin.platform.swarm
+
+---
+# acme_spin_swarm.yml: what tenant acme may see - its own stacks and services only
+plugin: spin.platform.swarm
+docker_host: tcp://manager1.example.org:2375
+tenant: acme
+
+---
+# Group nodes by their labels (spin_nodes_label_spin_edge_true, ...), mark the leader,
+# and group services by image. keyed_groups apply to every host: service hosts have no
+# spin_node_labels, hence the default.
+plugin: spin.platform.swarm
+keyed_groups:
+  - key: spin_node_labels | default({})
+    prefix: spin_nodes_label
+  - key: spin_service_image | default('')
+    prefix: image
+groups:
+  spin_leader: spin_node_leader | default(false)
+  spin_degraded: spin_kind == 'service' and spin_service_running < spin_service_replicas
+compose:
+  ansible_user: "'admin'"
+
+---
+# Nodes only, addressed by hostname, cached in JSON files for 10 minutes
+plugin: spin.platform.swarm
+services_as_hosts: false
+node_ansible_host: hostname
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/spin-inventory
+cache_timeout: 600
+'''
+
+import hashlib
+import json
+from collections.abc import Mapping, Set
+
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.common.collections import is_sequence
+from ansible.parsing.utils.addresses import parse_address
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.swarm import (
+    DEFAULT_DOCKER_HOST,
+    DEFAULT_TIMEOUT,
+    SwarmClient,
+)
+
+try:  # ansible-core 2.19+: a string is templated only when tagged as trusted
+    from ansible.template import trust_as_template as _trust_as_template  # noqa: F401
+    HAS_TRUST_TAGS = True
+except ImportError:  # older ansible-core: mark the value unsafe instead
+    from ansible.utils.unsafe_proxy import wrap_var as _wrap_var
+    HAS_TRUST_TAGS = False
+
+TENANT_LABEL = "spin.tenant"
+STACK_LABEL = "spin.stack"
+SERVICE_LABEL = "spin.service"
+CACHE_FORMAT = 1  # bump when the shape of the cached data changes; older entries are then re-read
+
+
+def make_unsafe(value):
+    """Return ``value`` so that no part of it can be templated.
+
+    ansible-core 2.19 templates only strings tagged as trusted; ``str()`` of a tagged string is a
+    plain one, and data decoded from JSON carries no tags, so this mostly copies. Before 2.19 the
+    strings are wrapped as AnsibleUnsafe.
+    """
+    if not HAS_TRUST_TAGS:
+        return _wrap_var(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, Mapping):
+        return dict((make_unsafe(k), make_unsafe(v)) for k, v in value.items())
+    if isinstance(value, Set):
+        return set(make_unsafe(v) for v in value)
+    if is_sequence(value):
+        return [make_unsafe(v) for v in value]
+    return value
+
+
+# ---- Docker API answers -> plain records (pure; these records are what the cache holds) -------
+
+def node_record(node):
+    spec = node.get("Spec") or {}
+    desc = node.get("Description") or {}
+    status = node.get("Status") or {}
+    manager = node.get("ManagerStatus") or {}
+    platform = desc.get("Platform") or {}
+    addr = status.get("Addr")
+    manager_addr = None
+    if manager.get("Addr"):
+        manager_addr = parse_address(manager["Addr"])[0]
+    if (not addr or addr == "0.0.0.0") and manager_addr:  # moby/moby#35437: the leader may say 0.0.0.0
+        addr = manager_addr
+    return {
+        "id": node["ID"],
+        "hostname": desc.get("Hostname") or node["ID"],
+        "role": spec.get("Role"),
+        "availability": spec.get("Availability"),
+        "state": status.get("State"),
+        "addr": addr,
+        "leader": bool(manager.get("Leader")),
+        "labels": dict(spec.get("Labels") or {}),
+        "engine_version": (desc.get("Engine") or {}).get("EngineVersion"),
+        "platform": {"os": platform.get("OS"), "architecture": platform.get("Architecture")},
+    }
+
+
+def spin_labels(service):
+    """(tenant, stack, compose service name) of a spin service, else None."""
+    spec = service.get("Spec") or {}
+    labels = spec.get("Labels") or {}
+    tenant, stack = labels.get(TENANT_LABEL), labels.get(STACK_LABEL)
+    if not tenant or not stack:
+        return None
+    name = spec.get("Name") or ""
+    compose_name = labels.get(SERVICE_LABEL)
+    if not compose_name:
+        compose_name = name[len(stack) + 1:] if name.startswith(stack + "_") else name
+    return tenant, stack, compose_name
+
+
+def task_record(task, node_names):
+    status = task.get("Status") or {}
+    addresses = []
+    for attachment in task.get("NetworksAttachments") or []:
+        addresses.extend(attachment.get("Addresses") or [])
+    node_id = task.get("NodeID")
+    return {
+        "id": task.get("ID"),
+        "slot": task.get("Slot"),
+        "node_id": node_id,
+        "node": node_names.get(node_id, node_id),
+        "state": status.get("State"),
+        "error": status.get("Err"),
+        "addresses": addresses,
+    }
+
+
+def service_record(service, tasks, node_names, network_names):
+    """``tasks``: the service's tasks whose desired state is running."""
+    owner = spin_labels(service)
+    if owner is None:
+        return None
+    tenant, stack, compose_name = owner
+    spec = service.get("Spec") or {}
+    template = spec.get("TaskTemplate") or {}
+    mode = spec.get("Mode") or {}
+    endpoint = service.get("Endpoint") or {}
+    endpoint_spec = spec.get("EndpointSpec") or {}
+    ports = endpoint.get("Ports") or endpoint_spec.get("Ports") or []
+    tasks = sorted(tasks, key=lambda t: (t.get("Slot") or 0, t.get("NodeID") or "", t.get("ID") or ""))
+    if "Global" in mode:
+        mode_name, replicas = "global", len(tasks)
+    else:
+        mode_name, replicas = "replicated", (mode.get("Replicated") or {}).get("Replicas", 1)
+    return {
+        "id": service["ID"],
+        "name": spec.get("Name"),
+        "tenant": tenant,
+        "stack": stack,
+        "service": compose_name,
+        "image": (template.get("ContainerSpec") or {}).get("Image"),
+        "mode": mode_name,
+        "replicas": replicas,
+        "running": sum(1 for t in tasks if (t.get("Status") or {}).get("State") == "running"),
+        "tasks": [task_record(t, node_names) for t in tasks],
+        "endpoint_mode": endpoint_spec.get("Mode") or "vip",
+        "ports": [{"target": p.get("TargetPort"), "published": p.get("PublishedPort"),
+                   "protocol": p.get("Protocol") or "tcp", "mode": p.get("PublishMode") or "ingress"}
+                  for p in ports],
+        "virtual_ips": [v.get("Addr") for v in endpoint.get("VirtualIPs") or [] if v.get("Addr")],
+        "networks": [{"name": network_names.get(n.get("Target"), n.get("Target")), "aliases": list(n.get("Aliases") or [])}
+                     for n in template.get("Networks") or spec.get("Networks") or []],
+        "labels": dict(spec.get("Labels") or {}),
+    }
+
+
+def read_swarm(client, tenant=None):
+    """Read what the inventory shows from Docker: ``{"format", "nodes", "services"}``.
+
+    With ``tenant``, Docker is asked only for that tenant's services (and their tasks and
+    networks); the label is checked again here, as ownership must never rest on one filter.
+    """
+    nodes = client.nodes()
+    node_names = dict((n["ID"], (n.get("Description") or {}).get("Hostname") or n["ID"]) for n in nodes)
+    services = client.services(labels={TENANT_LABEL: tenant} if tenant else None) or []
+    services = [s for s in services if spin_labels(s) and (not tenant or spin_labels(s)[0] == tenant)]
+    tasks_by_service = {}
+    for task in client.tasks([s["ID"] for s in services], desired_state="running"):
+        tasks_by_service.setdefault(task.get("ServiceID"), []).append(task)
+    network_names = {}
+    for service in services:
+        template = (service.get("Spec") or {}).get("TaskTemplate") or {}
+        for net in template.get("Networks") or []:
+            net_id = net.get("Target")
+            if net_id and net_id not in network_names:
+                found = client.inspect_network(net_id)
+                network_names[net_id] = found["Name"] if found else net_id
+    records = [service_record(s, tasks_by_service.get(s["ID"], []), node_names, network_names) for s in services]
+    return {
+        "format": CACHE_FORMAT,
+        "nodes": sorted((node_record(n) for n in nodes), key=lambda n: (n["hostname"], n["id"])),
+        "services": sorted(records, key=lambda s: s["name"]),
+    }
+
+
+def node_hostvars(node, ansible_host_from):
+    hostvars = {"spin_kind": "node"}
+    hostvars.update(("spin_node_" + k, v) for k, v in node.items())
+    if ansible_host_from == "addr" and node.get("addr"):
+        hostvars["ansible_host"] = node["addr"]
+    elif ansible_host_from == "hostname":
+        hostvars["ansible_host"] = node["hostname"]
+    return hostvars
+
+
+def service_hostvars(service):
+    hostvars = {"spin_kind": "service", "spin_tenant": service["tenant"], "spin_stack": service["stack"],
+                "spin_service": service["service"]}
+    hostvars.update(("spin_service_" + k, v) for k, v in service.items() if k not in ("tenant", "stack", "service"))
+    return hostvars
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Swarm nodes, and the services of spin stacks grouped by tenant and stack."""
+
+    NAME = "spin.platform.swarm"
+    trusted_by_default = False  # everything here comes from the Docker API: never a template
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith(("spin_swarm.yml", "spin_swarm.yaml"))
+
+    def _client(self):
+        return SwarmClient(docker_host=self.get_option("docker_host") or DEFAULT_DOCKER_HOST,
+                           timeout=self.get_option("timeout") or DEFAULT_TIMEOUT)
+
+    def _tenant(self, path):
+        tenant = self.get_option("tenant")
+        if tenant is None:
+            return None
+        if not isinstance(tenant, str) or not tenant.strip() or "=" in tenant:
+            raise AnsibleParserError(
+                "%s: option 'tenant' must name one tenant (the value of the services' spin.tenant label), got %r; "
+                "remove the option to list every tenant" % (path, tenant))
+        return tenant
+
+    def _cache_key_for(self, path, tenant):
+        # the same file may point at another engine or tenant later: never serve one from the other's entry
+        scope = json.dumps([self.get_option("docker_host"), tenant])
+        return "%s_%s" % (self.get_cache_key(path), hashlib.sha256(scope.encode("utf-8")).hexdigest()[:12])
+
+    def _read(self, path, tenant):
+        try:
+            return read_swarm(self._client(), tenant=tenant)
+        except SpinError as exc:
+            raise AnsibleParserError("spin.platform.swarm inventory %s: %s" % (path, exc.message))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        self._read_config_data(path)
+        tenant = self._tenant(path)
+
+        # as in community.general's nmap inventory: `cache` (the argument) is False on --flush-cache
+        user_cache = self.get_option("cache")
+        cache_key = self._cache_key_for(path, tenant)
+        data = None
+        needs_update = bool(user_cache) and not cache
+        if user_cache and cache:
+            try:
+                data = self._cache[cache_key]
+            except KeyError:
+                needs_update = True
+            else:
+                if not isinstance(data, Mapping) or data.get("format") != CACHE_FORMAT:
+                    data, needs_update = None, True
+        if data is None:
+            data = self._read(path, tenant)
+        if needs_update:
+            self._cache[cache_key] = data
+
+        self._populate(data, tenant)
+
+    # ---- building the inventory --------------------------------------------------------------
+
+    def _construct(self, host, hostvars):
+        strict = self.get_option("strict")
+        self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+
+    def _add(self, host, group, hostvars):
+        hostvars = make_unsafe(hostvars)
+        self.inventory.add_host(host, group=group)
+        for key, value in hostvars.items():
+            self.inventory.set_variable(host, key, value)
+        self._construct(host, hostvars)
+
+    def _populate(self, data, tenant=None):
+        include_nodes = self.get_option("include_nodes")
+        if include_nodes is None:
+            include_nodes = tenant is None
+        taken = set()
+
+        if include_nodes:
+            self.inventory.add_group("spin_nodes")
+            for group in ("spin_managers", "spin_workers"):
+                self.inventory.add_group(group)
+                self.inventory.add_child("spin_nodes", group)
+            for node in data.get("nodes") or []:
+                name = node["hostname"]
+                if name in taken:  # two nodes with one hostname (re-joined node, cloned VM): keep both
+                    name = "%s_%s" % (name, node["id"][:12])
+                    self.display.warning("spin.platform.swarm: two swarm nodes are called '%s'; node %s is listed "
+                                         "as '%s'. Remove the stale node with `docker node rm`."
+                                         % (node["hostname"], node["id"], name))
+                taken.add(name)
+                group = "spin_managers" if node.get("role") == "manager" else "spin_workers"
+                self._add(name, group, node_hostvars(node, self.get_option("node_ansible_host")))
+
+        if not self.get_option("services_as_hosts"):
+            return
+        stack_tenants = {}
+        for service in data.get("services") or []:
+            if tenant is not None and service.get("tenant") != tenant:
+                continue  # a cache entry written without the tenant filter must not leak either
+            name = service["name"]
+            if name in taken:
+                self.display.warning("spin.platform.swarm: service '%s' of stack '%s' is not listed: a node has the "
+                                     "same name. Rename the node or the stack." % (name, service["stack"]))
+                continue
+            taken.add(name)
+            owner = stack_tenants.setdefault(service["stack"], service["tenant"])
+            if owner != service["tenant"]:
+                self.display.warning("spin.platform.swarm: stack '%s' has services labelled for tenant '%s' and for "
+                                     "tenant '%s' (service '%s'); its group is listed under both. Fix the spin.tenant "
+                                     "labels by deploying the stack again." % (service["stack"], owner,
+                                                                              service["tenant"], name))
+            tenant_group = self.inventory.add_group(self._sanitize_group_name("tenant_" + service["tenant"]))
+            stack_group = self.inventory.add_group(self._sanitize_group_name("stack_" + service["stack"]))
+            self.inventory.add_child(tenant_group, stack_group)
+            self._add(name, stack_group, service_hostvars(service))
