@@ -100,3 +100,18 @@ def problem_messages(diagnostics, violations):
     """Every error a tenant must fix, one line each: parse errors first, then policy violations."""
     errors = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
     return errors + [policy.format_violation(v) for v in violations]
+
+
+PLATFORM_ONLY_VARS = ("spin_tenants", "spin_global_fs_roots", "spin_policy", "spin_platform")
+
+
+def refuse_platform_vars_from_tenant(loader):
+    """Extra vars (``-e @vars.yml``, the tenant's file) outrank the inventory: a tenant could give
+    itself another uid, roots or policy. Refuse any platform variable that arrives that way."""
+    from ansible.utils.vars import load_extra_vars
+
+    given = sorted(name for name in load_extra_vars(loader) if name in PLATFORM_ONLY_VARS
+                   or name.startswith("spin_lb_"))
+    if given:
+        raise SpinError("the extra vars (the tenant's vars file) set %s: only infra staff set these, in the "
+                        "inventory. Remove them from the vars file." % ", ".join(given))

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""spin_stack on the controller: read the tenant's files inside the submission directory, parse,
+check and translate them; the module on a manager checks what only the swarm knows and
+reconciles. Every problem the tenant must fix is reported at once, in one message."""
+from __future__ import annotations
+
+import os
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
+                                                                               problem_messages,
+                                                                               refuse_platform_vars_from_tenant)
+from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
+
+MODULE = "spin.platform.spin_stack"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        spec = argument_spec()
+        for option in ("compose_file", "rancher_compose_file"):
+            spec[option]["type"] = "str"  # resolved below, against the working directory
+        validation, args = self.validate_argument_spec(argument_spec=spec)
+        try:
+            refuse_platform_vars_from_tenant(self._loader)
+            platform_defaults(args, task_vars, self._templar)
+            if args.get("platform") is None and task_vars.get("spin_platform") is not None:
+                args["platform"] = self._templar.template(task_vars["spin_platform"])
+            controller, tasks, diagnostics = self._controller_part(args)
+        except SpinError as exc:
+            result.update(exc.to_result())
+            return result
+
+        module_args = {k: v for k, v in args.items() if k in spec and not k.startswith("_")}
+        module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
+                            "_controller": controller, "_tasks": tasks})
+        remote = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        warnings = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
+        if warnings:
+            result.setdefault("warnings", []).extend(warnings)
+        if remote.get("refused"):
+            messages = problem_messages(diagnostics, remote.get("violations") or [])
+            remote["msg"] = "stack '%s' of tenant '%s' is refused, nothing was changed (%d problem(s)):\n%s" % (
+                args["stack"], args["tenant"], len(messages), "\n".join(messages))
+            remote["messages"] = messages
+            remote["diagnostics"] = diagnostics
+        for key in ("warnings",):
+            if remote.get(key):
+                result.setdefault(key, []).extend(remote.pop(key))
+        result.update({k: v for k, v in remote.items() if k not in ("invocation", "_ansible_parsed")})
+        return result
+
+    def _controller_part(self, args):
+        """-> (facts for the module, translated tasks or None when refused, diagnostics)."""
+        if args["state"] == "absent":
+            return {}, None, []
+        if not args.get("compose_file"):
+            raise SpinError("state=present needs compose_file: the tenant's docker-compose.yml")
+        model, facts = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        diagnostics = facts.pop("diagnostics")
+        facts.pop("compose_path", None)
+        tasks = None
+        if not facts["error_count"] and not facts["violations"]:
+            try:
+                tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"))
+            except SpinError as exc:
+                diagnostics = diagnostics + exc.diagnostics
+                facts["error_count"] += len(exc.diagnostics) or 1
+        return facts, tasks, diagnostics

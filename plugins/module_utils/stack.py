@@ -1,0 +1,300 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reconcile a whole stack: its networks, volumes, secrets and configs, its services in start
+order, and what the stack no longer declares.
+
+The stack is planned completely before anything changes, so that a conflict (a network that
+would have to change in place, say) stops the run with nothing done. Apply keeps a journal;
+when a step fails, or a service does not get ready, what this run created is removed and what
+it updated is put back to its previous spec, and the error says so.
+
+Objects belong to a stack by their labels (``spin.stack``), never by their names.
+"""
+from __future__ import annotations
+
+import base64
+
+from .diff import differences_as_list
+from .errors import SpinError
+from .reconcile import ServicePlan, ServiceReconciler, WaitError
+
+NEW_ID = "(created by this run)"
+
+
+def _stack_filter(stack):
+    return {"spin.stack": stack}
+
+
+class ResourceAction(object):
+    """A network, volume, secret or config: ``action`` is create, remove or none."""
+
+    def __init__(self, kind, name, action, item=None, actual_id=None, note=None):
+        self.kind = kind
+        self.name = name
+        self.action = action
+        self.item = item or {}
+        self.actual_id = actual_id
+        self.note = note
+
+    def summary(self):
+        out = {"kind": self.kind, "name": self.name, "action": self.action}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+class StackPlan(object):
+
+    def __init__(self, tenant, stack, state):
+        self.tenant = tenant
+        self.stack = stack
+        self.state = state
+        self.resources = []        # created before the services
+        self.services = []         # ServicePlans in start order (create / update / none)
+        self.removals = []         # ServicePlans (remove) of services the stack no longer has
+        self.stale = []            # resources removed after the services (remove)
+        self.warnings = []
+
+    @property
+    def changed(self):
+        return any(r.action != "none" for r in self.resources + self.stale) or \
+            any(p.changed for p in self.services + self.removals)
+
+    def actions(self):
+        out = [r.summary() for r in self.resources if r.action != "none"]
+        for plan in self.services + self.removals:
+            entry = {"kind": "service", "name": plan.name, "action": plan.action}
+            if plan.action == "update":
+                entry["differences"] = differences_as_list(plan.differences)
+            out.append(entry)
+        out.extend(r.summary() for r in self.stale)
+        return out
+
+    def summary(self):
+        counts = {"create": [], "update": [], "remove": [], "none": []}
+        for plan in self.services + self.removals:
+            counts[plan.action].append(plan.name)
+        return {"services_created": counts["create"], "services_updated": counts["update"],
+                "services_removed": counts["remove"], "services_unchanged": counts["none"]}
+
+    def diff(self):
+        before, after = {}, {}
+        for plan in self.services + self.removals:
+            one = plan.diff()
+            if one["before"]:
+                before["service " + plan.name] = one["before"]
+            if one["after"]:
+                after["service " + plan.name] = one["after"]
+        for res in self.resources + self.stale:
+            key = "%s %s" % (res.kind, res.name)
+            if res.action in ("none", "remove"):
+                before[key] = "exists"
+            if res.action in ("none", "create"):
+                after[key] = "exists"
+        return {"before": before, "after": after}
+
+
+class StackReconciler(object):
+
+    def __init__(self, client, check_mode=False, services=None):
+        self.client = client
+        self.check_mode = check_mode
+        self.services = services or ServiceReconciler(client, check_mode=check_mode)
+
+    # ---- plan --------------------------------------------------------------------------------
+
+    def plan_present(self, tenant, stack, tasks):
+        """``tasks``: translate.stack_to_tasks output (plus any networks the LB added)."""
+        plan = StackPlan(tenant, stack, "present")
+        known = {"networks": {}, "secrets": {}, "configs": {}}
+        for net in tasks.get("networks") or []:
+            action = self._plan_network(net)
+            plan.resources.append(action)
+            known["networks"][net["name"]] = action.actual_id or NEW_ID
+        for vol in tasks.get("volumes") or []:
+            found = self.client.find_volume(vol["name"])
+            plan.resources.append(ResourceAction("volume", vol["name"], "none" if found else "create", vol))
+        for kind, finder in (("secrets", self.client.find_secret), ("configs", self.client.find_config)):
+            for item in tasks.get(kind) or []:
+                found = finder(item["name"])
+                plan.resources.append(ResourceAction(kind[:-1], item["name"], "none" if found else "create", item,
+                                                     actual_id=found["ID"] if found else None))
+                known[kind][item["name"]] = found["ID"] if found else NEW_ID
+        wanted = set()
+        for params in tasks.get("services") or []:
+            wanted.add(params["name"])
+            plan.services.append(self.services.plan(params, known_refs=known))
+        for service in self.client.services(labels=_stack_filter(stack)) or []:
+            name = service["Spec"]["Name"]
+            if name not in wanted:
+                plan.removals.append(self.services.plan({"name": name, "state": "absent"}))
+        self._plan_stale(plan, tasks)
+        return plan
+
+    def plan_absent(self, tenant, stack, remove_volumes=False):
+        plan = StackPlan(tenant, stack, "absent")
+        for service in self.client.services(labels=_stack_filter(stack)) or []:
+            plan.removals.append(self.services.plan({"name": service["Spec"]["Name"], "state": "absent"}))
+        self._plan_stale(plan, {}, remove_volumes=remove_volumes)
+        if not remove_volumes:
+            kept = [v["Name"] for v in self.client.volumes(labels=_stack_filter(stack)) or []]
+            if kept:
+                plan.warnings.append("kept the stack's volumes %s (their data stays); remove them with "
+                                     "remove_volumes: true" % ", ".join(sorted(kept)))
+        return plan
+
+    def _plan_network(self, net):
+        found = self.client.find_network(net["name"])
+        if found is None:
+            return ResourceAction("network", net["name"], "create", net)
+        actual = self.client.inspect_network(found["Id"]) or found
+        wanted = {"driver": net.get("driver") or "overlay", "internal": bool(net.get("internal")),
+                  "attachable": bool(net.get("attachable")), "options": dict(net.get("driver_opts") or {}),
+                  "labels": dict(net.get("labels") or {})}
+        have = {"driver": actual.get("Driver"), "internal": bool(actual.get("Internal")),
+                "attachable": bool(actual.get("Attachable")),
+                # Docker adds its own options (the VXLAN ID list); compare only the ones asked for
+                "options": {k: v for k, v in (actual.get("Options") or {}).items() if k in wanted["options"]},
+                "labels": dict(actual.get("Labels") or {})}
+        changed = sorted(k for k in wanted if wanted[k] != have[k])
+        if changed:
+            raise SpinError(
+                "network '%s' exists with other settings (%s); Swarm cannot change a network in place. Remove "
+                "the stack (state: absent) and deploy it again, or keep the network's settings as they are"
+                % (net["name"], ", ".join("%s: %s -> %s" % (k, have[k], wanted[k]) for k in changed)))
+        return ResourceAction("network", net["name"], "none", net, actual_id=found["Id"])
+
+    def _plan_stale(self, plan, tasks, remove_volumes=False):
+        """Secrets, configs and networks of the stack that the tasks no longer name."""
+        wanted = {kind: {item["name"] for item in tasks.get(kind) or []}
+                  for kind in ("networks", "secrets", "configs", "volumes")}
+        label = _stack_filter(plan.stack)
+        for secret in self.client.secrets(labels=label) or []:
+            if secret["Spec"]["Name"] not in wanted["secrets"]:
+                plan.stale.append(ResourceAction("secret", secret["Spec"]["Name"], "remove", actual_id=secret["ID"]))
+        for config in self.client.configs(labels=label) or []:
+            if config["Spec"]["Name"] not in wanted["configs"]:
+                plan.stale.append(ResourceAction("config", config["Spec"]["Name"], "remove", actual_id=config["ID"]))
+        for net in self.client.networks(labels=label) or []:
+            if net["Name"] not in wanted["networks"]:
+                plan.stale.append(ResourceAction("network", net["Name"], "remove", actual_id=net["Id"]))
+        for vol in self.client.volumes(labels=label) or []:
+            if vol["Name"] in wanted["volumes"]:
+                continue
+            if remove_volumes:
+                plan.stale.append(ResourceAction("volume", vol["Name"], "remove", actual_id=vol["Name"]))
+            elif plan.state == "present":
+                plan.warnings.append("volume '%s' is no longer declared; it is kept with its data (remove the "
+                                     "stack with remove_volumes: true to delete it)" % vol["Name"])
+
+    # ---- apply -------------------------------------------------------------------------------
+
+    def apply(self, plan, wait=True):
+        """Carry the plan out (nothing in check mode). On failure, undo this run's changes."""
+        if self.check_mode:
+            return plan
+        journal = []
+        try:
+            for res in plan.resources:
+                if res.action == "create":
+                    res.actual_id = self._create(res)
+                    journal.append(("resource", res, None))
+            for index, svc in enumerate(plan.services):
+                if svc.action != "none" and any(r.action == "create" for r in plan.resources):
+                    # planned against IDs that did not exist yet: plan again with the real ones
+                    svc = plan.services[index] = self.services.plan(svc.params)
+                previous = svc.actual
+                self.services.apply(svc)
+                if svc.applied:
+                    journal.append(("service", svc, previous))
+            if wait:
+                self.services.wait(plan.services)
+            for svc in plan.removals:
+                self.services.apply(svc)
+            if plan.removals:
+                self.services.wait(plan.removals)
+        except SpinError as exc:
+            undone = self._undo(journal)
+            raise SpinError("%s%s" % (exc.message, undone), failures=getattr(exc, "failures", None),
+                            actions=plan.actions())
+        for res in plan.stale:
+            try:
+                self._remove(res)
+            except SpinError as exc:
+                # e.g. a secret an old task still holds while an update rolls on: next run removes it
+                plan.warnings.append("could not remove %s '%s' yet: %s" % (res.kind, res.name, exc.message))
+                res.note = "left for a later run"
+        return plan
+
+    def _create(self, res):
+        item = res.item
+        if res.kind == "network":
+            return self.client.create_network(item["name"], driver=item.get("driver") or "overlay",
+                                              options=item.get("driver_opts"), labels=item.get("labels"),
+                                              attachable=bool(item.get("attachable")),
+                                              internal=bool(item.get("internal")))
+        if res.kind == "volume":
+            self.client.create_volume(item["name"], driver=item.get("driver") or "local",
+                                      driver_opts=item.get("driver_opts"), labels=item.get("labels"))
+            return item["name"]
+        data = base64.b64decode(item["data"])
+        if res.kind == "secret":
+            return self.client.create_secret(item["name"], data, labels=item.get("labels"))
+        return self.client.create_config(item["name"], data, labels=item.get("labels"))
+
+    def _remove(self, res):
+        remove = {"network": self.client.remove_network, "volume": self.client.remove_volume,
+                  "secret": self.client.remove_secret, "config": self.client.remove_config}[res.kind]
+        remove(res.actual_id)
+
+    def _undo(self, journal):
+        """Best effort, newest first: services before the resources they use. Returns the sentence
+        that tells the tenant what was undone."""
+        done, failed, removed = [], [], []
+        for kind, item, previous in reversed([e for e in journal if e[0] == "service"]):
+            try:
+                if item.action == "create":
+                    self.client.remove_service(item.service_id)
+                    gone = ServicePlan(item.name, "remove", {"name": item.name, "state": "absent"},
+                                       actual={"ID": item.service_id})
+                    gone.applied = True
+                    removed.append(gone)
+                    done.append("removed service %s" % item.name)
+                elif item.action == "update" and previous is not None:
+                    fresh = self.client.inspect_service(item.service_id)
+                    self.client.update_service(item.service_id, fresh["Version"]["Index"], previous["Spec"])
+                    done.append("restored the previous spec of service %s" % item.name)
+            except SpinError as exc:
+                failed.append(exc.message)
+        if removed:
+            try:
+                # a network can go only once the tasks on it are gone
+                self.services.wait(removed, timeout=60)
+            except WaitError as exc:
+                failed.append(exc.message)
+        for kind, res, _unused in reversed([e for e in journal if e[0] == "resource"]):
+            try:
+                self._remove(res)
+                done.append("removed %s %s" % (res.kind, res.name))
+            except SpinError as exc:
+                failed.append(exc.message)
+        text = ""
+        if done:
+            text += "; undone: " + ", ".join(done)
+        if failed:
+            text += "; could not undo: " + "; ".join(failed)
+        return text
+
+
+def stack_services_state(client, stack):
+    """{service name: {id, version, image, replicas}} of the stack's services, for the result."""
+    out = {}
+    for service in client.services(labels=_stack_filter(stack)) or []:
+        spec = service["Spec"]
+        mode = spec.get("Mode") or {}
+        out[spec["Name"]] = {
+            "id": service["ID"], "version": service["Version"]["Index"],
+            "image": ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image"),
+            "replicas": (mode.get("Replicated") or {}).get("Replicas") if "Replicated" in mode else "global",
+        }
+    return out

@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: spin_stack
+short_description: Run a tenant's compose files as a Swarm stack, or remove the stack
+version_added: 0.1.0
+description:
+  - The tenant's entry point. An action plugin reads the tenant's C(docker-compose.yml) and optional
+    C(rancher-compose.yml) on the controller (inside the submission directory only), parses them, checks
+    them against the platform's policy and translates them into Swarm objects; the module then, on a swarm
+    manager, checks what only the swarm knows (ownership, the tenant's quota, the engine) and reconciles.
+  - "With O(state=present): one private overlay network per stack (and any the compose file declares),
+    its named volumes, secrets and configs, and every service in dependency order; every object carries the
+    labels C(spin.tenant), C(spin.stack) and C(com.docker.stack.namespace). Services the files no longer
+    name are removed, and so are the stack's secrets, configs and networks that nothing uses any more."
+  - Only what differs is changed; a run with the same input changes nothing (no service update, so Swarm's
+    version indexes stay as they are).
+  - Nothing is created when any part of the input is refused (a compose error, a policy violation, a stack
+    that another tenant owns). When a step fails or a service does not get ready in O(wait_timeout), what
+    the run created is removed and what it updated is put back to its previous spec.
+  - With O(state=absent) the stack's services, networks, secrets and configs are removed; its volumes only
+    with O(remove_volumes=true).
+  - Every deploy and removal is appended to the audit trail (O(audit_log)) with the tenant, the stack, the
+    digest of the input, the policy's verdict and what changed.
+  - The platform options (O(tenants), O(global_fs_roots), O(policy), O(platform)) default to the inventory
+    variables C(spin_tenants), C(spin_global_fs_roots), C(spin_policy) and C(spin_platform). A tenant's vars
+    file (C(-e @vars.yml)) that sets any of them is refused.
+extends_documentation_fragment:
+  - spin.platform.docker
+attributes:
+  check_mode:
+    support: full
+    description: Plans the whole stack and reports it, changes nothing.
+  diff_mode:
+    support: full
+    description: Before and after of every service (its managed options) and of the other objects.
+  idempotent:
+    support: full
+  action:
+    support: full
+    description: An action plugin reads, checks and translates the compose files on the controller.
+  action_group:
+    support: full
+    membership: [spin.platform.spin]
+options:
+  tenant:
+    description: The tenant that owns the stack; must be a key of O(tenants).
+    type: str
+    required: true
+  stack:
+    description: Name of the stack; its objects are named C(<stack>_<name>).
+    type: str
+    required: true
+  state:
+    description: Whether the stack should run or be gone.
+    type: str
+    choices: [present, absent]
+    default: present
+  compose_file:
+    description:
+      - The tenant's C(docker-compose.yml), absolute or relative to the working directory (then to the
+        playbook's directory). Its directory is the submission directory; every file it names (env_file,
+        secrets, extends) must lie inside it.
+      - Required with O(state=present).
+    type: path
+  rancher_compose_file:
+    description: The tenant's C(rancher-compose.yml) (C(scale), C(start_on_create), C(health_check),
+      C(upgrade_strategy), C(lb_config)), inside the submission directory.
+    type: path
+  variables:
+    description: Values for C(${VAR}) in the compose files. The controller's environment is never used.
+    type: dict
+    default: {}
+  remove_volumes:
+    description: With O(state=absent), remove the stack's named volumes and their data too.
+    type: bool
+    default: false
+  wait:
+    description: Wait until every service runs its requested replicas (and is healthy where it has a
+      healthcheck).
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for the services; Docker's own task error is quoted when they fail.
+    type: int
+    default: 180
+  tenants:
+    description: The tenant registry, C({name: {uid, gid, paths, quota}}). Defaults to C(spin_tenants).
+    type: dict
+  global_fs_roots:
+    description: Roots of the centre's global file systems. Defaults to C(spin_global_fs_roots).
+    type: list
+    elements: str
+  policy:
+    description: Policy settings over the defaults (see C(docs/policy.md)). Defaults to C(spin_policy).
+    type: dict
+  platform:
+    description:
+      - Platform defaults for the translation, e.g. C(endpoint_mode) (C(dnsrr); C(vip) only where the
+        kernel has IPVS). Defaults to C(spin_platform).
+    type: dict
+  daemon_json:
+    description: The engine's daemon.json on the manager (to check that no-new-privileges is on).
+    type: path
+    default: /etc/docker/daemon.json
+  audit_log:
+    description: The append-only audit trail on the manager (JSON lines). An empty string turns it off.
+    type: str
+    default: /var/log/spin/audit.jsonl
+'''
+
+EXAMPLES = r'''
+- name: Deploy a tenant's stack
+  spin.platform.spin_stack:
+    tenant: cory
+    stack: magic
+    compose_file: /srv/submissions/magic/docker-compose.yml
+    rancher_compose_file: /srv/submissions/magic/rancher-compose.yml
+
+- name: See what a changed file would do, without doing it
+  spin.platform.spin_stack:
+    tenant: cory
+    stack: magic
+    compose_file: /srv/submissions/magic/docker-compose.yml
+  check_mode: true
+  diff: true
+
+- name: Remove the stack and its data
+  spin.platform.spin_stack:
+    tenant: cory
+    stack: magic
+    state: absent
+    remove_volumes: true
+'''
+
+RETURN = r'''
+actions:
+  description: What changed (or would change), object by object; updates list their differences.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{kind: service, name: magic_web, action: update, differences: [{path: replicas, before: 2, after: 3}]}]
+summary:
+  description: Services created, updated, removed and unchanged.
+  returned: always
+  type: dict
+services:
+  description: The stack's services after the run, C({name: {id, version, image, replicas}}).
+  returned: always
+  type: dict
+endpoints:
+  description: The stack's public endpoints (published by the platform load balancer).
+  returned: when state is present
+  type: list
+  elements: dict
+violations:
+  description: Policy violations when the stack was refused, each with rule, file, service, key, message, fix.
+  returned: when refused
+  type: list
+  elements: dict
+audit:
+  description: The audit record that was appended.
+  returned: when audit_log is set
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.spin.platform.plugins.module_utils import audit, policy, preflight
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
+from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+
+
+def argument_spec():
+    spec = {
+        "tenant": {"type": "str", "required": True},
+        "stack": {"type": "str", "required": True},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "compose_file": {"type": "path"},
+        "rancher_compose_file": {"type": "path"},
+        "variables": {"type": "dict", "default": {}},
+        "remove_volumes": {"type": "bool", "default": False},
+        "wait": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 180},
+        "tenants": {"type": "dict"},
+        "global_fs_roots": {"type": "list", "elements": "str"},
+        "policy": {"type": "dict"},
+        "platform": {"type": "dict"},
+        "daemon_json": {"type": "path", "default": "/etc/docker/daemon.json"},
+        "audit_log": {"type": "str", "default": audit.DEFAULT_AUDIT_LOG},
+        # filled in by the action plugin
+        "_tasks": {"type": "dict"},
+        "_controller": {"type": "dict", "default": {}},
+    }
+    spec.update(connection_argument_spec())
+    return spec
+
+
+def _changes(plan):
+    out = {"created": [], "updated": [], "removed": []}
+    for action in plan.actions():
+        key = {"create": "created", "update": "updated", "remove": "removed"}.get(action["action"])
+        if key:
+            out[key].append("%s %s" % (action["kind"], action["name"]))
+    return out
+
+
+def _record(params, action, violations=(), errors=0, changes=None, **extra):
+    if not params["audit_log"]:
+        return None
+    controller = params["_controller"] or {}
+    record = audit.make_record(params["tenant"], params["stack"], action, controller.get("input_digest"),
+                               violations=violations, errors=errors, changes=changes, **extra)
+    audit.append_record(record, params["audit_log"])
+    return record
+
+
+def run(module, client):
+    params = module.params
+    tenant, stack = params["tenant"], params["stack"]
+    controller = params["_controller"] or {}
+    platform = {"spin_tenants": params["tenants"], "spin_global_fs_roots": params["global_fs_roots"],
+                "spin_policy": params["policy"]}
+    action = "deploy" if params["state"] == "present" else "remove"
+    reconciler = StackReconciler(client, check_mode=module.check_mode)
+
+    if params["state"] == "present":
+        checked = preflight.manager_checks(client, tenant, stack, platform, controller, params["docker_host"],
+                                           params["daemon_json"])
+        violations, errors = checked["violations"], int(controller.get("error_count") or 0)
+        for warning in checked["warnings"]:
+            module.warn(warning)
+        if violations or errors or params["_tasks"] is None:
+            record = _record(params, action, violations, errors, dry_run=module.check_mode)
+            return {"failed": True, "refused": True, "changed": False, "violations": violations,
+                    "audit": record, "msg": "refused"}
+        plan = reconciler.plan_present(tenant, stack, params["_tasks"])
+    else:
+        violations = policy.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
+        if violations:
+            record = _record(params, action, violations, dry_run=module.check_mode)
+            return {"failed": True, "refused": True, "changed": False, "violations": violations,
+                    "audit": record, "msg": "refused"}
+        plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
+
+    try:
+        reconciler.apply(plan, wait=params["wait"])
+    except SpinError as exc:
+        _record(params, action, changes={"failed": exc.message}, dry_run=module.check_mode)
+        raise
+    for warning in plan.warnings:
+        module.warn(warning)
+    result = {"changed": plan.changed, "actions": plan.actions(), "summary": plan.summary(),
+              "services": stack_services_state(client, stack), "diff": plan.diff()}
+    if params["state"] == "present":
+        result["endpoints"] = params["_tasks"].get("endpoints") or []
+    result["audit"] = _record(params, action, changes=_changes(plan), dry_run=module.check_mode)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
+        result = run(module, client)
+    except SpinError as exc:
+        module.fail_json(**exc.to_result())
+    if result.get("failed"):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
