@@ -18,9 +18,9 @@ description:
     name are removed, and so are the stack's secrets, configs and networks that nothing uses any more."
   - Only what differs is changed; a run with the same input changes nothing (no service update, so Swarm's
     version indexes stay as they are).
-  - Nothing is created when any part of the input is refused (a compose error, a policy violation, a stack
+  - "Nothing is created when any part of the input is refused (a compose error, a policy violation, a stack
     that another tenant owns). When a step fails or a service does not get ready in O(wait_timeout), what
-    the run created is removed and what it updated is put back to its previous spec.
+    the run created is removed and what it updated is put back to its previous spec."
   - With O(state=absent) the stack's services, networks, secrets and configs are removed; its volumes only
     with O(remove_volumes=true).
   - Every deploy and removal is appended to the audit trail (O(audit_log)) with the tenant, the stack, the
@@ -67,8 +67,9 @@ options:
       - Required with O(state=present).
     type: path
   rancher_compose_file:
-    description: The tenant's C(rancher-compose.yml) (C(scale), C(start_on_create), C(health_check),
-      C(upgrade_strategy), C(lb_config)), inside the submission directory.
+    description:
+      - "The tenant's C(rancher-compose.yml) (C(scale), C(start_on_create), C(health_check),
+        C(upgrade_strategy), C(lb_config)), inside the submission directory."
     type: path
   variables:
     description: Values for C(${VAR}) in the compose files. The controller's environment is never used.
@@ -88,7 +89,7 @@ options:
     type: int
     default: 180
   tenants:
-    description: The tenant registry, C({name: {uid, gid, paths, quota}}). Defaults to C(spin_tenants).
+    description: "The tenant registry, C({name: {uid, gid, paths, quota}}). Defaults to C(spin_tenants)."
     type: dict
   global_fs_roots:
     description: Roots of the centre's global file systems. Defaults to C(spin_global_fs_roots).
@@ -148,7 +149,7 @@ summary:
   returned: always
   type: dict
 services:
-  description: The stack's services after the run, C({name: {id, version, image, replicas}}).
+  description: "The stack's services after the run, C({name: {id, version, image, replicas}})."
   returned: always
   type: dict
 endpoints:
