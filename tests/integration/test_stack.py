@@ -1,0 +1,200 @@
+"""spin_stack through the tenant's entry points (deploy.yml / remove.yml) on the real swarm."""
+import json
+import os
+import re
+import time
+
+import pytest
+import yaml
+
+SEED = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "seed")
+
+
+class Tenant(object):
+    """A tenant's submission directory with its vars file, and the stack's Swarm objects."""
+
+    def __init__(self, tmp_path, docker_client, playbook, stack, tenant="demo"):
+        self.dir = tmp_path / stack
+        self.dir.mkdir()
+        self.docker = docker_client
+        self.playbook = playbook
+        self.stack = stack
+        self.tenant = tenant
+
+    def write(self, compose, rancher=None, **files):
+        (self.dir / "docker-compose.yml").write_text(compose if isinstance(compose, str) else yaml.safe_dump(compose))
+        vars_file = {"spin_tenant": self.tenant, "spin_stack": self.stack,
+                     "spin_compose_file": str(self.dir / "docker-compose.yml")}
+        if rancher is not None:
+            (self.dir / "rancher-compose.yml").write_text(rancher if isinstance(rancher, str)
+                                                          else yaml.safe_dump(rancher))
+            vars_file["spin_rancher_compose_file"] = str(self.dir / "rancher-compose.yml")
+        for name, text in files.items():
+            (self.dir / name).write_text(text)
+        (self.dir / "vars.yml").write_text(yaml.safe_dump(vars_file))
+
+    def deploy(self, *args, check=True):
+        return self.playbook("playbooks/deploy.yml", "-e", "@%s" % (self.dir / "vars.yml"), *args, check=check)
+
+    def remove(self, *args, check=True):
+        return self.playbook("playbooks/remove.yml", "-e", "@%s" % (self.dir / "vars.yml"), *args, check=check)
+
+    def services(self):
+        return {s.name: s for s in self.docker.services.list(filters={"label": "spin.stack=" + self.stack})}
+
+    def versions(self):
+        return {name: s.attrs["Version"]["Index"] for name, s in self.services().items()}
+
+    def running(self, service):
+        tasks = self.docker.services.get(service).tasks(filters={"desired-state": "running"})
+        return [t for t in tasks if t["Status"]["State"] == "running"]
+
+    def objects(self):
+        label = {"label": "spin.stack=" + self.stack}
+        return {"services": [s.name for s in self.docker.services.list(filters=label)],
+                "networks": [n.name for n in self.docker.networks.list(filters=label)],
+                "secrets": [s.name for s in self.docker.secrets.list(filters=label)],
+                "volumes": [v.name for v in self.docker.volumes.list(filters=label)]}
+
+    def exec_in(self, service, cmd):
+        containers = self.docker.containers.list(filters={"label": "com.docker.swarm.service.name=" + service})
+        assert containers, "no running container of %s" % service
+        return containers[0].exec_run(cmd)
+
+
+@pytest.fixture
+def tenant(tmp_path, docker_client, playbook, prefix):
+    made = []
+
+    def make(stack_suffix="", tenant_name="demo"):
+        t = Tenant(tmp_path, docker_client, playbook, prefix + stack_suffix, tenant_name)
+        made.append(t)
+        return t
+
+    yield make
+    for t in made:
+        t.remove("-e", "spin_remove_volumes=true", check=False)
+        for kind, names in t.objects().items():
+            assert not names, "%s left behind: %s" % (kind, names)
+
+
+def seed_files():
+    with open(os.path.join(SEED, "docker-compose.yml")) as c, open(os.path.join(SEED, "rancher-compose.yml")) as r:
+        return c.read(), r.read()
+
+
+def test_seed_deploys_scales_updates_and_prunes(tenant):
+    t = tenant()
+    compose, rancher = seed_files()
+    t.write(compose, rancher)
+    first = t.deploy()
+    web, db = t.stack + "_web", t.stack + "_db"
+    assert set(t.services()) == {web, db}
+    assert len(t.running(web)) == 2 and len(t.running(db)) == 1, "the deploy waits for every replica"
+    assert "2 created" in first.output
+
+    # web answers, and reaches db by the name the seed links it as
+    assert t.exec_in(web, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://localhost/"]).output == b"200"
+    assert t.exec_in(web, ["getent", "hosts", "db"]).exit_code == 0
+    assert t.exec_in(web, ["bash", "-c", "exec 3<>/dev/tcp/db/3306"]).exit_code == 0
+
+    # the same input again: no service is updated (Swarm's version indexes stay)
+    before = t.versions()
+    again = t.deploy()
+    assert again.recap()["changed"] == 0
+    assert t.versions() == before
+
+    # scale 2 -> 3: only web is touched
+    t.write(compose, rancher.replace("scale: 2", "scale: 3"))
+    t.deploy()
+    after = t.versions()
+    assert after[db] == before[db]
+    assert after[web] > before[web]
+    assert len(t.running(web)) == 3
+
+    # an environment value changes: a rolling update of db only, which comes back with it
+    t.write(compose.replace("MYSQL_DATABASE: seed", "MYSQL_DATABASE: seed2"), rancher.replace("scale: 2", "scale: 3"))
+    t.deploy()
+    updated = t.versions()
+    assert updated[web] == after[web] and updated[db] > after[db]
+    env = t.services()[db].attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert "MYSQL_DATABASE=seed2" in env
+    assert len(t.running(db)) == 1
+
+    # a service dropped from the file is removed
+    t.write("version: '2'\nservices:\n  web:\n    image: httpd\n", "version: '2'\nservices:\n  web:\n    scale: 3\n")
+    dropped = t.deploy()
+    assert set(t.services()) == {web}
+    assert "1 removed" in dropped.output
+
+
+def test_check_diff_reports_and_changes_nothing(tenant):
+    t = tenant()
+    compose, rancher = seed_files()
+    t.write(compose, rancher)
+    t.deploy()
+    before = t.versions()
+    t.write(compose.replace("image: httpd", "image: httpd:2.4"), rancher.replace("scale: 2", "scale: 4"))
+    checked = t.deploy("--check", "--diff")
+    assert checked.recap()["changed"] == 1
+    # the diff shows the two changes of web, and nothing of db
+    assert re.search(r"-\s+replicas: 2\n\+\s+replicas: 4", checked.output), checked.output[-3000:]
+    assert "httpd:2.4" in checked.output
+    assert t.versions() == before
+    assert len(t.running(t.stack + "_web")) == 2
+
+
+def test_refused_input_creates_nothing(tenant):
+    t = tenant()
+    t.write("version: '2'\nservices:\n  web:\n    imagee: httpd\n    privileged: true\n"
+            "  db:\n    image: mysql\n    cap_add: [SYS_ADMIN]\n")
+    refused = t.deploy(check=False)
+    assert refused.rc != 0
+    assert "docker-compose.yml: service 'web': key 'imagee': unknown key (did you mean 'image'?)" in refused.output
+    assert "SYS_ADMIN" in refused.output and "privileged" in refused.output
+    assert "nothing was changed" in refused.output
+    assert t.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
+
+
+def test_a_service_that_cannot_start_is_undone(tenant):
+    t = tenant()
+    t.write("version: '3.8'\nservices:\n  web:\n    image: httpd\n  broken:\n    image: httpd:0.0-missing\n"
+            "    depends_on: [web]\n")
+    failed = t.deploy("-e", "spin_compose_variables={}", check=False)
+    assert failed.rc != 0
+    assert "No such image: httpd:0.0-missing" in failed.output
+    assert "undone" in failed.output
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(t.objects().values()):
+        time.sleep(1)
+    assert t.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
+
+
+def test_another_tenant_can_neither_change_nor_remove_the_stack(tenant):
+    owner = tenant()
+    compose, rancher = seed_files()
+    owner.write(compose, rancher)
+    owner.deploy()
+    before = owner.versions()
+
+    intruder = Tenant(owner.dir.parent, owner.docker, owner.playbook, owner.stack + "x", "cory")
+    intruder.stack = owner.stack  # same stack name, other tenant
+    intruder.write(compose, rancher)
+    for attempt in (intruder.deploy(check=False), intruder.remove(check=False)):
+        assert attempt.rc != 0
+        assert "stack '%s' belongs to tenant 'demo'" % owner.stack in attempt.output
+    assert owner.versions() == before
+
+
+def test_tenant_vars_file_cannot_set_platform_variables(tenant):
+    t = tenant()
+    compose, rancher = seed_files()
+    t.write(compose, rancher)
+    with open(t.dir / "vars.yml", "a") as handle:
+        handle.write(json.dumps({"spin_tenants": {"demo": {"uid": 0, "gid": 0}}})[1:-1].replace('"spin_tenants":',
+                                                                                                 "spin_tenants:"))
+        handle.write("\n")
+    refused = t.deploy(check=False)
+    assert refused.rc != 0
+    assert "set spin_tenants: only infra staff set these" in refused.output
+    assert t.objects()["services"] == []
