@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 
 import yaml
@@ -315,7 +316,7 @@ def stack_to_tasks(model, tenant, stack, platform=None):
 # ---------------------------------------------------------------------------------------------
 # the reviewable task file
 
-def _redacted(item):
+def redacted(item):
     raw = base64.b64decode(item["data"])
     return dict(item, data="<redacted: %d bytes, sha256 %s>" % (len(raw), hashlib.sha256(raw).hexdigest()))
 
@@ -325,10 +326,13 @@ def render_task_file(tasks, tenant, stack):
 
     Secret contents are redacted; everything else is written as spin.platform applies it.
     """
+    # plain types only: callers may hand in str subclasses (Ansible's tagged values) yaml cannot dump
+    tasks = json.loads(json.dumps(tasks))
+    tenant, stack = str(tenant), str(stack)
     entries = []
     for kind in ("networks", "volumes", "secrets", "configs", "services"):
         for item in tasks[kind]:
-            params = _redacted(item) if kind == "secrets" else item
+            params = redacted(item) if kind == "secrets" else item
             entries.append({"name": "%s %s" % (kind[:-1].capitalize(), item["name"]), TASK_MODULES[kind]: params})
     header = ("# Stack '%s' of tenant '%s', translated by spin.platform from the tenant's compose files.\n"
               "# For review: the deploy applies the same data. Secret contents are redacted.\n"

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""spin_translate: the translation spin_stack would apply, written as a reviewable task file."""
+from __future__ import annotations
+
+import os
+
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
+                                                                               problem_messages)
+
+SPEC = {
+    "tenant": {"type": "str", "required": True},
+    "stack": {"type": "str", "required": True},
+    "compose_file": {"type": "str", "required": True},
+    "rancher_compose_file": {"type": "str"},
+    "variables": {"type": "dict", "default": {}},
+    "dest": {"type": "path", "required": True},
+    "tenants": {"type": "dict"},
+    "global_fs_roots": {"type": "list", "elements": "str"},
+    "policy": {"type": "dict"},
+    "platform": {"type": "dict"},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        validation, args = self.validate_argument_spec(argument_spec=SPEC)
+        platform_defaults(args, task_vars, self._templar)
+        if args.get("platform") is None and task_vars.get("spin_platform") is not None:
+            args["platform"] = self._templar.template(task_vars["spin_platform"])
+        try:
+            text, tasks, diagnostics = self._translate(args)
+        except SpinError as exc:
+            result.update(exc.to_result())
+            return result
+        warnings = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
+        if warnings:
+            result["warnings"] = warnings
+        dest = os.path.abspath(os.path.expanduser(args["dest"]))
+        before = None
+        if os.path.exists(dest):
+            with open(dest) as handle:
+                before = handle.read()
+        result.update({"changed": before != text, "dest": dest,
+                       "tasks": dict(tasks, secrets=[translate.redacted(s) for s in tasks["secrets"]])})
+        if self._task.diff and result["changed"]:
+            result["diff"] = {"before": before or "", "after": text, "before_header": dest, "after_header": dest}
+        if result["changed"] and not self._task.check_mode:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with open(dest, "wb") as handle:
+                handle.write(to_bytes(text))
+        return result
+
+    def _translate(self, args):
+        model, facts = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        messages = problem_messages(facts["diagnostics"], facts["violations"])
+        if messages:
+            raise SpinError("stack '%s' of tenant '%s' is refused (%d problem(s)):\n%s" % (
+                args["stack"], args["tenant"], len(messages), "\n".join(messages)),
+                diagnostics=facts["diagnostics"], violations=facts["violations"])
+        tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"))
+        return translate.render_task_file(tasks, args["tenant"], args["stack"]), tasks, facts["diagnostics"]

@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: spin_translate
+short_description: Write the tasks that a tenant's compose files translate to, for review
+version_added: 0.1.0
+description:
+  - Reads the tenant's compose files on the controller exactly as M(spin.platform.spin_stack) does (inside the
+    submission directory only), checks them against the platform's policy, and writes the translation as an
+    Ansible task file of C(spin.platform.spin_service) (and network, volume, secret and config) tasks with every
+    parameter, in start order. M(spin.platform.spin_stack) applies the very same translation.
+  - Secret contents are redacted in the file.
+  - A stack with compose errors or policy violations is refused with every problem listed, and no file is
+    written.
+  - Runs on the controller only; it talks to no Docker engine, so it cannot check ownership or quotas (the
+    deploy does).
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the file would change, writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the task file before and after.
+  idempotent:
+    support: full
+  action:
+    support: full
+    description: Everything happens in the action plugin, on the controller.
+  action_group:
+    support: full
+    membership: [spin.platform.spin]
+options:
+  tenant:
+    description: The tenant that owns the stack; must be a key of O(tenants).
+    type: str
+    required: true
+  stack:
+    description: Name of the stack.
+    type: str
+    required: true
+  compose_file:
+    description: The tenant's C(docker-compose.yml), absolute or relative to the working directory.
+    type: path
+    required: true
+  rancher_compose_file:
+    description: The tenant's C(rancher-compose.yml), inside the submission directory.
+    type: path
+  variables:
+    description: Values for C(${VAR}) in the compose files.
+    type: dict
+    default: {}
+  dest:
+    description: Where to write the task file on the controller.
+    type: path
+    required: true
+  tenants:
+    description: The tenant registry. Defaults to C(spin_tenants).
+    type: dict
+  global_fs_roots:
+    description: Roots of the global file systems. Defaults to C(spin_global_fs_roots).
+    type: list
+    elements: str
+  policy:
+    description: Policy settings. Defaults to C(spin_policy).
+    type: dict
+  platform:
+    description: Platform defaults for the translation. Defaults to C(spin_platform).
+    type: dict
+'''
+
+EXAMPLES = r'''
+- name: Write the seed's translation for review
+  spin.platform.spin_translate:
+    tenant: demo
+    stack: seed
+    compose_file: examples/seed/docker-compose.yml
+    rancher_compose_file: examples/seed/rancher-compose.yml
+    dest: /tmp/seed.tasks.yml
+'''
+
+RETURN = r'''
+dest:
+  description: The task file written.
+  returned: success
+  type: str
+tasks:
+  description: The translation itself (networks, volumes, secrets, configs, services, endpoints); secret data redacted.
+  returned: success
+  type: dict
+'''
+
+if __name__ == "__main__":
+    import json
+    import sys
+    print(json.dumps({"failed": True, "msg": "spin_translate runs on the controller through its action plugin"}))
+    sys.exit(1)
