@@ -144,8 +144,9 @@ cache_timeout: 600
 
 import hashlib
 import json
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Set as AbstractSet
 
+import ansible.template as ansible_template
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.collections import is_sequence
 from ansible.parsing.utils.addresses import parse_address
@@ -158,12 +159,10 @@ from ansible_collections.spin.platform.plugins.module_utils.swarm import (
     SwarmClient,
 )
 
-try:  # ansible-core 2.19+: a string is templated only when tagged as trusted
-    from ansible.template import trust_as_template as _trust_as_template  # noqa: F401
-    HAS_TRUST_TAGS = True
-except ImportError:  # older ansible-core: mark the value unsafe instead
+# ansible-core 2.19+ templates a string only when it is tagged as trusted; before, mark it unsafe
+HAS_TRUST_TAGS = hasattr(ansible_template, "trust_as_template")
+if not HAS_TRUST_TAGS:
     from ansible.utils.unsafe_proxy import wrap_var as _wrap_var
-    HAS_TRUST_TAGS = False
 
 TENANT_LABEL = "spin.tenant"
 STACK_LABEL = "spin.stack"
@@ -187,9 +186,9 @@ def make_unsafe(value):
     if isinstance(value, bytes):
         return bytes(value)
     if isinstance(value, Mapping):
-        return dict((make_unsafe(k), make_unsafe(v)) for k, v in value.items())
-    if isinstance(value, Set):
-        return set(make_unsafe(v) for v in value)
+        return {make_unsafe(k): make_unsafe(v) for k, v in value.items()}
+    if isinstance(value, AbstractSet):
+        return {make_unsafe(v) for v in value}
     if is_sequence(value):
         return [make_unsafe(v) for v in value]
     return value
@@ -300,7 +299,7 @@ def read_swarm(client, tenant=None):
     networks); the label is checked again here, as ownership must never rest on one filter.
     """
     nodes = client.nodes()
-    node_names = dict((n["ID"], (n.get("Description") or {}).get("Hostname") or n["ID"]) for n in nodes)
+    node_names = {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"] for n in nodes}
     services = client.services(labels={TENANT_LABEL: tenant} if tenant else None) or []
     services = [s for s in services if spin_labels(s) and (not tenant or spin_labels(s)[0] == tenant)]
     tasks_by_service = {}
@@ -346,7 +345,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     trusted_by_default = False  # everything here comes from the Docker API: never a template
 
     def verify_file(self, path):
-        return super(InventoryModule, self).verify_file(path) and path.endswith(("spin_swarm.yml", "spin_swarm.yaml"))
+        return super().verify_file(path) and path.endswith(("spin_swarm.yml", "spin_swarm.yaml"))
 
     def _client(self):
         return SwarmClient(docker_host=self.get_option("docker_host") or DEFAULT_DOCKER_HOST,
@@ -374,7 +373,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("spin.platform.swarm inventory %s: %s" % (path, exc.message))
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        super().parse(inventory, loader, path, cache=cache)
         self._read_config_data(path)
         tenant = self._tenant(path)
 

@@ -20,7 +20,7 @@ def plain(value):
     if isinstance(value, dict):
         if set(value) == {"__ansible_unsafe"}:
             return value["__ansible_unsafe"]
-        return dict((k, plain(v)) for k, v in value.items())
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
     return value
@@ -115,7 +115,7 @@ def test_every_tenant_nodes_groups_and_variables(tmp_path, docker_client, tenant
     a, b = tenants["a"], tenants["b"]
     config = write_config(tmp_path, keyed_groups=[{"key": "spin_node_labels | default({})",
                                                    "prefix": "spin_nodes_label"}])
-    raw, listing = inventory_list(config)
+    _, listing = inventory_list(config)
     hostvars = plain(listing["_meta"]["hostvars"])
 
     tenant_a, stack_a = "tenant_" + a["tenant"].replace("-", "_"), "stack_" + a["stack"]
@@ -169,7 +169,7 @@ def test_tenant_view_shows_nothing_of_other_tenants(tmp_path, tenants):
     for other in (b["tenant"], b["tenant"].replace("-", "_"), b["stack"], b["name"]):
         assert other not in raw, other
     # nor of any other tenant that may run on this engine, nor the nodes (left out by default)
-    assert sorted(set(v.get("spin_tenant") for v in hostvars.values())) == [a["tenant"]]
+    assert sorted({v.get("spin_tenant") for v in hostvars.values()}) == [a["tenant"]]
     assert not [g for g in listing if g.startswith("tenant_") and g != "tenant_" + a["tenant"].replace("-", "_")]
     assert "spin_nodes" not in listing
 

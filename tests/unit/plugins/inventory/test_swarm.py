@@ -116,7 +116,7 @@ def label_match(obj, labels):
     return all(have.get(k) == v for k, v in (labels or {}).items())
 
 
-class FakeSwarm(object):
+class FakeSwarm:
     """SwarmClient's read methods over canned answers, filtering like Docker does."""
 
     def __init__(self, nodes=NODES, services=SERVICES, tasks=TASKS, networks=NETWORKS, honour_labels=True):
@@ -144,7 +144,7 @@ class FakeSwarm(object):
         return copy.deepcopy(self.data["networks"].get(network_id))
 
 
-class NoDocker(object):
+class NoDocker:
     """A client that must not be used: the inventory has to come from the cache."""
 
     def __getattr__(self, name):
@@ -397,7 +397,7 @@ def cache_store(tmp_path):
 
 def cache_entries(tmp_path):
     store = cache_store(tmp_path)
-    return dict((key, store.get(key)) for key in store.keys())
+    return {key: store.get(key) for key in store.keys()}  # noqa: SIM118 - a cache plugin, not a dict
 
 
 def test_cache_is_written_then_read_instead_of_docker(tmp_path):
@@ -503,7 +503,7 @@ def test_wrong_plugin_name_is_refused(tmp_path):
 
 # ---- SwarmClient.nodes() / tasks(): the block added for this plugin ---------------------------
 
-class FakeAPI(object):
+class FakeAPI:
     def __init__(self, tasks, gone=()):
         self._tasks, self.gone, self.calls = tasks, set(gone), []
 
