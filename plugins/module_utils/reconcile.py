@@ -94,7 +94,7 @@ def _newest(tasks):
 
 class ServiceReconciler(object):
 
-    def __init__(self, client, check_mode=False, poll_interval=0.25, failure_limit=3,
+    def __init__(self, client, check_mode=False, poll_interval=0.1, failure_limit=3,
                  clock=time.monotonic, sleep=time.sleep):
         self.client = client
         self.check_mode = check_mode
