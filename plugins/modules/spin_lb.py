@@ -1,0 +1,387 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: spin_lb
+short_description: Route a stack through the platform's HAProxy edge, and keep each edge node's config current
+version_added: 0.1.0
+description:
+  - "The platform's edge is HAProxy running as the Swarm service C(spin_edge) on every node labelled
+    C(spin.edge=true), with its ports published in host mode. This module keeps it configured: the
+    routes of every fronted stack are stored in Swarm (one Swarm config per stack), and on each edge
+    node the full C(haproxy.cfg) is rendered from them, checked with C(haproxy -c), written and reloaded
+    without dropping connections (master-worker reload, listening sockets handed over, server state
+    carried over)."
+  - "With O(state=present) and a stack's routes (O(endpoints) and/or O(load_balancers)): checks the
+    stack's claims (a hostname or port that another stack holds is refused, naming the holder), gives
+    the stack a load balancer network (a free one of C(spin-lb-00) .. C(spin-lb-NN)), stores the routes,
+    then renders, checks and reloads this node's edge. Nothing changes when anything is refused."
+  - With O(state=present) and no stack (sync), only renders this node's edge from the stored routes.
+  - With O(state=absent), forgets the stack's routes, frees its network, and reloads this node's edge.
+  - "The same input gives a byte-identical C(haproxy.cfg): then nothing is written or reloaded and
+    C(changed) is false."
+  - With O(provision=true) it also makes the load balancer networks and the edge services (the HAProxy
+    edge and its stats relay) match the platform variables; the role C(spin.platform.lb_edge) does this.
+  - "Options left out of O(platform) default to the inventory variables C(spin_lb_<key>)
+    (e.g. C(spin_lb_ports)), else to the defaults below. The tenant's extra vars may not set them."
+extends_documentation_fragment:
+  - spin.platform.docker
+attributes:
+  check_mode:
+    support: full
+    description: Checks the claims and the new configuration (C(haproxy -c) runs), stores and reloads nothing.
+  diff_mode:
+    support: full
+    description: The change of this node's C(haproxy.cfg) (the stats password is redacted).
+  idempotent:
+    support: full
+  action:
+    support: full
+    description: An action plugin fills O(platform) from the inventory variables C(spin_lb_*).
+  action_group:
+    support: full
+    membership: [spin.platform.spin]
+options:
+  state:
+    description: Whether the stack's routes should be served or be gone.
+    type: str
+    choices: [present, absent]
+    default: present
+  tenant:
+    description: The tenant that owns O(stack). Needed with O(stack).
+    type: str
+  stack:
+    description:
+      - The stack whose routes are given (O(state=present)) or dropped (O(state=absent)).
+      - Without it the module only syncs (and with O(provision), provisions) the edge.
+    type: str
+  endpoints:
+    description:
+      - The stack's public C(ports), as spin_stack's translator returns them.
+      - Each published port becomes an HTTP route on that port for any hostname (the whole port is the stack's).
+    type: list
+    elements: dict
+    suboptions:
+      service:
+        description: The Swarm service name (C(<stack>_<service>)) or the compose service name.
+        type: str
+        required: true
+      compose_service:
+        description: The compose service name, when O(endpoints[].service) is the Swarm name.
+        type: str
+      target:
+        description: The container port.
+        type: int
+        required: true
+      published:
+        description: The port the edge publishes; one of the platform's C(ports).
+        type: int
+      protocol:
+        description: C(tcp); UDP cannot go through HAProxy.
+        type: str
+        default: tcp
+  load_balancers:
+    description:
+      - The stack model's C(load_balancers) (rancher-compose C(lb_config)), by load balancer name, each with
+        C(port_rules) (C(source_port), C(target_port), C(service), C(hostname), C(path), C(priority),
+        C(protocol) one of C(http), C(https), C(tcp), C(tls)), C(stickiness), C(certs) and C(default_cert).
+      - C(https) and C(tls) end TLS at the edge with the platform's certificates (C(certificates)), chosen by SNI.
+    type: dict
+  health_checks:
+    description:
+      - "The rancher-compose C(health_check) of the target services, by compose service name: C(port),
+        C(interval), C(response_timeout) (nanoseconds, as in the stack model), C(healthy_threshold),
+        C(unhealthy_threshold), C(request_line) (e.g. C(GET /healthz HTTP/1.0)). They become HAProxy health
+        checks; without one a server is checked by connecting to it."
+    type: dict
+  files:
+    description: The tenant's file names (C(compose), C(rancher)) to name in error messages.
+    type: dict
+  sync:
+    description:
+      - Render, check, write and reload the edge of this node. Set false on a manager that is not an edge node.
+    type: bool
+    default: true
+  provision:
+    description: Also create the load balancer networks and create or update the edge services.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait for the edge services to run when O(provision=true).
+    type: int
+    default: 120
+  platform:
+    description:
+      - The platform variables of the load balancer. Each key left out defaults to the inventory variable
+        C(spin_lb_<key>), else to the default given here.
+    type: dict
+    suboptions:
+      edge_service:
+        description: The edge's Swarm service; its stats relay is C(<edge_service>_stats).
+        type: str
+        default: spin_edge
+      image:
+        description: The HAProxy image (built on every node by the images role).
+        type: str
+        default: spin/haproxy:2.6
+      network_prefix:
+        description: Prefix of the load balancer networks C(<prefix>00) ...
+        type: str
+        default: spin-lb-
+      network_count:
+        description:
+          - How many load balancer networks there are, so how many stacks can be fronted. Each fronted stack
+            gets one to itself, shared only with the edge.
+          - Changing it changes the edge's service (its tasks restart).
+        type: int
+        default: 16
+      ports:
+        description:
+          - The host ports stacks may claim (numbers or ranges like C(8000-8009)). The edge publishes all
+            of them at provisioning, so that a stack taking a port needs only a reload.
+          - Changing it changes the edge's service (its tasks restart).
+        type: list
+        elements: raw
+        default: [80, 443, 8000-8009]
+      hostnames:
+        description: Patterns (C(fnmatch)) of the hostnames stacks may claim, e.g. C(*.spin.example.org).
+        type: list
+        elements: str
+        default: ['*']
+      certificates:
+        description:
+          - Platform TLS certificates, each C({name, secret}) naming a Swarm secret that holds a PEM with
+            certificate, chain and key. The first is the default one; the others are chosen by SNI.
+          - They are mounted into the edge, so adding one changes the edge's service (its tasks restart).
+        type: list
+        elements: dict
+        default: []
+      servers:
+        description: Server slots per backend (C(server-template)), so the most replicas a fronted service may have.
+        type: int
+        default: 10
+      config_dir:
+        description: The directory on each edge node with C(haproxy.cfg) and the HAProxy sockets (C(run/)).
+        type: str
+        default: /var/lib/spin/edge
+      stats_port:
+        description: The port of the stats page (served by the stats relay on the host's network).
+        type: int
+        default: 8404
+      stats_bind:
+        description: The address the stats page listens on; C(127.0.0.1) keeps it on the node itself.
+        type: str
+        default: 127.0.0.1
+      stats_user:
+        description: User name of the stats page.
+        type: str
+        default: admin
+      stats_password:
+        description:
+          - Password of the stats page. Empty, each edge node generates one and keeps it in
+            C(<config_dir>/stats.password) (readable by root only).
+        type: str
+        default: ''
+      hard_stop_after:
+        description: How long an old HAProxy worker may finish its connections after a reload.
+        type: str
+        default: 60s
+      maxconn:
+        description: HAProxy's global C(maxconn); 0 lets HAProxy derive it from the file descriptor limit.
+        type: int
+        default: 0
+notes:
+  - "Scaling a fronted service needs no reload: backends are C(server-template) entries resolved through
+    Swarm's DNS (C(tasks.<stack>_<service>))."
+  - Run it on every edge node; a node that is not a swarm manager cannot read the stored routes, point
+    O(docker_host) at a manager then.
+seealso:
+  - module: spin.platform.spin_stack
+  - role: spin.platform.lb_edge
+'''
+
+EXAMPLES = r'''
+- name: Route stack magic through the edge (spin_stack does this for a deploy)
+  spin.platform.spin_lb:
+    tenant: cory
+    stack: magic
+    endpoints:
+      - {service: magic_web, compose_service: web, target: 80, published: 8000, protocol: tcp}
+    load_balancers:
+      lb:
+        port_rules:
+          - {source_port: 80, target_port: 80, service: web, hostname: www.example.org, protocol: http}
+          - {source_port: 80, target_port: 8080, service: api, hostname: www.example.org, path: /api,
+             protocol: http}
+        stickiness: {cookie: MAGIC}
+    health_checks:
+      web: {port: 80, interval: 2000000000, healthy_threshold: 2, unhealthy_threshold: 3,
+            request_line: GET /healthz HTTP/1.0}
+
+- name: Bring every edge node up to date with the stored routes
+  spin.platform.spin_lb:
+  check_mode: true
+  diff: true
+
+- name: Stop routing stack magic
+  spin.platform.spin_lb:
+    tenant: cory
+    stack: magic
+    state: absent
+'''
+
+RETURN = r'''
+network:
+  description: The load balancer network of the stack; its public services must join it.
+  returned: when a stack is given with routes
+  type: str
+  sample: spin-lb-03
+public_services:
+  description: The stack's compose services that the edge forwards to (they must join RV(network)).
+  returned: when a stack is given with routes
+  type: list
+  elements: str
+  sample: [web, api]
+routes:
+  description: The stack's normalised routes document, as stored in Swarm.
+  returned: when a stack is given with routes
+  type: dict
+stored:
+  description: Whether the stack's stored routes changed (or would change).
+  returned: when a stack is given
+  type: bool
+config_changed:
+  description: Whether this node's C(haproxy.cfg) changed (or would change).
+  returned: when O(sync=true)
+  type: bool
+reloaded:
+  description: Whether HAProxy on this node was reloaded.
+  returned: when O(sync=true)
+  type: bool
+reload_seconds:
+  description: Seconds from the reload command until the new HAProxy worker took over.
+  returned: when reloaded
+  type: float
+  sample: 0.11
+stacks:
+  description: The stacks this node's edge routes to.
+  returned: when O(sync=true)
+  type: list
+  elements: str
+edge:
+  description: What provisioning did (networks created, the edge services' results).
+  returned: when O(provision=true)
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+
+
+def argument_spec():
+    spec = {
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        "tenant": {"type": "str"},
+        "stack": {"type": "str"},
+        "endpoints": {"type": "list", "elements": "dict", "options": {
+            "service": {"type": "str", "required": True},
+            "compose_service": {"type": "str"},
+            "target": {"type": "int", "required": True},
+            "published": {"type": "int"},
+            "protocol": {"type": "str", "default": "tcp"},
+        }},
+        "load_balancers": {"type": "dict"},
+        "health_checks": {"type": "dict"},
+        "files": {"type": "dict"},
+        "sync": {"type": "bool", "default": True},
+        "provision": {"type": "bool", "default": False},
+        "wait_timeout": {"type": "int", "default": 120},
+        "platform": {"type": "dict", "options": {
+            "edge_service": {"type": "str", "default": "spin_edge"},
+            "image": {"type": "str", "default": "spin/haproxy:2.6"},
+            "network_prefix": {"type": "str", "default": "spin-lb-"},
+            "network_count": {"type": "int", "default": 16},
+            "ports": {"type": "list", "elements": "raw", "default": [80, 443, "8000-8009"]},
+            "hostnames": {"type": "list", "elements": "str", "default": ["*"]},
+            "certificates": {"type": "list", "elements": "dict", "default": []},
+            "servers": {"type": "int", "default": 10},
+            "config_dir": {"type": "str", "default": "/var/lib/spin/edge"},
+            "stats_port": {"type": "int", "default": 8404},
+            "stats_bind": {"type": "str", "default": "127.0.0.1"},
+            "stats_user": {"type": "str", "default": "admin"},
+            "stats_password": {"type": "str", "default": "", "no_log": True},
+            "hard_stop_after": {"type": "str", "default": "60s"},
+            "maxconn": {"type": "int", "default": 0},
+        }},
+    }
+    spec.update(connection_argument_spec())
+    return spec
+
+
+def run(module, client):
+    params = module.params
+    check = module.check_mode
+    platform = haproxy.normalise_platform(params["platform"])
+    stack, tenant = params["stack"], params["tenant"]
+    if stack and not tenant:
+        raise SpinError("give the tenant that owns stack '%s' (tenant)" % stack)
+    has_routes = params["endpoints"] is not None or params["load_balancers"] is not None
+    if params["state"] == "absent" and not stack:
+        raise SpinError("state=absent needs the stack whose routes to drop (stack, tenant)")
+    if has_routes and not stack:
+        raise SpinError("endpoints and load_balancers need the stack they belong to (stack, tenant)")
+    result = {"changed": False}
+
+    if params["provision"]:
+        created = lb.ensure_networks(client, platform, check)
+        result["changed"] = bool(created)
+
+    stored = lb.stored_routes(client, platform)
+    if stack and params["state"] == "present" and has_routes:
+        plan = lb.plan_stack_routes(client, tenant, stack, params["endpoints"], params["load_balancers"], platform,
+                                    params["health_checks"], params["files"], check_mode=check,
+                                    validate=not params["sync"])
+        doc = plan["routes"]
+        result.update({"network": plan["network"], "public_services": plan["public_services"], "routes": doc})
+        result["stored"] = lb.store_stack_routes(client, doc, platform, check_mode=check)
+        if doc["routes"]:
+            stored[stack] = {"doc": doc}
+        else:
+            stored.pop(stack, None)
+    elif stack and params["state"] == "absent":
+        result["stored"] = lb.drop_stack_routes(client, tenant, stack, platform, check_mode=check)
+        stored.pop(stack, None)
+    result["changed"] = result["changed"] or bool(result.get("stored"))
+
+    if params["sync"]:
+        synced = lb.sync_edge(client, platform, check_mode=check, stored=stored)
+        result["diff"] = synced.pop("diff")
+        result["changed"] = result["changed"] or synced.pop("changed")
+        result.update(synced)
+
+    if params["provision"]:
+        edge = lb.ensure_edge(client, platform, check_mode=check, wait_timeout=params["wait_timeout"])
+        if params["sync"] and not check:
+            lb.EdgeNode(platform).wait_running(params["wait_timeout"])
+        result["edge"] = edge
+        result["changed"] = result["changed"] or edge["changed"]
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        client = lb.LbClient(module.params["docker_host"], module.params["timeout"])
+        result = run(module, client)
+    except SpinError as exc:
+        module.fail_json(**exc.to_result())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
