@@ -25,6 +25,32 @@ def _stack_filter(stack):
     return {"spin.stack": stack}
 
 
+def network_settings(net):
+    """A translated network's settings, as check_network compares them."""
+    return {"driver": net.get("driver") or "overlay", "internal": bool(net.get("internal")),
+            "attachable": bool(net.get("attachable")), "options": dict(net.get("driver_opts") or {}),
+            "labels": dict(net.get("labels") or {})}
+
+
+def check_network(net, actual):
+    """``net`` (a translated network) against ``actual`` (Docker's inspect output). Raises SpinError
+    when they differ, since Swarm cannot change a network in place; returns the settings compared.
+    Shared by StackReconciler and spin_network."""
+    wanted = network_settings(net)
+    have = {"driver": actual.get("Driver"), "internal": bool(actual.get("Internal")),
+            "attachable": bool(actual.get("Attachable")),
+            # Docker adds its own options (the VXLAN ID list); compare only the ones asked for
+            "options": {k: v for k, v in (actual.get("Options") or {}).items() if k in wanted["options"]},
+            "labels": dict(actual.get("Labels") or {})}
+    changed = sorted(k for k in wanted if wanted[k] != have[k])
+    if changed:
+        raise SpinError(
+            "network '%s' exists with other settings (%s); Swarm cannot change a network in place. Remove "
+            "the stack (state: absent) and deploy it again, or keep the network's settings as they are"
+            % (net["name"], ", ".join("%s: %s -> %s" % (k, have[k], wanted[k]) for k in changed)))
+    return have
+
+
 class ResourceAction(object):
     """A network, volume, secret or config: ``action`` is create, remove or none."""
 
@@ -147,21 +173,7 @@ class StackReconciler(object):
         found = self.client.find_network(net["name"])
         if found is None:
             return ResourceAction("network", net["name"], "create", net)
-        actual = self.client.inspect_network(found["Id"]) or found
-        wanted = {"driver": net.get("driver") or "overlay", "internal": bool(net.get("internal")),
-                  "attachable": bool(net.get("attachable")), "options": dict(net.get("driver_opts") or {}),
-                  "labels": dict(net.get("labels") or {})}
-        have = {"driver": actual.get("Driver"), "internal": bool(actual.get("Internal")),
-                "attachable": bool(actual.get("Attachable")),
-                # Docker adds its own options (the VXLAN ID list); compare only the ones asked for
-                "options": {k: v for k, v in (actual.get("Options") or {}).items() if k in wanted["options"]},
-                "labels": dict(actual.get("Labels") or {})}
-        changed = sorted(k for k in wanted if wanted[k] != have[k])
-        if changed:
-            raise SpinError(
-                "network '%s' exists with other settings (%s); Swarm cannot change a network in place. Remove "
-                "the stack (state: absent) and deploy it again, or keep the network's settings as they are"
-                % (net["name"], ", ".join("%s: %s -> %s" % (k, have[k], wanted[k]) for k in changed)))
+        check_network(net, self.client.inspect_network(found["Id"]) or found)
         return ResourceAction("network", net["name"], "none", net, actual_id=found["Id"])
 
     def _plan_stale(self, plan, tasks, remove_volumes=False):

@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""spin_secret on the controller: read ``data_file`` here, where the tenant's submission lives (as
+spin_stack reads it), so that a secret's content never lies in a file on the manager. The module
+gets the content as ``data``, which it never logs."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import data_from_file, parse_redacted
+
+MODULE = "spin.platform.spin_secret"
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        path = args.pop("data_file", None)
+        if path is not None and args.get("state") != "absent":
+            try:
+                found = self._find(path)
+                data, name = args.get("data"), args.get("name")
+                if os.path.isdir(found):
+                    # a directory (module_defaults) only finds reviewed content; given content is used as it is
+                    found = None if data is not None and parse_redacted(data) is None else \
+                        self._reviewed_file(found, data, name)
+                if found is not None:
+                    args["data"] = data_from_file(self._read(found), data, name, found)
+            except SpinError as exc:
+                result.update(exc.to_result())
+                return result
+        result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+        return result
+
+    def _find(self, path):
+        """Absolute; else relative to the working directory (like the paths of a tenant's vars file);
+        else where Ansible looks for a task's files (the role's or playbook's files/ and directory)."""
+        path = os.path.expanduser(str(path))
+        if os.path.isabs(path) or os.path.exists(path):
+            return os.path.abspath(path)
+        try:
+            return self._find_needle("files", path)
+        except AnsibleError:
+            raise SpinError("data_file %s was found neither in %s nor beside the playbook or role (it is read on the "
+                            "controller): give its absolute path" % (path, os.getcwd()))
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise SpinError("cannot read data_file %s on the controller: %s" % (path, exc.strerror or exc))
+
+    @staticmethod
+    def _reviewed_file(directory, data, name):
+        """The file under ``directory`` whose bytes are the reviewed ones, so that one setting (the
+        tenant's submission directory) serves every secret of an unchanged review file."""
+        marker = parse_redacted(data)
+        if marker is None:
+            raise SpinError("secret '%s': data_file %s is a directory, which is searched only for the content that "
+                            "the review file's data names (<redacted: N bytes, sha256 H>): give a file, or data"
+                            % (name, directory))
+        size, digest = marker
+        for root, dirs, files in os.walk(directory):
+            dirs.sort()
+            for candidate in sorted(os.path.join(root, f) for f in files):
+                try:
+                    if os.path.isfile(candidate) and os.path.getsize(candidate) == size:
+                        with open(candidate, "rb") as handle:
+                            if hashlib.sha256(handle.read()).hexdigest() == digest:
+                                return candidate
+                except OSError:
+                    continue
+        raise SpinError("secret '%s': no file under %s has the reviewed content (%d bytes, sha256 %s). Give the "
+                        "tenant's secret file as data_file; a secret that comes from a variable (compose "
+                        "'environment:') needs data: \"{{ <variable> | b64encode }}\" instead"
+                        % (name, directory, size, digest))
