@@ -108,8 +108,14 @@ options:
     description: Also create the load balancer networks and create or update the edge services.
     type: bool
     default: false
+  wait:
+    description:
+      - With O(sync=true), wait until the edge HAProxy of this node answers on its master socket (after
+        provisioning). Not in check mode.
+    type: bool
+    default: false
   wait_timeout:
-    description: Seconds to wait for the edge services to run when O(provision=true).
+    description: Seconds to wait for the edge services to run (O(provision=true)) and for HAProxy to answer (O(wait=true)).
     type: int
     default: 120
   platform:
@@ -300,6 +306,7 @@ def argument_spec():
         "files": {"type": "dict"},
         "sync": {"type": "bool", "default": True},
         "provision": {"type": "bool", "default": False},
+        "wait": {"type": "bool", "default": False},
         "wait_timeout": {"type": "int", "default": 120},
         "platform": {"type": "dict", "options": {
             "edge_service": {"type": "str", "default": "spin_edge"},
@@ -366,10 +373,10 @@ def run(module, client):
 
     if params["provision"]:
         edge = lb.ensure_edge(client, platform, check_mode=check, wait_timeout=params["wait_timeout"])
-        if params["sync"] and not check:
-            lb.EdgeNode(platform).wait_running(params["wait_timeout"])
         result["edge"] = edge
         result["changed"] = result["changed"] or edge["changed"]
+    if params["sync"] and params["wait"] and not check:
+        lb.EdgeNode(platform).wait_running(params["wait_timeout"])
     return result
 
 
