@@ -196,7 +196,8 @@ def ensure_data(client, kind, params, check_mode=False):
                        lambda a: dict(_data_view(a["Spec"].get("Labels")), name=name))
     data = params.get("data")
     if data is None:
-        raise SpinError("%s '%s': state=present needs data%s" % (kind, name, " or data_file" if kind == "secret" else ""))
+        raise SpinError("%s '%s': state=present needs data%s"
+                        % (kind, name, " or data_file" if kind == "secret" else ""))
     marker = parse_redacted(data) if kind == "secret" else None
     raw = None if marker else _decode(kind, name, data)
     digest = marker[1] if marker else hashlib.sha256(raw).hexdigest()

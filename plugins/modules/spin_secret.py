@@ -180,7 +180,8 @@ def main():
         if module.params["data_file"] is not None:
             # the action plugin reads it on the controller and passes the content as data
             raise SpinError("secret '%s': data_file reached the module, so the action plugin spin.platform.spin_secret "
-                            "did not run; call the module by its name spin.platform.spin_secret" % module.params["name"])
+                            "did not run; call the module by its name spin.platform.spin_secret"
+                            % module.params["name"])
         client = SwarmClient(module.params["docker_host"], module.params["timeout"])
         result = ensure_data(client, "secret", module.params, check_mode=module.check_mode)
     except SpinError as exc:

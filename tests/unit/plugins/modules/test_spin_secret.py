@@ -1,0 +1,290 @@
+"""spin_secret against a fake SwarmClient, and its action plugin's data_file on the controller:
+the review file's redacted data, the digest in the name, immutability, ownership, removal."""
+import base64
+import hashlib
+import types
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.spin.platform.plugins.action.spin_secret import ActionModule
+from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler
+from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import (data_from_file, ensure_data,
+                                                                                   parse_redacted)
+from ansible_collections.spin.platform.plugins.modules import spin_secret
+
+OWNER = {"spin.tenant": "demo", "spin.stack": "seed", "com.docker.stack.namespace": "seed"}
+PASSWORD = b"s3cr3t\n"          # a trailing newline that must survive
+COMPOSE = """
+version: '3.8'
+services:
+  db:
+    image: mysql
+    secrets: [db_password]
+secrets:
+  db_password:
+    file: ./db_password.txt
+"""
+
+
+def translated_tasks():
+    files = {"./db_password.txt": PASSWORD.decode()}
+    model, diagnostics = compose.parse_stack(COMPOSE, "docker-compose.yml", read_file=files.__getitem__)
+    assert not compose.has_errors(diagnostics), diagnostics
+    tasks = translate.stack_to_tasks(model, "demo", "seed")
+    written = yaml.safe_load(translate.render_task_file(tasks, "demo", "seed"))
+    return tasks, [t["spin.platform.spin_secret"] for t in written if "spin.platform.spin_secret" in t]
+
+
+def name_for(content, key="db_password"):
+    return "seed_%s_%s" % (key, hashlib.sha256(content).hexdigest()[:10])
+
+
+def marker(content):
+    return "<redacted: %d bytes, sha256 %s>" % (len(content), hashlib.sha256(content).hexdigest())
+
+
+def params(content=PASSWORD, **extra):
+    raw = dict({"name": name_for(content), "data": base64.b64encode(content).decode(), "labels": dict(OWNER)},
+               **extra)
+    result = ArgumentSpecValidator(spin_secret.argument_spec()).validate(raw)
+    assert not result.error_messages, result.error_messages
+    return result.validated_parameters
+
+
+def test_documentation(check_docs):
+    doc = check_docs(spin_secret)
+    assert doc["attributes"]["action"]["support"] == "full"
+    assert spin_secret.argument_spec()["data"]["no_log"] is True
+
+
+def test_options_are_the_translators_keys_and_data_file():
+    tasks, written = translated_tasks()
+    assert len(written) == 1
+    assert set(written[0]) == set(spin_secret.argument_spec()) - {"state", "docker_host", "timeout", "data_file"}
+    # the review file holds the marker, never the content
+    assert written[0]["data"] == marker(PASSWORD)
+    assert written[0]["name"] == name_for(PASSWORD) == tasks["secrets"][0]["name"]
+
+
+def test_the_marker_is_the_one_translate_writes():
+    item = {"name": "x", "data": base64.b64encode(PASSWORD).decode()}
+    assert parse_redacted(translate.redacted(item)["data"]) == (len(PASSWORD), hashlib.sha256(PASSWORD).hexdigest())
+    assert parse_redacted(item["data"]) is None
+    assert parse_redacted(None) is None
+
+
+def test_create_then_nothing_to_do(fake_swarm):
+    swarm = fake_swarm()
+    first = ensure_data(swarm, "secret", params())
+    assert first["changed"] is True and first["id"] == swarm.secs[name_for(PASSWORD)]["ID"]
+    assert swarm.stored_secret == PASSWORD
+    assert first["diff"]["before"] == {}
+    assert first["diff"]["after"] == {"name": name_for(PASSWORD), "labels": OWNER, "bytes": len(PASSWORD),
+                                      "sha256": hashlib.sha256(PASSWORD).hexdigest()}
+    assert PASSWORD.decode() not in repr(first) and params()["data"] not in repr(first)
+    second = ensure_data(swarm, "secret", params())
+    assert second["changed"] is False and second["id"] == first["id"] and second["warnings"] == []
+    assert [c[0] for c in swarm.calls] == ["create_secret"]
+
+
+def test_check_mode_changes_nothing(fake_swarm):
+    swarm = fake_swarm()
+    result = ensure_data(swarm, "secret", params(), check_mode=True)
+    assert result["changed"] is True and result["id"] is None
+    assert swarm.calls == [] and swarm.secs == {}
+
+
+def test_redacted_data_runs_when_the_secret_exists(fake_swarm):
+    swarm = fake_swarm()
+    ensure_data(swarm, "secret", params())
+    result = ensure_data(swarm, "secret", params(data=marker(PASSWORD)))
+    assert result["changed"] is False
+    assert [c[0] for c in swarm.calls] == ["create_secret"]
+
+
+def test_redacted_data_cannot_create_the_secret(fake_swarm):
+    swarm = fake_swarm()
+    for check_mode in (True, False):
+        with pytest.raises(SpinError) as raised:
+            ensure_data(swarm, "secret", params(data=marker(PASSWORD)), check_mode=check_mode)
+        message = raised.value.message
+        assert "secret '%s' does not exist yet, and its content is redacted" % name_for(PASSWORD) in message
+        assert "Add data_file: <the tenant's secret file>" in message
+        assert hashlib.sha256(PASSWORD).hexdigest() in message
+    assert swarm.calls == []
+
+
+@pytest.mark.parametrize("data", [lambda: base64.b64encode(b"other").decode(), lambda: marker(b"other")])
+def test_new_content_under_the_old_name_is_an_error(fake_swarm, data):
+    swarm = fake_swarm()
+    ensure_data(swarm, "secret", params())
+    with pytest.raises(SpinError) as raised:
+        ensure_data(swarm, "secret", params(data=data()))
+    message = raised.value.message
+    assert "secret '%s' is named for content whose sha256 starts %s" % (
+        name_for(PASSWORD), hashlib.sha256(PASSWORD).hexdigest()[:10]) in message
+    assert "Swarm secrets are immutable, so new content gets a new name" in message
+    assert [c[0] for c in swarm.calls] == ["create_secret"]
+
+
+def test_a_name_without_a_digest_takes_any_content(fake_swarm):
+    swarm = fake_swarm()
+    assert ensure_data(swarm, "secret", params(name="seed_token"))["changed"] is True
+    assert swarm.stored_secret == PASSWORD
+
+
+def test_data_must_be_base64(fake_swarm):
+    swarm = fake_swarm()
+    with pytest.raises(SpinError) as raised:
+        ensure_data(swarm, "secret", params(name="seed_token", data="not base64!"))
+    assert "secret 'seed_token': data is not base64" in raised.value.message
+    assert "or give data_file" in raised.value.message
+    assert swarm.calls == []
+
+
+def test_present_needs_data(fake_swarm):
+    with pytest.raises(SpinError) as raised:
+        ensure_data(fake_swarm(), "secret", params(data=None))
+    assert "needs data or data_file" in raised.value.message
+
+
+def test_another_stacks_secret_is_refused(fake_swarm):
+    swarm = fake_swarm()
+    swarm.create_secret(name_for(PASSWORD), PASSWORD, labels={"spin.tenant": "cory", "spin.stack": "seed"})
+    with pytest.raises(SpinError) as raised:
+        ensure_data(swarm, "secret", params())
+    assert "secret '%s' exists but is not this stack's: it has spin.stack=seed, spin.tenant=cory" % \
+        name_for(PASSWORD) in raised.value.message
+
+
+def test_other_labels_warn_and_keep(fake_swarm):
+    swarm = fake_swarm()
+    ensure_data(swarm, "secret", params())
+    result = ensure_data(swarm, "secret", params(labels=dict(OWNER, extra="1")))
+    assert result["changed"] is False and len(result["warnings"]) == 1
+    assert "is kept as it is, as spin_stack keeps it" in result["warnings"][0]
+
+
+def test_removal(fake_swarm):
+    swarm = fake_swarm()
+    secret_id = swarm.create_secret(name_for(PASSWORD), PASSWORD, labels=OWNER)
+    assert ensure_data(swarm, "secret", params(state="absent", data=None), check_mode=True)["changed"] is True
+    assert swarm.secs
+    removed = ensure_data(swarm, "secret", params(state="absent", data=None))
+    assert removed["changed"] is True and removed["diff"]["after"] == {}
+    assert swarm.calls[-1] == ("remove_secret", secret_id) and swarm.secs == {}
+    assert ensure_data(swarm, "secret", params(state="absent", data=None))["changed"] is False
+
+
+def test_same_docker_calls_as_spin_stack(fake_swarm):
+    tasks, written = translated_tasks()
+    by_stack, by_module = fake_swarm(), fake_swarm()
+    reconciler = StackReconciler(by_stack)
+    reconciler.apply(reconciler.plan_present("demo", "seed", {"secrets": tasks["secrets"]}), wait=False)
+    # the review file's task, with the content that data_file supplies
+    task = dict(written[0], data=data_from_file(PASSWORD, written[0]["data"], written[0]["name"], "f"))
+    ensure_data(by_module, "secret", params(**task))
+    assert by_module.calls == by_stack.calls
+    assert ensure_data(by_stack, "secret", params(**written[0]))["changed"] is False
+
+
+# ---- data_file (the action plugin, on the controller) ---------------------------------------
+
+def test_data_file_must_hold_the_reviewed_content():
+    assert base64.b64decode(data_from_file(PASSWORD, marker(PASSWORD), "s", "f")) == PASSWORD
+    assert base64.b64decode(data_from_file(PASSWORD, None, "s", "f")) == PASSWORD
+    for other in (PASSWORD.rstrip(b"\n"), b"s3cr3T\n"):
+        with pytest.raises(SpinError) as raised:
+            data_from_file(other, marker(PASSWORD), "s", "/sub/db_password.txt")
+        expected = "secret 's': data_file /sub/db_password.txt (%d bytes, sha256 %s) is not the content that " \
+            "was reviewed (%d bytes" % (len(other), hashlib.sha256(other).hexdigest(), len(PASSWORD))
+        assert expected in raised.value.message
+    with pytest.raises(SpinError) as raised:
+        data_from_file(PASSWORD, base64.b64encode(PASSWORD).decode(), "s", "f")
+    assert "give either data or data_file, not both" in raised.value.message
+
+
+def action(tmp_path, monkeypatch, **args):
+    """The action plugin with the module call captured."""
+    task = types.SimpleNamespace(args=args, async_val=0, check_mode=False, action="spin.platform.spin_secret")
+    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir=str(tmp_path)))
+    plugin = ActionModule(task, connection, None, None, None)
+    sent = []
+    monkeypatch.setattr(plugin, "_execute_module",
+                        lambda module_name, module_args, task_vars: sent.append((module_name, module_args)) or
+                        {"changed": True})
+    monkeypatch.chdir(tmp_path)
+    return plugin, sent
+
+
+@pytest.fixture
+def submission(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "nested").mkdir(parents=True)
+    (sub / "db_password.txt").write_bytes(b"s3cr3T\n")            # same size, other content
+    (sub / "nested" / "real.txt").write_bytes(PASSWORD)
+    (sub / "docker-compose.yml").write_text(COMPOSE)
+    return sub
+
+
+def test_action_reads_a_file_relative_to_the_working_directory(tmp_path, monkeypatch, submission):
+    plugin, sent = action(tmp_path, monkeypatch, name=name_for(PASSWORD), data=marker(PASSWORD),
+                          data_file="sub/nested/real.txt")
+    assert plugin.run(task_vars={}) == {"changed": True}
+    module, args = sent[0]
+    assert module == "spin.platform.spin_secret" and "data_file" not in args
+    assert base64.b64decode(args["data"]) == PASSWORD
+
+
+def test_action_finds_the_reviewed_file_in_a_directory(tmp_path, monkeypatch, submission):
+    plugin, sent = action(tmp_path, monkeypatch, name=name_for(PASSWORD), data=marker(PASSWORD),
+                          data_file=str(submission))
+    plugin.run(task_vars={})
+    assert base64.b64decode(sent[0][1]["data"]) == PASSWORD
+
+
+def test_action_refuses_a_directory_without_the_content(tmp_path, monkeypatch, submission):
+    (submission / "nested" / "real.txt").write_bytes(b"changed after review")
+    plugin, sent = action(tmp_path, monkeypatch, name=name_for(PASSWORD), data=marker(PASSWORD),
+                          data_file=str(submission))
+    result = plugin.run(task_vars={})
+    assert result["failed"] is True and sent == []
+    assert "no file under %s has the reviewed content (%d bytes" % (submission, len(PASSWORD)) in result["msg"]
+
+
+def test_action_refuses_a_file_that_is_not_the_reviewed_one(tmp_path, monkeypatch, submission):
+    plugin, sent = action(tmp_path, monkeypatch, name=name_for(PASSWORD), data=marker(PASSWORD),
+                          data_file=str(submission / "db_password.txt"))
+    result = plugin.run(task_vars={})
+    assert result["failed"] is True and sent == []
+    assert "is not the content that was reviewed" in result["msg"]
+
+
+def test_action_uses_given_data_over_a_default_directory(tmp_path, monkeypatch, submission):
+    data = base64.b64encode(b"from a variable").decode()
+    plugin, sent = action(tmp_path, monkeypatch, name="seed_token", data=data, data_file=str(submission))
+    plugin.run(task_vars={})
+    assert sent[0][1]["data"] == data and "data_file" not in sent[0][1]
+
+
+def test_action_ignores_data_file_for_removal(tmp_path, monkeypatch, submission):
+    plugin, sent = action(tmp_path, monkeypatch, name="seed_token", state="absent", data_file=str(submission))
+    plugin.run(task_vars={})
+    assert sent[0][1] == {"name": "seed_token", "state": "absent"}
+
+
+def test_action_says_where_it_looked(tmp_path, monkeypatch):
+    plugin, sent = action(tmp_path, monkeypatch, name="s", data=marker(PASSWORD), data_file="missing.txt")
+
+    def not_found(*_args):
+        raise AnsibleError("not found")
+    monkeypatch.setattr(plugin, "_find_needle", not_found)
+    result = plugin.run(task_vars={})
+    assert result["failed"] is True and sent == []
+    assert "data_file missing.txt was found neither in %s nor beside the playbook or role" % tmp_path in result["msg"]
