@@ -586,7 +586,7 @@ def render(stacks, platform=None, stats_password=None):
     backends = {}
     backend_order = []
     for doc in docs:
-        for route in doc["routes"]:
+        for route in sorted(doc["routes"], key=lambda r: r["rule"]):
             by_port.setdefault(route["port"], []).append((doc, route))
             key = _backend_key(doc, route)
             if key not in backends:

@@ -566,9 +566,11 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
               "reload_seconds": None, "stacks": [d["stack"] for d in docs], "config_path": node.cfg,
               "diff": {"before": haproxy.redact(before) or "", "after": haproxy.redact(text),
                        "before_header": node.cfg, "after_header": node.cfg}}
-    if before == text or check_mode:
+    if before == text:
         return result
-    validate_config(client, text, p)
+    validate_config(client, text, p)  # in check mode too: it changes nothing, and tells whether it would fail
+    if check_mode:
+        return result
     node.write(text)
     if reload and node.running():
         try:

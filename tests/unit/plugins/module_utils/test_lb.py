@@ -1,0 +1,447 @@
+"""lb.py with a fake Docker client: claims, slot networks, stored routes, checking, syncing an edge node."""
+import base64
+import json
+import os
+
+import pytest
+
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+
+PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "network_count": 3, "ports": [80, 443, "8000-8002"],
+            "certificates": [{"name": "wild", "secret": "cert_wild"}]}
+
+
+class FakeClient(object):
+    """The calls lb.py makes, on in-memory objects."""
+
+    def __init__(self):
+        self.configs_by_id = {}
+        self.networks_list = []
+        self.services_list = []
+        self.running = []
+        self.index = 0
+        self.checks = []
+        self.check_result = (0, "Configuration file is valid\n")
+        self.removed = []
+
+    # configs
+    def configs(self, labels=None):
+        return [c for c in self.configs_by_id.values()
+                if all((c["Spec"]["Labels"] or {}).get(k) == v for k, v in (labels or {}).items())]
+
+    def create_config(self, name, data, labels=None):
+        if any(c["Spec"]["Name"] == name for c in self.configs_by_id.values()):
+            raise SpinError("Docker refused to create config '%s': config already exists" % name, status_code=409)
+        self.index += 1
+        cid = "c%d" % self.index
+        self.configs_by_id[cid] = {"ID": cid, "Version": {"Index": self.index},
+                                   "Spec": {"Name": name, "Labels": dict(labels or {}),
+                                            "Data": base64.b64encode(data).decode("ascii")}}
+        return cid
+
+    def remove_config(self, config_id):
+        self.removed.append(self.configs_by_id.pop(config_id)["Spec"]["Name"])
+
+    # networks, services, containers
+    def networks(self, labels=None):
+        return [n for n in self.networks_list
+                if all((n.get("Labels") or {}).get(k) == v for k, v in (labels or {}).items())]
+
+    def find_network(self, name):
+        return next((n for n in self.networks_list if n["Name"] == name), None)
+
+    def create_network(self, name, driver="overlay", attachable=False, labels=None, **_):
+        self.networks_list.append({"Name": name, "Id": "id-" + name, "Driver": driver, "Labels": labels})
+        return "id-" + name
+
+    def services(self, labels=None):
+        return self.services_list
+
+    def containers(self, labels=None, status=None):
+        return self.running
+
+    # checking
+    def exec_in(self, container_id, argv, files=None, directory="/tmp"):
+        if argv[0] == "spin-edge-check":
+            self.checks.append(("exec", argv, files))
+            return self.check_result
+        return 0, ""
+
+    def run_once(self, image, argv, files=None, **kwargs):
+        self.checks.append(("once", image, argv, files))
+        return self.check_result
+
+
+def platform(**extra):
+    return haproxy.normalise_platform(dict(PLATFORM, **extra))
+
+
+def routes(tenant, stack, *rules, **kwargs):
+    return haproxy.stack_routes(tenant, stack, load_balancers={"lb": {"port_rules": list(rules)}} if rules else None,
+                                platform=platform(), **kwargs)
+
+
+def rule(hostname=None, port=80, path=None, protocol="http", service="web"):
+    return {"source_port": port, "target_port": 80, "service": service, "hostname": hostname, "path": path,
+            "priority": None, "protocol": protocol}
+
+
+def held(stack, *rules, tenant="other"):
+    return routes(tenant, stack, *rules)
+
+
+def stored_docs(client):
+    return {stack: entry["doc"] for stack, entry in lb.stored_routes(client, platform()).items()}
+
+
+def seed_stack(client, tenant, stack, *rules):
+    plan = lb.plan_stack_routes(client, tenant, stack, load_balancers={"lb": {"port_rules": list(rules)}},
+                                platform=platform())
+    lb.store_stack_routes(client, plan["routes"], platform())
+    return plan
+
+
+# ---- claims (pure) ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mine, others, fragment", [
+    ([rule("www.example.org")], [held("magic", rule("www.example.org", port=8000), tenant="cory")],
+     "hostname 'www.example.org' is held by stack 'magic' (tenant 'cory')"),
+    ([rule("a.example.org")], [held("magic", rule("*.example.org"))],
+     "hostname 'a.example.org' overlaps '*.example.org', held by stack 'magic'"),
+    ([rule("*.example.org")], [held("magic", rule("a.b.example.org"))],
+     "hostname '*.example.org' overlaps 'a.b.example.org'"),
+    ([rule("a.example.org")], [held("magic", rule())], "port 80 is held by stack 'magic'"),
+    ([rule()], [held("magic", rule("x.org"))],
+     "port 80 is held by stack 'magic' (tenant 'other') (for hostname 'x.org'; a rule without a hostname takes"),
+    ([rule(port=8000, protocol="tcp")], [held("magic", rule(port=8000))],
+     "port 8000 is served as http by stack 'magic'"),
+    ([rule("a.org", port=443, protocol="https")], [held("magic", rule("b.org", port=443))],
+     "port 443 is served as http by stack 'magic'"),
+])
+def test_claims_refused(mine, others, fragment):
+    doc = routes("me", "mine", *mine)
+    with pytest.raises(SpinError) as err:
+        lb.check_claims(doc, others)
+    assert fragment in err.value.message
+    assert err.value.message.startswith("rule 1 of stack 'mine' (load balancer 'lb' lb_config.port_rules[0]): ")
+    assert "nothing was changed" in err.value.message
+    assert len(err.value.details["conflicts"]) == 1
+
+
+@pytest.mark.parametrize("mine, others", [
+    ([rule("a.org")], [held("magic", rule("b.org"))]),                   # two names share port 80
+    ([rule("a.org", path="/x")], [held("mine", rule("a.org"))]),          # the stack's own old routes
+    ([rule("a.example.org")], [held("magic", rule("*.other.org"))]),
+    ([rule(port=8001)], [held("magic", rule(port=8000))]),
+    ([rule("x.org", port=443, protocol="https")], [held("magic", rule("y.org", port=443, protocol="https"))]),
+])
+def test_claims_allowed(mine, others):
+    lb.check_claims(routes("me", "mine", *mine), others)
+
+
+# ---- slots ------------------------------------------------------------------------------------
+
+def test_first_stack_gets_the_first_free_network_and_keeps_it():
+    client = FakeClient()
+    assert lb.assign_slot(client, platform(), "cory", "magic") == "lb-00"
+    marker = client.configs(labels={lb.L_KIND: "slot"})[0]
+    assert marker["Spec"]["Name"] == "edge.slot.00"
+    assert marker["Spec"]["Labels"][lb.L_STACK] == "magic" and marker["Spec"]["Labels"][lb.L_TENANT] == "cory"
+    assert lb.assign_slot(client, platform(), "cory", "magic") == "lb-00"
+    assert lb.assign_slot(client, platform(), "bob", "seed") == "lb-01"
+    assert len(client.configs(labels={lb.L_KIND: "slot"})) == 2
+
+
+def test_a_network_with_services_attached_is_not_free():
+    client = FakeClient()
+    client.networks_list.append({"Name": "lb-00", "Id": "n0", "Labels": {lb.L_EDGE: "edge", lb.L_KIND: "network"}})
+    client.services_list = [
+        {"Spec": {"Name": "edge", "TaskTemplate": {"Networks": [{"Target": "n0"}]}}},  # the edge itself
+        {"Spec": {"Name": "old_web", "Labels": {"spin.stack": "old", "spin.tenant": "x"},
+                  "TaskTemplate": {"Networks": [{"Target": "n0"}]}}}]
+    usage = lb.slot_usage(client, platform(), {})
+    assert usage == {"lb-00": {"tenant": "x", "stack": "old", "why": "service 'old_web' is attached"}}
+    assert lb.assign_slot(client, platform(), "cory", "magic", {}) == "lb-01"
+    # a stack whose services are already attached gets that network back
+    assert lb.assign_slot(client, platform(), "x", "old", {}) == "lb-00"
+
+
+def test_a_slot_taken_meanwhile_is_skipped():
+    client = FakeClient()
+    original = client.create_config
+
+    def racing(name, data, labels=None):
+        if name == "edge.slot.00":
+            original(name, b"{}", {lb.L_EDGE: "someone-else"})  # not visible to our listing
+        return original(name, data, labels)
+    client.create_config = racing
+    assert lb.assign_slot(client, platform(), "cory", "magic") == "lb-01"
+
+
+def test_check_mode_claims_nothing():
+    client = FakeClient()
+    assert lb.assign_slot(client, platform(), "cory", "magic", check_mode=True) == "lb-00"
+    assert client.configs() == []
+
+
+def test_all_networks_in_use():
+    client = FakeClient()
+    for i, stack in enumerate(("a", "b", "c")):
+        lb.assign_slot(client, platform(), "t", stack)
+    with pytest.raises(SpinError, match="all 3 load balancer networks are in use, so stack 'd' cannot be published: "
+                                        "the platform team can raise lb_network_count"):
+        lb.assign_slot(client, platform(), "t", "d")
+
+
+def test_a_stack_name_held_by_another_tenant_is_refused():
+    client = FakeClient()
+    lb.assign_slot(client, platform(), "cory", "magic")
+    with pytest.raises(SpinError, match="stack 'magic' is held by tenant 'cory'"):
+        lb.assign_slot(client, platform(), "bob", "magic")
+
+
+# ---- plan, store, drop ------------------------------------------------------------------------
+
+def test_plan_store_and_read_back():
+    client = FakeClient()
+    plan = seed_stack(client, "cory", "magic", rule("www.example.org"), rule("www.example.org", path="/api",
+                                                                             service="api"))
+    assert plan["network"] == "lb-00" and plan["public_services"] == ["api", "web"]
+    assert plan["routes"]["network"] == "lb-00"
+    assert "use_backend magic:api:80" in plan["config"]
+    kind, image, argv, files = client.checks[-1]
+    assert kind == "once" and image == "spin/haproxy:2.6"
+    assert argv[1:] == ["spin-cert-wild.pem"]  # placeholders for the platform's certificates
+    assert list(files.values()) == [plan["config"]]
+    config = client.configs(labels={lb.L_KIND: "routes"})[0]
+    assert config["Spec"]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_TENANT: "cory",
+                                        lb.L_STACK: "magic", lb.L_NETWORK: "lb-00"}
+    assert "spin.stack" not in config["Spec"]["Labels"]  # spin_stack would prune it
+    assert json.loads(base64.b64decode(config["Spec"]["Data"])) == plan["routes"]
+    assert stored_docs(client) == {"magic": plan["routes"]}
+
+
+def test_store_again_is_no_change_and_a_change_replaces_the_config():
+    client = FakeClient()
+    plan = seed_stack(client, "cory", "magic", rule("www.example.org"))
+    assert lb.store_stack_routes(client, plan["routes"], platform()) is False
+    plan2 = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("w.example.org")]}},
+                                 platform=platform())
+    assert plan2["network"] == "lb-00"
+    assert lb.store_stack_routes(client, plan2["routes"], platform(), check_mode=True) is True
+    assert stored_docs(client)["magic"] == plan["routes"]
+    assert lb.store_stack_routes(client, plan2["routes"], platform()) is True
+    assert stored_docs(client)["magic"] == plan2["routes"]
+    assert len(client.configs(labels={lb.L_KIND: "routes"})) == 1
+
+
+def test_second_tenant_claiming_a_held_hostname_is_refused_and_nothing_changes():
+    client = FakeClient()
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    before = json.dumps(client.configs(), sort_keys=True)
+    with pytest.raises(SpinError) as err:
+        lb.plan_stack_routes(client, "bob", "seed", load_balancers={"lb": {"port_rules": [rule("www.example.org")]}},
+                             platform=platform())
+    assert "hostname 'www.example.org' is held by stack 'magic' (tenant 'cory')" in err.value.message
+    assert json.dumps(client.configs(), sort_keys=True) == before
+
+
+def test_invalid_config_is_refused_naming_the_rule():
+    client = FakeClient()
+    plan = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("a.org")]}},
+                                platform=platform(), validate=False)
+    line = plan["config"].split("\n").index(next(x for x in plan["config"].split("\n") if "use_backend" in x)) + 1
+    client.check_result = (1, "[ALERT]    (1) : config : parsing [/tmp/spin-check-1.cfg:%d] : bad ACL\n"
+                              "[ALERT]    (1) : config : Fatal errors found in configuration.\n" % line)
+    with pytest.raises(SpinError) as err:
+        lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("a.org")]}},
+                             platform=platform())
+    assert "HAProxy refused the new configuration (haproxy -c in a one-off container of spin/haproxy:2.6)" in \
+        err.value.message
+    assert "rule 1 of stack 'magic' (load balancer 'lb' lb_config.port_rules[0])" in err.value.message
+    assert err.value.details["haproxy_errors"][0].endswith("bad ACL")
+
+
+def test_check_runs_in_the_local_edge_container_when_there_is_one():
+    client = FakeClient()
+    client.running = [{"Id": "abcdef0123456789", "Created": 1}]
+    lb.validate_config(client, "global\n", platform())
+    kind, argv, files = client.checks[-1]
+    assert kind == "exec" and argv[0] == "spin-edge-check" and len(argv) == 2  # the real certificates
+
+
+def test_drop_frees_the_network_and_refuses_another_tenant():
+    client = FakeClient()
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    with pytest.raises(SpinError, match="stack 'magic' belongs to tenant 'cory' on the load balancer, not to 'bob'"):
+        lb.drop_stack_routes(client, "bob", "magic", platform())
+    assert lb.drop_stack_routes(client, "cory", "magic", platform(), check_mode=True) is True
+    assert len(client.configs()) == 2
+    assert lb.drop_stack_routes(client, "cory", "magic", platform()) is True
+    assert client.configs() == []
+    assert lb.drop_stack_routes(client, "cory", "magic", platform()) is False
+    assert lb.assign_slot(client, platform(), "bob", "seed") == "lb-00"
+
+
+def test_storing_no_routes_drops_the_stack():
+    client = FakeClient()
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    empty = haproxy.stack_routes("cory", "magic", platform=platform())
+    assert lb.store_stack_routes(client, empty, platform()) is True
+    assert client.configs() == []
+
+
+def test_stored_routes_of_another_version_are_refused():
+    client = FakeClient()
+    client.create_config("edge.routes.x.1", json.dumps({"version": 99}).encode(),
+                         {lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_STACK: "x"})
+    with pytest.raises(SpinError, match="have version 99"):
+        lb.stored_routes(client, platform())
+
+
+def test_routes_of_another_edge_are_not_seen():
+    client = FakeClient()
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    assert lb.stored_routes(client, platform(edge_service="other")) == {}
+
+
+# ---- the edge node ----------------------------------------------------------------------------
+
+class FakeNode(lb.EdgeNode):
+    """An EdgeNode on a temporary directory whose HAProxy master is simulated."""
+
+    def __init__(self, p, running=True, fail_reload=False):
+        super(FakeNode, self).__init__(p, sleep=lambda s: None)
+        self.is_running = running
+        self.fail_reload = fail_reload
+        self.reloads = 0
+        self.workers = [7]
+        self.commands = []
+
+    def _ask(self, sock_path, command, timeout=5.0):
+        self.commands.append((os.path.basename(sock_path), command))
+        if not self.is_running:
+            raise OSError("no master")
+        if command == "reload":
+            self.reloads += 1
+            if not self.fail_reload:
+                self.workers = [self.workers[0] + 10]
+            return ""
+        if command == "show servers state":
+            return "1\n# be_id be_name\n"
+        failed = self.reloads if self.fail_reload else 0
+        return ("#<PID> <type> <reloads> <uptime> <version>\n1 master %d [failed: %d] 0d00h00m01s 2.6\n# workers\n"
+                "%s\n# old workers\n# programs\n" % (self.reloads, failed, "\n".join(
+                    "%d worker 0 0d00h00m01s 2.6" % w for w in self.workers)))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("#<PID> <type> <reloads> <uptime> <version>\n1 master 3 [failed: 1] 0d 2.6\n# workers\n19 worker 0 0d 2.6\n"
+     "# old workers\n7 worker 1 0d 2.6\n# programs\n",
+     {"master": {"pid": 1, "reloads": 3, "failed": 1}, "workers": [19], "old_workers": [7]}),
+    ("1               master          0               0d00h00m08s     2.6.12-1\n# workers\n8 worker 0 0d 2.6\n",
+     {"master": {"pid": 1, "reloads": 0, "failed": 0}, "workers": [8], "old_workers": []}),
+    ("", {"master": None, "workers": [], "old_workers": []}),
+])
+def test_parse_show_proc(text, expected):
+    assert lb.parse_show_proc(text) == expected
+
+
+def test_sync_writes_checks_reloads_then_does_nothing(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
+    client = FakeClient()
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    node = FakeNode(p)
+    result = lb.sync_edge(client, p, node=node)
+    assert result["changed"] and result["reloaded"] and result["stacks"] == ["magic"]
+    assert ("admin.sock", "show servers state") in node.commands and ("master.sock", "reload") in node.commands
+    text = (tmp_path / "edge" / "haproxy.cfg").read_text()
+    assert "use_backend magic:web:80" in text and "'admin:pw'" in text
+    assert oct((tmp_path / "edge" / "haproxy.cfg").stat().st_mode & 0o777) == "0o600"
+    assert (tmp_path / "edge" / "run" / "servers.state").read_text().startswith("1\n")
+    assert "pw" not in result["diff"]["after"]
+    node.commands = []
+    again = lb.sync_edge(client, p, node=node)
+    assert not again["changed"] and not again["reloaded"] and node.commands == []
+
+
+def test_sync_in_check_mode_checks_but_writes_nothing(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"))
+    client = FakeClient()
+    result = lb.sync_edge(client, p, check_mode=True, node=FakeNode(p))
+    assert result["changed"] and not result["reloaded"]
+    assert not (tmp_path / "edge").exists()  # not even the generated stats password
+    assert len(client.checks) == 1
+
+
+def test_sync_with_an_invalid_config_keeps_the_old_file(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
+    client = FakeClient()
+    node = FakeNode(p)
+    lb.sync_edge(client, p, node=node)
+    old = (tmp_path / "edge" / "haproxy.cfg").read_text()
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    client.check_result = (1, "[ALERT]    (1) : config : something\n")
+    with pytest.raises(SpinError, match="HAProxy refused the new configuration"):
+        lb.sync_edge(client, p, node=node)
+    assert (tmp_path / "edge" / "haproxy.cfg").read_text() == old
+
+
+def test_failed_reload_puts_the_old_file_back(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
+    client = FakeClient()
+    lb.sync_edge(client, p, node=FakeNode(p, running=False))
+    old = (tmp_path / "edge" / "haproxy.cfg").read_text()
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    with pytest.raises(SpinError, match="could not load the new configuration"):
+        lb.sync_edge(client, p, node=FakeNode(p, fail_reload=True))
+    assert (tmp_path / "edge" / "haproxy.cfg").read_text() == old
+
+
+def test_sync_without_a_running_edge_only_writes(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
+    result = lb.sync_edge(FakeClient(), p, node=FakeNode(p, running=False))
+    assert result["changed"] and not result["reloaded"]
+
+
+def test_generated_stats_password_is_kept(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"))
+    first = lb.EdgeNode(p).stats_password()
+    assert len(first) == 32 and lb.EdgeNode(p).stats_password() == first
+    assert oct((tmp_path / "edge" / "stats.password").stat().st_mode & 0o777) == "0o600"
+
+
+# ---- provisioning parameters -------------------------------------------------------------------
+
+def test_edge_service_params():
+    p = platform()
+    params = lb.edge_service_params(p, "abc")
+    assert params["mode"] == "global" and params["endpoint_mode"] == "dnsrr"
+    assert [n["name"] for n in params["networks"]] == ["lb-00", "lb-01", "lb-02"]
+    assert [(x["published_port"], x["mode"]) for x in params["publish"]] == [
+        (80, "host"), (443, "host"), (8000, "host"), (8001, "host"), (8002, "host")]
+    assert params["placement"]["constraints"] == ["node.labels.spin.edge == true"]
+    assert params["secrets"] == [{"secret_name": "cert_wild", "target": "spin-cert-wild.pem", "uid": "0", "gid": "0",
+                                  "mode": 0o400}]
+    assert params["mounts"][0]["source"] == params["mounts"][0]["target"] == "/var/lib/spin/edge"
+    assert params["command"] == ["/var/lib/spin/edge"] and params["stop_signal"] == "SIGUSR1"
+    assert params["update_config"]["order"] == "stop-first"
+    assert params["container_labels"] == {lb.L_RECIPE: "abc"}
+    stats = lb.stats_service_params(p)
+    assert stats["name"] == "edge_stats" and stats["networks"] == [{"name": "host", "aliases": []}]
+    assert stats["command"] == ["TCP-LISTEN:8404,bind=127.0.0.1,fork,reuseaddr",
+                                "UNIX-CONNECT:/var/lib/spin/edge/run/stats.sock"]
+    assert stats["publish"] == []
+
+
+def test_ensure_networks_creates_missing_and_refuses_foreign():
+    client = FakeClient()
+    assert lb.ensure_networks(client, platform(), check_mode=True) == ["lb-00", "lb-01", "lb-02"]
+    assert client.networks_list == []
+    assert lb.ensure_networks(client, platform()) == ["lb-00", "lb-01", "lb-02"]
+    assert client.networks_list[0]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "network"}
+    assert lb.ensure_networks(client, platform()) == []
+    client.networks_list[1]["Labels"] = {}
+    with pytest.raises(SpinError, match="network 'lb-01' exists but is not a load balancer network of edge 'edge'"):
+        lb.ensure_networks(client, platform())
