@@ -13,6 +13,7 @@ Objects belong to a stack by their labels (``spin.stack``), never by their names
 from __future__ import annotations
 
 import base64
+import time
 
 from .diff import differences_as_list
 from .errors import SpinError
@@ -122,10 +123,14 @@ class StackPlan(object):
 
 class StackReconciler(object):
 
-    def __init__(self, client, check_mode=False, services=None):
+    def __init__(self, client, check_mode=False, services=None, release_timeout=30, clock=time.monotonic,
+                 sleep=time.sleep):
         self.client = client
         self.check_mode = check_mode
         self.services = services or ServiceReconciler(client, check_mode=check_mode)
+        self.release_timeout = release_timeout
+        self.clock = clock
+        self.sleep = sleep
 
     # ---- plan --------------------------------------------------------------------------------
 
@@ -231,12 +236,26 @@ class StackReconciler(object):
                             actions=plan.actions())
         for res in plan.stale:
             try:
-                self._remove(res)
+                self._remove_when_released(res, plan.removals)
             except SpinError as exc:
                 # e.g. a secret an old task still holds while an update rolls on: next run removes it
                 plan.warnings.append("could not remove %s '%s' yet: %s" % (res.kind, res.name, exc.message))
                 res.note = "left for a later run"
         return plan
+
+    def _remove_when_released(self, res, removed_services):
+        """Remove; when Docker says the object is still in use and services were just removed, their
+        task containers are still going away (a volume or network outlives the task by a moment):
+        ask again until they are gone, within ``release_timeout``."""
+        deadline = self.clock() + (self.release_timeout if removed_services else 0)
+        while True:
+            try:
+                return self._remove(res)
+            except SpinError as exc:
+                text = exc.message.lower()
+                if self.clock() >= deadline or not ("in use" in text or "active endpoints" in text):
+                    raise
+            self.sleep(0.5)
 
     def _create(self, res):
         item = res.item
