@@ -115,15 +115,35 @@ class ServiceReconciler(object):
                 return ServicePlan(name, "none", params)
             return ServicePlan(name, "remove", params, actual=actual,
                                differences=[Difference("state", "present", "absent")])
-        refs = self.client.resolve_references(references(params), known_refs)
+        needed = references(params)
+        refs = self.client.resolve_references(needed, known_refs)
+        missing = self._missing_in_check_mode(needed, refs)
         desired = build_service_spec(params, refs, self.client.api_version)
         actual = self.client.find_service(name)
         if actual is None:
-            return ServicePlan(name, "create", params, desired=desired, refs=refs,
+            plan = ServicePlan(name, "create", params, desired=desired, refs=refs,
                                differences=[Difference("state", "absent", "present")])
-        differences = compare_service_spec(desired, actual["Spec"], refs)
-        return ServicePlan(name, "update" if differences else "none", params, desired=desired, actual=actual,
-                           refs=refs, differences=differences)
+        else:
+            differences = compare_service_spec(desired, actual["Spec"], refs)
+            plan = ServicePlan(name, "update" if differences else "none", params, desired=desired, actual=actual,
+                               refs=refs, differences=differences)
+        plan.warnings.extend(missing)
+        return plan
+
+    def _missing_in_check_mode(self, needed, refs):
+        """In check mode a network, secret or config that an earlier task of the same run would create
+        does not exist yet: plan as if it did, and say so. Outside check mode a missing one is an
+        error (build_service_spec names it)."""
+        if not self.check_mode:
+            return []
+        notes = []
+        for kind, names in needed.items():
+            for name in names:
+                if name not in refs.setdefault(kind, {}):
+                    refs[kind][name] = "(%s not created yet)" % name
+                    notes.append("%s '%s' does not exist yet; check mode assumes an earlier task creates it"
+                                 % (kind[:-1], name))
+        return notes
 
     # ---- apply -------------------------------------------------------------------------------
 

@@ -212,6 +212,15 @@ def test_missing_network_fails_before_any_change():
     assert docker.calls == []
 
 
+def test_check_mode_plans_a_network_an_earlier_task_would_create_and_says_so():
+    docker, rec, clock = make(check_mode=True)
+    result = rec.run(params(networks=[{"name": "made_by_an_earlier_task"}]))
+    assert result["changed"] is True
+    assert result["warnings"] == ["network 'made_by_an_earlier_task' does not exist yet; check mode assumes an "
+                                  "earlier task creates it"]
+    assert docker.calls == []
+
+
 # ---- wait ------------------------------------------------------------------------------------
 
 def test_wait_until_replicas_run():
