@@ -337,6 +337,9 @@ def render_task_file(tasks, tenant, stack):
     header = ("# Stack '%s' of tenant '%s', translated by spin.platform from the tenant's compose files.\n"
               "# For review: the deploy applies the same data. Secret contents are redacted.\n"
               "# Public endpoints (published by the platform load balancer):\n" % (stack, tenant))
+    if tasks["secrets"]:
+        header += ("# To run it, give spin_secret the submission directory, which holds the secret files:\n"
+                   "#   module_defaults: {spin.platform.spin_secret: {data_file: <submission directory>}}\n")
     for endpoint in tasks.get("endpoints", []):
         header += "#   %s/%s -> %s:%s\n" % (endpoint["published"] or "(any)", endpoint["protocol"],
                                             endpoint["service"], endpoint["target"])
