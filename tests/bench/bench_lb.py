@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""The edge load balancer: requests/s and p99 latency through HAProxy against straight to one replica.
+
+One private edge (HAProxy from the platform image) fronts one httpd replica on the stack's load
+balancer network. wrk runs from a client task on that same network (in its network namespace, with
+nsenter), so both paths cross the same overlay network and differ only by the HAProxy hop:
+
+    direct   client -> replica:80
+    edge     client -> edge:<port> -> replica:80
+
+Rounds alternate the two; medians are printed with the ratio edge/direct (goal >= 0.8). For context
+it also measures the published port on loopback (what a client on the node gets: through Docker's
+userland proxy). Prints numbers, asserts nothing about time.
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import docker
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+from lblib import Edge, wait_for, wrk_binary  # noqa: E402
+
+ROUNDS = int(os.environ.get("SPIN_BENCH_ROUNDS", "3"))
+SECONDS = int(os.environ.get("SPIN_BENCH_LB_SECONDS", "8"))
+CONNECTIONS = int(os.environ.get("SPIN_BENCH_LB_CONNECTIONS", "32"))
+THREADS = 2
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wrk_summary.lua")
+
+
+def wrk(url, netns_pid=None):
+    cmd = [wrk_binary(), "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "-s", SCRIPT, url]
+    if netns_pid:
+        cmd = ["nsenter", "--net=/proc/%d/ns/net" % netns_pid] + cmd
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False).stdout
+    match = re.search(r"^SPIN-WRK (.*)$", out, re.M)
+    if not match:
+        raise SystemExit("wrk gave no summary:\n" + out[-2000:])
+    values = dict(re.findall(r"(\w+)=([0-9.]+)", match.group(1)))
+    errors = sum(int(values[k]) for k in ("connect", "read", "write", "timeout", "status"))
+    return float(values["rps"]), int(values["p99_us"]) / 1000.0, errors
+
+
+def address_on(task, network_id):
+    for attachment in task.get("NetworksAttachments") or []:
+        if attachment["Network"]["ID"] == network_id:
+            return attachment["Addresses"][0].split("/")[0]
+    raise SystemExit("task %s has no address on network %s" % (task["ID"], network_id))
+
+
+def main():
+    if not wrk_binary():
+        print("wrk is not installed (Debian: apt-get install wrk); nothing measured")
+        return 1
+    client = docker.from_env(timeout=120)
+    edge = Edge(client, tempfile.mkdtemp(prefix="lbtbench-"), port_count=1, network_count=1)
+    try:
+        edge.provision()
+        stack = edge.prefix + "b"
+        plan, _ = edge.route("bench", stack, endpoints=[{"service": stack + "_web", "compose_service": "web",
+                                                         "target": 80, "published": edge.ports[0], "protocol": "tcp"}])
+        web = edge.backend(stack, "web", plan["network"], replicas=1)
+        wait_for("the replica through the edge", lambda: len(edge.seen_through(edge.ports[0], 1)) == 1, timeout=30)
+        client.services.create("httpd:latest", ["sleep", "3600"], name=edge.prefix + "_client",
+                               networks=[plan["network"]])
+        edge.wait_replicas(edge.prefix + "_client", 1)
+
+        network_id = client.networks.get(plan["network"]).id
+        replica_ip = address_on(edge.running_tasks(web)[0], network_id)
+        edge_task = [t for t in client.services.get(edge.platform["edge_service"]).tasks(
+            filters={"desired-state": "running"}) if t["Status"]["State"] == "running"][0]
+        edge_ip = address_on(edge_task, network_id)
+        client_task = edge.running_tasks(edge.prefix + "_client")[0]
+        pid = client.containers.get(client_task["Status"]["ContainerStatus"]["ContainerID"]).attrs["State"]["Pid"]
+
+        paths = [("direct to one replica", "http://%s:80/" % replica_ip, pid),
+                 ("through HAProxy", "http://%s:%d/" % (edge_ip, edge.ports[0]), pid),
+                 ("published port on loopback", "http://127.0.0.1:%d/" % edge.ports[0], None)]
+        wrk(paths[0][1], pid)  # warm up
+        wrk(paths[1][1], pid)
+        results = {name: [] for name, _, _ in paths}
+        for _ in range(ROUNDS):
+            for name, url, ns in paths:
+                results[name].append(wrk(url, ns))
+                time.sleep(1)
+
+        print("edge load balancer: wrk -t%d -c%d -d%ds, %d rounds, median; 1 httpd replica; %d cores"
+              % (THREADS, CONNECTIONS, SECONDS, ROUNDS, os.cpu_count()))
+        print("%-30s %12s %10s %8s" % ("path", "requests/s", "p99 ms", "errors"))
+        medians = {}
+        for name, _, _ in paths:
+            rps = statistics.median(r[0] for r in results[name])
+            p99 = statistics.median(r[1] for r in results[name])
+            errors = sum(r[2] for r in results[name])
+            medians[name] = (rps, p99)
+            print("%-30s %12.0f %10.2f %8d" % (name, rps, p99, errors))
+        direct, through = medians["direct to one replica"], medians["through HAProxy"]
+        print("ratio through HAProxy / direct: requests/s %.2f (goal >= 0.8), p99 latency x%.2f"
+              % (through[0] / direct[0], through[1] / direct[1]))
+        return 0
+    finally:
+        edge.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
