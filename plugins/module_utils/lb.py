@@ -355,7 +355,7 @@ def edge_container(client, platform):
     return sorted(found, key=lambda c: c.get("Created", 0), reverse=True)[0] if found else None
 
 
-def validate_config(client, text, platform, container=None):
+def validate_config(client, text, platform, container=None, check_mode=False):
     """``haproxy -c`` on ``text`` in this node's edge container (its real certificates), else in a
     one-off container of the edge image (placeholder certificates). Raises SpinError naming the
     stack and rule of each problem."""
@@ -366,6 +366,11 @@ def validate_config(client, text, platform, container=None):
         client.exec_in(container["Id"], ["rm", "-f", "/tmp/" + name])
         where = "the edge container %s" % container["Id"][:12]
     else:
+        if client.inspect_image(platform["image"]) is None:
+            if check_mode:
+                return None  # a node that site.yml has not built the image on yet: nothing to check with
+            raise SpinError("image '%s' is not on this node, so the new configuration cannot be checked: build it "
+                            "with the images role (site.yml)" % platform["image"])
         certs = [haproxy.cert_file(c["name"]) for c in platform["certificates"]]
         code, output = client.run_once(platform["image"], ["/tmp/" + name] + certs, {name: text},
                                        entrypoint=["spin-edge-check"],
@@ -568,7 +573,8 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
                        "before_header": node.cfg, "after_header": node.cfg}}
     if before == text:
         return result
-    validate_config(client, text, p)  # in check mode too: it changes nothing, and tells whether it would fail
+    # in check mode too: it changes nothing, and tells whether it would fail
+    validate_config(client, text, p, check_mode=check_mode)
     if check_mode:
         return result
     node.write(text)
@@ -670,10 +676,10 @@ def ensure_edge(client, platform, check_mode=False, wait=True, wait_timeout=120)
 
     p = haproxy.normalise_platform(platform)
     image = client.inspect_image(p["image"])
-    if image is None:
+    if image is None and not check_mode:
         raise SpinError("image '%s' is not on this node: build it with the images role (site.yml) first"
                         % p["image"])
-    recipe = ((image.get("Config") or {}).get("Labels") or {}).get("spin.recipe")
+    recipe = (((image or {}).get("Config") or {}).get("Labels") or {}).get("spin.recipe")
     created = ensure_networks(client, p, check_mode)
     known = {n: "(new network %s)" % n for n in created}
     known["host"] = client.swarm_network_id("host")

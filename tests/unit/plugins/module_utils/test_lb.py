@@ -24,6 +24,7 @@ class FakeClient(object):
         self.checks = []
         self.check_result = (0, "Configuration file is valid\n")
         self.removed = []
+        self.has_image = True
 
     # configs
     def configs(self, labels=None):
@@ -62,6 +63,9 @@ class FakeClient(object):
         return self.running
 
     # checking
+    def inspect_image(self, name):
+        return {"Config": {"Labels": {"spin.recipe": "r"}}} if self.has_image else None
+
     def exec_in(self, container_id, argv, files=None, directory="/tmp"):
         if argv[0] == "spin-edge-check":
             self.checks.append(("exec", argv, files))
@@ -397,6 +401,16 @@ def test_failed_reload_puts_the_old_file_back(tmp_path):
     with pytest.raises(SpinError, match="could not load the new configuration"):
         lb.sync_edge(client, p, node=FakeNode(p, fail_reload=True))
     assert (tmp_path / "edge" / "haproxy.cfg").read_text() == old
+
+
+def test_without_the_image_check_mode_skips_the_check_and_a_real_run_says_what_to_do(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
+    client = FakeClient()
+    client.has_image = False
+    assert lb.sync_edge(client, p, check_mode=True, node=FakeNode(p))["changed"]
+    with pytest.raises(SpinError, match="image 'spin/haproxy:2.6' is not on this node.*images role"):
+        lb.sync_edge(client, p, node=FakeNode(p))
+    assert not (tmp_path / "edge" / "haproxy.cfg").exists()
 
 
 def test_sync_without_a_running_edge_only_writes(tmp_path):
