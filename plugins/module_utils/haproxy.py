@@ -42,6 +42,7 @@ PLATFORM_DEFAULTS = {
     "stats_bind": "127.0.0.1",
     "hard_stop_after": "60s",
     "maxconn": 0,
+    "nbthread": 0,
 }
 
 CERT_DIR = "/run/secrets"
@@ -113,7 +114,7 @@ def normalise_platform(platform=None):
     except ValueError as exc:
         problems.append("lb_ports: %s" % exc)
         p["port_set"] = []
-    for key in ("network_count", "servers", "stats_port", "maxconn"):
+    for key in ("network_count", "servers", "stats_port", "maxconn", "nbthread"):
         try:
             p[key] = int(p[key])
         except (TypeError, ValueError):
@@ -525,6 +526,8 @@ def render(stacks, platform=None, stats_password=None):
     ]
     if p["maxconn"]:
         out.append("    maxconn %d" % p["maxconn"])
+    if p["nbthread"]:
+        out.append("    nbthread %d" % p["nbthread"])
     out += [
         "",
         "# spin: platform: Swarm's DNS, which follows the tasks of every service (no reload when scaling)",

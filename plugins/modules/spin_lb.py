@@ -198,6 +198,10 @@ options:
         description: HAProxy's global C(maxconn); 0 lets HAProxy derive it from the file descriptor limit.
         type: int
         default: 0
+      nbthread:
+        description: HAProxy's threads; 0 lets HAProxy use every CPU of the node.
+        type: int
+        default: 0
 notes:
   - "Scaling a fronted service needs no reload: backends are C(server-template) entries resolved through
     Swarm's DNS (C(tasks.<stack>_<service>))."
@@ -324,6 +328,7 @@ def argument_spec():
             "stats_password": {"type": "str", "default": "", "no_log": True},
             "hard_stop_after": {"type": "str", "default": "60s"},
             "maxconn": {"type": "int", "default": 0},
+            "nbthread": {"type": "int", "default": 0},
         }},
     }
     spec.update(connection_argument_spec())

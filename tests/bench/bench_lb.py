@@ -60,7 +60,8 @@ def main():
         print("wrk is not installed (Debian: apt-get install wrk); nothing measured")
         return 1
     client = docker.from_env(timeout=120)
-    edge = Edge(client, tempfile.mkdtemp(prefix="lbtbench-"), port_count=1, network_count=1)
+    edge = Edge(client, tempfile.mkdtemp(prefix="lbtbench-"), port_count=1, network_count=1,
+                nbthread=int(os.environ.get("SPIN_BENCH_LB_NBTHREAD", "0")))
     try:
         edge.provision()
         stack = edge.prefix + "b"
@@ -91,8 +92,9 @@ def main():
                 results[name].append(wrk(url, ns))
                 time.sleep(1)
 
-        print("edge load balancer: wrk -t%d -c%d -d%ds, %d rounds, median; 1 httpd replica; %d cores"
-              % (THREADS, CONNECTIONS, SECONDS, ROUNDS, os.cpu_count()))
+        print("edge load balancer: wrk -t%d -c%d -d%ds, %d rounds, median; 1 httpd replica; %d cores; HAProxy "
+              "nbthread %s" % (THREADS, CONNECTIONS, SECONDS, ROUNDS, os.cpu_count(),
+                               edge.platform["nbthread"] or "auto"))
         print("%-30s %12s %10s %8s" % ("path", "requests/s", "p99 ms", "errors"))
         medians = {}
         for name, _, _ in paths:
