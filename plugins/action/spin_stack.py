@@ -9,7 +9,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import compose, haproxy, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
                                                                                problem_messages,
@@ -37,6 +37,10 @@ class ActionModule(ActionBase):
             if args.get("platform") is None and task_vars.get("spin_platform") is not None:
                 args["platform"] = self._templar.template(task_vars["spin_platform"])
             controller, tasks, diagnostics = self._controller_part(args)
+            if args.get("lb") is not False:
+                lb_platform = haproxy.platform_from_vars(task_vars, self._templar.template)
+                lb_platform.update(args.get("lb_platform") or {})
+                args["lb_platform"] = lb_platform
         except SpinError as exc:
             result.update(exc.to_result())
             return result
@@ -73,6 +77,12 @@ class ActionModule(ActionBase):
         if not facts["error_count"] and not facts["violations"]:
             try:
                 tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"))
+                # what the edge load balancer needs besides the endpoints (rancher-compose lb_config
+                # and health_check), for spin_stack to plan the stack's routes before it creates anything
+                tasks["load_balancers"] = model["load_balancers"]
+                tasks["health_checks"] = {name: svc["rancher_health_check"] for name, svc in model["services"].items()
+                                          if svc.get("rancher_health_check")}
+                tasks["files"] = facts["files"]
             except SpinError as exc:
                 diagnostics = diagnostics + exc.diagnostics
                 facts["error_count"] += len(exc.diagnostics) or 1

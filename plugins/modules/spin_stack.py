@@ -111,6 +111,22 @@ options:
     description: The append-only audit trail on the manager (JSON lines). An empty string turns it off.
     type: str
     default: /var/log/spin/audit.jsonl
+  lb:
+    description:
+      - Front the stack's public endpoints (compose C(ports), rancher-compose C(lb_config)) with the platform's
+        edge load balancer. Before anything is created its claims (ports, hostnames) are checked against the
+        other stacks' and the candidate HAProxy configuration is checked with C(haproxy -c); the public
+        services then join the stack's own load balancer network, and the routes are stored for the edge
+        nodes, which serve them after M(spin.platform.spin_lb) runs there (C(playbooks/deploy.yml) does).
+      - With O(lb=false) public ports are not published at all.
+    type: bool
+    default: true
+  lb_platform:
+    description: The load balancer's platform variables; each key left out defaults to C(spin_lb_<key>).
+    type: dict
+  public_host:
+    description: The name or address the edge answers on, for the URLs of routes without a hostname.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -152,6 +168,12 @@ services:
   description: "The stack's services after the run, C({name: {id, version, image, replicas}})."
   returned: always
   type: dict
+urls:
+  description: How to reach each public route of the stack through the edge load balancer.
+  returned: when state is present and lb is true
+  type: list
+  elements: str
+  sample: ["web: http://127.0.0.1/"]
 endpoints:
   description: The stack's public endpoints (published by the platform load balancer).
   returned: when state is present
@@ -170,10 +192,10 @@ audit:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spin.platform.plugins.module_utils import audit, policy, preflight
+from ansible_collections.spin.platform.plugins.module_utils import audit, haproxy, lb, policy, preflight
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 
 
 def argument_spec():
@@ -193,6 +215,9 @@ def argument_spec():
         "platform": {"type": "dict"},
         "daemon_json": {"type": "path", "default": "/etc/docker/daemon.json"},
         "audit_log": {"type": "str", "default": audit.DEFAULT_AUDIT_LOG},
+        "lb": {"type": "bool", "default": True},
+        "lb_platform": {"type": "dict"},
+        "public_host": {"type": "str"},
         # filled in by the action plugin
         "_tasks": {"type": "dict"},
         "_controller": {"type": "dict", "default": {}},
@@ -220,6 +245,34 @@ def _record(params, action, violations=(), errors=0, changes=None, **extra):
     return record
 
 
+def route_url(route, public_host=None):
+    """'web: http://www.example.org/path' for a stored route."""
+    scheme = {"http": "http", "https": "https", "tls": "tls", "tcp": "tcp"}.get(route["protocol"], route["protocol"])
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = "" if route["port"] == default_port else ":%s" % route["port"]
+    return "%s: %s://%s%s%s" % (route["service"], scheme, route.get("hostname") or public_host or "<edge node>", port,
+                                route.get("path") or ("/" if scheme in ("http", "https") else ""))
+
+
+def _plan_routes(client, params, tasks, check_mode):
+    """Claims, the stack's load balancer network and a checked HAProxy config, before anything is
+    created; the public services join that network (labelled so)."""
+    stack = params["stack"]
+    had_routes = stack in lb.stored_routes(client, haproxy.normalise_platform(params["lb_platform"]))
+    plan = lb.plan_stack_routes(client, params["tenant"], stack, endpoints=tasks.get("endpoints"),
+                                load_balancers=tasks.get("load_balancers"), platform=params["lb_platform"],
+                                health_checks=tasks.get("health_checks"), files=tasks.get("files"),
+                                check_mode=check_mode)
+    if plan["network"]:
+        public = set(plan["public_services"])
+        for service in tasks["services"]:
+            if service["labels"].get("spin.service") in public:
+                service["networks"] = list(service["networks"]) + [
+                    {"name": plan["network"], "aliases": [service["labels"]["spin.service"]]}]
+                service["labels"] = dict(service["labels"], **{lb.L_NETWORK: plan["network"]})
+    return {"plan": plan, "had_routes": had_routes}
+
+
 def run(module, client):
     params = module.params
     tenant, stack = params["tenant"], params["stack"]
@@ -239,26 +292,41 @@ def run(module, client):
             record = _record(params, action, violations, errors, dry_run=module.check_mode)
             return {"failed": True, "refused": True, "changed": False, "violations": violations,
                     "audit": record, "msg": "refused"}
-        plan = reconciler.plan_present(tenant, stack, params["_tasks"])
+        tasks = params["_tasks"]
+        routes = _plan_routes(client, params, tasks, module.check_mode) if params["lb"] else None
+        plan = reconciler.plan_present(tenant, stack, tasks)
     else:
         violations = policy.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
         if violations:
             record = _record(params, action, violations, dry_run=module.check_mode)
             return {"failed": True, "refused": True, "changed": False, "violations": violations,
                     "audit": record, "msg": "refused"}
+        routes = None
         plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
 
     try:
         reconciler.apply(plan, wait=params["wait"])
     except SpinError as exc:
+        if routes is not None and not routes["had_routes"]:
+            # a first deploy that was undone: give its load balancer network back
+            lb.drop_stack_routes(client, tenant, stack, params["lb_platform"], module.check_mode)
         _record(params, action, changes={"failed": exc.message}, dry_run=module.check_mode)
         raise
+    lb_changed = False
+    if params["lb"] and params["state"] == "present":
+        lb_changed = lb.store_stack_routes(client, routes["plan"]["routes"], params["lb_platform"], module.check_mode)
+    elif params["lb"]:
+        lb_changed = lb.drop_stack_routes(client, tenant, stack, params["lb_platform"], module.check_mode)
     for warning in plan.warnings:
         module.warn(warning)
-    result = {"changed": plan.changed, "actions": plan.actions(), "summary": plan.summary(),
-              "services": stack_services_state(client, stack), "diff": plan.diff()}
+    result = {"changed": plan.changed or lb_changed, "actions": plan.actions(), "summary": plan.summary(),
+              "services": stack_services_state(client, stack), "diff": plan.diff(), "lb_changed": lb_changed}
     if params["state"] == "present":
         result["endpoints"] = params["_tasks"].get("endpoints") or []
+        if routes is not None:
+            result["lb"] = {"network": routes["plan"]["network"], "public_services": routes["plan"]["public_services"],
+                            "routes": routes["plan"]["routes"]["routes"]}
+            result["urls"] = [route_url(route, params["public_host"]) for route in result["lb"]["routes"]]
     result["audit"] = _record(params, action, changes=_changes(plan), dry_run=module.check_mode)
     return result
 
@@ -266,7 +334,7 @@ def run(module, client):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
-        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
+        client = lb.LbClient(module.params["docker_host"], module.params["timeout"])
         result = run(module, client)
     except SpinError as exc:
         module.fail_json(**exc.to_result())

@@ -27,9 +27,13 @@ def tenant(tmp_path, docker_client, playbook, prefix):
             assert not names, "%s left behind: %s" % (kind, names)
 
 
-def seed_files():
+def seed_files(port=8009):
+    """The seed's files, publishing ``port`` instead of 80: the example stack (./spin up) holds port 80
+    of the edge, and a second stack may not claim it (test_example.py deploys the seed unchanged)."""
     with open(os.path.join(SEED, "docker-compose.yml")) as c, open(os.path.join(SEED, "rancher-compose.yml")) as r:
-        return c.read(), r.read()
+        compose = c.read()
+        assert "- 80:80" in compose
+        return compose.replace("- 80:80", "- %d:80" % port), r.read()
 
 
 def test_seed_deploys_scales_updates_and_prunes(tenant):
