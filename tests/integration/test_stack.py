@@ -5,7 +5,6 @@ import re
 import time
 
 import pytest
-import yaml
 from stacklib import Tenant
 
 SEED = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "seed")
