@@ -681,6 +681,14 @@ def ensure_edge(client, platform, check_mode=False, wait=True, wait_timeout=120)
                         % p["image"])
     recipe = (((image or {}).get("Config") or {}).get("Labels") or {}).get("spin.recipe")
     created = ensure_networks(client, p, check_mode)
+    edge_nodes = [n for n in client.nodes() or []
+                  if ((n.get("Spec") or {}).get("Labels") or {}).get("spin.edge") == "true"]
+    warnings = []
+    if not edge_nodes:
+        # a global service with no eligible node has no task to wait for
+        wait = False
+        warnings.append("no swarm node is labelled spin.edge=true, so the edge runs nowhere: label the edge "
+                        "nodes (swarm_node_labels: {spin.edge: 'true'} in the inventory, then site.yml)")
     known = {n: "(new network %s)" % n for n in created}
     known["host"] = client.swarm_network_id("host")
     reconciler = ServiceReconciler(client, check_mode=check_mode)
@@ -694,5 +702,6 @@ def ensure_edge(client, platform, check_mode=False, wait=True, wait_timeout=120)
     if wait and not check_mode:
         reconciler.wait(plans)
     result = {"changed": bool(created) or any(plan.changed for plan in plans), "networks_created": created,
-              "services": {plan.name: plan.result() for plan in plans}}
+              "services": {plan.name: plan.result() for plan in plans}, "edge_nodes": len(edge_nodes),
+              "warnings": warnings}
     return result

@@ -378,6 +378,8 @@ def run(module, client):
 
     if params["provision"]:
         edge = lb.ensure_edge(client, platform, check_mode=check, wait_timeout=params["wait_timeout"])
+        for warning in edge.pop("warnings"):
+            module.warn(warning)
         result["edge"] = edge
         result["changed"] = result["changed"] or edge["changed"]
     if params["sync"] and params["wait"] and not check:
