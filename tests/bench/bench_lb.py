@@ -14,6 +14,7 @@ userland proxy). Prints numbers, asserts nothing about time.
 """
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def main():
         print("wrk is not installed (Debian: apt-get install wrk); nothing measured")
         return 1
     client = docker.from_env(timeout=120)
-    edge = Edge(client, tempfile.mkdtemp(prefix="lbtbench-"), port_count=1, network_count=1,
+    scratch = tempfile.mkdtemp(prefix="lbtbench-")
+    edge = Edge(client, scratch, port_count=1, network_count=1,
                 nbthread=int(os.environ.get("SPIN_BENCH_LB_NBTHREAD", "0")))
     try:
         edge.provision()
@@ -109,6 +111,7 @@ def main():
         return 0
     finally:
         edge.close()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
