@@ -206,9 +206,14 @@ class StackReconciler(object):
 
     # ---- apply -------------------------------------------------------------------------------
 
-    def apply(self, plan, wait=True):
-        """Carry the plan out (nothing in check mode). On failure, undo this run's changes."""
+    def apply(self, plan, wait=True, before_wait=None):
+        """Carry the plan out (nothing in check mode). On failure, undo this run's changes.
+
+        ``before_wait`` (optional) runs once the services are created or updated, while their tasks
+        start: work that can overlap with that start, and that undoes the run when it raises."""
         if self.check_mode:
+            if before_wait is not None:
+                before_wait()
             return plan
         journal = []
         try:
@@ -224,6 +229,8 @@ class StackReconciler(object):
                 self.services.apply(svc)
                 if svc.applied:
                     journal.append(("service", svc, previous))
+            if before_wait is not None:
+                before_wait()
             if wait:
                 self.services.wait(plan.services)
             for svc in plan.removals:

@@ -255,14 +255,21 @@ def route_url(route, public_host=None):
 
 
 def _plan_routes(client, params, tasks, check_mode):
-    """Claims, the stack's load balancer network and a checked HAProxy config, before anything is
-    created; the public services join that network (labelled so)."""
+    """Claims and the stack's load balancer network, before anything is created; the public
+    services join that network (labelled so). The candidate HAProxy config is checked later
+    (``check_config``), while the services start, and only when the stack's routes changed."""
     stack = params["stack"]
-    had_routes = stack in lb.stored_routes(client, haproxy.normalise_platform(params["lb_platform"]))
+    platform = haproxy.normalise_platform(params["lb_platform"])
+    stored = lb.stored_routes(client, platform).get(stack)
     plan = lb.plan_stack_routes(client, params["tenant"], stack, endpoints=tasks.get("endpoints"),
                                 load_balancers=tasks.get("load_balancers"), platform=params["lb_platform"],
                                 health_checks=tasks.get("health_checks"), files=tasks.get("files"),
-                                check_mode=check_mode)
+                                check_mode=check_mode, validate=False)
+
+    def check_config():
+        if stored is None or stored["doc"] != plan["routes"]:
+            lb.validate_config(client, plan["config"], platform)
+
     if plan["network"]:
         public = set(plan["public_services"])
         for service in tasks["services"]:
@@ -270,7 +277,7 @@ def _plan_routes(client, params, tasks, check_mode):
                 service["networks"] = list(service["networks"]) + [
                     {"name": plan["network"], "aliases": [service["labels"]["spin.service"]]}]
                 service["labels"] = dict(service["labels"], **{lb.L_NETWORK: plan["network"]})
-    return {"plan": plan, "had_routes": had_routes}
+    return {"plan": plan, "had_routes": stored is not None, "check_config": check_config}
 
 
 def run(module, client):
@@ -305,7 +312,7 @@ def run(module, client):
         plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
 
     try:
-        reconciler.apply(plan, wait=params["wait"])
+        reconciler.apply(plan, wait=params["wait"], before_wait=routes["check_config"] if routes else None)
     except SpinError as exc:
         if routes is not None and not routes["had_routes"]:
             # a first deploy that was undone: give its load balancer network back
