@@ -25,7 +25,12 @@ ensure_venv() {
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
         python3 -m venv "$VENV"
     fi
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+    if ! "$VENV/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt \
+            > "$VENV/pip-install.log" 2>&1; then
+        tail -n 30 "$VENV/pip-install.log" >&2
+        echo "pip could not install the tools (full log: $VENV/pip-install.log)" >&2
+        exit 1
+    fi
     cat requirements.txt constraints.txt > "$stamp"
 }
 
