@@ -310,9 +310,11 @@ class StackReconciler(object):
                 self.services.wait(removed, timeout=60)
             except WaitError as exc:
                 failed.append(exc.message)
+        services_undone = list(done)
         for kind, res, _unused in reversed([e for e in journal if e[0] == "resource"]):
             try:
-                self._remove(res)
+                # a restored service's tasks of the failed spec hold a new network until they stop
+                self._remove_when_released(res, services_undone)
                 done.append("removed %s %s" % (res.kind, res.name))
             except SpinError as exc:
                 failed.append(exc.message)

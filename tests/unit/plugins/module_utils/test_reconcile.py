@@ -5,124 +5,17 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.reconcile import ServiceReconciler, WaitError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import UpdateOutOfSequence
-
-
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
-class FakeSwarm(object):
-    """Keeps services like Docker does (adds its own fields), and serves tasks from a script:
-    ``tasks_for(service, poll)`` -> list of tasks, called once per service_tasks() call."""
-
-    api_version = "1.41"
-
-    def __init__(self, networks=None):
-        self.networks = networks or {"t_net": "netid1"}
-        self.services = {}
-        self.calls = []
-        self.polls = {}
-        self.tasks_for = running_after(0)
-        self.leftover = {}
-        self.conflicts = 0
-        self.next_id = 0
-
-    # services
-    def find_service(self, name):
-        for svc in self.services.values():
-            if svc["Spec"]["Name"] == name:
-                return copy.deepcopy(svc)
-        return None
-
-    def inspect_service(self, service_id):
-        svc = self.services.get(service_id)
-        return copy.deepcopy(svc) if svc else None
-
-    def _store(self, spec):
-        spec = copy.deepcopy(spec)
-        spec["TaskTemplate"].setdefault("ForceUpdate", 0)
-        spec["TaskTemplate"]["Runtime"] = "container"
-        spec["TaskTemplate"]["ContainerSpec"]["Isolation"] = "default"
-        return spec
-
-    def create_service(self, spec):
-        self.calls.append(("create", spec["Name"]))
-        self.next_id += 1
-        sid = "sid%d" % self.next_id
-        self.services[sid] = {"ID": sid, "Version": {"Index": 10}, "Spec": self._store(spec)}
-        return sid
-
-    def update_service(self, service_id, version, spec):
-        self.calls.append(("update", spec["Name"], version, spec["TaskTemplate"].get("ForceUpdate")))
-        svc = self.services[service_id]
-        if self.conflicts:
-            self.conflicts -= 1
-            svc["Version"]["Index"] += 1
-            raise UpdateOutOfSequence("update out of sequence")
-        assert version == svc["Version"]["Index"]
-        svc["PreviousSpec"] = svc["Spec"]
-        svc["Spec"] = self._store(spec)
-        svc["Version"]["Index"] += 1
-        svc["UpdateStatus"] = {"State": "completed"}
-        return ["a warning"] if spec["Labels"].get("warn") else []
-
-    def remove_service(self, service_id):
-        self.calls.append(("remove", service_id))
-        name = self.services.pop(service_id)["Spec"]["Name"]
-        self.leftover.setdefault(name, [[]])
-
-    def service_tasks(self, service_id):
-        svc = self.services.get(service_id)
-        if svc is None:
-            return []
-        poll = self.polls[service_id] = self.polls.get(service_id, -1) + 1
-        return self.tasks_for(svc, poll)
-
-    def leftover_tasks(self, name, service_id):
-        script = self.leftover.get(name) or [[]]
-        return script.pop(0) if len(script) > 1 else script[0]
-
-    def resolve_references(self, needed, known=None):
-        return {"networks": dict((n, self.networks[n]) for n in needed["networks"] if n in self.networks),
-                "secrets": {}, "configs": {}}
-
-
-def task(svc, slot, state, desired="running", err=None, ts="2026-01-01T00:00:00Z", template=None, tid=None):
-    spec = copy.deepcopy(template if template is not None else svc["Spec"]["TaskTemplate"])
-    spec.pop("Runtime", None)
-    status = {"State": state, "Timestamp": ts, "Message": state}
-    if err:
-        status["Err"] = err
-    return {"ID": tid or "task%s%s%s" % (slot, state, ts[-3:]), "Slot": slot, "Spec": spec, "Status": status,
-            "DesiredState": desired}
-
-
-def replicas(svc):
-    return svc["Spec"]["Mode"].get("Replicated", {}).get("Replicas", 1)
-
-
-def running_after(polls, state_before="starting"):
-    """Every slot's task is `state_before` for `polls` polls, then running."""
-    def tasks_for(svc, poll):
-        state = "running" if poll >= polls else state_before
-        return [task(svc, slot, state) for slot in range(1, replicas(svc) + 1)]
-    return tasks_for
+from ansible_collections.spin.platform.tests.unit.fake_swarm import Clock, FakeSwarm, running_after, task
 
 
 PARAMS = {"name": "t_web", "image": "httpd", "replicas": 2, "env": {"A": "1"},
           "networks": [{"name": "t_net", "aliases": ["web"]}], "wait": True, "wait_timeout": 30}
 
 
-def make(check_mode=False, **kw):
-    docker = FakeSwarm(**kw)
+def make(check_mode=False):
+    docker = FakeSwarm()
+    docker.create_network("t_net")
+    docker.calls = []
     clock = Clock()
     rec = ServiceReconciler(docker, check_mode=check_mode, clock=clock, sleep=clock.sleep)
     return docker, rec, clock
@@ -146,14 +39,14 @@ def test_create_then_noop():
     second = rec.run(params())
     assert second["changed"] is False and second["differences"] == []
     assert second["diff"]["before"] == second["diff"]["after"]
-    assert [c[0] for c in docker.calls] == ["create"]
+    assert [c[0] for c in docker.calls] == ["create_service"]
 
 
 def test_check_mode_changes_nothing_and_does_not_wait():
     docker, rec, clock = make(check_mode=True)
     result = rec.run(params())
     assert result["changed"] is True and result["service"] is None
-    assert docker.calls == [] and docker.services == {}
+    assert docker.calls == [] and docker.svcs == {}
 
     docker2, rec2, _ = make()
     rec2.run(params())
@@ -169,13 +62,13 @@ def test_check_mode_changes_nothing_and_does_not_wait():
 def test_update_reports_only_the_change_and_keeps_force_update():
     docker, rec, clock = make()
     rec.run(params())
-    sid = next(iter(docker.services))
-    docker.services[sid]["Spec"]["TaskTemplate"]["ForceUpdate"] = 4   # someone ran `docker service update --force`
+    sid = next(iter(docker.svcs))
+    docker.svcs[sid]["Spec"]["TaskTemplate"]["ForceUpdate"] = 4   # someone ran `docker service update --force`
     result = rec.run(params(env={"A": "2"}))
     assert result["changed"] is True
     assert result["differences"] == [{"path": "env.A", "before": "1", "after": "2"}]
-    assert docker.calls[-1] == ("update", "t_web", 10, 4)
-    assert docker.services[sid]["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"] == ["A=2"]
+    assert docker.calls[-1] == ("update_service", "t_web", 10, 4)
+    assert docker.svcs[sid]["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"] == ["A=2"]
 
 
 def test_removed_option_is_removed_from_the_service():
@@ -183,8 +76,8 @@ def test_removed_option_is_removed_from_the_service():
     rec.run(params(healthcheck={"test": ["CMD", "true"], "interval": "1s"}))
     result = rec.run(params())
     assert [d["path"] for d in result["differences"]] == ["healthcheck"]
-    sid = next(iter(docker.services))
-    assert "Healthcheck" not in docker.services[sid]["Spec"]["TaskTemplate"]["ContainerSpec"]
+    sid = next(iter(docker.svcs))
+    assert "Healthcheck" not in docker.svcs[sid]["Spec"]["TaskTemplate"]["ContainerSpec"]
 
 
 def test_update_out_of_sequence_is_compared_again_and_retried_once():
@@ -193,7 +86,7 @@ def test_update_out_of_sequence_is_compared_again_and_retried_once():
     docker.conflicts = 1
     result = rec.run(params(replicas=3))
     assert result["changed"] is True
-    assert [c[0] for c in docker.calls] == ["create", "update", "update"]
+    assert [c[0] for c in docker.calls] == ["create_service", "update_service", "update_service"]
     assert docker.calls[-1][2] == 11   # the fresh version
 
 
@@ -286,7 +179,7 @@ def test_healthcheck_not_passing_times_out_with_progress():
 def test_tasks_of_the_old_spec_keep_the_wait_going():
     docker, rec, clock = make()
     rec.run(params(replicas=1))
-    old_template = copy.deepcopy(docker.services["sid1"]["Spec"]["TaskTemplate"])
+    old_template = copy.deepcopy(docker.svcs["sid1"]["Spec"]["TaskTemplate"])
 
     def tasks_for(svc, poll):
         new = [task(svc, 1, "running")]
@@ -307,7 +200,7 @@ def test_rolling_update_in_progress_keeps_the_wait_going():
     inspect = docker.inspect_service
 
     def inspect_with_status(service_id):
-        docker.services[service_id]["UpdateStatus"] = {"State": next(states, "completed")}
+        docker.svcs[service_id]["UpdateStatus"] = {"State": next(states, "completed")}
         return inspect(service_id)
     docker.inspect_service = inspect_with_status
     clock.now = 0
@@ -367,7 +260,7 @@ def test_absent_waits_until_the_tasks_are_gone():
     assert docker.leftover["t_web"] == [[]]
     assert clock.now == pytest.approx(3 * rec.poll_interval)
     again = rec.run(params(state="absent"))
-    assert again["changed"] is False and [c[0] for c in docker.calls] == ["create", "remove"]
+    assert again["changed"] is False and [c[0] for c in docker.calls] == ["create_service", "remove_service"]
 
 
 def test_stack_style_apply_all_then_wait_once_names_only_the_failing_service():
@@ -382,7 +275,7 @@ def test_stack_style_apply_all_then_wait_once_names_only_the_failing_service():
     plans = [rec.plan(params()), rec.plan(params(name="t_bad", image="bad", replicas=1))]
     for plan in plans:
         rec.apply(plan)
-    assert [c[0] for c in docker.calls] == ["create", "create"]
+    assert [c[0] for c in docker.calls] == ["create_service", "create_service"]
     with pytest.raises(WaitError) as err:
         rec.wait(plans)
     assert sorted(err.value.failures) == ["t_bad"]
