@@ -14,18 +14,16 @@ Swarm holds everything (nothing on a node's disk is the source of truth):
 
 On an edge node, ``EdgeNode`` writes ``<config_dir>/haproxy.cfg`` and reloads the HAProxy master
 through ``<config_dir>/run/master.sock`` (the directory is bind-mounted into the edge at the same
-path). Docker API calls go through ``LbClient`` (``SwarmClient`` plus what the edge needs).
+path). Docker API calls go through ``SwarmClient`` (``LbClient`` is another name for it).
 """
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import re
 import secrets as pysecrets
 import socket
-import tarfile
 import time
 import uuid
 
@@ -40,75 +38,12 @@ L_STACK = "spin.lb.stack"
 L_NETWORK = "spin.lb-network"
 L_RECIPE = "spin.lb.image-recipe"
 
-CHECK_TIMEOUT = 60
 RELOAD_TIMEOUT = 30
 
 
-# =============================================================================================
-# Docker API additions (to merge into swarm.SwarmClient)
-
-class LbClient(SwarmClient):
-    """``SwarmClient`` and the calls the edge needs: image labels, a command in a running
-    container, a one-off container with files put in before it starts."""
-
-    def inspect_image(self, name):
-        return self._find("inspect image '%s'" % name, self.api.inspect_image, name)
-
-    def swarm_network_id(self, name):
-        """The swarm-scope ID of a predefined network ('host'): services name it by that ID."""
-        found = self._find("inspect network '%s'" % name, self.api.inspect_network, name, scope="swarm")
-        return found["Id"] if found else None
-
-    def exec_in(self, container_id, argv, files=None, directory="/tmp"):
-        """Run ``argv`` in a running container (after copying ``files`` {name: bytes} into
-        ``directory``); -> (exit code, output)."""
-        if files:
-            self._call("copy files into container %s" % container_id[:12], self.api.put_archive,
-                       container_id, directory, _tar(files))
-        exec_id = self._call("run a command in container %s" % container_id[:12], self.api.exec_create,
-                             container_id, argv)["Id"]
-        output = self._call("run a command in container %s" % container_id[:12], self.api.exec_start, exec_id)
-        code = self._call("read a command's exit code", self.api.exec_inspect, exec_id).get("ExitCode")
-        return code, _text(output)
-
-    def run_once(self, image, argv, files=None, directory="/tmp", labels=None, timeout=CHECK_TIMEOUT,
-                 entrypoint=None, name=None):
-        """A one-off container without network; -> (exit code, output). Always removed."""
-        created = self._call("create a container of image '%s'" % image, self.api.create_container, image,
-                             command=argv, entrypoint=entrypoint, labels=labels or {}, name=name,
-                             network_disabled=True,
-                             host_config=self.api.create_host_config(network_mode="none"))
-        cid = created["Id"]
-        try:
-            if files:
-                self._call("copy files into a container", self.api.put_archive, cid, directory, _tar(files))
-            self._call("start a container of image '%s'" % image, self.api.start, cid)
-            result = self._call("wait for a container of image '%s'" % image, self.api.wait, cid, timeout=timeout)
-            output = self._call("read a container's output", self.api.logs, cid, stdout=True, stderr=True)
-            return result.get("StatusCode"), _text(output)
-        finally:
-            self._find("remove container %s" % cid[:12], self.api.remove_container, cid, force=True)
-
-
-def _tar(files):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name in sorted(files):
-            data = files[name]
-            if isinstance(data, str):
-                data = data.encode("utf-8")
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o600
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
-def _text(output):
-    if isinstance(output, bytes):
-        return output.decode("utf-8", "replace")
-    return output or ""
+# the edge's Docker calls (image labels, a command in a running container, a one-off container)
+# are SwarmClient's; the old name stays for callers
+LbClient = SwarmClient
 
 
 def _is_conflict(exc):

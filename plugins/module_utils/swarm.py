@@ -9,7 +9,10 @@ prefixes (services, secrets, configs) or substrings (networks).
 """
 from __future__ import annotations
 
+import io
 import sys
+import tarfile
+import time
 
 from .errors import SpinError
 
@@ -28,6 +31,7 @@ except ImportError:
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
+RUN_ONCE_TIMEOUT = 60
 
 
 def connection_argument_spec():
@@ -57,6 +61,28 @@ def _exact(items, name, key):
         if key(item) == name:
             return item
     return None
+
+
+def _tar(files):
+    """{name: bytes or text} -> a tar archive (what put_archive takes), files readable by the owner only."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name in sorted(files):
+            data = files[name]
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o600
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _text(output):
+    if isinstance(output, bytes):
+        return output.decode("utf-8", "replace")
+    return output or ""
 
 
 class SwarmClient(object):
@@ -291,6 +317,47 @@ class SwarmClient(object):
 
     def inspect_container(self, container_id):
         return self._find("inspect container %s" % container_id, self.api.inspect_container, container_id)
+
+    # ---- images, commands in containers, one-off containers (the edge load balancer) -------
+
+    def inspect_image(self, name):
+        """The local image ``name`` (inspect output), or None."""
+        return self._find("inspect image '%s'" % name, self.api.inspect_image, name)
+
+    def swarm_network_id(self, name):
+        """The swarm-scope ID of a predefined network ('host'): services name it by that ID."""
+        found = self._find("inspect network '%s'" % name, self.api.inspect_network, name, scope="swarm")
+        return found["Id"] if found else None
+
+    def exec_in(self, container_id, argv, files=None, directory="/tmp"):
+        """Run ``argv`` in a running container (after copying ``files`` {name: bytes} into
+        ``directory``); -> (exit code, output)."""
+        if files:
+            self._call("copy files into container %s" % container_id[:12], self.api.put_archive,
+                       container_id, directory, _tar(files))
+        exec_id = self._call("run a command in container %s" % container_id[:12], self.api.exec_create,
+                             container_id, argv)["Id"]
+        output = self._call("run a command in container %s" % container_id[:12], self.api.exec_start, exec_id)
+        code = self._call("read a command's exit code", self.api.exec_inspect, exec_id).get("ExitCode")
+        return code, _text(output)
+
+    def run_once(self, image, argv, files=None, directory="/tmp", labels=None, timeout=RUN_ONCE_TIMEOUT,
+                 entrypoint=None, name=None):
+        """A one-off container without network; -> (exit code, output). Always removed."""
+        created = self._call("create a container of image '%s'" % image, self.api.create_container, image,
+                             command=argv, entrypoint=entrypoint, labels=labels or {}, name=name,
+                             network_disabled=True,
+                             host_config=self.api.create_host_config(network_mode="none"))
+        cid = created["Id"]
+        try:
+            if files:
+                self._call("copy files into a container", self.api.put_archive, cid, directory, _tar(files))
+            self._call("start a container of image '%s'" % image, self.api.start, cid)
+            result = self._call("wait for a container of image '%s'" % image, self.api.wait, cid, timeout=timeout)
+            output = self._call("read a container's output", self.api.logs, cid, stdout=True, stderr=True)
+            return result.get("StatusCode"), _text(output)
+        finally:
+            self._find("remove container %s" % cid[:12], self.api.remove_container, cid, force=True)
 
     # ---- names -> IDs for a ServiceSpec ----------------------------------------------------
 
