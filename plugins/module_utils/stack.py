@@ -88,8 +88,12 @@ class StackPlan(object):
             any(p.changed for p in self.services + self.removals)
 
     def actions(self):
+        """What changes (or would), object by object; unchanged objects are left out (summary() counts
+        the unchanged services)."""
         out = [r.summary() for r in self.resources if r.action != "none"]
         for plan in self.services + self.removals:
+            if plan.action == "none":
+                continue
             entry = {"kind": "service", "name": plan.name, "action": plan.action}
             if plan.action == "update":
                 entry["differences"] = differences_as_list(plan.differences)

@@ -507,12 +507,11 @@ def test_actions_summary_and_diff():
     plan = rec.plan_present("demo", "st", wanted)
 
     actions = plan.actions()
-    web_update = actions[3]
+    web_update = actions[2]
     assert sorted(d["path"] for d in web_update.pop("differences")) == ["configs", "replicas"]
     assert actions == [
         {"kind": "network", "name": "st_extra", "action": "create"},
         {"kind": "config", "name": new_config, "action": "create"},
-        {"kind": "service", "name": "st_db", "action": "none"},
         {"kind": "service", "name": "st_web", "action": "update"},
         {"kind": "service", "name": "st_cache", "action": "create"},
         {"kind": "service", "name": "st_old", "action": "remove"},
