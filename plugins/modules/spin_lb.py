@@ -286,8 +286,7 @@ edge:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
 from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -388,14 +387,7 @@ def run(module, client):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        client = lb.LbClient(module.params["docker_host"], module.params["timeout"])
-        result = run(module, client)
-    except SpinError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
-
+    run_module(argument_spec(), run)
 
 if __name__ == "__main__":
     main()

@@ -172,11 +172,6 @@ engine:
   returned: success
   type: dict
   sample: {daemon_json: true, dockerd_flag: false, newest_container: {name: seed_web.1.x, no_new_privs: true}}
-warnings_policy:
-  description: Checks that could not be made (for example no evidence of the engine's setting).
-  returned: success
-  type: list
-  elements: str
 input_digest:
   description: sha256 of the input files (the audit trail's digest).
   returned: success
@@ -185,11 +180,9 @@ input_digest:
 '''
 
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
 from ansible_collections.spin.platform.plugins.module_utils import audit, preflight
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 
 def argument_spec():
     spec = {
@@ -225,21 +218,12 @@ def run(params, client):
                                               errors=controller.get("error_count", 0)),
                             params["audit_log"])
     return {"changed": False, "violations": found, "allowed": not found and not controller.get("error_count"),
-            "replicas": checked["replicas"], "engine": checked["engine"], "warnings_policy": checked["warnings"],
+            "replicas": checked["replicas"], "engine": checked["engine"], "warnings": checked["warnings"],
             "input_digest": digest}
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
-        result = run(module.params, client)
-    except SpinError as exc:
-        module.fail_json(**exc.to_result())
-    for warning in result["warnings_policy"]:
-        module.warn(warning)
-    module.exit_json(**result)
-
+    run_module(argument_spec(), lambda module, client: run(module.params, client))
 
 if __name__ == "__main__":
     main()

@@ -154,10 +154,9 @@ diff:
       type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import ensure_data
 
 
@@ -173,25 +172,16 @@ def argument_spec():
     return spec
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("state", "present", ["data", "data_file"], True)])
-    try:
-        if module.params["data_file"] is not None:
-            # the action plugin reads it on the controller and passes the content as data
-            raise SpinError("secret '%s': data_file reached the module, so the action plugin spin.platform.spin_secret "
-                            "did not run; call the module by its name spin.platform.spin_secret"
-                            % module.params["name"])
-        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
-        result = ensure_data(client, "secret", module.params, check_mode=module.check_mode)
-    except SpinError as exc:
-        module.fail_json(**exc.to_result())
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
+def work(module, client):
+    if module.params["data_file"] is not None:
+        # the action plugin reads it on the controller and passes the content as data
+        raise SpinError("secret '%s': data_file reached the module, so the action plugin spin.platform.spin_secret "
+                        "did not run; call the module by its name spin.platform.spin_secret" % module.params["name"])
+    return ensure_data(client, "secret", module.params, check_mode=module.check_mode)
 
+
+def main():
+    run_module(argument_spec(), work, required_if=[("state", "present", ["data", "data_file"], True)])
 
 if __name__ == "__main__":
     main()

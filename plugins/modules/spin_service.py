@@ -488,11 +488,9 @@ diff:
       type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
 from ansible_collections.spin.platform.plugins.module_utils.reconcile import ServiceReconciler
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 
 _UPDATE_OPTIONS = dict(parallelism=dict(type="int"), delay=dict(type="raw"), monitor=dict(type="raw"),
                        max_failure_ratio=dict(type="float"),
@@ -565,19 +563,8 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("state", "present", ["image"])])
-    try:
-        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
-        result = ServiceReconciler(client, check_mode=module.check_mode).run(module.params)
-    except SpinError as exc:
-        module.fail_json(**exc.to_result())
-    for warning in result.pop("warnings", []):
-        module.warn("Docker: %s" % warning)
-    if not module._diff:
-        result.pop("diff", None)
-    module.exit_json(**result)
-
+    run_module(argument_spec(), lambda module, client: ServiceReconciler(client, module.check_mode).run(module.params),
+               warning_prefix="Docker: ", required_if=[("state", "present", ["image"])])
 
 if __name__ == "__main__":
     main()

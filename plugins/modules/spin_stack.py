@@ -190,8 +190,7 @@ audit:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
 from ansible_collections.spin.platform.plugins.module_utils import audit, haproxy, lb, policy, preflight
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
@@ -339,16 +338,7 @@ def run(module, client):
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        client = lb.LbClient(module.params["docker_host"], module.params["timeout"])
-        result = run(module, client)
-    except SpinError as exc:
-        module.fail_json(**exc.to_result())
-    if result.get("failed"):
-        module.fail_json(**result)
-    module.exit_json(**result)
-
+    run_module(argument_spec(), run)
 
 if __name__ == "__main__":
     main()

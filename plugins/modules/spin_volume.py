@@ -109,10 +109,8 @@ diff:
       type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import ensure_volume
 
 
@@ -129,18 +127,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
-        result = ensure_volume(client, module.params, check_mode=module.check_mode)
-    except SpinError as exc:
-        module.fail_json(**exc.to_result())
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
-
+    run_module(argument_spec(), lambda module, client: ensure_volume(client, module.params, module.check_mode))
 
 if __name__ == "__main__":
     main()
