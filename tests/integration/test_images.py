@@ -30,7 +30,7 @@ def container(docker_client, prefix):
 
     yield run
     for c in made:
-        c.remove(force=True)
+        c.remove(force=True, v=True)  # and MariaDB's anonymous data volume
 
 
 def test_httpd_answers_http_on_loopback(container):
