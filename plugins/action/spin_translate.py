@@ -16,8 +16,8 @@ from ansible_collections.spin.platform.plugins.module_utils.submission import (c
 SPEC = {
     "tenant": {"type": "str", "required": True},
     "stack": {"type": "str", "required": True},
-    "compose_file": {"type": "str", "required": True},
-    "rancher_compose_file": {"type": "str"},
+    "compose_file": {"type": "path", "required": True},
+    "rancher_compose_file": {"type": "path"},
     "variables": {"type": "dict", "default": {}},
     "dest": {"type": "path", "required": True},
     "tenants": {"type": "dict"},
