@@ -24,6 +24,7 @@ description:
   - The platform variables (O(tenants), O(global_fs_roots), O(policy)) default to the inventory variables
     C(spin_tenants), C(spin_global_fs_roots) and C(spin_policy); a tenant's vars file must never set them.
 extends_documentation_fragment:
+  - spin.platform.submission
   - spin.platform.docker
 attributes:
   check_mode:
@@ -41,14 +42,6 @@ attributes:
     support: full
     membership: [spin.platform.spin]
 options:
-  tenant:
-    description: The tenant that submits the stack; must be a key of O(tenants).
-    type: str
-    required: true
-  stack:
-    description: Name of the stack (its objects are named C(<stack>_<name>)).
-    type: str
-    required: true
   compose_file:
     description:
       - The tenant's C(docker-compose.yml), absolute or relative to the working directory of
@@ -56,29 +49,6 @@ options:
       - Its directory is the submission directory; every file the compose files name must lie inside it.
     type: path
     required: true
-  rancher_compose_file:
-    description: The tenant's C(rancher-compose.yml), inside the submission directory.
-    type: path
-  variables:
-    description: Values for C(${VAR}) in the compose files.
-    type: dict
-    default: {}
-  tenants:
-    description:
-      - "The tenant registry, infra staff's data: C({name: {uid: int, gid: int, paths: [...], quota: {replicas: int}}})."
-      - Defaults to the inventory variable C(spin_tenants).
-    type: dict
-  global_fs_roots:
-    description:
-      - Roots of the centre's global file systems, for example V(/global/cfs) and V(/global/homes).
-      - Defaults to the inventory variable C(spin_global_fs_roots), else V([/global/cfs, /global/homes]).
-    type: list
-    elements: str
-  policy:
-    description:
-      - Overrides of the policy defaults (see C(docs/policy.md) for every key).
-      - Defaults to the inventory variable C(spin_policy).
-    type: dict
   fail_on_violation:
     description: Fail the task when the stack breaks the policy (every violation in the message, one per line).
     type: bool

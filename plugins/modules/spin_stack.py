@@ -29,6 +29,7 @@ description:
     variables C(spin_tenants), C(spin_global_fs_roots), C(spin_policy) and C(spin_platform). A tenant's vars
     file (C(-e @vars.yml)) that sets any of them is refused.
 extends_documentation_fragment:
+  - spin.platform.submission
   - spin.platform.docker
 attributes:
   check_mode:
@@ -46,14 +47,6 @@ attributes:
     support: full
     membership: [spin.platform.spin]
 options:
-  tenant:
-    description: The tenant that owns the stack; must be a key of O(tenants).
-    type: str
-    required: true
-  stack:
-    description: Name of the stack; its objects are named C(<stack>_<name>).
-    type: str
-    required: true
   state:
     description: Whether the stack should run or be gone.
     type: str
@@ -66,15 +59,6 @@ options:
         secrets, extends) must lie inside it.
       - Required with O(state=present).
     type: path
-  rancher_compose_file:
-    description:
-      - "The tenant's C(rancher-compose.yml) (C(scale), C(start_on_create), C(health_check),
-        C(upgrade_strategy), C(lb_config)), inside the submission directory."
-    type: path
-  variables:
-    description: Values for C(${VAR}) in the compose files. The controller's environment is never used.
-    type: dict
-    default: {}
   remove_volumes:
     description: With O(state=absent), remove the stack's named volumes and their data too.
     type: bool
@@ -88,16 +72,6 @@ options:
     description: Seconds to wait for the services; Docker's own task error is quoted when they fail.
     type: int
     default: 180
-  tenants:
-    description: "The tenant registry, C({name: {uid, gid, paths, quota}}). Defaults to C(spin_tenants)."
-    type: dict
-  global_fs_roots:
-    description: Roots of the centre's global file systems. Defaults to C(spin_global_fs_roots).
-    type: list
-    elements: str
-  policy:
-    description: Policy settings over the defaults (see C(docs/policy.md)). Defaults to C(spin_policy).
-    type: dict
   platform:
     description:
       - Platform defaults for the translation, e.g. C(endpoint_mode) (C(dnsrr); C(vip) only where the

@@ -17,6 +17,8 @@ description:
     written.
   - Runs on the controller only; it talks to no Docker engine, so it cannot check ownership or quotas (the
     deploy does).
+extends_documentation_fragment:
+  - spin.platform.submission
 attributes:
   check_mode:
     support: full
@@ -33,39 +35,14 @@ attributes:
     support: full
     membership: [spin.platform.spin]
 options:
-  tenant:
-    description: The tenant that owns the stack; must be a key of O(tenants).
-    type: str
-    required: true
-  stack:
-    description: Name of the stack.
-    type: str
-    required: true
   compose_file:
     description: The tenant's C(docker-compose.yml), absolute or relative to the working directory.
     type: path
     required: true
-  rancher_compose_file:
-    description: The tenant's C(rancher-compose.yml), inside the submission directory.
-    type: path
-  variables:
-    description: Values for C(${VAR}) in the compose files.
-    type: dict
-    default: {}
   dest:
     description: Where to write the task file on the controller.
     type: path
     required: true
-  tenants:
-    description: The tenant registry. Defaults to C(spin_tenants).
-    type: dict
-  global_fs_roots:
-    description: Roots of the global file systems. Defaults to C(spin_global_fs_roots).
-    type: list
-    elements: str
-  policy:
-    description: Policy settings. Defaults to C(spin_policy).
-    type: dict
   platform:
     description: Platform defaults for the translation. Defaults to C(spin_platform).
     type: dict
