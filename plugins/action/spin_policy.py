@@ -28,8 +28,8 @@ class ActionModule(ActionBase):
         spec = argument_spec()
         spec["compose_file"]["type"] = "str"  # resolved below, against the working directory
         validation, args = self.validate_argument_spec(argument_spec=spec)
-        platform_defaults(args, task_vars, self._templar)
         try:
+            platform_defaults(args, task_vars, self._templar, self._loader)
             controller = check_submission(args, [os.getcwd(), self._loader.get_basedir()])[1]
         except SpinError as exc:
             result.update(exc.to_result())

@@ -12,8 +12,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.spin.platform.plugins.module_utils import compose, haproxy, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
-                                                                               problem_messages,
-                                                                               refuse_platform_vars_from_tenant)
+                                                                               problem_messages)
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
 
 MODULE = "spin.platform.spin_stack"
@@ -32,10 +31,7 @@ class ActionModule(ActionBase):
             spec[option]["type"] = "str"  # resolved below, against the working directory
         validation, args = self.validate_argument_spec(argument_spec=spec)
         try:
-            refuse_platform_vars_from_tenant(self._loader)
-            platform_defaults(args, task_vars, self._templar)
-            if args.get("platform") is None and task_vars.get("spin_platform") is not None:
-                args["platform"] = self._templar.template(task_vars["spin_platform"])
+            platform_defaults(args, task_vars, self._templar, self._loader)
             controller, tasks, diagnostics = self._controller_part(args)
             if args.get("lb") is not False:
                 lb_platform = haproxy.platform_from_vars(task_vars, self._templar.template)

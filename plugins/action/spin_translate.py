@@ -36,10 +36,8 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         validation, args = self.validate_argument_spec(argument_spec=SPEC)
-        platform_defaults(args, task_vars, self._templar)
-        if args.get("platform") is None and task_vars.get("spin_platform") is not None:
-            args["platform"] = self._templar.template(task_vars["spin_platform"])
         try:
+            platform_defaults(args, task_vars, self._templar, self._loader)
             text, tasks, diagnostics = self._translate(args)
         except SpinError as exc:
             result.update(exc.to_result())

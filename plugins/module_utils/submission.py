@@ -14,11 +14,14 @@ from ansible_collections.spin.platform.plugins.module_utils import audit, compos
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
-PLATFORM_VARS = {"tenants": "spin_tenants", "global_fs_roots": "spin_global_fs_roots", "policy": "spin_policy"}
+PLATFORM_VARS = {"tenants": "spin_tenants", "global_fs_roots": "spin_global_fs_roots", "policy": "spin_policy",
+                 "platform": "spin_platform"}
 
 
-def platform_defaults(args, task_vars, templar):
-    """Fill the platform options the task left out from the inventory variables."""
+def platform_defaults(args, task_vars, templar, loader):
+    """Fill the platform options the task left out from the inventory variables, after refusing
+    any that a tenant's vars file (extra vars) tried to set. Raises SpinError."""
+    refuse_platform_vars_from_tenant(loader)
     for option, variable in PLATFORM_VARS.items():
         if args.get(option) is None and task_vars.get(variable) is not None:
             args[option] = templar.template(task_vars[variable])
@@ -102,7 +105,7 @@ def problem_messages(diagnostics, violations):
     return errors + [policy.format_violation(v) for v in violations]
 
 
-PLATFORM_ONLY_VARS = ("spin_tenants", "spin_global_fs_roots", "spin_policy", "spin_platform")
+PLATFORM_ONLY_VARS = tuple(PLATFORM_VARS.values())
 
 
 def refuse_platform_vars_from_tenant(loader):

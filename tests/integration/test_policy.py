@@ -74,7 +74,7 @@ def run_policy(playbook, tmp_path, stack, directory, tenant="cory", rancher=Fals
     variables = {"pol_tenant": tenant, "pol_stack": stack,
                  "pol_compose_file": str(directory / "docker-compose.yml"),
                  "pol_result_file": str(tmp_path / "result.json"),
-                 "spin_tenants": registry or tenants()}
+                 "pol_tenants": registry or tenants()}
     if rancher:
         variables["pol_rancher_compose_file"] = str(directory / "rancher-compose.yml")
     variables.update(extra or {})
@@ -225,7 +225,7 @@ def test_symbolic_link_out_of_the_tenants_path_is_refused(playbook, tmp_path, st
               - %s/escape:/more:ro
         """ % (cory, cory)))
     result = run_policy(playbook, tmp_path, stack, directory, registry=tenants(str(root)),
-                        extra={"spin_global_fs_roots": [str(root / "cfs")], "pol_fail_on_violation": False})
+                        extra={"pol_global_fs_roots": [str(root / "cfs")], "pol_fail_on_violation": False})
     data = result.data
     assert [(v["rule"], v["service"]) for v in data["violations"]] == [("host-path", "web")]
     assert "%s/escape (which resolves to /etc) is outside the allowed host paths" % cory in data["messages"][0]
