@@ -269,20 +269,7 @@ class StackReconciler(object):
             self.sleep(0.5)
 
     def _create(self, res):
-        item = res.item
-        if res.kind == "network":
-            return self.client.create_network(item["name"], driver=item.get("driver") or "overlay",
-                                              options=item.get("driver_opts"), labels=item.get("labels"),
-                                              attachable=bool(item.get("attachable")),
-                                              internal=bool(item.get("internal")))
-        if res.kind == "volume":
-            self.client.create_volume(item["name"], driver=item.get("driver") or "local",
-                                      driver_opts=item.get("driver_opts"), labels=item.get("labels"))
-            return item["name"]
-        data = base64.b64decode(item["data"])
-        if res.kind == "secret":
-            return self.client.create_secret(item["name"], data, labels=item.get("labels"))
-        return self.client.create_config(item["name"], data, labels=item.get("labels"))
+        return create_resource(self.client, res.kind, res.item)
 
     def _remove(self, res):
         remove = {"network": self.client.remove_network, "volume": self.client.remove_volume,
@@ -328,6 +315,22 @@ class StackReconciler(object):
         if failed:
             text += "; could not undo: " + "; ".join(failed)
         return text
+
+
+def create_resource(client, kind, item):
+    """Create a network, volume, secret or config from the translator's item (secret and config
+    ``data`` in base64). -> its ID (a volume's name). spin_stack and the review file's modules
+    (swarm_objects) both create through here, so both leave the same objects."""
+    if kind == "network":
+        return client.create_network(item["name"], driver=item.get("driver") or "overlay",
+                                     options=item.get("driver_opts"), labels=item.get("labels"),
+                                     attachable=bool(item.get("attachable")), internal=bool(item.get("internal")))
+    if kind == "volume":
+        client.create_volume(item["name"], driver=item.get("driver") or "local",
+                             driver_opts=item.get("driver_opts"), labels=item.get("labels"))
+        return item["name"]
+    create = {"secret": client.create_secret, "config": client.create_config}[kind]
+    return create(item["name"], base64.b64decode(item["data"]), labels=item.get("labels"))
 
 
 def stack_services_state(client, stack):

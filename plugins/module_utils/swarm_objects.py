@@ -11,7 +11,7 @@ The rules are StackReconciler's, so that running the reviewed file and deploying
 - a volume, secret or config that exists is kept as it is (spin_stack plans ``none`` for it);
   secrets and configs are immutable, so a change of content must come with a new name (the
   translator puts ``sha256[:10]`` of the content in the name);
-- every object is created with the same SwarmClient call and arguments as ``StackReconciler._create``.
+- every object is created by ``stack.create_resource``, as spin_stack creates it.
 
 Unlike spin_stack, these modules run without its ownership preflight, so an object that exists
 with other ``spin.tenant``/``spin.stack`` labels is an error here (spin_stack refuses the same
@@ -25,7 +25,7 @@ import hashlib
 import re
 
 from .errors import SpinError
-from .stack import check_network, network_settings
+from .stack import check_network, create_resource, network_settings
 
 OWNER_LABELS = ("spin.tenant", "spin.stack")
 
@@ -129,13 +129,7 @@ def ensure_network(client, params, check_mode=False):
         _check_owner("network", name, actual.get("Labels"), params.get("labels"))
         have = dict(check_network(params, actual), name=name)
         return _result(False, name, found["Id"], have, have)
-    network_id = None
-    if not check_mode:
-        # the same call as StackReconciler._create
-        network_id = client.create_network(name, driver=params.get("driver") or "overlay",
-                                           options=params.get("driver_opts"), labels=params.get("labels"),
-                                           attachable=bool(params.get("attachable")),
-                                           internal=bool(params.get("internal")))
+    network_id = None if check_mode else create_resource(client, "network", params)
     return _result(True, name, network_id, {}, wanted)
 
 
@@ -169,10 +163,8 @@ def ensure_volume(client, params, check_mode=False):
         have = _volume_have(actual)
         return _result(False, name, name, dict(have, name=name), dict(have, name=name),
                        _kept("volume", name, have, wanted))
-    if not check_mode:
-        client.create_volume(name, driver=params.get("driver") or "local", driver_opts=params.get("driver_opts"),
-                             labels=params.get("labels"))
-    return _result(True, name, None if check_mode else name, {}, dict(wanted, name=name))
+    volume_id = None if check_mode else create_resource(client, "volume", params)
+    return _result(True, name, volume_id, {}, dict(wanted, name=name))
 
 
 # ---- secrets and configs -------------------------------------------------------------------
@@ -229,10 +221,7 @@ def ensure_data(client, kind, params, check_mode=False):
             "secret '%s' does not exist yet, and its content is redacted in this task (%d bytes, sha256 %s). Add "
             "data_file: <the tenant's secret file> to the task (read on the controller and checked against that "
             "sha256), or deploy the stack with playbooks/deploy.yml" % (name, marker[0], marker[1]))
-    object_id = None
-    if not check_mode:
-        create = {"secret": client.create_secret, "config": client.create_config}[kind]
-        object_id = create(name, raw, labels=params.get("labels"))
+    object_id = None if check_mode else create_resource(client, kind, params)
     return _result(True, name, object_id, {}, after)
 
 
