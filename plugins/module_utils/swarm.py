@@ -324,6 +324,17 @@ class SwarmClient(object):
         """The local image ``name`` (inspect output), or None."""
         return self._find("inspect image '%s'" % name, self.api.inspect_image, name)
 
+    def distribution_digest(self, ref):
+        """The manifest digest the image's registry has for ``ref`` (the engine asks the registry), or
+        None when the registry does not have it or cannot be reached."""
+        try:
+            found = self.api.inspect_distribution(ref)
+        except Exception as exc:  # noqa: BLE001 - 'not there' in all its forms (401, 404, 500: unreachable)
+            if HAS_DOCKER and isinstance(exc, docker_errors.APIError):
+                return None
+            raise self._translate("ask the registry of '%s' for its digest" % ref, exc)
+        return ((found or {}).get("Descriptor") or {}).get("digest")
+
     def swarm_network_id(self, name):
         """The swarm-scope ID of a predefined network ('host'): services name it by that ID."""
         found = self._find("inspect network '%s'" % name, self.api.inspect_network, name, scope="swarm")

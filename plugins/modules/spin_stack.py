@@ -21,6 +21,12 @@ description:
   - "Nothing is created when any part of the input is refused (a compose error, a policy violation, a stack
     that another tenant owns). When a step fails or a service does not get ready in O(wait_timeout), what
     the run created is removed and what it updated is put back to its previous spec."
+  - "Images are pinned at deploy: each service's image is resolved on the manager to a digest (the
+    registry's manifest digest, in the platform registry C(spin_platform.registry) for plain names such as
+    C(httpd) when it holds them, else the local engine's image ID) and the service runs that digest. A
+    re-deploy with an unchanged tag changes nothing; an image pushed or built anew under the same tag is
+    picked up by the next deploy, and the diff shows the old and the new digest. The name the tenant wrote
+    stays on the service as the label C(spin.image)."
   - With O(state=absent) the stack's services, networks, secrets and configs are removed; its volumes only
     with O(remove_volumes=true).
   - Every deploy and removal is appended to the audit trail (O(audit_log)) with the tenant, the stack, the
@@ -76,6 +82,7 @@ options:
     description:
       - Platform defaults for the translation, e.g. C(endpoint_mode) (C(dnsrr); C(vip) only where the
         kernel has IPVS). Defaults to C(spin_platform).
+      - C(registry) (C(host:port)) names the platform registry that images are pinned from (see above).
     type: dict
   daemon_json:
     description: The engine's daemon.json on the manager (to check that no-new-privileges is on).
@@ -153,6 +160,12 @@ endpoints:
   returned: when state is present
   type: list
   elements: dict
+images:
+  description: "The image each service runs, as written and as pinned: C({service: {image, pinned, source}}),
+    source being C(registry), C(local) (this engine's image ID) or C(given) (already a digest)."
+  returned: when state is present
+  type: dict
+  sample: {magic_web: {image: httpd, pinned: "registry.example.org:5000/httpd:latest@sha256:4c1d...", source: registry}}
 violations:
   description: Policy violations when the stack was refused, each with rule, file, service, key, message, fix.
   returned: when refused
@@ -165,7 +178,7 @@ audit:
 '''
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import audit, haproxy, lb, policy, preflight
+from ansible_collections.spin.platform.plugins.module_utils import audit, haproxy, images, lb, policy, preflight
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -273,6 +286,9 @@ def run(module, client):
             return {"failed": True, "refused": True, "changed": False, "violations": violations,
                     "audit": record, "msg": "refused"}
         tasks = params["_tasks"]
+        pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"))
+        for warning in pin_warnings:
+            module.warn(warning)
         routes = _plan_routes(client, params, tasks, module.check_mode) if params["lb"] else None
         plan = reconciler.plan_present(tenant, stack, tasks)
     else:
@@ -303,6 +319,7 @@ def run(module, client):
               "services": stack_services_state(client, stack), "diff": plan.diff(), "lb_changed": lb_changed}
     if params["state"] == "present":
         result["endpoints"] = params["_tasks"].get("endpoints") or []
+        result["images"] = pins
         if routes is not None:
             result["lb"] = {"network": routes["plan"]["network"], "public_services": routes["plan"]["public_services"],
                             "routes": routes["plan"]["routes"]["routes"]}

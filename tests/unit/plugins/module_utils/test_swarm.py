@@ -178,3 +178,14 @@ def test_image_and_predefined_network_look_ups():
 
 def test_lb_client_is_the_swarm_client():
     assert LbClient is SwarmClient
+
+
+def test_distribution_digest_asks_the_engine_and_reads_none_for_any_registry_refusal():
+    c = client(inspect_distribution={"Descriptor": {"digest": "sha256:" + "a" * 64, "size": 527}})
+    assert c.distribution_digest("reg:5000/httpd:latest") == "sha256:" + "a" * 64
+    assert c.api.calls == [("inspect_distribution", ("reg:5000/httpd:latest",), {})]
+    for status, text in ((401, "unauthorized"), (404, "manifest unknown"), (500, "dial tcp: lookup reg: no such host")):
+        assert client(inspect_distribution=api_error(status, text)).distribution_digest("reg:5000/x") is None
+    with pytest.raises(SpinError) as err:
+        client(inspect_distribution=ConnectionError("Connection refused")).distribution_digest("reg:5000/x")
+    assert "is not reachable" in err.value.message

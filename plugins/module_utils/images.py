@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Images pinned at deploy: every service runs the image its tag named when the stack was deployed.
+
+A tag moves; a digest does not. ``pin_services`` resolves each service's image once, on the
+manager, and the service is created with the result, so that
+
+- every node runs the same bits (a node that pulls later gets what the manager saw),
+- a re-deploy with an unchanged tag compares equal and touches nothing,
+- an image pushed (or built) anew under the same tag is a new digest: the next deploy updates the
+  service, and the diff shows the old and the new digest.
+
+Where an image is resolved, in this order:
+
+1. a reference with a digest (``app@sha256:...``) is already pinned;
+2. a reference that names a registry (``reg.example.org/app:1``): the registry's manifest digest,
+   which the engine asks the registry for (``GET /distribution/<ref>/json``), else the digest the
+   local engine recorded when it pulled or pushed that repository;
+3. a plain name (``httpd``) when the platform has a registry (``spin_platform.registry``) that holds
+   it: ``<registry>/httpd:latest@sha256:...``, which every node can pull;
+4. otherwise the local engine's image ID (``sha256:...``): the image exists on this node only,
+   which is all a one-node platform has. Swarm never tries a registry for an image ID.
+
+The name the tenant wrote stays on the service as the label ``spin.image``.
+"""
+from __future__ import annotations
+
+from .errors import SpinError
+
+LABEL = "spin.image"
+
+
+def split_reference(ref):
+    """``reg:5000/a/b:1@sha256:x`` -> (``reg:5000``, ``a/b``, ``1``, ``sha256:x``); parts missing are None.
+    Docker Hub's spellings (``docker.io/library/httpd``) keep their registry part as written."""
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag = None
+    if ref.rfind(":") > ref.rfind("/"):
+        ref, tag = ref.rsplit(":", 1)
+    parts = ref.split("/")
+    registry = None
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        registry, ref = parts[0], "/".join(parts[1:])
+    return registry, ref, tag, digest
+
+
+def is_image_id(ref):
+    return ref.startswith("sha256:") and len(ref) == 71
+
+
+def _join(registry, repository, tag, digest=None):
+    out = "%s/%s" % (registry, repository) if registry else repository
+    if tag:
+        out += ":" + tag
+    if digest:
+        out += "@" + digest
+    return out
+
+
+def _repo_digest(image, registry, repository):
+    """The digest the engine recorded for ``registry/repository`` (RepoDigests), or None."""
+    wanted = _join(registry, repository, None)
+    for entry in (image or {}).get("RepoDigests") or []:
+        name, _, digest = entry.partition("@")
+        if name == wanted and digest:
+            return digest
+    return None
+
+
+def pin_image(ref, engine, registry=None):
+    """-> ``{"image": <pinned reference>, "source": registry | local | given, "warning": str | None}``.
+
+    ``engine`` answers ``distribution_digest(ref)`` (the registry's manifest digest, or None) and
+    ``inspect_image(ref)`` (the local image, or None). Raises SpinError when the image is nowhere.
+    """
+    if is_image_id(ref):
+        return {"image": ref, "source": "given", "warning": None}
+    reg, repository, tag, digest = split_reference(ref)
+    if digest:
+        return {"image": ref, "source": "given", "warning": None}
+    tag = tag or "latest"
+    tried = []
+    candidates = [(reg, repository)] if reg else []
+    if not reg and registry:
+        candidates.append((registry, repository))
+    for cand_registry, cand_repository in candidates:
+        full = _join(cand_registry, cand_repository, tag)
+        tried.append("registry %s" % cand_registry)
+        found = engine.distribution_digest(full)
+        if not found:
+            found = _repo_digest(engine.inspect_image(full), cand_registry, cand_repository)
+        if found:
+            return {"image": _join(cand_registry, cand_repository, tag, found), "source": "registry",
+                    "warning": None}
+    local = engine.inspect_image(_join(reg, repository, tag))
+    tried.append("this node's engine")
+    if local is not None:
+        warning = None
+        if registry:
+            warning = ("image '%s' is not in the platform registry %s, only on this node's engine: nodes without it "
+                       "cannot run the service; push it as %s" % (ref, registry, _join(registry, repository, tag)))
+        return {"image": local["Id"], "source": "local", "warning": warning}
+    raise SpinError("image '%s' was found neither in %s" % (ref, " nor in ".join(tried)))
+
+
+def pin_services(engine, services, registry=None):
+    """Pin the image of every service params dict (translate.stack_to_tasks ``services``) in place.
+
+    Each service keeps the name its tenant wrote as the label ``spin.image``. Returns
+    ``(pins, warnings)``, pins being ``{service name: {"image": written, "pinned": ..., "source": ...}}``.
+    Every service whose image is nowhere is named in one SpinError.
+    """
+    pins, warnings, problems = {}, [], []
+    for params in services:
+        written = params.get("image")
+        if not written:
+            continue
+        written = (params.get("labels") or {}).get(LABEL) or written
+        try:
+            found = pin_image(written, engine, registry)
+        except SpinError as exc:
+            service = (params.get("labels") or {}).get("spin.service") or params["name"]
+            problems.append("service '%s': %s" % (service, exc.message))
+            continue
+        params["image"] = found["image"]
+        params["labels"] = dict(params.get("labels") or {}, **{LABEL: written})
+        pins[params["name"]] = {"image": written, "pinned": found["image"], "source": found["source"]}
+        if found["warning"]:
+            warnings.append("service %s: %s" % (params["name"], found["warning"]))
+    if problems:
+        raise SpinError("cannot pin the stack's images, nothing was changed: %s. Build or push the image first "
+                        "(the images role builds the platform's images)" % "; ".join(problems))
+    return pins, warnings

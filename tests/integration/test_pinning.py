@@ -1,0 +1,68 @@
+"""Images pinned at deploy (spin_stack on the real engine): a re-deploy with an unchanged tag touches
+nothing; an image built anew under the same tag is picked up by the next deploy, whose diff shows the
+old and the new digest. Objects carry the prefix ``clspin``."""
+import io
+import os
+import uuid
+
+import pytest
+import yaml
+from stacklib import Tenant
+
+from conftest import ROOT
+
+
+@pytest.fixture
+def pinning(tmp_path, docker_client, playbook):
+    stack = "clspin-" + uuid.uuid4().hex[:6]
+    repo = "clspin/%s" % stack
+    with open(os.path.join(ROOT, "inventory", "local.yml")) as f:
+        inventory = yaml.safe_load(f)
+    inventory["all"]["vars"]["spin_policy"] = {"images": ["clspin/*"]}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+
+    def run(path, *args, check=True):
+        return playbook(path, *args, inventory=str(tmp_path / "inventory.yml"), check=check)
+
+    tenant = Tenant(tmp_path, docker_client, run, stack)
+
+    def build(version):
+        dockerfile = "FROM spin/base:bookworm\nLABEL clspin.version=%s\nCMD [\"sleep\", \"infinity\"]\n" % version
+        image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=repo + ":1", rm=True)
+        return image.id
+
+    built = []
+    yield tenant, repo, lambda version: built.append(build(version)) or built[-1]
+    tenant.remove("-e", "spin_remove_volumes=true", check=False)
+    for image_id in reversed(built):
+        try:
+            docker_client.images.remove(image_id, force=True)
+        except Exception:  # noqa: BLE001 - already gone with its tag
+            pass
+
+
+def test_unchanged_tag_touches_nothing_and_a_rebuilt_tag_is_picked_up(pinning):
+    tenant, repo, build = pinning
+    first_id = build(1)
+    tenant.write({"version": "3.8", "services": {"app": {"image": repo + ":1"}}})
+    tenant.deploy()
+    service = tenant.services()[tenant.stack + "_app"]
+    assert service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == first_id
+    assert service.attrs["Spec"]["Labels"]["spin.image"] == repo + ":1"
+    version = tenant.versions()
+
+    again = tenant.deploy("--diff")
+    assert again.recap()["changed"] == 0, again.output[-3000:]
+    assert tenant.versions() == version
+
+    second_id = build(2)
+    assert second_id != first_id
+    checked = tenant.deploy("--check", "--diff")
+    assert first_id in checked.output and second_id in checked.output, checked.output[-3000:]
+    assert tenant.versions() == version, "check mode changed nothing"
+    picked = tenant.deploy("--diff")
+    assert first_id in picked.output and second_id in picked.output
+    service = tenant.services()[tenant.stack + "_app"]
+    assert service.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == second_id
+    running = tenant.running(tenant.stack + "_app")
+    assert [t["Spec"]["ContainerSpec"]["Image"] for t in running] == [second_id]
