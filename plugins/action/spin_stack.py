@@ -72,7 +72,8 @@ class ActionModule(ActionBase):
         tasks = None
         if not facts["error_count"] and not facts["violations"]:
             try:
-                tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"))
+                tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"),
+                                                 args.get("global_fs"))
                 # what the edge load balancer needs besides the endpoints (rancher-compose lb_config
                 # and health_check), for spin_stack to plan the stack's routes before it creates anything
                 tasks["load_balancers"] = model["load_balancers"]

@@ -22,6 +22,7 @@ SPEC = {
     "dest": {"type": "path", "required": True},
     "tenants": {"type": "dict"},
     "global_fs_roots": {"type": "list", "elements": "str"},
+    "global_fs": {"type": "dict"},
     "policy": {"type": "dict"},
     "platform": {"type": "dict"},
 }
@@ -67,5 +68,6 @@ class ActionModule(ActionBase):
             raise SpinError("stack '%s' of tenant '%s' is refused (%d problem(s)):\n%s" % (
                 args["stack"], args["tenant"], len(messages), "\n".join(messages)),
                 diagnostics=facts["diagnostics"], violations=facts["violations"])
-        tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"))
+        tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"),
+                                        args.get("global_fs"))
         return translate.render_task_file(tasks, args["tenant"], args["stack"]), tasks, facts["diagnostics"]

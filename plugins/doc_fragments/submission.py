@@ -38,6 +38,14 @@ options:
       - Defaults to the inventory variable C(spin_global_fs_roots), else V([/global/cfs, /global/homes]).
     type: list
     elements: str
+  global_fs:
+    description:
+      - "The centre's global file systems, C({name: {src, path, fstype, opts, groups}}), as the role
+        C(spin.platform.global_fs) mounts them. A service that bind-mounts a path inside one's O(global_fs[].path)
+        runs only on nodes labelled C(spin.fs.<name>=true) (placement by data), and a stack whose file system no
+        ready node carries is refused (rule C(global-fs-placement))."
+      - Defaults to the inventory variable C(spin_global_fs); a tenant's vars file must never set it.
+    type: dict
   policy:
     description:
       - Overrides of the policy defaults (see C(docs/policy.md) for every key).

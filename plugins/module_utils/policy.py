@@ -30,6 +30,7 @@ RULES = {
     "global-fs-user": "a service that mounts a global file system and does not run as the tenant's uid",
     "global-fs-path": "a global file system path outside the tenant's allowed paths",
     "global-fs-read-only": "a read-write mount of a global file system (unless allowed)",
+    "global-fs-placement": "a mount of a global file system that no node carries (spin_global_fs, role global_fs)",
     "cap-add": "capabilities outside the allow-list (NET_BIND_SERVICE only with a global file system)",
     "privileged": "privileged: true",
     "devices": "host devices and device cgroup rules",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import policy
+from ansible_collections.spin.platform.plugins.module_utils import placement, policy
 
 DOCKER_PIDFILE = "/var/run/docker.pid"
 
@@ -123,6 +123,9 @@ def manager_checks(client, tenant, stack, platform, controller, docker_host, dae
                           for name, count in counts.items()}}
     found.extend(policy.quota_violations(model, tenant, entry, pol, others, node_count, files))
     found.extend(policy.resolved_bind_violations(resolve_binds(controller.get("binds")), tenant, entry, pol, files))
+    if platform.get("spin_global_fs") and "global-fs-placement" not in pol["disabled_rules"]:
+        found.extend(placement.placement_violations(controller.get("binds"), platform["spin_global_fs"],
+                                                    client.nodes(), files))
 
     facts = engine_facts(client, docker_host, daemon_json)
     engine_found, warnings = policy.engine_violations(facts, pol)

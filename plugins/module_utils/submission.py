@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import audit, compose, policy
+from ansible_collections.spin.platform.plugins.module_utils import audit, compose, placement, policy
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
 PLATFORM_VARS = {"tenants": "spin_tenants", "global_fs_roots": "spin_global_fs_roots", "policy": "spin_policy",
-                 "platform": "spin_platform"}
+                 "platform": "spin_platform", "global_fs": "spin_global_fs"}
 
 
 def platform_defaults(args, task_vars, templar, loader):
@@ -79,6 +79,7 @@ def check_submission(args, bases):
     """
     pol = policy.merge_policy({"spin_tenants": args.get("tenants"), "spin_policy": args.get("policy"),
                                "spin_global_fs_roots": args.get("global_fs_roots")})
+    placement.check_filesystems(args.get("global_fs"))
     compose_path = locate(args["compose_file"], bases)
     rancher_path = locate(args["rancher_compose_file"], bases) if args.get("rancher_compose_file") else None
     texts, names, reader, seen = read_submission(compose_path, rancher_path)

@@ -14,6 +14,10 @@ Public ports are not published by the services: the platform load balancer publi
 - ``endpoint_mode`` (``dnsrr``): for services that do not set ``deploy.endpoint_mode``. Swarm's
   virtual IPs need IPVS in the kernel; DNS round robin works everywhere.
 - ``wait`` (``true``) and ``wait_timeout`` (``180``): passed to every spin_service task.
+
+``filesystems`` (the inventory's ``spin_global_fs``) adds placement by data: a service that
+bind-mounts a path inside a global file system runs only on nodes labelled ``spin.fs.<name>=true``
+(``placement.py``).
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, units
+from ansible_collections.spin.platform.plugins.module_utils import compose, placement, units
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180}
@@ -255,7 +259,8 @@ def service_params(name, svc, ctx):
         "healthcheck": _healthcheck(svc["healthcheck"]),
         "restart_policy": _restart_policy(svc["restart_policy"]),
         "resources": _resources(deploy["resources"]),
-        "placement": _placement(deploy["placement"]),
+        "placement": placement.with_fs_constraints(_placement(deploy["placement"]),
+                                                   placement.service_filesystems(svc["volumes"], ctx["filesystems"])),
         "update_config": _update_config(deploy["update_config"]),
         "rollback_config": _update_config(deploy["rollback_config"]),
         "secrets": _refs(svc["secrets"], ctx["secret_names"], "secret"),
@@ -276,8 +281,10 @@ def _endpoints(order, services, stack):
             for name in order for port in services[name]["ports"]]
 
 
-def stack_to_tasks(model, tenant, stack, platform=None):
+def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None):
     """Stack model -> {networks, volumes, secrets, configs, services (start order), endpoints}.
+
+    ``filesystems``: the global file systems (``spin_global_fs``) for placement by data.
 
     Raises SpinError (with diagnostics) for a dependency loop, names Swarm cannot take, or a
     model key spin_service cannot express.
@@ -303,7 +310,7 @@ def stack_to_tasks(model, tenant, stack, platform=None):
                              "name" % (stack, name, MAX_SERVICE_NAME)))
     if problems:
         _fail(problems)
-    ctx = {"stack": stack, "owner": owner, "platform": platform, "model": model,
+    ctx = {"stack": stack, "owner": owner, "platform": platform, "model": model, "filesystems": filesystems or {},
            "link_aliases": link_aliases(services), "network_names": network_names,
            "volume_names": volume_names, "secret_names": secret_names, "config_names": config_names}
     return {

@@ -163,6 +163,7 @@ def argument_spec():
         "variables": {"type": "dict", "default": {}},
         "tenants": {"type": "dict"},
         "global_fs_roots": {"type": "list", "elements": "str"},
+        "global_fs": {"type": "dict"},
         "policy": {"type": "dict"},
         "fail_on_violation": {"type": "bool", "default": True},
         "daemon_json": {"type": "path", "default": "/etc/docker/daemon.json"},
@@ -177,7 +178,7 @@ def run(params, client):
     tenant, stack = params["tenant"], params["stack"]
     controller = params["_controller"] or {}
     platform = {"spin_tenants": params["tenants"], "spin_global_fs_roots": params["global_fs_roots"],
-                "spin_policy": params["policy"]}
+                "spin_policy": params["policy"], "spin_global_fs": params.get("global_fs")}
     checked = preflight.manager_checks(client, tenant, stack, platform, controller, params["docker_host"],
                                        params["daemon_json"])
     found = checked["violations"]

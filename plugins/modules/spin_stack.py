@@ -197,6 +197,7 @@ def argument_spec():
         "wait_timeout": {"type": "int", "default": 180},
         "tenants": {"type": "dict"},
         "global_fs_roots": {"type": "list", "elements": "str"},
+        "global_fs": {"type": "dict"},
         "policy": {"type": "dict"},
         "platform": {"type": "dict"},
         "daemon_json": {"type": "path", "default": "/etc/docker/daemon.json"},
@@ -271,7 +272,7 @@ def run(module, client):
     tenant, stack = params["tenant"], params["stack"]
     controller = params["_controller"] or {}
     platform = {"spin_tenants": params["tenants"], "spin_global_fs_roots": params["global_fs_roots"],
-                "spin_policy": params["policy"]}
+                "spin_policy": params["policy"], "spin_global_fs": params.get("global_fs")}
     action = "deploy" if params["state"] == "present" else "remove"
     reconciler = StackReconciler(client, check_mode=module.check_mode)
 

@@ -13,7 +13,7 @@ REGISTRY = {"cory": {"uid": 1000, "gid": 1000, "paths": ["/global/cfs/cdirs/cory
             "magic": {"uid": 1001, "gid": 1001, "paths": ["/global/cfs/cdirs/magic"]}}
 # rules whose refused case cannot be written as a compose file (the parser refuses it first, or the
 # swarm decides): the doc shows their messages, the other unit and integration tests check them
-NOT_FROM_COMPOSE = {"reserved-label", "ownership", "engine-no-new-privileges"}
+NOT_FROM_COMPOSE = {"reserved-label", "ownership", "engine-no-new-privileges", "global-fs-placement"}
 
 
 def blocks():
