@@ -14,6 +14,16 @@ export PATH="$PWD/$VENV/bin:$PATH"
 
 say() { printf '\n==> %s\n' "$*"; }
 
+# Run from a checkout, spin.platform.* resolves through ansible.cfg's collections_path to this
+# uncommitted link (a committed one loops the collection into itself for ansible-test and
+# ansible-galaxy); tests/conftest.py makes the same link for pytest.
+ensure_checkout_link() {
+    [ -L playbooks/collections/ansible_collections/spin/platform ] && return 0
+    mkdir -p playbooks/collections/ansible_collections/spin
+    ln -sfn ../../../.. playbooks/collections/ansible_collections/spin/platform
+}
+ensure_checkout_link
+
 ensure_venv() {
     local stamp="$VENV/.spin-requirements"
     if [ -x "$VENV/bin/python" ] && cmp -s <(cat requirements.txt constraints.txt) "$stamp" 2>/dev/null; then

@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
 sys.path.insert(0, os.path.dirname(__file__))  # stacklib
 BIN = os.path.dirname(sys.executable)
 
