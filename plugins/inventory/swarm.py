@@ -94,7 +94,7 @@ notes:
     (the tasks meant to run: C(id), C(slot), C(node), C(node_id), C(state), C(error), C(addresses)),
     C(spin_service_endpoint_mode), C(spin_service_ports) (C(target), C(published), C(protocol), C(mode)),
     C(spin_service_virtual_ips), C(spin_service_networks) (C(name), C(aliases)), C(spin_service_labels).'
-  - Every value read from Docker is marked unsafe, so a label such as C({{ lookup('pipe', 'id') }}) stays
+  - Every value read from Docker is marked unsafe, so a label such as V({{ lookup('pipe', 'id'\) }}) stays
     text and is never templated.
   - With O(cache) enabled, what the plugin read from Docker is cached per configuration file, Docker
     host and tenant; C(ansible-inventory --flush-cache) reads Docker again.
@@ -451,7 +451,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.display.warning("spin.platform.swarm: stack '%s' has services labelled for tenant '%s' and for "
                                      "tenant '%s' (service '%s'); its group is listed under both. Fix the spin.tenant "
                                      "labels by deploying the stack again." % (service["stack"], owner,
-                                                                              service["tenant"], name))
+                                                                               service["tenant"], name))
             tenant_group = self.inventory.add_group(self._sanitize_group_name("tenant_" + service["tenant"]))
             stack_group = self.inventory.add_group(self._sanitize_group_name("stack_" + service["stack"]))
             self.inventory.add_child(tenant_group, stack_group)

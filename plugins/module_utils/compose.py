@@ -2344,7 +2344,7 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
     for name in rancher:
         if name not in services:
             st.error(rancher_name, name, None, "is not a service of %s%s" % (compose_name,
-                                                                              _did_you_mean(name, services)))
+                                                                             _did_you_mean(name, services)))
     if any(DEFAULT_NETWORK in s["networks"] for s in model["services"].values()):
         model["networks"].setdefault(DEFAULT_NETWORK, _default_network())
     _check_references(st, compose_name, model, set(model["load_balancers"]))

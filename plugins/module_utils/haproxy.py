@@ -320,14 +320,14 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
             if route["protocol"] in ("tcp", "tls"):
                 problems.error(kind, service, key, "port %d already forwards to %s in rule %d (%s): a %s port "
                                "forwards to one service" % (port, other["service"], other["rule"], other["origin"],
-                                                             route["protocol"]))
+                                                            route["protocol"]))
                 return
         if where in seen and seen[where]["priority"] == route["priority"]:
             other = seen[where]
             problems.error(kind, service, key, "rule %d (%s) already routes port %d%s%s: give the two rules "
                            "different priorities or remove one" % (other["rule"], other["origin"], port,
-                                                                    " host " + hostname if hostname else "",
-                                                                    " path " + route["path"] if route["path"] else ""))
+                                                                   " host " + hostname if hostname else "",
+                                                                   " path " + route["path"] if route["path"] else ""))
             return
         seen.setdefault(where, route)
         route["rule"] = len(routes) + 1

@@ -106,7 +106,7 @@ def check_claims(doc, others):
                         why = "hostname '%s' is held by %s" % (route["hostname"], _owner_of(other))
                     else:
                         why = "hostname '%s' overlaps '%s', held by %s" % (route["hostname"], held["hostname"],
-                                                                          _owner_of(other))
+                                                                           _owner_of(other))
                 elif held["port"] == route["port"] and held["protocol"] != route["protocol"]:
                     why = "port %d is served as %s by %s: use protocol %s or another port" % (
                         route["port"], held["protocol"], _owner_of(other), held["protocol"])
@@ -404,7 +404,7 @@ class EdgeNode(object):
             if self.clock() >= deadline:
                 raise SpinError("the edge HAProxy on this node did not start within %ss: see `docker service ps "
                                 "%s` and `docker service logs %s`" % (timeout, self.platform["edge_service"],
-                                                                     self.platform["edge_service"]))
+                                                                      self.platform["edge_service"]))
             self.sleep(0.2)
 
     def save_server_state(self):

@@ -19,19 +19,18 @@ description:
     label differences give a warning, and the config is kept as M(spin.platform.spin_stack) keeps it.
 extends_documentation_fragment:
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
 attributes:
   check_mode:
     support: full
-    description: Reports whether the config would be created or removed, changes nothing.
+    details: Reports whether the config would be created or removed, changes nothing.
   diff_mode:
     support: full
-    description: The config's labels, size and sha256 before and after.
+    details: The config's labels, size and sha256 before and after.
   idempotent:
     support: full
-    description: Running again with the same options changes nothing and reports C(changed=false).
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: Running again with the same options changes nothing and reports C(changed=false).
 options:
   name:
     description: Name of the config; for a stack C(<stack>_<name>_<sha256[:10]>).
@@ -47,7 +46,7 @@ options:
   data:
     description:
       - The content, base64-encoded, as the translator writes it. Required with O(state=present).
-      - "For a file of your own: V({{ lookup('ansible.builtin.file', 'app.conf', rstrip=false) | b64encode }})."
+      - For a file of your own, base64-encode its content in the task (see the examples).
       - When the name ends in C(_) and ten hex digits, they must be the start of the content's sha256.
     type: str
   labels:
@@ -66,6 +65,15 @@ EXAMPLES = r'''
   spin.platform.spin_config:
     name: seed_site_2b1f0c9a7e
     data: PGgxPmhlbGxvPC9oMT4K
+    labels:
+      spin.tenant: demo
+      spin.stack: seed
+      com.docker.stack.namespace: seed
+
+- name: A config from a file of your own on the controller
+  spin.platform.spin_config:
+    name: seed_app_conf
+    data: "{{ lookup('ansible.builtin.file', 'app.conf', rstrip=false) | b64encode }}"
     labels:
       spin.tenant: demo
       spin.stack: seed
@@ -124,6 +132,7 @@ def argument_spec():
 def main():
     run_module(argument_spec(), lambda module, client: ensure_data(client, "config", module.params, module.check_mode),
                required_if=[("state", "present", ["data"])])
+
 
 if __name__ == "__main__":
     main()

@@ -28,21 +28,21 @@ description:
     (e.g. C(spin_lb_ports)), else to the defaults below. The tenant's extra vars may not set them."
 extends_documentation_fragment:
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
+  - spin.platform.attributes.action
 attributes:
   check_mode:
     support: full
-    description: Checks the claims and the new configuration (C(haproxy -c) runs), stores and reloads nothing.
+    details: Checks the claims and the new configuration (C(haproxy -c) runs), stores and reloads nothing.
   diff_mode:
     support: full
-    description: The change of this node's C(haproxy.cfg) (the stats password is redacted).
+    details: The change of this node's C(haproxy.cfg) (the stats password is redacted).
   idempotent:
     support: full
   action:
     support: full
-    description: An action plugin fills O(platform) from the inventory variables C(spin_lb_*).
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: An action plugin fills O(platform) from the inventory variables C(spin_lb_*).
 options:
   state:
     description: Whether the stack's routes should be served or be gone.
@@ -388,6 +388,7 @@ def run(module, client):
 
 def main():
     run_module(argument_spec(), run)
+
 
 if __name__ == "__main__":
     main()

@@ -18,19 +18,18 @@ description:
     an error.
 extends_documentation_fragment:
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
 attributes:
   check_mode:
     support: full
-    description: Reports whether the network would be created or removed, changes nothing.
+    details: Reports whether the network would be created or removed, changes nothing.
   diff_mode:
     support: full
-    description: The network's settings before and after.
+    details: The network's settings before and after.
   idempotent:
     support: full
-    description: Running again with the same options changes nothing and reports C(changed=false).
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: Running again with the same options changes nothing and reports C(changed=false).
 options:
   name:
     description: Name of the network; for a stack C(<stack>_<name>).
@@ -140,6 +139,7 @@ def argument_spec():
 
 def main():
     run_module(argument_spec(), lambda module, client: ensure_network(client, module.params, module.check_mode))
+
 
 if __name__ == "__main__":
     main()

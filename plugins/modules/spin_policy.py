@@ -26,21 +26,21 @@ description:
 extends_documentation_fragment:
   - spin.platform.submission
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
+  - spin.platform.attributes.action
 attributes:
   check_mode:
     support: full
-    description: The module changes nothing, so check mode runs every check as usual.
+    details: The module changes nothing, so check mode runs every check as usual.
   diff_mode:
     support: none
   idempotent:
     support: full
-    description: Always C(changed=false); an audit record (O(audit_log)) is not a change of the platform.
+    details: Always C(changed=false); an audit record (O(audit_log)) is not a change of the platform.
   action:
     support: full
-    description: An action plugin reads and checks the compose files on the controller.
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: An action plugin reads and checks the compose files on the controller.
 options:
   compose_file:
     description:
@@ -112,12 +112,30 @@ violations:
   type: list
   elements: dict
   contains:
-    rule: {description: The rule's name (see docs/policy.md)., type: str, sample: global-fs-user}
-    file: {description: The tenant's file, as given; null for stack-wide rules., type: str, sample: docker-compose.yml}
-    service: {description: The compose service, or null., type: str, sample: web}
-    key: {description: The key in the file (or the vars file's variable)., type: str, sample: user}
-    message: {description: What is wrong., type: str, sample: mounts /global/cfs/cdirs/cory but runs as root}
-    fix: {description: How to fix it., type: str, sample: 'run as the tenant''s uid: add "user: 1000:1000"'}
+    rule:
+      description: The rule's name (see C(docs/policy.md)).
+      type: str
+      sample: global-fs-user
+    file:
+      description: The tenant's file, as given; null for stack-wide rules.
+      type: str
+      sample: docker-compose.yml
+    service:
+      description: The compose service, or null.
+      type: str
+      sample: web
+    key:
+      description: The key in the file (or the vars file's variable).
+      type: str
+      sample: user
+    message:
+      description: What is wrong.
+      type: str
+      sample: mounts /global/cfs/cdirs/cory but runs as root
+    fix:
+      description: How to fix it.
+      type: str
+      sample: 'run as the tenant''s uid: add "user: 1000:1000"'
 messages:
   description: The violations (and the compose files' errors), one line each, like a compiler's.
   returned: always
@@ -153,6 +171,7 @@ input_digest:
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
 from ansible_collections.spin.platform.plugins.module_utils import audit, preflight
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+
 
 def argument_spec():
     spec = {
@@ -195,6 +214,7 @@ def run(params, client):
 
 def main():
     run_module(argument_spec(), lambda module, client: run(module.params, client))
+
 
 if __name__ == "__main__":
     main()

@@ -27,24 +27,24 @@ description:
     label differences give a warning, and the secret is kept.
 extends_documentation_fragment:
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
+  - spin.platform.attributes.action
 attributes:
   check_mode:
     support: full
-    description: Reports whether the secret would be created or removed, changes nothing (O(data_file) is still read
+    details: Reports whether the secret would be created or removed, changes nothing (O(data_file) is still read
       and checked).
   diff_mode:
     support: full
-    description: The secret's name and labels, and the size and sha256 of new content, before and after; never the
+    details: The secret's name and labels, and the size and sha256 of new content, before and after; never the
       content.
   idempotent:
     support: full
-    description: Running again with the same options changes nothing and reports C(changed=false).
+    details: Running again with the same options changes nothing and reports C(changed=false).
   action:
     support: full
-    description: An action plugin reads O(data_file) on the controller and gives the module its content.
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: An action plugin reads O(data_file) on the controller and gives the module its content.
 options:
   name:
     description: Name of the secret; for a stack C(<stack>_<name>_<sha256[:10]>).
@@ -88,15 +88,12 @@ author:
 '''
 
 EXAMPLES = r'''
-# A play that runs a reviewed task file unchanged, with the secrets' content from the tenant's submission
-- name: Apply the reviewed tasks of stack seed
-  hosts: swarm_managers[0]
-  gather_facts: false
+- name: Apply a reviewed task file unchanged, with the secrets' content from the tenant's submission directory
   module_defaults:
     spin.platform.spin_secret:
       data_file: /srv/submissions/seed
-  tasks:
-    - name: The reviewed tasks
+  block:
+    - name: The reviewed tasks of stack seed
       ansible.builtin.include_tasks: /srv/review/seed.tasks.yml
 
 # One secret task as playbooks/translate.yml writes it, with the file given on the task
@@ -182,6 +179,7 @@ def work(module, client):
 
 def main():
     run_module(argument_spec(), work, required_if=[("state", "present", ["data", "data_file"], True)])
+
 
 if __name__ == "__main__":
     main()

@@ -19,19 +19,18 @@ description:
     (see C(playbooks/translate.yml)); they can also be written by hand.
 extends_documentation_fragment:
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
 attributes:
   check_mode:
     support: full
-    description: Reports what would change (O(differences), and O(diff) in diff mode) without changing anything.
+    details: Reports what would change (O(differences), and O(diff) in diff mode) without changing anything.
   diff_mode:
     support: full
-    description: The diff shows every managed option of the service before and after.
+    details: The diff shows every managed option of the service before and after.
   idempotent:
     support: full
-    description: Running again with the same options changes nothing and reports C(changed=false).
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: Running again with the same options changes nothing and reports C(changed=false).
 options:
   name:
     description: Name of the service; for a stack C(<stack>_<service>).
@@ -565,6 +564,7 @@ def argument_spec():
 def main():
     run_module(argument_spec(), lambda module, client: ServiceReconciler(client, module.check_mode).run(module.params),
                warning_prefix="Docker: ", required_if=[("state", "present", ["image"])])
+
 
 if __name__ == "__main__":
     main()

@@ -37,21 +37,21 @@ description:
 extends_documentation_fragment:
   - spin.platform.submission
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
+  - spin.platform.attributes.action
 attributes:
   check_mode:
     support: full
-    description: Plans the whole stack and reports it, changes nothing.
+    details: Plans the whole stack and reports it, changes nothing.
   diff_mode:
     support: full
-    description: Before and after of every service (its managed options) and of the other objects.
+    details: Before and after of every service (its managed options) and of the other objects.
   idempotent:
     support: full
   action:
     support: full
-    description: An action plugin reads, checks and translates the compose files on the controller.
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: An action plugin reads, checks and translates the compose files on the controller.
 options:
   state:
     description: Whether the stack should run or be gone.
@@ -331,6 +331,7 @@ def run(module, client):
 
 def main():
     run_module(argument_spec(), run)
+
 
 if __name__ == "__main__":
     main()

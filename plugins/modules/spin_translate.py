@@ -19,21 +19,21 @@ description:
     deploy does).
 extends_documentation_fragment:
   - spin.platform.submission
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
+  - spin.platform.attributes.action
 attributes:
   check_mode:
     support: full
-    description: Reports whether the file would change, writes nothing.
+    details: Reports whether the file would change, writes nothing.
   diff_mode:
     support: full
-    description: Shows the task file before and after.
+    details: Shows the task file before and after.
   idempotent:
     support: full
   action:
     support: full
-    description: Everything happens in the action plugin, on the controller.
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: Everything happens in the action plugin, on the controller.
 options:
   compose_file:
     description: The tenant's C(docker-compose.yml), absolute or relative to the working directory.

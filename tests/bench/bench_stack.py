@@ -210,7 +210,7 @@ def main():
             wait_gone(client, docker_stack)
             print("round %d: deploy.yml all running %.2fs (ended %.2fs), docker stack deploy %.2fs, no-op task %.2fs "
                   "(playbook %.2fs), plan %.3fs" % (round_no + 1, spin_times[-1], spin_ended[-1], docker_times[-1], task,
-                                                   whole, plan_times[-1]), flush=True)
+                                                    whole, plan_times[-1]), flush=True)
 
     med = statistics.median
     print("\nseed stack (web x2 + db x1, db healthy), %d rounds, medians:" % ROUNDS)

@@ -178,7 +178,7 @@ class Edge(object):
             image, ["sh", "-c", PAGE_COMMAND], name=name, networks=[network], mode=docker.types.ServiceMode(
                 "replicated", replicas=replicas), endpoint_spec=docker.types.EndpointSpec(mode="dnsrr"),
             env=["SPIN_ID=%s" % stack], labels={"spin.tenant": tenant, "spin.stack": stack, "spin.service": service,
-                                                 lb.L_NETWORK: network}, **kwargs)
+                                                lb.L_NETWORK: network}, **kwargs)
         if wait:
             self.wait_replicas(name, replicas)
         return name

@@ -32,7 +32,7 @@ def ansible(tool, *args):
     proc = subprocess.run([os.path.join(BIN, tool), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, check=False, timeout=120)
     assert proc.returncode == 0, "%s %s failed (rc=%s):\n%s\n%s" % (tool, " ".join(args), proc.returncode,
-                                                                  proc.stdout[-3000:], proc.stderr[-3000:])
+                                                                    proc.stdout[-3000:], proc.stderr[-3000:])
     return proc
 
 

@@ -128,7 +128,7 @@ def test_refused_stack_names_every_cause_and_creates_nothing(playbook, docker_cl
     assert stack_objects(docker_client, stack) == []
     [record] = [json.loads(line) for line in audit_log.read_text().splitlines()]
     assert (record["tenant"], record["stack"], record["action"], record["verdict"]) == ("cory", stack,
-                                                                                         "check", "refused")
+                                                                                        "check", "refused")
     assert record["violations"] == sorted(["image", "privileged", "global-fs-user", "global-fs-read-only",
                                            "docker-socket", "published-port", "security-opt"])
     assert record["input_digest"].startswith("sha256:")

@@ -144,7 +144,7 @@ def test_tenant_vars_file_cannot_set_platform_variables(tenant):
     t.write(compose, rancher)
     with open(t.dir / "vars.yml", "a") as handle:
         handle.write(json.dumps({"spin_tenants": {"demo": {"uid": 0, "gid": 0}}})[1:-1].replace('"spin_tenants":',
-                                                                                                 "spin_tenants:"))
+                                                                                                "spin_tenants:"))
         handle.write("\n")
     refused = t.deploy(check=False)
     assert refused.rc != 0

@@ -162,6 +162,7 @@ def wait_until_gone(docker_client, stack, timeout=60):
         left = stack_objects(docker_client, stack)
     return left
 
+
 def test_a_changed_secret_file_is_refused(docker_client, playbook, submission, tmp_path):
     """The content run is the content reviewed: a secret file edited after the review stops the run
     at the secret, before any service is created."""

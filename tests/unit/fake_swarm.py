@@ -243,7 +243,7 @@ class FakeSwarm(object):
         assert isinstance(data, bytes)
         self._record("create_secret", name, {"data": data, "labels": labels})
         self.secs[name] = {"ID": self._id("sec"), "Version": {"Index": 1}, "Spec": {"Name": name,
-                                                                                   "Labels": dict(labels or {})}}
+                                                                                    "Labels": dict(labels or {})}}
         self.stored_secret = data
         self.names[self.secs[name]["ID"]] = name
         return self.secs[name]["ID"]
@@ -278,4 +278,4 @@ class FakeSwarm(object):
         if users:
             raise SpinError("Docker at %s refused to remove %s %s: rpc error: code = InvalidArgument desc = %s '%s' "
                             "is in use by the following service: %s" % (HOST, kind, object_id, kind, object_id,
-                                                                         users[0]))
+                                                                        users[0]))

@@ -42,4 +42,6 @@ class CallbackModule(CallbackBase):
                                      "changed": bool(result._result.get("changed"))}) + "\n")
 
     v2_runner_on_ok = _record
-    v2_runner_on_failed = lambda self, result, ignore_errors=False: self._record(result)  # noqa: E731
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._record(result)

@@ -67,7 +67,7 @@ SUPPORTED = [
     ("ports: [80]", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: ['80']", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: ['127.0.0.1:53:53/udp']", "ports", [{"target": 53, "published": 53, "protocol": "udp",
-                                                   "mode": "ingress"}]),
+                                                  "mode": "ingress"}]),
     ("ports: ['127.0.0.1::80']", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: ['[::1]:8080:80']", "ports", [{"target": 80, "published": 8080, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: ['9000-9001:8000-8001']", "ports",
@@ -184,7 +184,7 @@ SUPPORTED = [
     ("privileged: true", "privileged", True),
     ("devices: ['/dev/fuse']", "devices", [{"source": "/dev/fuse", "target": "/dev/fuse", "permissions": "rwm"}]),
     ("devices: ['/dev/sda:/dev/xvda:r']", "devices", [{"source": "/dev/sda", "target": "/dev/xvda",
-                                                        "permissions": "r"}]),
+                                                       "permissions": "r"}]),
     ("devices: [{source: /dev/kvm}]", "devices", [{"source": "/dev/kvm", "target": "/dev/kvm",
                                                    "permissions": "rwm"}]),
     ("network_mode: host", "network_mode", "host"),
@@ -599,7 +599,7 @@ SECTION_ERRORS = [
     ("configs: {c: {content: a, file: b}}", "key 'configs.c': needs exactly one of file:, environment:, content: "
                                             "or external: true"),
     ("configs: {c: {content: '%s'}}" % ("x" * (500 * 1024 + 1)), "key 'configs.c': is 512001 bytes, more than "
-                                                                  "Swarm's limit of 512000"),
+     "Swarm's limit of 512000"),
 ]
 
 

@@ -280,7 +280,7 @@ HC = {"test": ["CMD", "curl", "-fs", "http://localhost/"], "interval": "5s", "ti
     ("global_vip", {"mode": "replicated", "replicas": 1}, [("mode", "global", "replicated"), ("replicas", None, 1)]),
     ("global_vip", {"replicas": 5}, []),  # replicas mean nothing to a global service
     ("switched_off", {"healthcheck": _DROP}, [("healthcheck", {"test": ["NONE"], "interval": None, "timeout": None,
-                                                                "start_period": None, "retries": None}, None)]),
+                                                               "start_period": None, "retries": None}, None)]),
     # Docker's defaults, written out or left out, are equal
     ("cli_defaults", {"restart_policy": {"condition": "any", "delay": "5s", "max_attempts": 0}}, []),
     ("cli_defaults", {"restart_policy": {"delay": "6s"}}, [("restart_policy.delay", "5s", "6s")]),

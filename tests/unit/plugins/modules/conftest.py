@@ -36,7 +36,7 @@ def check_docs():
         options = dict(doc["options"], **yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
         _walk(options, module.argument_spec())
         assert {k: v["support"] for k, v in doc["attributes"].items() if k in ("check_mode", "diff_mode",
-                                                                              "idempotent")} == {
+                                                                               "idempotent")} == {
             "check_mode": "full", "diff_mode": "full", "idempotent": "full"}
         assert doc["extends_documentation_fragment"] == ["spin.platform.docker"]
         assert yaml.safe_load(module.EXAMPLES)

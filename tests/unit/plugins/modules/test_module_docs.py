@@ -15,8 +15,11 @@ PACKAGE = "ansible_collections.spin.platform.plugins"
 def _fragment_options(names):
     options = {}
     for name in names or []:
-        fragment = importlib.import_module("%s.doc_fragments.%s" % (PACKAGE, name.split(".")[-1]))
-        options.update(yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+        # spin.platform.<file> is the file's DOCUMENTATION, spin.platform.<file>.<var> its <VAR>
+        parts = name.split(".")[2:]
+        fragment = importlib.import_module("%s.doc_fragments.%s" % (PACKAGE, parts[0]))
+        text = getattr(fragment.ModuleDocFragment, parts[1].upper() if len(parts) > 1 else "DOCUMENTATION")
+        options.update(yaml.safe_load(text)["options"])
     return options
 
 

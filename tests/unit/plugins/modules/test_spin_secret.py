@@ -15,7 +15,7 @@ from ansible_collections.spin.platform.plugins.module_utils import compose, tran
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import (data_from_file, ensure_data,
-                                                                                   parse_redacted)
+                                                                                  parse_redacted)
 from ansible_collections.spin.platform.plugins.modules import spin_secret
 
 OWNER = {"spin.tenant": "demo", "spin.stack": "seed", "com.docker.stack.namespace": "seed"}
