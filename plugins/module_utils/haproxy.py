@@ -30,7 +30,6 @@ PLATFORM_DEFAULTS = {
     "edge_service": "spin_edge",
     "image": "spin/haproxy:2.6",
     "network_prefix": "spin-lb-",
-    "network_count": 16,
     "ports": [80, 443, "8000-8009"],
     "hostnames": ["*"],
     "certificates": [],
@@ -114,13 +113,11 @@ def normalise_platform(platform=None):
     except ValueError as exc:
         problems.append("lb_ports: %s" % exc)
         p["port_set"] = []
-    for key in ("network_count", "servers", "stats_port", "maxconn", "nbthread"):
+    for key in ("servers", "stats_port", "maxconn", "nbthread"):
         try:
             p[key] = int(p[key])
         except (TypeError, ValueError):
             problems.append("lb_%s: '%s' is not a number" % (key, p[key]))
-    if not 1 <= p["network_count"] <= 100:
-        problems.append("lb_network_count: %s is out of range: give 1 to 100" % p["network_count"])
     if not 1 <= p["servers"] <= 1000:
         problems.append("lb_servers: %s is out of range: give the most replicas a service may have (1 to 1000)"
                         % p["servers"])
@@ -143,14 +140,18 @@ def normalise_platform(platform=None):
                         % p["stats_bind"])
     certs = []
     for i, cert in enumerate(p["certificates"] or []):
-        if not isinstance(cert, dict) or not cert.get("name") or not cert.get("secret"):
-            problems.append("lb_certificates[%d]: give {name: wildcard, secret: <Swarm secret with the PEM "
-                            "certificate, chain and key>}" % i)
+        if not isinstance(cert, dict) or not cert.get("name") or not cert.get("file"):
+            problems.append("lb_certificates[%d]: give {name: wildcard, file: <path on each edge node of the PEM "
+                            "with certificate, chain and key>}%s" % (
+                                i, " (a Swarm secret cannot be read back into the edge container: put the PEM in "
+                                   "a root-only file instead)" if isinstance(cert, dict) and cert.get("secret") else ""))
             continue
-        if not _TOKEN.match(str(cert["name"])) or not _NAME.match(str(cert["secret"])):
-            problems.append("lb_certificates[%d]: name and secret use letters, digits, '_', '.', '-'" % i)
+        if not _TOKEN.match(str(cert["name"])) or not str(cert["file"]).startswith("/") or \
+                re.search(r"[\s'\"#$:]", str(cert["file"])):
+            problems.append("lb_certificates[%d]: name uses letters, digits, '_', '.', '-'; file is an absolute "
+                            "path without spaces, quotes or ':'" % i)
             continue
-        certs.append({"name": str(cert["name"]), "secret": str(cert["secret"])})
+        certs.append({"name": str(cert["name"]), "file": str(cert["file"])})
     p["certificates"] = certs
     for i, pattern in enumerate(p["hostnames"] or []):
         if not isinstance(pattern, str) or not pattern:
@@ -167,9 +168,10 @@ def platform_from_vars(variables, template=None):
             if variables.get("spin_lb_" + key) is not None}
 
 
-def network_names(platform):
-    """The slot networks: spin-lb-00 .. spin-lb-NN."""
-    return ["%s%02d" % (platform["network_prefix"], i) for i in range(platform["network_count"])]
+def stack_network(platform, stack):
+    """The load balancer network of one fronted stack: the stack's public services and the edge
+    containers, nobody else (an attachable overlay, so that the running edge joins it)."""
+    return "%s%s" % (platform["network_prefix"], stack)
 
 
 def cert_file(name):
@@ -417,6 +419,74 @@ def canonical_json(data):
 
 
 # ---------------------------------------------------------------------------------------------
+# claims: which routes of two stacks cannot both be served
+
+def owner_of(doc):
+    return "stack '%s' (tenant '%s')" % (doc["stack"], doc["tenant"])
+
+
+def hostnames_overlap(a, b):
+    """Do two hostnames (exact or '*.suffix') serve a common name?"""
+    if a == b:
+        return True
+    for wild, other in ((a, b), (b, a)):
+        if wild.startswith("*.") and other.endswith(wild[1:]):
+            return True
+    return False
+
+
+def route_conflict(route, held, holder):
+    """Why ``route`` cannot be served beside ``held``, a route of another stack (``holder``, its
+    routes document), or None."""
+    if route["hostname"] and held["hostname"] and hostnames_overlap(route["hostname"], held["hostname"]):
+        if route["hostname"] == held["hostname"]:
+            return "hostname '%s' is held by %s" % (route["hostname"], owner_of(holder))
+        return "hostname '%s' overlaps '%s', held by %s" % (route["hostname"], held["hostname"], owner_of(holder))
+    if held["port"] != route["port"]:
+        return None
+    if held["protocol"] != route["protocol"]:
+        return "port %d is served as %s by %s: use protocol %s or another port" % (
+            route["port"], held["protocol"], owner_of(holder), held["protocol"])
+    if held["hostname"] is None or route["hostname"] is None:
+        return "port %d is held by %s%s" % (
+            route["port"], owner_of(holder),
+            "" if held["hostname"] is None else " (for hostname '%s'; a rule without a hostname takes the whole "
+            "port)" % held["hostname"])
+    return None
+
+
+def claim_conflicts(doc, holders):
+    """The rules of ``doc`` that routes of ``holders`` (other stacks' documents, which hold their
+    claims first) forbid: ``[(route, why)]``. Pure."""
+    out = []
+    for route in doc["routes"]:
+        for holder in holders:
+            if holder["stack"] == doc["stack"]:
+                continue
+            why = next((w for w in (route_conflict(route, held, holder) for held in holder["routes"]) if w), None)
+            if why:
+                out.append((route, why))
+                break
+    return out
+
+
+def served_routes(stacks):
+    """Routes documents in claim order (the first holds) -> the same documents with the routes
+    that an earlier stack's claim forbids left out, and ``[(stack, route, why)]`` of those. The
+    claim check refuses such a stack before it is created; this keeps two stacks off one
+    unconditional port even while two deploys race, or when state was written by hand."""
+    served, left_out = [], []
+    for doc in stacks or []:
+        conflicts = claim_conflicts(doc, served)
+        if conflicts:
+            bad = [id(route) for route, _ in conflicts]
+            left_out.extend((doc["stack"], route, why) for route, why in conflicts)
+            doc = dict(doc, routes=[r for r in doc["routes"] if id(r) not in bad])
+        served.append(doc)
+    return served, left_out
+
+
+# ---------------------------------------------------------------------------------------------
 # every stack -> haproxy.cfg
 
 def _host_rank(hostname):
@@ -459,8 +529,10 @@ def _backend_lines(name, doc, service, target_port, mode, check, sticky, platfor
              "backend %s" % name,
              "    mode %s" % mode,
              "    balance roundrobin"]
+    # a connection error marks the server down at once (a dead replica), and its sessions are cut
     server = ("    server-template %s %d tasks.%s_%s:%d check resolvers swarm resolve-prefer ipv4 init-addr last,none"
-              % (_server_prefix(service), platform["servers"], stack, service, target_port))
+              " observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions"
+              % (_server_prefix(service), slots(platform, doc, service), stack, service, target_port))
     if check:
         req = check["request"]
         if req:
@@ -474,6 +546,8 @@ def _backend_lines(name, doc, service, target_port, mode, check, sticky, platfor
         server += " inter %dms rise %d fall %d" % (check["inter_ms"], check["rise"], check["fall"])
         if check["port"] and int(check["port"]) != target_port:
             server += " port %d" % int(check["port"])
+    else:
+        server += " inter 1s fastinter 250ms downinter 1s rise 2 fall 2"
     if sticky:
         cookie = "    cookie %s insert" % sticky["cookie"]
         if sticky["indirect"]:
@@ -491,6 +565,14 @@ def _backend_lines(name, doc, service, target_port, mode, check, sticky, platfor
     return lines
 
 
+def slots(platform, doc, service):
+    """Server slots of a service's backend: lb_servers, or more for a service the stack scales
+    further (its replicas and a fifth more, for rolling updates, in tens)."""
+    replicas = int((doc.get("replicas") or {}).get(service) or 0)
+    wanted = replicas + max(2, (replicas + 4) // 5)
+    return max(platform["servers"], -(-wanted // 10) * 10 if replicas else 0)
+
+
 def _server_prefix(service):
     return re.sub(r"[^A-Za-z0-9_-]", "_", service)
 
@@ -502,17 +584,22 @@ def _backend_key(doc, route):
 
 
 def render(stacks, platform=None, stats_password=None):
-    """Routes documents of every fronted stack -> haproxy.cfg text (deterministic).
+    """Routes documents of every fronted stack, in claim order -> haproxy.cfg text (deterministic).
 
+    A route that conflicts with an earlier stack's claim is not served (``served_routes``).
     ``stats_password`` is the stats page's password when the platform variable is empty (the edge
     node keeps a generated one); its line is marked so that ``redact()`` hides it in diffs.
     """
     p = normalise_platform(platform)
-    docs = sorted(stacks or [], key=lambda d: d["stack"])
+    served, left_out = served_routes(stacks)
+    docs = sorted(served, key=lambda d: d["stack"])
     out = [
         "# spin.platform edge load balancer, generated by spin.platform.spin_lb: do not edit, it is rewritten.",
         "# stacks: %s" % (", ".join("%s (tenant %s, network %s)" % (d["stack"], d["tenant"], d.get("network"))
                                     for d in docs) or "none"),
+    ]
+    out += ["# not served: %s" % _describe(stack, route) + ": " + why for stack, route, why in left_out]
+    out += [
         "",
         "# spin: platform: global settings",
         "global",
@@ -555,7 +642,8 @@ def render(stacks, platform=None, stats_password=None):
         "    retries 3",
         "    retry-on conn-failure empty-response response-timeout",
         "    load-server-state-from-file global",
-        "    timeout connect 3s",
+        # a replica that died answers nothing: give up on it within half a second and retry elsewhere
+    "    timeout connect 500ms",
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout http-request 10s",

@@ -1,20 +1,22 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The edge load balancer's state in Swarm, and its configuration on an edge node (issue 4).
+"""The edge load balancer's state in Swarm, and its configuration on an edge node (issues 4, 13).
 
 Swarm holds everything (nothing on a node's disk is the source of truth):
 
-* one Swarm **config** per fronted stack with the stack's routes document (JSON, see
+* one Swarm **config** per version of a fronted stack's routes document (JSON, see
   ``haproxy.stack_routes``), labelled ``spin.lb.edge=<edge service>``, ``spin.lb.kind=routes``,
-  ``spin.lb.tenant``, ``spin.lb.stack``, ``spin.lb-network``. Not ``spin.stack``: spin_stack
-  prunes the configs that carry its stack label and that it did not make itself.
-* one Swarm config per taken **slot network** (``<edge>.slot.NN``, ``spin.lb.kind=slot``). Names
-  are unique in Swarm, so creating it is an atomic claim: two deploys cannot take one slot.
-* the slot networks themselves (``spin-lb-00`` ..) and the edge service.
+  ``spin.lb.tenant``, ``spin.lb.stack``, ``spin.lb-network``. It is the stack's **claim**: stored
+  before anything of the stack is created; the raft index of its creation orders all claims, so
+  of two conflicting ones the first holds (``claim_holds``). Not ``spin.stack``: spin_stack prunes
+  the configs that carry its stack label and that it did not make itself.
+* one attachable overlay **network per fronted stack** (``<prefix><stack>``,
+  ``spin.lb.kind=stack-network``): the stack's public services and the edge containers only.
 
-On an edge node, ``EdgeNode`` writes ``<config_dir>/haproxy.cfg`` and reloads the HAProxy master
-through ``<config_dir>/run/master.sock`` (the directory is bind-mounted into the edge at the same
-path). Docker API calls go through ``SwarmClient`` (``LbClient`` is another name for it).
+On an edge node, the edge is a container (``ensure_edge_container``) that joins each stack's
+network while it runs; ``EdgeNode`` writes ``<config_dir>/haproxy.cfg`` and reloads the HAProxy
+master through ``<config_dir>/run/master.sock`` (the directory is bind-mounted into the edge at
+the same path). Docker API calls go through ``SwarmClient`` (``LbClient`` is another name for it).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import secrets as pysecrets
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from . import haproxy
 from .errors import SpinError
@@ -52,14 +55,33 @@ def _is_conflict(exc):
 
 
 # =============================================================================================
-# stored routes and slots
+# stored routes: each stack's claim
 
-def _owner_of(doc):
-    return "stack '%s' (tenant '%s')" % (doc["stack"], doc["tenant"])
+def _index(config):
+    return ((config.get("Version") or {}).get("Index", 0), config.get("ID", ""))
+
+
+def _decode(config, stack):
+    try:
+        doc = json.loads(base64.b64decode(config["Spec"].get("Data") or "").decode("utf-8"))
+    except ValueError as exc:
+        raise SpinError("the stored routes of stack '%s' (Swarm config '%s') are not JSON: %s; remove that "
+                        "config and deploy the stack again" % (stack, config["Spec"]["Name"], exc))
+    if doc.get("version") != haproxy.ROUTES_VERSION:
+        raise SpinError("the stored routes of stack '%s' (Swarm config '%s') have version %s, this "
+                        "spin.platform reads %s: upgrade the collection on this controller"
+                        % (stack, config["Spec"]["Name"], doc.get("version"), haproxy.ROUTES_VERSION))
+    return doc
 
 
 def stored_routes(client, platform):
-    """``{stack: {"doc": routes document, "configs": [config objects, newest first]}}``."""
+    """``{stack: {"doc": newest routes document, "index": tenure, "configs": [newest first],
+    "versions": [(index, doc)]}}``.
+
+    A stack's routes config is its claim: it is created before anything of the stack, and never
+    changed (a new version is a new config), so the raft index of its creation orders every
+    claim. A stack serves its newest document; its tenure (the index of its oldest stored
+    version) orders the stacks for the renderer."""
     found = client.configs(labels={L_EDGE: platform["edge_service"], L_KIND: "routes"}) or []
     out = {}
     for config in found:
@@ -67,131 +89,60 @@ def stored_routes(client, platform):
         if stack:
             out.setdefault(stack, {"configs": []})["configs"].append(config)
     for stack, entry in out.items():
-        entry["configs"].sort(key=lambda c: (c.get("Version") or {}).get("Index", 0), reverse=True)
-        newest = entry["configs"][0]
-        try:
-            doc = json.loads(base64.b64decode(newest["Spec"].get("Data") or "").decode("utf-8"))
-        except ValueError as exc:
-            raise SpinError("the stored routes of stack '%s' (Swarm config '%s') are not JSON: %s; remove that "
-                            "config and deploy the stack again" % (stack, newest["Spec"]["Name"], exc))
-        if doc.get("version") != haproxy.ROUTES_VERSION:
-            raise SpinError("the stored routes of stack '%s' (Swarm config '%s') have version %s, this "
-                            "spin.platform reads %s: upgrade the collection on this controller"
-                            % (stack, newest["Spec"]["Name"], doc.get("version"), haproxy.ROUTES_VERSION))
-        entry["doc"] = doc
+        entry["configs"].sort(key=_index, reverse=True)
+        entry["versions"] = [(_index(c), _decode(c, stack)) for c in entry["configs"]]
+        entry["doc"] = entry["versions"][0][1]
+        entry["index"] = entry["versions"][-1][0]
     return out
 
 
-def _overlap(a, b):
-    """Do two hostnames (exact or '*.suffix') serve a common name?"""
-    if a == b:
-        return True
-    for wild, other in ((a, b), (b, a)):
-        if wild.startswith("*.") and other.endswith(wild[1:]):
-            return True
-    return False
+def claim_order(stored):
+    """The stored documents, the oldest tenure first (what ``haproxy.render`` wants)."""
+    return [stored[name]["doc"] for name in sorted(stored, key=lambda n: (stored[n].get("index", (0, "")), n))]
+
+
+def _holding(stored):
+    """Every stored version that holds its claims, in the order Swarm stored them: [(stack, doc)]."""
+    versions = sorted((idx, name, doc) for name, entry in stored.items() for idx, doc in entry.get("versions", []))
+    holding = []
+    for _idx, name, doc in versions:
+        if not haproxy.claim_conflicts(doc, [d for n, d in holding if n != name]):
+            holding.append((name, doc))
+    return holding
+
+
+def holders(stored, stack):
+    """The documents of the other stacks whose claims hold (what a new claim of ``stack`` must not
+    touch)."""
+    return [doc for name, doc in _holding(stored) if name != stack]
+
+
+def claim_holds(stored, stack, index):
+    """Does the version of ``stack`` stored at ``index`` hold its claims? Every stored version of
+    every stack is taken in the order Swarm stored them; a version holds unless it conflicts with
+    an earlier version of another stack that holds. Everyone who asks after storing a version
+    sees every earlier one, so all who race agree on the one winner."""
+    versions = sorted((idx, name, doc) for name, entry in stored.items() for idx, doc in entry.get("versions", []))
+    holding = []
+    for idx, name, doc in versions:
+        if idx > index:
+            break
+        beaten = haproxy.claim_conflicts(doc, [d for n, d in holding if n != name])
+        if idx == index and name == stack:
+            return beaten
+        if not beaten:
+            holding.append((name, doc))
+    return []
 
 
 def check_claims(doc, others):
     """Refuse ports and hostnames another stack holds. Pure; raises SpinError naming the holder."""
-    problems = []
-    for route in doc["routes"]:
-        why = None
-        for other in sorted(others, key=lambda d: d["stack"]):
-            if other["stack"] == doc["stack"]:
-                continue
-            for held in other["routes"]:
-                if route["hostname"] and held["hostname"] and _overlap(route["hostname"], held["hostname"]):
-                    if route["hostname"] == held["hostname"]:
-                        why = "hostname '%s' is held by %s" % (route["hostname"], _owner_of(other))
-                    else:
-                        why = "hostname '%s' overlaps '%s', held by %s" % (route["hostname"], held["hostname"],
-                                                                           _owner_of(other))
-                elif held["port"] == route["port"] and held["protocol"] != route["protocol"]:
-                    why = "port %d is served as %s by %s: use protocol %s or another port" % (
-                        route["port"], held["protocol"], _owner_of(other), held["protocol"])
-                elif held["port"] == route["port"] and (held["hostname"] is None or route["hostname"] is None):
-                    why = "port %d is held by %s%s" % (
-                        route["port"], _owner_of(other),
-                        "" if held["hostname"] is None else " (for hostname '%s'; a rule without a hostname "
-                        "takes the whole port)" % held["hostname"])
-                if why:
-                    break
-            if why:
-                break
-        if why:
-            problems.append("rule %d of stack '%s' (%s): %s" % (route["rule"], doc["stack"], route["origin"], why))
-    if problems:
+    conflicts = haproxy.claim_conflicts(doc, sorted(others, key=lambda d: d["stack"]))
+    if conflicts:
+        problems = ["rule %d of stack '%s' (%s): %s" % (route["rule"], doc["stack"], route["origin"], why)
+                    for route, why in conflicts]
         raise SpinError("; ".join(problems) + ". Choose another hostname or port; nothing was changed.",
                         conflicts=problems)
-
-
-def _slot_markers(client, platform):
-    return client.configs(labels={L_EDGE: platform["edge_service"], L_KIND: "slot"}) or []
-
-
-def slot_usage(client, platform, stored=None):
-    """``{network: {"tenant", "stack", "why"}}`` for every slot network in use, from Swarm state:
-    slot claims, stored routes, and services (other than the edge) attached to the network."""
-    names = haproxy.network_names(platform)
-    usage = {}
-    for marker in _slot_markers(client, platform):
-        labels = marker["Spec"].get("Labels") or {}
-        if labels.get(L_NETWORK) in names:
-            usage.setdefault(labels[L_NETWORK], {"tenant": labels.get(L_TENANT), "stack": labels.get(L_STACK),
-                                                 "why": "claimed by Swarm config '%s'" % marker["Spec"]["Name"]})
-    for stack, entry in (stored if stored is not None else stored_routes(client, platform)).items():
-        net = entry["doc"].get("network")
-        if net in names:
-            usage.setdefault(net, {"tenant": entry["doc"]["tenant"], "stack": stack, "why": "stored routes"})
-    ids = {}
-    for net in client.networks(labels={L_EDGE: platform["edge_service"], L_KIND: "network"}) or []:
-        if net["Name"] in names:
-            ids[net["Id"]] = net["Name"]
-    for service in client.services() or []:
-        spec = service["Spec"]
-        if spec["Name"] == platform["edge_service"]:
-            continue
-        labels = spec.get("Labels") or {}
-        for attachment in (spec.get("TaskTemplate") or {}).get("Networks") or []:
-            net = ids.get(attachment.get("Target")) or (attachment.get("Target") if attachment.get("Target") in names
-                                                        else None)
-            if net:
-                usage.setdefault(net, {"tenant": labels.get("spin.tenant"), "stack": labels.get("spin.stack"),
-                                       "why": "service '%s' is attached" % spec["Name"]})
-    return usage
-
-
-def assign_slot(client, platform, tenant, stack, stored=None, check_mode=False):
-    """The slot network of ``stack``: the one it holds, else a free one, claimed atomically."""
-    usage = slot_usage(client, platform, stored)
-    mine = sorted(net for net, holder in usage.items() if holder["stack"] == stack)
-    for net in mine:
-        holder = usage[net]
-        if holder["tenant"] not in (None, tenant):
-            raise SpinError("stack '%s' is held by tenant '%s' on the load balancer (network %s, %s): choose "
-                            "another stack name" % (stack, holder["tenant"], net, holder["why"]))
-    if mine:
-        return mine[0]
-    for net in haproxy.network_names(platform):
-        if net in usage:
-            continue
-        if check_mode:
-            return net
-        try:
-            client.create_config(
-                "%s.slot.%s" % (platform["edge_service"], net[len(platform["network_prefix"]):]),
-                json.dumps({"tenant": tenant, "stack": stack, "network": net}).encode("utf-8"),
-                labels={L_EDGE: platform["edge_service"], L_KIND: "slot", L_TENANT: tenant, L_STACK: stack,
-                        L_NETWORK: net})
-        except SpinError as exc:
-            if _is_conflict(exc):
-                continue  # another deploy took it a moment ago
-            raise
-        return net
-    raise SpinError("all %d load balancer networks are in use, so stack '%s' cannot be published: the platform "
-                    "team can raise lb_network_count (and run site.yml), or remove a stack that no longer needs "
-                    "the load balancer" % (platform["network_count"], stack))
 
 
 def _config_name(platform, stack, digest):
@@ -201,9 +152,58 @@ def _config_name(platform, stack, digest):
     return name
 
 
+def _create_routes_config(client, p, doc):
+    name = _config_name(p, doc["stack"], haproxy.routes_digest(doc))
+    try:
+        return client.create_config(name, haproxy.canonical_json(doc).encode("utf-8"), labels={
+            L_EDGE: p["edge_service"], L_KIND: "routes", L_TENANT: doc["tenant"], L_STACK: doc["stack"],
+            L_NETWORK: doc["network"]})
+    except SpinError as exc:
+        if not _is_conflict(exc):
+            raise
+        found = client.find_config(name)
+        return found["ID"] if found else None
+
+
+def claim_stack_routes(client, doc, platform=None):
+    """Store the stack's routes document first, then check it against every other stack's:
+    of two conflicting documents the one Swarm stored first holds, so two deploys racing for a
+    port or hostname, on one manager or two, cannot both win. The loser removes what it stored
+    and is refused (SpinError naming the holder) before anything of its stack is created.
+
+    -> ``{"config": ID of the stored document or None when it was stored already, "stored": the
+    stored routes of every stack, with this one}``."""
+    p = haproxy.normalise_platform(platform)
+    stack = doc["stack"]
+    before = stored_routes(client, p)
+    mine = before.get(stack)
+    check_claims(doc, holders(before, stack))  # refuse early: nothing stored yet
+    if mine and mine["doc"] == doc:
+        return {"config": None, "stored": before}
+    config_id = _create_routes_config(client, p, doc)
+    after = stored_routes(client, p)
+    own = next((idx for idx, version in (after.get(stack) or {}).get("versions", []) if version == doc), None)
+    beaten = claim_holds(after, stack, own) if own is not None else []
+    if beaten:
+        client.remove_config(config_id)
+        problems = ["rule %d of stack '%s' (%s): %s" % (route["rule"], stack, route["origin"], why)
+                    for route, why in beaten]
+        raise SpinError("; ".join(problems) + " (claimed a moment earlier). Choose another hostname or port; "
+                        "nothing was changed.", conflicts=problems)
+    return {"config": config_id, "stored": after}
+
+
+def release_claim(client, claim):
+    """Undo ``claim_stack_routes`` (a deploy that failed): its stored document goes, an older one
+    of the stack stays."""
+    if claim and claim.get("config"):
+        client.remove_config(claim["config"])
+
+
 def store_stack_routes(client, routes_doc, platform=None, check_mode=False):
-    """Store a stack's routes document (after its services are applied). -> changed.
-    A document without routes drops the stack's routes and frees its slot."""
+    """Make ``routes_doc`` the stack's only stored routes (after its services are applied); with
+    ``claim_stack_routes`` before, this only removes the older documents. -> changed. A document
+    without routes drops the stack's routes."""
     p = haproxy.normalise_platform(platform)
     if not routes_doc["routes"]:
         return drop_stack_routes(client, routes_doc["tenant"], routes_doc["stack"], p, check_mode)
@@ -212,20 +212,13 @@ def store_stack_routes(client, routes_doc, platform=None, check_mode=False):
                         % routes_doc["stack"])
     stack = routes_doc["stack"]
     entry = stored_routes(client, p).get(stack)
-    data = haproxy.canonical_json(routes_doc)
     name = _config_name(p, stack, haproxy.routes_digest(routes_doc))
     if entry and entry["configs"][0]["Spec"]["Name"] == name and len(entry["configs"]) == 1:
         return False
     if check_mode:
         return True
     if not (entry and any(c["Spec"]["Name"] == name for c in entry["configs"])):
-        try:
-            client.create_config(name, data.encode("utf-8"), labels={
-                L_EDGE: p["edge_service"], L_KIND: "routes", L_TENANT: routes_doc["tenant"], L_STACK: stack,
-                L_NETWORK: routes_doc["network"]})
-        except SpinError as exc:
-            if not _is_conflict(exc):
-                raise
+        _create_routes_config(client, p, routes_doc)
     for config in (entry or {}).get("configs", []):
         if config["Spec"]["Name"] != name:
             client.remove_config(config["ID"])
@@ -233,34 +226,52 @@ def store_stack_routes(client, routes_doc, platform=None, check_mode=False):
 
 
 def drop_stack_routes(client, tenant, stack, platform=None, check_mode=False):
-    """Forget a stack's routes and free its slot. -> changed. Refuses another tenant's stack."""
+    """Forget a stack's routes. -> changed. Refuses another tenant's stack. Its network goes when
+    the edge nodes have left it (``sync_edge``)."""
     p = haproxy.normalise_platform(platform)
     entry = stored_routes(client, p).get(stack)
-    markers = [m for m in _slot_markers(client, p) if (m["Spec"].get("Labels") or {}).get(L_STACK) == stack]
-    owners = ([entry["doc"]["tenant"]] if entry else []) + [(m["Spec"].get("Labels") or {}).get(L_TENANT)
-                                                            for m in markers]
-    for owner in owners:
-        if owner != tenant:
-            raise SpinError("stack '%s' belongs to tenant '%s' on the load balancer, not to '%s': nothing was "
-                            "changed" % (stack, owner, tenant))
-    if not entry and not markers:
+    if not entry:
         return False
+    if entry["doc"]["tenant"] != tenant:
+        raise SpinError("stack '%s' belongs to tenant '%s' on the load balancer, not to '%s': nothing was "
+                        "changed" % (stack, entry["doc"]["tenant"], tenant))
     if not check_mode:
-        for config in (entry or {}).get("configs", []):
+        for config in entry["configs"]:
             client.remove_config(config["ID"])
-        for marker in markers:
-            client.remove_config(marker["ID"])
     return True
 
 
+def ensure_stack_network(client, platform, tenant, stack, check_mode=False):
+    """The stack's own load balancer network (attachable overlay, labelled), created when missing.
+    Refuses a network of that name that is not this stack's. -> (name, created)."""
+    name = haproxy.stack_network(platform, stack)
+    found = client.find_network(name)
+    if found is not None:
+        labels = found.get("Labels") or {}
+        if labels.get(L_EDGE) != platform["edge_service"] or labels.get(L_STACK) != stack or \
+                labels.get(L_TENANT) != tenant or not found.get("Attachable"):
+            raise SpinError("network '%s' exists but is not the load balancer network of stack '%s' of tenant '%s' "
+                            "(labels %s): remove it, or choose another stack name" % (name, stack, tenant, labels))
+        return name, False
+    if not check_mode:
+        try:
+            client.create_network(name, driver="overlay", attachable=True, labels={
+                L_EDGE: platform["edge_service"], L_KIND: "stack-network", L_TENANT: tenant, L_STACK: stack})
+        except SpinError as exc:
+            if not _is_conflict(exc):
+                raise
+    return name, True
+
+
 def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None, platform=None,
-                      health_checks=None, files=None, check_mode=False, validate=True):
-    """Before a stack is deployed: its routes, its claims, its slot network, a checked config.
+                      health_checks=None, files=None, check_mode=False, validate=True, replicas=None):
+    """Before a stack is deployed: its routes, its claims, its network, a checked config.
 
     Raises SpinError (naming the rule, and the holder of a claimed port or hostname) and changes
-    nothing then. Returns ``{"network": slot network or None, "routes": routes document,
-    "public_services": [compose names that must join the network], "config": candidate text}``.
-    Outside check mode a stack that gets a slot for the first time claims it here.
+    nothing then. Returns ``{"network": the stack's network or None, "routes": routes document,
+    "public_services": [compose names that must join the network], "config": candidate text,
+    "claim": what ``release_claim`` undoes, "network_created": bool}``. Outside check mode the
+    routes are stored first (the claim), then the network is made.
     """
     p = haproxy.normalise_platform(platform)
     doc = haproxy.stack_routes(tenant, stack, endpoints, load_balancers, health_checks, p, files)
@@ -269,25 +280,41 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
     if mine and mine["doc"]["tenant"] != tenant:
         raise SpinError("stack '%s' belongs to tenant '%s' on the load balancer: choose another stack name"
                         % (stack, mine["doc"]["tenant"]))
-    others = [entry["doc"] for name, entry in sorted(stored.items()) if name != stack]
-    check_claims(doc, others)
+    claim, created = None, False
     if doc["routes"]:
-        doc["network"] = assign_slot(client, p, tenant, stack, stored, check_mode)
-    text = haproxy.render(others + ([doc] if doc["routes"] else []), p, stats_password="check")
+        doc["network"] = haproxy.stack_network(p, stack)
+        public = haproxy.public_services(doc)
+        if replicas:
+            doc["replicas"] = {name: int(replicas[name]) for name in public if replicas.get(name)}
+        if check_mode:
+            check_claims(doc, holders(stored, stack))
+        else:
+            claim = claim_stack_routes(client, doc, p)
+            stored = claim["stored"]
+        _unused, created = ensure_stack_network(client, p, tenant, stack, check_mode)
+    others = dict((name, e) for name, e in stored.items() if name != stack)
+    if doc["routes"]:
+        others[stack] = {"doc": doc, "index": (stored.get(stack) or {}).get("index", (1 << 62, ""))}
+    text = haproxy.render(claim_order(others), p, stats_password="check")
     if validate:
         validate_config(client, text, p)
     return {"network": doc["network"], "routes": doc, "public_services": haproxy.public_services(doc),
-            "config": text}
+            "config": text, "claim": claim, "network_created": created}
 
 
 # =============================================================================================
 # checking a config with the real HAProxy
 
 def edge_container(client, platform):
-    """This engine's running edge task container, or None."""
-    found = client.containers(labels={"com.docker.swarm.service.name": platform["edge_service"]},
-                              status="running") or []
-    return sorted(found, key=lambda c: c.get("Created", 0), reverse=True)[0] if found else None
+    """This engine's running edge container, or None (also the task of a pool-design edge
+    service, so that a check runs against the real certificates until the migration)."""
+    for labels in ({L_EDGE: platform["edge_service"], "spin.role": "edge"},
+                   {"com.docker.swarm.service.name": platform["edge_service"]}):
+        found = [c for c in client.containers(labels=labels, status="running") or []
+                 if "com.docker.swarm.service.name" in labels or "/%s" % platform["edge_service"] in c.get("Names", [])]
+        if found:
+            return sorted(found, key=lambda c: c.get("Created", 0), reverse=True)[0]
+    return None
 
 
 def validate_config(client, text, platform, container=None, check_mode=False):
@@ -490,26 +517,80 @@ def parse_show_proc(text):
 # =============================================================================================
 # the whole edge node: render from Swarm, check, write, reload
 
-def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload=True):
-    """Render every stored stack's routes, and make this edge node serve them.
+def edge_networks(client, container):
+    """The load balancer networks the container is on: {name: network ID}."""
+    networks = ((client.inspect_container(container["Id"]) or {}).get("NetworkSettings") or {}).get("Networks") or {}
+    return {name: (net or {}).get("NetworkID") for name, net in networks.items()}
 
-    -> {"changed", "config_changed", "reloaded", "reload_seconds", "stacks", "diff"}. An invalid
-    config never replaces the running one (SpinError names the stack and rule).
+
+def _parallel(jobs, workers=8):
+    """Run independent Docker calls side by side (the engine attaches a network in about a second,
+    mostly waiting on the swarm); -> the first SpinError, raised after all finished."""
+    errors = []
+    if not jobs:
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        for future in [pool.submit(job) for job in jobs]:
+            try:
+                future.result()
+            except SpinError as exc:
+                errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+def attach_edge(client, platform, docs, container=None, check_mode=False):
+    """Connect this node's edge container to the network of every fronted stack, and disconnect
+    it from the networks of stacks that are gone (whose networks are then removed, once no edge
+    node is left on them). -> {"connected": [...], "disconnected": [...]}."""
+    container = container or edge_container(client, platform)
+    out = {"connected": [], "disconnected": []}
+    if container is None or "com.docker.swarm.service.name" in (container.get("Labels") or {}):
+        return out
+    have = edge_networks(client, container)
+    wanted = {doc["network"] for doc in docs if doc.get("network")}
+    out["connected"] = sorted(wanted - set(have))
+    mine = {net["Name"]: net["Id"] for net in client.networks(labels={L_EDGE: platform["edge_service"],
+                                                                        L_KIND: "stack-network"}) or []}
+    out["disconnected"] = sorted(name for name in have if name in mine and name not in wanted)
+    if check_mode:
+        return out
+    _parallel([(lambda n=name: client.connect_network(n, container["Id"])) for name in out["connected"]])
+    for name in out["disconnected"]:
+        client.disconnect_network(name, container["Id"])
+    for name, net_id in mine.items():
+        if name not in wanted:
+            try:
+                client.remove_network(net_id)
+            except SpinError:
+                pass  # another edge node, or a service of the stack, is still on it: a later run removes it
+    return out
+
+
+def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload=True):
+    """Render every stored stack's routes, and make this edge node serve them: its edge container
+    on every fronted stack's network, the config checked, written and reloaded.
+
+    -> {"changed", "config_changed", "reloaded", "reload_seconds", "stacks", "networks", "diff"}.
+    An invalid config never replaces the running one (SpinError names the stack and rule).
     """
     p = haproxy.normalise_platform(platform)
     node = node or EdgeNode(p)
     stored = stored if stored is not None else stored_routes(client, p)
-    docs = [stored[name]["doc"] for name in sorted(stored)]
+    docs = claim_order(stored)
     text = haproxy.render(docs, p, stats_password=node.stats_password(check_mode))
     before = node.current()
-    result = {"changed": before != text, "config_changed": before != text, "reloaded": False,
-              "reload_seconds": None, "stacks": [d["stack"] for d in docs], "config_path": node.cfg,
+    container = edge_container(client, p)
+    networks = attach_edge(client, p, docs, container, check_mode)
+    result = {"changed": before != text or bool(networks["connected"] or networks["disconnected"]),
+              "config_changed": before != text, "reloaded": False, "reload_seconds": None,
+              "stacks": sorted(d["stack"] for d in docs), "config_path": node.cfg, "networks": networks,
               "diff": {"before": haproxy.redact(before) or "", "after": haproxy.redact(text),
                        "before_header": node.cfg, "after_header": node.cfg}}
     if before == text:
         return result
     # in check mode too: it changes nothing, and tells whether it would fail
-    validate_config(client, text, p, check_mode=check_mode)
+    validate_config(client, text, p, container=container, check_mode=check_mode)
     if check_mode:
         return result
     node.write(text)
@@ -548,26 +629,108 @@ def _base_params(platform, name, recipe):
     }
 
 
-def edge_service_params(platform, recipe=None):
-    """The edge: HAProxy on every node labelled spin.edge=true, on every slot network, publishing
-    every port tenants may claim in host mode (no ingress mesh, no VIP)."""
+def edge_container_spec(platform, image_id, recipe=None):
+    """This node's edge: a container of the HAProxy image (not a Swarm service: Docker attaches a
+    running container, never a service task, to a network, and a service's networks are in its
+    spec, so every new fronted stack would restart it). It publishes every port tenants may claim,
+    bind-mounts the config directory and the platform certificates, restarts always, and stops
+    softly (SIGUSR1: the requests under way finish; hard-stop-after bounds it)."""
     p = platform
-    params = _base_params(p, p["edge_service"], recipe)
-    params.update({
-        "command": [p["config_dir"]],
-        "labels": {L_EDGE: p["edge_service"], "spin.role": "edge"},
-        "networks": [{"name": n, "aliases": []} for n in haproxy.network_names(p)],
-        "publish": [{"published_port": port, "target_port": port, "protocol": "tcp", "mode": "host"}
-                    for port in p["port_set"]],
-        # host ports cannot be bound twice on a node: the old task stops first
-        "update_config": {"parallelism": 1, "delay": "5s", "order": "stop-first", "failure_action": "pause",
-                          "monitor": "10s", "max_failure_ratio": None},
-        "secrets": [{"secret_name": c["secret"], "target": haproxy.cert_file(c["name"]), "uid": "0", "gid": "0",
-                     "mode": 0o400} for c in p["certificates"]],
-        # SIGUSR1: soft stop, the requests under way finish (hard-stop-after bounds it)
-        "stop_grace_period": "70s", "stop_signal": "SIGUSR1",
-    })
-    return params
+    spec = {
+        "name": p["edge_service"], "image": p["image"], "image_id": image_id, "command": [p["config_dir"]],
+        "ports": dict((port, port) for port in p["port_set"]),
+        "binds": ["%s:%s:rw" % (p["config_dir"], p["config_dir"])] + [
+            "%s:%s/%s:ro" % (c["file"], haproxy.CERT_DIR, haproxy.cert_file(c["name"])) for c in p["certificates"]],
+        "stop_signal": "SIGUSR1", "stop_timeout": 70,
+    }
+    digest = haproxy.routes_digest(spec)[:16]
+    spec["labels"] = {L_EDGE: p["edge_service"], "spin.role": "edge", "spin.lb.spec": digest}
+    if recipe:
+        spec["labels"][L_RECIPE] = recipe
+    return spec
+
+
+def ensure_edge_container(client, platform, check_mode=False):
+    """This node's edge container as the platform variables say: created when missing, replaced
+    (stop first: the host ports cannot be bound twice) when its spec differs, started when
+    stopped. Then it joins every fronted stack's network (``sync_edge``). -> result dict."""
+    p = haproxy.normalise_platform(platform)
+    image = client.inspect_image(p["image"])
+    if image is None:
+        if check_mode:
+            return {"changed": True, "action": "create"}
+        raise SpinError("image '%s' is not on this node: build it with the images role (site.yml) first" % p["image"])
+    spec = edge_container_spec(p, image["Id"], ((image.get("Config") or {}).get("Labels") or {}).get("spin.recipe"))
+    found = [c for c in client.containers(labels={L_EDGE: p["edge_service"], "spin.role": "edge"}) or []
+             if "/%s" % p["edge_service"] in c.get("Names", [])]
+    current = found[0] if found else None
+    action = "none"
+    if current is None:
+        action = "create"
+    elif (current.get("Labels") or {}).get("spin.lb.spec") != spec["labels"]["spin.lb.spec"] or \
+            current.get("ImageID") != image["Id"]:
+        action = "replace"
+    elif current.get("State") != "running":
+        action = "start"
+    result = {"changed": action != "none", "action": action, "container": current["Id"] if current else None}
+    if check_mode or action == "none":
+        return result
+    if action == "replace":
+        client.stop_container(current["Id"], timeout=spec["stop_timeout"])
+        client.remove_container(current["Id"])
+    if action in ("create", "replace"):
+        EdgeNode(p).ensure_dirs()
+        result["container"] = client.create_container(
+            spec["name"], spec["image"], command=spec["command"], labels=spec["labels"], ports=spec["ports"],
+            binds=spec["binds"], restart="always", stop_signal=spec["stop_signal"], stop_timeout=spec["stop_timeout"])
+    client.start_container(result["container"])
+    return result
+
+
+def migrate_pool(client, platform, check_mode=False):
+    """From the pool design (an edge *service* on a fixed pool of networks): move every stored
+    stack to a network of its own (its public services join it, a rolling update of theirs),
+    then remove the old edge service; its pool networks go once nothing is on them.
+    -> the stacks moved. The edge is away from the moment the service goes until this node's
+    edge container has started (a few seconds): the one step of the migration."""
+    p = haproxy.normalise_platform(platform)
+    moved = []
+    for stack, entry in sorted(stored_routes(client, p).items()):
+        doc = entry["doc"]
+        wanted = haproxy.stack_network(p, stack)
+        if doc.get("network") == wanted:
+            continue
+        moved.append(stack)
+        if check_mode:
+            continue
+        ensure_stack_network(client, p, doc["tenant"], stack)
+        net_id = client.find_network(wanted)["Id"]
+        for name in haproxy.public_services(doc):
+            found = client.find_service("%s_%s" % (stack, name))
+            if found is None:
+                continue
+            spec = found["Spec"]
+            template = spec.setdefault("TaskTemplate", {})
+            nets = template.get("Networks") or spec.get("Networks") or []
+            if not any(n.get("Target") == net_id for n in nets):
+                template["Networks"] = list(nets) + [{"Target": net_id, "Aliases": [name]}]
+                spec.pop("Networks", None)
+                spec.setdefault("Labels", {})[L_NETWORK] = wanted
+                client.update_service(found["ID"], found["Version"]["Index"], spec)
+        store_stack_routes(client, dict(doc, network=wanted), p)
+    legacy = client.find_service(p["edge_service"])
+    if legacy is not None and not check_mode:
+        client.remove_service(legacy["ID"])
+    for net in client.networks(labels={L_EDGE: p["edge_service"], L_KIND: "network"}) or []:
+        if not check_mode:
+            try:
+                client.remove_network(net["Id"])
+            except SpinError:
+                pass  # a stack's services are still on it until the stack's next deploy
+    for marker in client.configs(labels={L_EDGE: p["edge_service"], L_KIND: "slot"}) or []:
+        if not check_mode:
+            client.remove_config(marker["ID"])
+    return {"stacks": moved, "service_removed": legacy is not None}
 
 
 def stats_service_params(platform, recipe=None):
@@ -586,27 +749,10 @@ def stats_service_params(platform, recipe=None):
     return params
 
 
-def ensure_networks(client, platform, check_mode=False):
-    """Create the missing slot networks. -> names created (or to create)."""
-    created = []
-    for name in haproxy.network_names(platform):
-        found = client.find_network(name)
-        if found is not None:
-            labels = found.get("Labels") or {}
-            if found.get("Driver") != "overlay" or labels.get(L_EDGE) != platform["edge_service"]:
-                raise SpinError("network '%s' exists but is not a load balancer network of edge '%s' (driver %s, "
-                                "labels %s): remove it or change lb_network_prefix"
-                                % (name, platform["edge_service"], found.get("Driver"), labels))
-            continue
-        created.append(name)
-        if not check_mode:
-            client.create_network(name, driver="overlay", attachable=False,
-                                  labels={L_EDGE: platform["edge_service"], L_KIND: "network"})
-    return created
-
-
 def ensure_edge(client, platform, check_mode=False, wait=True, wait_timeout=120):
-    """The slot networks and the edge service as the platform variables say. -> result dict."""
+    """The cluster-wide part of the edge (once, on a manager): the pool design migrated away, and
+    the stats relay service on the edge nodes. Each edge node's container is
+    ``ensure_edge_container``'s. -> result dict."""
     from .reconcile import ServiceReconciler  # the reconciler pulls in service_spec: only when provisioning
 
     p = haproxy.normalise_platform(platform)
@@ -615,7 +761,7 @@ def ensure_edge(client, platform, check_mode=False, wait=True, wait_timeout=120)
         raise SpinError("image '%s' is not on this node: build it with the images role (site.yml) first"
                         % p["image"])
     recipe = (((image or {}).get("Config") or {}).get("Labels") or {}).get("spin.recipe")
-    created = ensure_networks(client, p, check_mode)
+    migrated = migrate_pool(client, p, check_mode)
     edge_nodes = [n for n in client.nodes() or []
                   if ((n.get("Spec") or {}).get("Labels") or {}).get("spin.edge") == "true"]
     warnings = []
@@ -624,19 +770,15 @@ def ensure_edge(client, platform, check_mode=False, wait=True, wait_timeout=120)
         wait = False
         warnings.append("no swarm node is labelled spin.edge=true, so the edge runs nowhere: label the edge "
                         "nodes (swarm_node_labels: {spin.edge: 'true'} in the inventory, then site.yml)")
-    known = {n: "(new network %s)" % n for n in created}
-    known["host"] = client.swarm_network_id("host")
+    known = {"host": client.swarm_network_id("host")}
     reconciler = ServiceReconciler(client, check_mode=check_mode)
-    plans = []
-    for params in (edge_service_params(p, recipe), stats_service_params(p, recipe)):
-        params["wait"] = wait
-        params["wait_timeout"] = wait_timeout
-        plan = reconciler.plan(params, known_refs={"networks": known})
-        reconciler.apply(plan)
-        plans.append(plan)
+    params = stats_service_params(p, recipe)
+    params["wait"] = wait
+    params["wait_timeout"] = wait_timeout
+    plan = reconciler.plan(params, known_refs={"networks": known})
+    reconciler.apply(plan)
     if wait and not check_mode:
-        reconciler.wait(plans)
-    result = {"changed": bool(created) or any(plan.changed for plan in plans), "networks_created": created,
-              "services": {plan.name: plan.result() for plan in plans}, "edge_nodes": len(edge_nodes),
-              "warnings": warnings}
-    return result
+        reconciler.wait([plan])
+    return {"changed": bool(migrated["stacks"] or migrated["service_removed"]) or plan.changed,
+            "migrated": migrated, "services": {plan.name: plan.result()}, "edge_nodes": len(edge_nodes),
+            "warnings": warnings}

@@ -318,6 +318,36 @@ class SwarmClient(object):
     def inspect_container(self, container_id):
         return self._find("inspect container %s" % container_id, self.api.inspect_container, container_id)
 
+    def create_container(self, name, image, command=None, labels=None, ports=None, binds=None, restart="always",
+                         stop_signal=None, stop_timeout=None):
+        """A long-running container of this engine (the edge on an edge node). ``ports``: host port
+        -> container port (tcp, all addresses); ``binds``: ["src:dst:mode"]. -> its ID."""
+        host_config = self.api.create_host_config(
+            port_bindings={"%d/tcp" % target: published for published, target in (ports or {}).items()},
+            binds=binds or None, restart_policy={"Name": restart} if restart else None)
+        created = self._call("create container '%s'" % name, self.api.create_container, image, command=command,
+                             name=name, labels=labels or {}, host_config=host_config,
+                             ports=sorted((ports or {}).values()) or None,
+                             stop_signal=stop_signal, stop_timeout=stop_timeout)
+        return created["Id"]
+
+    def start_container(self, container_id):
+        self._call("start container %s" % container_id[:12], self.api.start, container_id)
+
+    def stop_container(self, container_id, timeout=None):
+        self._find("stop container %s" % container_id[:12], self.api.stop, container_id, timeout=timeout)
+
+    def remove_container(self, container_id):
+        self._find("remove container %s" % container_id[:12], self.api.remove_container, container_id, force=True)
+
+    def connect_network(self, network, container_id, aliases=None):
+        self._call("connect container %s to network '%s'" % (container_id[:12], network),
+                   self.api.connect_container_to_network, container_id, network, aliases=aliases)
+
+    def disconnect_network(self, network, container_id):
+        self._find("disconnect container %s from network '%s'" % (container_id[:12], network),
+                   self.api.disconnect_container_from_network, container_id, network)
+
     # ---- images, commands in containers, one-off containers (the edge load balancer) -------
 
     def inspect_image(self, name):

@@ -14,16 +14,20 @@ description:
     node the full C(haproxy.cfg) is rendered from them, checked with C(haproxy -c), written and reloaded
     without dropping connections (master-worker reload, listening sockets handed over, server state
     carried over)."
-  - "With O(state=present) and a stack's routes (O(endpoints) and/or O(load_balancers)): checks the
-    stack's claims (a hostname or port that another stack holds is refused, naming the holder), gives
-    the stack a load balancer network (a free one of C(spin-lb-00) .. C(spin-lb-NN)), stores the routes,
-    then renders, checks and reloads this node's edge. Nothing changes when anything is refused."
+  - "With O(state=present) and a stack's routes (O(endpoints) and/or O(load_balancers)): stores the
+    routes as the stack's claim and checks it (a hostname or port that another stack holds is refused,
+    naming the holder, and the stored routes are taken back), makes the stack's own load balancer network
+    (C(<network_prefix><stack>)), then renders, checks and reloads this node's edge. Nothing is left
+    changed when anything is refused."
   - With O(state=present) and no stack (sync), only renders this node's edge from the stored routes.
-  - With O(state=absent), forgets the stack's routes, frees its network, and reloads this node's edge.
+  - With O(state=absent), forgets the stack's routes and reloads this node's edge; the stack's network
+    goes once no edge container is on it.
   - "The same input gives a byte-identical C(haproxy.cfg): then nothing is written or reloaded and
     C(changed) is false."
-  - With O(provision=true) it also makes the load balancer networks and the edge services (the HAProxy
-    edge and its stats relay) match the platform variables; the role C(spin.platform.lb_edge) does this.
+  - With O(provision=true) (once, on a manager) it makes the edge's stats relay service match the platform
+    variables, and migrates a platform from the pool design (an edge service on a fixed pool of networks).
+  - With O(edge=true) (on each edge node) it makes this node's edge container match the platform variables
+    and joins it to every fronted stack's network. The role C(spin.platform.lb_edge) does both.
   - "Options left out of O(platform) default to the inventory variables C(spin_lb_<key>)
     (e.g. C(spin_lb_ports)), else to the defaults below. The tenant's extra vars may not set them."
 extends_documentation_fragment:
@@ -105,13 +109,20 @@ options:
     type: bool
     default: true
   provision:
-    description: Also create the load balancer networks and create or update the edge services.
+    description:
+      - Also make the edge's cluster-wide part match (the stats relay service; the pool design migrated away).
+    type: bool
+    default: false
+  edge:
+    description:
+      - Also make this node's edge container match the platform variables (created, replaced, started),
+        after writing its configuration, so that it starts with it.
     type: bool
     default: false
   wait:
     description:
       - With O(sync=true), wait until the edge HAProxy of this node answers on its master socket (after
-        provisioning). Not in check mode.
+        provisioning). With O(provision=true), wait until the stats relay runs. Not in check mode.
     type: bool
     default: false
   wait_timeout:
@@ -133,21 +144,14 @@ options:
         type: str
         default: spin/haproxy:2.6
       network_prefix:
-        description: Prefix of the load balancer networks C(<prefix>00) ...
+        description: Prefix of the load balancer networks, one per fronted stack (C(<prefix><stack>)).
         type: str
         default: spin-lb-
-      network_count:
-        description:
-          - How many load balancer networks there are, so how many stacks can be fronted. Each fronted stack
-            gets one to itself, shared only with the edge.
-          - Changing it changes the edge's service (its tasks restart).
-        type: int
-        default: 16
       ports:
         description:
           - The host ports stacks may claim (numbers or ranges like C(8000-8009)). The edge publishes all
             of them at provisioning, so that a stack taking a port needs only a reload.
-          - Changing it changes the edge's service (its tasks restart).
+          - Changing it replaces the edge container of each node (a second or two without HAProxy).
         type: list
         elements: raw
         default: [80, 443, 8000-8009]
@@ -158,14 +162,16 @@ options:
         default: ['*']
       certificates:
         description:
-          - Platform TLS certificates, each C({name, secret}) naming a Swarm secret that holds a PEM with
-            certificate, chain and key. The first is the default one; the others are chosen by SNI.
-          - They are mounted into the edge, so adding one changes the edge's service (its tasks restart).
+          - Platform TLS certificates, each C({name, file}) with the path, on every edge node, of a PEM with
+            certificate, chain and key (root-only). The first is the default one; the others are chosen by SNI.
+          - They are mounted into the edge container, so adding one replaces it (a second or two per node).
         type: list
         elements: dict
         default: []
       servers:
-        description: Server slots per backend (C(server-template)), so the most replicas a fronted service may have.
+        description:
+          - Server slots per backend (C(server-template)) at least. A service whose stack asks for more replicas
+            gets its replicas and a fifth more, in tens, so scaling it through a deploy is a hitless reload.
         type: int
         default: 10
       config_dir:
@@ -281,8 +287,16 @@ stacks:
   type: list
   elements: str
 edge:
-  description: What provisioning did (networks created, the edge services' results).
+  description: What provisioning did (stacks migrated from the pool design, the stats relay's result).
   returned: when O(provision=true)
+  type: dict
+edge_container:
+  description: What happened to this node's edge container (C(action) none, create, replace or start).
+  returned: when O(edge=true)
+  type: dict
+networks:
+  description: The stack networks this node's edge container joined (C(connected)) and left (C(disconnected)).
+  returned: when O(sync=true)
   type: dict
 '''
 
@@ -309,13 +323,13 @@ def argument_spec():
         "files": {"type": "dict"},
         "sync": {"type": "bool", "default": True},
         "provision": {"type": "bool", "default": False},
+        "edge": {"type": "bool", "default": False},
         "wait": {"type": "bool", "default": False},
         "wait_timeout": {"type": "int", "default": 120},
         "platform": {"type": "dict", "options": {
             "edge_service": {"type": "str", "default": "spin_edge"},
             "image": {"type": "str", "default": "spin/haproxy:2.6"},
             "network_prefix": {"type": "str", "default": "spin-lb-"},
-            "network_count": {"type": "int", "default": 16},
             "ports": {"type": "list", "elements": "raw", "default": [80, 443, "8000-8009"]},
             "hostnames": {"type": "list", "elements": "str", "default": ["*"]},
             "certificates": {"type": "list", "elements": "dict", "default": []},
@@ -348,10 +362,6 @@ def run(module, client):
         raise SpinError("endpoints and load_balancers need the stack they belong to (stack, tenant)")
     result = {"changed": False}
 
-    if params["provision"]:
-        created = lb.ensure_networks(client, platform, check)
-        result["changed"] = bool(created)
-
     stored = lb.stored_routes(client, platform)
     if stack and params["state"] == "present" and has_routes:
         plan = lb.plan_stack_routes(client, tenant, stack, params["endpoints"], params["load_balancers"], platform,
@@ -369,18 +379,26 @@ def run(module, client):
         stored.pop(stack, None)
     result["changed"] = result["changed"] or bool(result.get("stored"))
 
-    if params["sync"]:
-        synced = lb.sync_edge(client, platform, check_mode=check, stored=stored)
-        result["diff"] = synced.pop("diff")
-        result["changed"] = result["changed"] or synced.pop("changed")
-        result.update(synced)
-
     if params["provision"]:
-        edge = lb.ensure_edge(client, platform, check_mode=check, wait_timeout=params["wait_timeout"])
+        edge = lb.ensure_edge(client, platform, check_mode=check, wait=params["wait"],
+                              wait_timeout=params["wait_timeout"])
         for warning in edge.pop("warnings"):
             module.warn(warning)
         result["edge"] = edge
         result["changed"] = result["changed"] or edge["changed"]
+
+    if params["sync"]:
+        synced = lb.sync_edge(client, platform, check_mode=check, stored=stored)
+        if params["edge"]:
+            # the config is on disk first, so that a new container starts with it
+            container = lb.ensure_edge_container(client, platform, check_mode=check)
+            result["edge_container"] = container
+            if container["changed"] and not check:
+                lb.EdgeNode(platform).wait_running(params["wait_timeout"])
+                synced = dict(lb.sync_edge(client, platform, stored=stored), changed=True)
+        result["diff"] = synced.pop("diff")
+        result["changed"] = result["changed"] or synced.pop("changed")
+        result.update(synced)
     if params["sync"] and params["wait"] and not check:
         lb.EdgeNode(platform).wait_running(params["wait_timeout"])
     return result

@@ -149,6 +149,16 @@ services:
   description: "The stack's services after the run, C({name: {id, version, image, replicas}})."
   returned: always
   type: dict
+edge_synced:
+  description:
+    - Whether this node's edge was brought up to date by this run (an edge container runs here). The
+      playbook then syncs only the other edge nodes.
+  returned: always
+  type: bool
+edge:
+  description: What this node's edge did (C(reloaded), C(reload_seconds), the stack C(networks) it joined or left).
+  returned: when edge_synced
+  type: dict
 urls:
   description: How to reach each public route of the stack through the edge load balancer.
   returned: when state is present and lb is true
@@ -242,20 +252,32 @@ def route_url(route, public_host=None):
 
 
 def _plan_routes(client, params, tasks, check_mode):
-    """Claims and the stack's load balancer network, before anything is created; the public
-    services join that network (labelled so). The candidate HAProxy config is checked later
-    (``check_config``), while the services start, and only when the stack's routes changed."""
+    """The stack's claims, stored in Swarm before anything of the stack is created (a port or
+    hostname another stack holds is refused here), and its own load balancer network; the public
+    services join that network (labelled so). ``serve`` runs while the services start: it brings
+    this node's edge up to date (every stored stack's routes, so a run of any stack also repairs
+    an edge that an interrupted run left behind) or, with no edge here, checks the candidate
+    config; ``undo`` takes the claim back after a failed deploy."""
     stack = params["stack"]
     platform = haproxy.normalise_platform(params["lb_platform"])
-    stored = lb.stored_routes(client, platform).get(stack)
+    replicas = {}
+    for service in tasks["services"]:
+        if service.get("replicas") is not None:
+            replicas[service["labels"].get("spin.service")] = service["replicas"]
     plan = lb.plan_stack_routes(client, params["tenant"], stack, endpoints=tasks.get("endpoints"),
                                 load_balancers=tasks.get("load_balancers"), platform=params["lb_platform"],
                                 health_checks=tasks.get("health_checks"), files=tasks.get("files"),
-                                check_mode=check_mode, validate=False)
+                                check_mode=check_mode, validate=False, replicas=replicas)
+    state = {"synced": None}
 
-    def check_config():
-        if stored is None or stored["doc"] != plan["routes"]:
-            lb.validate_config(client, plan["config"], platform)
+    def serve():
+        state["synced"] = serve_edge(client, platform, plan["config"], check_mode)
+
+    def undo():
+        lb.release_claim(client, plan["claim"])
+        if not check_mode:
+            serve_edge(client, platform, None, check_mode, forget_network=plan["network"] if plan["network_created"]
+                       else None)
 
     if plan["network"]:
         public = set(plan["public_services"])
@@ -264,7 +286,24 @@ def _plan_routes(client, params, tasks, check_mode):
                 service["networks"] = list(service["networks"]) + [
                     {"name": plan["network"], "aliases": [service["labels"]["spin.service"]]}]
                 service["labels"] = dict(service["labels"], **{lb.L_NETWORK: plan["network"]})
-    return {"plan": plan, "had_routes": stored is not None, "check_config": check_config}
+    return {"plan": plan, "serve": serve, "undo": undo, "state": state}
+
+
+def serve_edge(client, platform, candidate=None, check_mode=False, forget_network=None):
+    """This node's edge brought up to date with the stored routes when an edge runs here
+    (-> sync result); else the ``candidate`` config checked in a one-off container (-> None)."""
+    if lb.edge_container(client, platform) is not None:
+        return lb.sync_edge(client, platform, check_mode=check_mode)
+    if candidate is not None:
+        lb.validate_config(client, candidate, platform, check_mode=check_mode)
+    if forget_network and not check_mode:
+        found = client.find_network(forget_network)
+        if found is not None:
+            try:
+                client.remove_network(found["Id"])
+            except SpinError:
+                pass  # an edge container on another node is still on it: its next sync removes it
+    return None
 
 
 def run(module, client):
@@ -302,22 +341,30 @@ def run(module, client):
         plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
 
     try:
-        reconciler.apply(plan, wait=params["wait"], before_wait=routes["check_config"] if routes else None)
+        reconciler.apply(plan, wait=params["wait"], before_wait=routes["serve"] if routes else None)
     except SpinError as exc:
-        if routes is not None and not routes["had_routes"]:
-            # a first deploy that was undone: give its load balancer network back
-            lb.drop_stack_routes(client, tenant, stack, params["lb_platform"], module.check_mode)
+        if routes is not None:
+            routes["undo"]()
         _record(params, action, changes={"failed": exc.message}, dry_run=module.check_mode)
         raise
-    lb_changed = False
+    lb_changed, synced = False, None
     if params["lb"] and params["state"] == "present":
         lb_changed = lb.store_stack_routes(client, routes["plan"]["routes"], params["lb_platform"], module.check_mode)
+        synced = routes["state"]["synced"]
     elif params["lb"]:
         lb_changed = lb.drop_stack_routes(client, tenant, stack, params["lb_platform"], module.check_mode)
+        synced = serve_edge(client, haproxy.normalise_platform(params["lb_platform"]), None, module.check_mode,
+                            forget_network=haproxy.stack_network(haproxy.normalise_platform(params["lb_platform"]),
+                                                                 stack))
     for warning in plan.warnings:
         module.warn(warning)
     result = {"changed": plan.changed or lb_changed, "actions": plan.actions(), "summary": plan.summary(),
-              "services": stack_services_state(client, stack), "diff": plan.diff(), "lb_changed": lb_changed}
+              "services": stack_services_state(client, stack), "diff": plan.diff(), "lb_changed": lb_changed,
+              "edge_synced": synced is not None}
+    if synced is not None:
+        result["edge"] = {"reloaded": synced["reloaded"], "reload_seconds": synced["reload_seconds"],
+                          "networks": synced["networks"]}
+        result["changed"] = result["changed"] or synced["changed"]
     if params["state"] == "present":
         result["endpoints"] = params["_tasks"].get("endpoints") or []
         result["images"] = pins

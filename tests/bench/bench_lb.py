@@ -62,7 +62,7 @@ def main():
         return 1
     client = docker.from_env(timeout=120)
     scratch = tempfile.mkdtemp(prefix="lbtbench-")
-    edge = Edge(client, scratch, port_count=1, network_count=1,
+    edge = Edge(client, scratch, port_count=1,
                 nbthread=int(os.environ.get("SPIN_BENCH_LB_NBTHREAD", "0")))
     try:
         edge.provision()
@@ -77,9 +77,8 @@ def main():
 
         network_id = client.networks.get(plan["network"]).id
         replica_ip = address_on(edge.running_tasks(web)[0], network_id)
-        edge_task = [t for t in client.services.get(edge.platform["edge_service"]).tasks(
-            filters={"desired-state": "running"}) if t["Status"]["State"] == "running"][0]
-        edge_ip = address_on(edge_task, network_id)
+        edge_ip = client.containers.get(edge.platform["edge_service"]).attrs["NetworkSettings"]["Networks"][
+            plan["network"]]["IPAddress"]
         client_task = edge.running_tasks(edge.prefix + "_client")[0]
         pid = client.containers.get(client_task["Status"]["ContainerStatus"]["ContainerID"]).attrs["State"]["Pid"]
 

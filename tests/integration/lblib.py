@@ -99,7 +99,7 @@ def run_wrk(url, seconds, connections=32, threads=2, host=None, netns_pid=None):
 class Edge(object):
     """A private edge: its own networks, ports, config directory and HAProxy service."""
 
-    def __init__(self, docker_client, tmp_dir, prefix=None, port_count=3, network_count=3, **platform):
+    def __init__(self, docker_client, tmp_dir, prefix=None, port_count=3, **platform):
         self.docker = docker_client
         self.prefix = prefix or new_prefix()
         ports = free_ports(port_count + 1)
@@ -107,7 +107,7 @@ class Edge(object):
         self.config_dir = os.path.join(str(tmp_dir), self.prefix + "-edge")
         self.platform = haproxy.normalise_platform(dict({
             "edge_service": self.prefix + "_edge", "network_prefix": self.prefix + "-lb-",
-            "network_count": network_count, "ports": self.ports, "stats_port": self.stats_port,
+            "ports": self.ports, "stats_port": self.stats_port,
             "config_dir": self.config_dir, "image": IMAGE, "hostnames": ["*.test"], "hard_stop_after": "30s",
         }, **platform))
         self.client = lb.LbClient(timeout=120)
@@ -115,11 +115,14 @@ class Edge(object):
 
     # ---- the edge -------------------------------------------------------------------------
 
-    def provision(self):
-        lb.ensure_networks(self.client, self.platform)
+    def provision(self, stats=True):
+        """What the role does: the config on disk, the edge container, the stats relay."""
         lb.sync_edge(self.client, self.platform)
-        lb.ensure_edge(self.client, self.platform)
+        lb.ensure_edge_container(self.client, self.platform)
+        if stats:
+            lb.ensure_edge(self.client, self.platform)
         self.node.wait_running(60)
+        lb.sync_edge(self.client, self.platform)
         return self
 
     def container(self):
@@ -217,11 +220,17 @@ class Edge(object):
         for config in self.docker.configs.list(filters={"label": "%s=%s" % (lb.L_EDGE,
                                                                             self.platform["edge_service"])}):
             config.remove()
+        for container in self.docker.containers.list(all=True, filters={"label": "%s=%s" % (
+                lb.L_EDGE, self.platform["edge_service"])}):
+            if container.name.startswith(self.prefix):
+                container.remove(force=True)
         deadline = time.monotonic() + 60
-        for name in haproxy.network_names(self.platform):
+        for net in self.docker.networks.list(filters={"label": "%s=%s" % (lb.L_EDGE, self.platform["edge_service"])}):
+            if not net.name.startswith(self.prefix):
+                continue
             while True:
                 try:
-                    self.docker.networks.get(name).remove()
+                    net.remove()
                     break
                 except docker.errors.NotFound:
                     break

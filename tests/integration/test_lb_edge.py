@@ -17,7 +17,7 @@ MS = 10**6
 
 @pytest.fixture(scope="module")
 def edge(docker_client, tmp_path_factory):
-    e = Edge(docker_client, tmp_path_factory.mktemp("lb"), port_count=6, network_count=8)
+    e = Edge(docker_client, tmp_path_factory.mktemp("lb"), port_count=6)
     try:
         e.provision()
         yield e
@@ -214,7 +214,7 @@ def test_module_same_input_changes_nothing_and_check_mode_shows_the_diff(edge, p
 
 
 def test_role_provisions_an_edge_with_a_loopback_only_stats_page(docker_client, playbook, tmp_path):
-    edge = Edge(docker_client, tmp_path, prefix=new_prefix(), port_count=1, network_count=1)
+    edge = Edge(docker_client, tmp_path, prefix=new_prefix(), port_count=1)
     book = str(tmp_path / "role.yml")
     with open(book, "w") as handle:
         yaml.safe_dump([{"name": "lb_edge", "hosts": "swarm_managers:swarm_workers", "gather_facts": False,
@@ -223,13 +223,12 @@ def test_role_provisions_an_edge_with_a_loopback_only_stats_page(docker_client, 
         assert playbook(book).recap()["changed"] == 2
         assert playbook(book).recap()["changed"] == 0
         assert playbook(book, "--check").recap()["changed"] == 0
-        service = docker_client.services.get(edge.platform["edge_service"])
-        spec = service.attrs["Spec"]
-        assert spec["Mode"] == {"Global": {}}
-        assert spec["EndpointSpec"]["Mode"] == "dnsrr"
-        assert [(p["PublishedPort"], p["PublishMode"]) for p in spec["EndpointSpec"]["Ports"]] == [
-            (edge.ports[0], "host")]
-        assert spec["TaskTemplate"]["Placement"]["Constraints"] == ["node.labels.spin.edge == true"]
+        container = docker_client.containers.get(edge.platform["edge_service"])
+        assert container.status == "running"
+        assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "always"
+        assert container.attrs["HostConfig"]["PortBindings"] == {
+            "%d/tcp" % edge.ports[0]: [{"HostIp": "", "HostPort": str(edge.ports[0])}]}
+        assert container.attrs["Config"]["StopSignal"] == "SIGUSR1"
 
         with open(os.path.join(edge.config_dir, "stats.password")) as handle:
             password = handle.read().strip()

@@ -29,7 +29,7 @@ def wrk():
 
 @pytest.fixture(scope="module")
 def edge(docker_client, tmp_path_factory, wrk):
-    e = Edge(docker_client, tmp_path_factory.mktemp("lbload"), port_count=2, network_count=3)
+    e = Edge(docker_client, tmp_path_factory.mktemp("lbload"), port_count=2)
     try:
         e.provision()
         yield e

@@ -10,7 +10,7 @@ from ansible_collections.spin.platform.plugins.module_utils import haproxy
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 MS = 10**6
-CERTS = {"certificates": [{"name": "wild", "secret": "spin_cert_wild"}, {"name": "other", "secret": "spin_cert_o"}]}
+CERTS = {"certificates": [{"name": "wild", "file": "/etc/spin/spin_cert_wild.pem"}, {"name": "other", "file": "/etc/spin/spin_cert_o.pem"}]}
 
 
 def ep(service, published, target=80, protocol="tcp"):
@@ -62,7 +62,6 @@ def test_ports_text_groups_ranges():
     ({"nonsense": 1}, "unknown load balancer platform variable 'nonsense'"),
     ({"ports": ["80-x"]}, "lb_ports"),
     ({"stats_port": 8001}, "lb_stats_port 8001 is also a port tenants may claim"),
-    ({"network_count": 0}, "lb_network_count"),
     ({"servers": 0}, "lb_servers"),
     ({"edge_service": "bad name"}, "lb_edge_service"),
     ({"config_dir": "relative/dir"}, "lb_config_dir"),
@@ -83,9 +82,8 @@ def test_platform_normalising_twice_is_harmless():
     assert once["port_set"] == [80, 8000, 8001]
 
 
-def test_network_names():
-    assert haproxy.network_names(haproxy.normalise_platform({"network_count": 3, "network_prefix": "x-"})) == [
-        "x-00", "x-01", "x-02"]
+def test_stack_network():
+    assert haproxy.stack_network(haproxy.normalise_platform({"network_prefix": "x-"}), "magic") == "x-magic"
 
 
 def test_platform_from_vars_takes_only_set_spin_lb_variables():
@@ -227,7 +225,7 @@ def two_stacks():
                                    rule(source=8001, protocol="tcp", service="db", target=5432),
                                    stickiness={"cookie": "MAGIC"}),
                 health_checks={"web": {"port": 80, "request_line": "GET /healthz HTTP/1.0", "interval": 1000 * MS}})
-    seed = doc("seed", tenant="bob", network="spin-lb-00", load_balancers=lbs(rule(hostname="seed.example.org")))
+    seed = doc("seed", tenant="bob", network="spin-lb-00", load_balancers=lbs(rule(hostname="seed.example.com")))
     return magic, seed
 
 
@@ -255,9 +253,25 @@ def test_render_orders_rules_exact_host_longest_path_first():
         "use_backend magic:api:8080 if { req.hdr(host),field(1,:),lower -m str www.example.org } "
         "{ path_beg /api }",
         "use_backend magic:web:80:2 if { req.hdr(host),field(1,:),lower -m str www.example.org }",
-        "use_backend seed:web:80 if { req.hdr(host),field(1,:),lower -m str seed.example.org }",
+        "use_backend seed:web:80 if { req.hdr(host),field(1,:),lower -m str seed.example.com }",
     ]
     assert "    default_backend spin:no-route" in _section(text, "frontend port:80")
+
+
+def test_render_never_serves_two_stacks_on_one_unconditional_port():
+    first = doc("first", tenant="a", network="n1", endpoints=[ep("web", 8000)])
+    second = doc("second", tenant="b", network="n2", endpoints=[ep("web", 8000)],
+                 load_balancers=lbs(rule(hostname="x.example.org")))
+    text = haproxy.render([first, second], {})
+    port = _section(text, "frontend port:8000")
+    assert [line.strip() for line in port if "use_backend" in line] == ["use_backend first:web:80"]
+    assert "# not served: rule 1 of stack 'second' (service 'web' ports[0]): port 8000 http any host -> web:80: " \
+           "port 8000 is held by stack 'first' (tenant 'a')" in text
+    assert "use_backend second:web:80 if { req.hdr(host),field(1,:),lower -m str x.example.org }" in text
+    # the other claim order: the other stack holds the port
+    text2 = haproxy.render([second, first], {})
+    assert [line.strip() for line in _section(text2, "frontend port:8000") if "use_backend" in line] == [
+        "use_backend second:web:80"]
 
 
 def test_render_priority_breaks_ties_and_wildcards_come_after_exact_names():

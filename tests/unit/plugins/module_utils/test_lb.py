@@ -1,4 +1,4 @@
-"""lb.py with a fake Docker client: claims, slot networks, stored routes, checking, syncing an edge node."""
+"""lb.py with a fake Docker client: claims, stack networks, stored routes, checking, syncing an edge node."""
 import base64
 import json
 import os
@@ -8,8 +8,8 @@ import pytest
 from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
-PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "network_count": 3, "ports": [80, 443, "8000-8002"],
-            "certificates": [{"name": "wild", "secret": "cert_wild"}]}
+PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "ports": [80, 443, "8000-8002"],
+            "certificates": [{"name": "wild", "file": "/etc/spin/wild.pem"}]}
 
 
 class FakeClient(object):
@@ -44,6 +44,9 @@ class FakeClient(object):
     def remove_config(self, config_id):
         self.removed.append(self.configs_by_id.pop(config_id)["Spec"]["Name"])
 
+    def find_config(self, name):
+        return next((c for c in self.configs_by_id.values() if c["Spec"]["Name"] == name), None)
+
     # networks, services, containers
     def networks(self, labels=None):
         return [n for n in self.networks_list
@@ -53,8 +56,12 @@ class FakeClient(object):
         return next((n for n in self.networks_list if n["Name"] == name), None)
 
     def create_network(self, name, driver="overlay", attachable=False, labels=None, **_):
-        self.networks_list.append({"Name": name, "Id": "id-" + name, "Driver": driver, "Labels": labels})
+        self.networks_list.append({"Name": name, "Id": "id-" + name, "Driver": driver, "Labels": labels,
+                                   "Attachable": attachable})
         return "id-" + name
+
+    def remove_network(self, network_id):
+        self.networks_list = [n for n in self.networks_list if n["Id"] != network_id]
 
     def services(self, labels=None):
         return self.services_list
@@ -144,65 +151,117 @@ def test_claims_allowed(mine, others):
     lb.check_claims(routes("me", "mine", *mine), others)
 
 
-# ---- slots ------------------------------------------------------------------------------------
+# ---- claims in Swarm: the first stored holds ------------------------------------------------------
 
-def test_first_stack_gets_the_first_free_network_and_keeps_it():
+def test_a_stack_gets_a_network_of_its_own_made_after_its_claim():
     client = FakeClient()
-    assert lb.assign_slot(client, platform(), "cory", "magic") == "lb-00"
-    marker = client.configs(labels={lb.L_KIND: "slot"})[0]
-    assert marker["Spec"]["Name"] == "edge.slot.00"
-    assert marker["Spec"]["Labels"][lb.L_STACK] == "magic" and marker["Spec"]["Labels"][lb.L_TENANT] == "cory"
-    assert lb.assign_slot(client, platform(), "cory", "magic") == "lb-00"
-    assert lb.assign_slot(client, platform(), "bob", "seed") == "lb-01"
-    assert len(client.configs(labels={lb.L_KIND: "slot"})) == 2
+    plan = seed_stack(client, "cory", "magic", rule("www.example.org"))
+    assert plan["network"] == "lb-magic" and plan["network_created"]
+    net = client.find_network("lb-magic")
+    assert net["Attachable"] and net["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "stack-network",
+                                                   lb.L_TENANT: "cory", lb.L_STACK: "magic"}
+    plan2 = seed_stack(client, "bob", "seed", rule("www.example.com"))
+    assert plan2["network"] == "lb-seed"
 
 
-def test_a_network_with_services_attached_is_not_free():
+def test_a_network_of_that_name_that_is_not_the_stacks_is_refused():
     client = FakeClient()
-    client.networks_list.append({"Name": "lb-00", "Id": "n0", "Labels": {lb.L_EDGE: "edge", lb.L_KIND: "network"}})
-    client.services_list = [
-        {"Spec": {"Name": "edge", "TaskTemplate": {"Networks": [{"Target": "n0"}]}}},  # the edge itself
-        {"Spec": {"Name": "old_web", "Labels": {"spin.stack": "old", "spin.tenant": "x"},
-                  "TaskTemplate": {"Networks": [{"Target": "n0"}]}}}]
-    usage = lb.slot_usage(client, platform(), {})
-    assert usage == {"lb-00": {"tenant": "x", "stack": "old", "why": "service 'old_web' is attached"}}
-    assert lb.assign_slot(client, platform(), "cory", "magic", {}) == "lb-01"
-    # a stack whose services are already attached gets that network back
-    assert lb.assign_slot(client, platform(), "x", "old", {}) == "lb-00"
+    client.create_network("lb-magic", labels={"someone": "else"}, attachable=True)
+    with pytest.raises(SpinError, match="network 'lb-magic' exists but is not the load balancer network of stack"):
+        lb.ensure_stack_network(client, platform(), "cory", "magic")
 
 
-def test_a_slot_taken_meanwhile_is_skipped():
+def race(client, first, second):
+    """Two deploys that both passed the early check, then both store their claim: ``first`` is
+    stored first (a lower raft index); each then checks against everything stored."""
+    docs = []
+    for tenant, stack, r in (first, second):
+        doc = routes(tenant, stack, r)
+        doc["network"] = "lb-" + stack
+        docs.append(doc)
+    ids = [lb._create_routes_config(client, platform(), d) for d in docs]
+    outcomes = []
+    for doc, config_id in zip(docs, ids):
+        stored = lb.stored_routes(client, platform())
+        own = next(idx for idx, version in stored[doc["stack"]]["versions"] if version == doc)
+        outcomes.append(not lb.claim_holds(stored, doc["stack"], own))
+    return outcomes
+
+
+@pytest.mark.parametrize("mine, theirs", [
+    (rule(port=8000), rule(port=8000)),                      # one unconditional port
+    (rule("www.example.org"), rule("www.example.org")),      # one hostname
+    (rule("*.example.org"), rule("a.example.org")),          # overlapping names
+    (rule(port=8001), rule("x.example.org", port=8001)),     # whole port against a hostname on it
+])
+def test_of_two_racing_claims_exactly_the_first_stored_wins(mine, theirs):
     client = FakeClient()
-    original = client.create_config
+    assert race(client, ("cory", "magic", mine), ("bob", "seed", theirs)) == [True, False]
 
-    def racing(name, data, labels=None):
-        if name == "edge.slot.00":
-            original(name, b"{}", {lb.L_EDGE: "someone-else"})  # not visible to our listing
-        return original(name, data, labels)
-    client.create_config = racing
-    assert lb.assign_slot(client, platform(), "cory", "magic") == "lb-01"
+
+def test_the_loser_of_a_race_takes_its_claim_back_and_names_the_holder():
+    client = FakeClient()
+    racer = routes("cory", "magic", rule(port=8000))
+    racer["network"] = "lb-magic"
+    create = client.create_config
+
+    def racing_create(name, data, labels=None):
+        if labels.get(lb.L_STACK) == "seed":
+            # the other deploy stores its claim after our early check, a moment before ours
+            lb._create_routes_config(client, platform(), racer)
+        return create(name, data, labels)
+    client.create_config = racing_create
+    mine = routes("bob", "seed", rule(port=8000))
+    mine["network"] = "lb-seed"
+    with pytest.raises(SpinError) as err:
+        lb.claim_stack_routes(client, mine, platform())
+    assert "port 8000 is held by stack 'magic' (tenant 'cory')" in err.value.message
+    assert "nothing was changed" in err.value.message
+    assert sorted(stored_docs(client)) == ["magic"]  # ours was taken back
+
+
+def test_a_held_claim_beats_a_newer_conflicting_one_and_a_redeploy_keeps_its_own():
+    client = FakeClient()
+    seed_stack(client, "cory", "magic", rule(port=8000))
+    # a racer slipped past the early check: stored later, it does not hold
+    racer = routes("bob", "seed", rule(port=8000))
+    racer["network"] = "lb-seed"
+    lb._create_routes_config(client, platform(), racer)
+    # magic redeploys with one more route: the racer's claim does not beat magic's held one
+    again = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [
+        rule(port=8000), rule(port=8001)]}}, platform=platform())
+    assert again["claim"]["config"]
+    stored = lb.stored_routes(client, platform())
+    own = next(idx for idx, v in stored["magic"]["versions"] if v == again["routes"])
+    assert lb.claim_holds(stored, "magic", own) == []
+    seed_index = stored["seed"]["versions"][0][0]
+    assert lb.claim_holds(stored, "seed", seed_index)
 
 
 def test_check_mode_claims_nothing():
     client = FakeClient()
-    assert lb.assign_slot(client, platform(), "cory", "magic", check_mode=True) == "lb-00"
-    assert client.configs() == []
+    plan = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("a.org")]}},
+                                platform=platform(), check_mode=True)
+    assert plan["network"] == "lb-magic" and plan["claim"] is None
+    assert client.configs() == [] and client.networks_list == []
 
 
-def test_all_networks_in_use():
+def test_a_failed_deploy_takes_its_claim_back_and_an_older_version_stays():
     client = FakeClient()
-    for i, stack in enumerate(("a", "b", "c")):
-        lb.assign_slot(client, platform(), "t", stack)
-    with pytest.raises(SpinError, match="all 3 load balancer networks are in use, so stack 'd' cannot be published: "
-                                        "the platform team can raise lb_network_count"):
-        lb.assign_slot(client, platform(), "t", "d")
+    first = seed_stack(client, "cory", "magic", rule("a.org"))
+    plan = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("b.org")]}},
+                                platform=platform())
+    assert stored_docs(client)["magic"] == plan["routes"]  # served from the start of the deploy
+    lb.release_claim(client, plan["claim"])
+    assert stored_docs(client)["magic"] == first["routes"]
 
 
 def test_a_stack_name_held_by_another_tenant_is_refused():
     client = FakeClient()
-    lb.assign_slot(client, platform(), "cory", "magic")
-    with pytest.raises(SpinError, match="stack 'magic' is held by tenant 'cory'"):
-        lb.assign_slot(client, platform(), "bob", "magic")
+    seed_stack(client, "cory", "magic", rule("a.org"))
+    with pytest.raises(SpinError, match="stack 'magic' belongs to tenant 'cory' on the load balancer"):
+        lb.plan_stack_routes(client, "bob", "magic", load_balancers={"lb": {"port_rules": [rule("b.org")]}},
+                             platform=platform())
 
 
 # ---- plan, store, drop ------------------------------------------------------------------------
@@ -211,8 +270,8 @@ def test_plan_store_and_read_back():
     client = FakeClient()
     plan = seed_stack(client, "cory", "magic", rule("www.example.org"), rule("www.example.org", path="/api",
                                                                              service="api"))
-    assert plan["network"] == "lb-00" and plan["public_services"] == ["api", "web"]
-    assert plan["routes"]["network"] == "lb-00"
+    assert plan["network"] == "lb-magic" and plan["public_services"] == ["api", "web"]
+    assert plan["routes"]["network"] == "lb-magic"
     assert "use_backend magic:api:80" in plan["config"]
     kind, image, argv, files = client.checks[-1]
     assert kind == "once" and image == "spin/haproxy:2.6"
@@ -220,7 +279,7 @@ def test_plan_store_and_read_back():
     assert list(files.values()) == [plan["config"]]
     config = client.configs(labels={lb.L_KIND: "routes"})[0]
     assert config["Spec"]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_TENANT: "cory",
-                                        lb.L_STACK: "magic", lb.L_NETWORK: "lb-00"}
+                                        lb.L_STACK: "magic", lb.L_NETWORK: "lb-magic"}
     assert "spin.stack" not in config["Spec"]["Labels"]  # spin_stack would prune it
     assert json.loads(base64.b64decode(config["Spec"]["Data"])) == plan["routes"]
     assert stored_docs(client) == {"magic": plan["routes"]}
@@ -232,9 +291,9 @@ def test_store_again_is_no_change_and_a_change_replaces_the_config():
     assert lb.store_stack_routes(client, plan["routes"], platform()) is False
     plan2 = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("w.example.org")]}},
                                  platform=platform())
-    assert plan2["network"] == "lb-00"
-    assert lb.store_stack_routes(client, plan2["routes"], platform(), check_mode=True) is True
-    assert stored_docs(client)["magic"] == plan["routes"]
+    assert plan2["network"] == "lb-magic"
+    assert stored_docs(client)["magic"] == plan2["routes"]  # the claim is stored first ...
+    assert len(client.configs(labels={lb.L_KIND: "routes"})) == 2  # ... beside the old version
     assert lb.store_stack_routes(client, plan2["routes"], platform()) is True
     assert stored_docs(client)["magic"] == plan2["routes"]
     assert len(client.configs(labels={lb.L_KIND: "routes"})) == 1
@@ -275,17 +334,17 @@ def test_check_runs_in_the_local_edge_container_when_there_is_one():
     assert kind == "exec" and argv[0] == "spin-edge-check" and len(argv) == 2  # the real certificates
 
 
-def test_drop_frees_the_network_and_refuses_another_tenant():
+def test_drop_frees_the_claims_and_refuses_another_tenant():
     client = FakeClient()
     seed_stack(client, "cory", "magic", rule("www.example.org"))
     with pytest.raises(SpinError, match="stack 'magic' belongs to tenant 'cory' on the load balancer, not to 'bob'"):
         lb.drop_stack_routes(client, "bob", "magic", platform())
     assert lb.drop_stack_routes(client, "cory", "magic", platform(), check_mode=True) is True
-    assert len(client.configs()) == 2
+    assert len(client.configs()) == 1
     assert lb.drop_stack_routes(client, "cory", "magic", platform()) is True
     assert client.configs() == []
     assert lb.drop_stack_routes(client, "cory", "magic", platform()) is False
-    assert lb.assign_slot(client, platform(), "bob", "seed") == "lb-00"
+    assert seed_stack(client, "bob", "seed", rule("www.example.org"))["network"] == "lb-seed"
 
 
 def test_storing_no_routes_drops_the_stack():
@@ -428,34 +487,20 @@ def test_generated_stats_password_is_kept(tmp_path):
 
 # ---- provisioning parameters -------------------------------------------------------------------
 
-def test_edge_service_params():
+def test_edge_container_spec():
     p = platform()
-    params = lb.edge_service_params(p, "abc")
-    assert params["mode"] == "global" and params["endpoint_mode"] == "dnsrr"
-    assert [n["name"] for n in params["networks"]] == ["lb-00", "lb-01", "lb-02"]
-    assert [(x["published_port"], x["mode"]) for x in params["publish"]] == [
-        (80, "host"), (443, "host"), (8000, "host"), (8001, "host"), (8002, "host")]
-    assert params["placement"]["constraints"] == ["node.labels.spin.edge == true"]
-    assert params["secrets"] == [{"secret_name": "cert_wild", "target": "spin-cert-wild.pem", "uid": "0", "gid": "0",
-                                  "mode": 0o400}]
-    assert params["mounts"][0]["source"] == params["mounts"][0]["target"] == "/var/lib/spin/edge"
-    assert params["command"] == ["/var/lib/spin/edge"] and params["stop_signal"] == "SIGUSR1"
-    assert params["update_config"]["order"] == "stop-first"
-    assert params["container_labels"] == {lb.L_RECIPE: "abc"}
+    spec = lb.edge_container_spec(p, "sha256:img", "abc")
+    assert spec["ports"] == {80: 80, 443: 443, 8000: 8000, 8001: 8001, 8002: 8002}
+    assert spec["binds"] == ["/var/lib/spin/edge:/var/lib/spin/edge:rw",
+                             "/etc/spin/wild.pem:/run/secrets/spin-cert-wild.pem:ro"]
+    assert spec["command"] == ["/var/lib/spin/edge"] and spec["stop_signal"] == "SIGUSR1"
+    assert spec["labels"][lb.L_RECIPE] == "abc" and spec["labels"]["spin.role"] == "edge"
+    # the spec label changes with what needs a new container, and only then
+    assert lb.edge_container_spec(p, "sha256:img")["labels"]["spin.lb.spec"] == spec["labels"]["spin.lb.spec"]
+    assert lb.edge_container_spec(platform(ports=[80]), "sha256:img")["labels"]["spin.lb.spec"] != \
+        spec["labels"]["spin.lb.spec"]
     stats = lb.stats_service_params(p)
     assert stats["name"] == "edge_stats" and stats["networks"] == [{"name": "host", "aliases": []}]
     assert stats["command"] == ["TCP-LISTEN:8404,bind=127.0.0.1,fork,reuseaddr",
                                 "UNIX-CONNECT:/var/lib/spin/edge/run/stats.sock"]
     assert stats["publish"] == []
-
-
-def test_ensure_networks_creates_missing_and_refuses_foreign():
-    client = FakeClient()
-    assert lb.ensure_networks(client, platform(), check_mode=True) == ["lb-00", "lb-01", "lb-02"]
-    assert client.networks_list == []
-    assert lb.ensure_networks(client, platform()) == ["lb-00", "lb-01", "lb-02"]
-    assert client.networks_list[0]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "network"}
-    assert lb.ensure_networks(client, platform()) == []
-    client.networks_list[1]["Labels"] = {}
-    with pytest.raises(SpinError, match="network 'lb-01' exists but is not a load balancer network of edge 'edge'"):
-        lb.ensure_networks(client, platform())
