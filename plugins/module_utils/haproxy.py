@@ -529,9 +529,7 @@ def _backend_lines(name, doc, service, target_port, mode, check, sticky, platfor
              "backend %s" % name,
              "    mode %s" % mode,
              "    balance roundrobin"]
-    # a connection error marks the server down at once (a dead replica), and its sessions are cut
     server = ("    server-template %s %d tasks.%s_%s:%d check resolvers swarm resolve-prefer ipv4 init-addr last,none"
-              " observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions"
               % (_server_prefix(service), slots(platform, doc, service), stack, service, target_port))
     if check:
         req = check["request"]

@@ -26,7 +26,7 @@ def tenant(tmp_path, docker_client, playbook, prefix):
             assert not names, "%s left behind: %s" % (kind, names)
 
 
-def seed_files(port=8009):
+def seed_files(port=int(os.environ.get("SPIN_TEST_SEED_PORT", "8009"))):
     """The seed's files, publishing ``port`` instead of 80: the example stack (./spin up) holds port 80
     of the edge, and a second stack may not claim it (test_example.py deploys the seed unchanged)."""
     with open(os.path.join(SEED, "docker-compose.yml")) as c, open(os.path.join(SEED, "rancher-compose.yml")) as r:
