@@ -497,6 +497,8 @@ class _State:
         self.diagnostics = []
         self.files = {}          # extra compose files for extends: name -> services dict | None
         self.resolved = {}       # (file, service) -> raw service with extends merged
+        self.optional = {}       # service -> dependencies given with required: false
+        self.inactive = {}       # service -> its profiles, none of them active (not deployed)
 
     def error(self, file, service, key, message):
         self.diagnostics.append(diagnostic("error", file, service, key, message))
@@ -603,7 +605,7 @@ def empty_service():
     """A service of the model with every key at its default (see docs/design.md)."""
     return {
         "image": None, "command": None, "entrypoint": None, "environment": {}, "ports": [],
-        "expose": [], "volumes": [], "networks": {}, "links": {}, "depends_on": [],
+        "expose": [], "volumes": [], "networks": {}, "links": {}, "depends_on": [], "depends_on_conditions": {},
         "healthcheck": None, "restart_policy": None, "user": None, "working_dir": None,
         "hostname": None, "labels": {},
         "deploy": {
@@ -615,7 +617,7 @@ def empty_service():
         },
         "secrets": [], "configs": [], "cap_add": [], "cap_drop": [], "read_only": False,
         "init": False, "stop_grace_period": None, "stop_signal": None, "logging": None,
-        "sysctls": {},
+        "sysctls": {}, "ulimits": {}, "tty": False, "stdin_open": False,
         # carried so that policy can refuse them by name (Swarm cannot run most of them)
         "privileged": False, "devices": [], "network_mode": None, "pid": None, "ipc": None,
         "userns_mode": None, "security_opt": [], "cgroup_parent": None, "volumes_from": [],
@@ -772,6 +774,47 @@ def _k_read_only(sp, value):
 
 def _k_init(sp, value):
     sp.model["init"] = _bool(value)
+
+
+def _k_tty(sp, value):
+    sp.model["tty"] = _bool(value)
+
+
+def _k_stdin_open(sp, value):
+    sp.model["stdin_open"] = _bool(value)
+
+
+ULIMITS = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+           "rtprio", "rttime", "sigpending", "stack")
+
+
+def _ulimit(name, value):
+    """``65535`` (soft = hard) or ``{soft, hard}`` -> {soft, hard}; -1 is unlimited."""
+    if isinstance(value, dict):
+        unknown = sorted(set(map(str, value)) - {"soft", "hard"})
+        if unknown:
+            raise _Invalid(_unknown_key(unknown[0], ("soft", "hard")), key="ulimits.%s.%s" % (name, unknown[0]))
+        if "soft" not in value or "hard" not in value:
+            raise _Invalid("give both soft and hard, like {soft: 20000, hard: 40000}", key="ulimits." + name)
+        soft, hard = _int(value["soft"], minimum=-1), _int(value["hard"], minimum=-1)
+    else:
+        soft = hard = _int(value, minimum=-1, what="a number or {soft, hard}")
+    if hard != -1 and (soft == -1 or soft > hard):
+        raise _Invalid("the soft limit %d is above the hard limit %d" % (soft, hard), key="ulimits." + name)
+    return {"soft": soft, "hard": hard}
+
+
+def _k_ulimits(sp, value):
+    out = {}
+    for name, item in _mapping(value).items():
+        name = str(name)
+        if name not in ULIMITS:
+            sp.error("ulimits." + name, "'%s' is not a ulimit%s" % (name, _did_you_mean(name, ULIMITS)))
+            continue
+        limit = sp.check("ulimits." + name, _ulimit, name, item)
+        if limit:
+            out[name] = limit
+    sp.model["ulimits"] = out
 
 
 def _k_scale(sp, value):
@@ -1079,9 +1122,13 @@ def _k_links(sp, value):
 _DEPENDS_SPEC = {"condition": None, "required": None,
                  "restart": ("warn", "Swarm restarts services on its own")}
 _CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
+DEPLOY_MODES = ("replicated", "global", "replicated-job", "global-job")
 
 
 def _k_depends_on(sp, value):
+    """depends_on -> the start order, plus the conditions the deploy waits for before it starts this
+    service (``depends_on_conditions``); ``required: false`` dependencies may be missing."""
+    conditions = {}
     if isinstance(value, list):
         names = _str_list(value)
     else:
@@ -1091,13 +1138,13 @@ def _k_depends_on(sp, value):
             fields = sp.fields(key, config, _DEPENDS_SPEC) or {}
             condition = sp.check(key + ".condition", _enum, fields.get("condition", "service_started"),
                                  _CONDITIONS)
-            if "required" in fields:
-                sp.check(key + ".required", _bool, fields["required"])
-            if condition == "service_completed_successfully":
-                sp.warning(key + ".condition", "Swarm services do not complete: '%s' is started first and "
-                           "spin waits until it runs" % name)
+            if condition in ("service_healthy", "service_completed_successfully"):
+                conditions[str(name)] = condition
+            if "required" in fields and sp.check(key + ".required", _bool, fields["required"]) is False:
+                sp.st.optional.setdefault(sp.name, set()).add(str(name))
             names.append(str(name))
     sp.model["depends_on"] = list(dict.fromkeys(names))
+    sp.model["depends_on_conditions"] = conditions
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1310,10 +1357,7 @@ def _k_deploy(sp, value):
 
 
 def _d_mode(sp, key, value):
-    mode = _str(value)
-    if mode in ("replicated-job", "global-job"):
-        raise _Invalid("jobs are not supported on spin.platform: run a service, or run the job elsewhere")
-    sp.model["deploy"]["mode"] = _enum(mode, ("replicated", "global"))
+    sp.model["deploy"]["mode"] = _enum(_str(value), DEPLOY_MODES)
 
 
 def _d_replicas(sp, key, value):
@@ -1431,7 +1475,7 @@ _DEPLOY_KEYS = {
 # the tables: every service key the compose schemas know is here, or an error names it unknown
 
 SERVICE_KEYS = {
-    "image": _k_image, "build": _k_ignore, "extends": _k_ignore,
+    "image": _k_image, "build": _k_ignore, "extends": _k_ignore, "profiles": _k_ignore,
     "command": _k_command, "entrypoint": _k_entrypoint,
     "environment": _k_environment, "env_file": _k_env_file,
     "labels": _k_labels, "label_file": _k_label_file,
@@ -1441,6 +1485,7 @@ SERVICE_KEYS = {
     "user": _k_user, "working_dir": _k_working_dir, "hostname": _k_hostname,
     "secrets": _k_secrets, "configs": _k_configs,
     "cap_add": _k_cap_add, "cap_drop": _k_cap_drop, "read_only": _k_read_only, "init": _k_init,
+    "tty": _k_tty, "stdin_open": _k_stdin_open, "ulimits": _k_ulimits,
     "stop_grace_period": _k_stop_grace_period, "stop_signal": _k_stop_signal,
     "logging": _k_logging, "log_driver": _k_log_driver, "log_opt": _k_log_opt, "sysctls": _k_sysctls,
     "mem_limit": _k_mem_limit, "mem_reservation": _k_mem_reservation, "cpus": _k_cpus,
@@ -1477,19 +1522,15 @@ REFUSED_KEYS = {
     "runtime": "the platform chooses the container runtime",
     "shm_size": "Swarm cannot set it; mount a tmpfs on /dev/shm instead (tmpfs: /dev/shm:size=256m)",
     "storage_opt": "Swarm cannot set storage options",
-    "ulimits": "ulimits are not supported",
     "volume_driver": "declare the volume under the top-level volumes, with its driver",
 }
 IGNORED_KEYS = {
     "container_name": "Swarm names the containers of a service itself",
-    "tty": "services run without a terminal",
-    "stdin_open": "services run without standard input",
     "mem_swappiness": "Swarm cannot set it",
     "memswap_limit": "Swarm cannot set it; memory is limited by mem_limit or deploy.resources",
     "oom_kill_disable": "Swarm cannot set it",
     "oom_score_adj": "Swarm cannot set it on this engine",
     "domainname": "Swarm cannot set it; use hostname",
-    "profiles": "every service of the file is deployed",
     "pull_policy": "images are never pulled: they must be on the nodes",
     "pull_refresh_after": "images are never pulled: they must be on the nodes",
     "platform": "the image on the nodes decides the platform",
@@ -1545,11 +1586,11 @@ def _finish_service(sp):
         sp.error("network_mode", "cannot be combined with networks: remove one of them")
     if not model["networks"] and model["network_mode"] is None:
         model["networks"] = {DEFAULT_NETWORK: {"aliases": []}}
-    if model["deploy"]["mode"] == "global" and sp.replicas_set:
+    if model["deploy"]["mode"].startswith("global") and sp.replicas_set:
         sp.error("deploy.mode", "a global service runs one task per node: remove replicas/scale")
-    if model["deploy"]["mode"] == "global":
+    if model["deploy"]["mode"].startswith("global"):
         model["deploy"]["replicas"] = None
-    elif not model["start_on_create"]:
+    elif not model["start_on_create"] and model["deploy"]["mode"] == "replicated":
         model["deploy"]["replicas"] = 0
     return model
 
@@ -2148,17 +2189,34 @@ def _find_cycle(pending, deps):
 def _check_references(st, file, model, lb_names):
     services = model["services"]
     for name, svc in services.items():
+        optional = st.optional.get(name, set())
+
         def ref_error(key, target, what):
             if target == name:
                 st.error(file, name, key, "a service cannot %s itself" % what)
             elif target in lb_names:
                 st.warning(file, name, key, "'%s' is a load balancer, not a service: ignored" % target)
-            elif target not in services:
-                st.error(file, name, key, "service '%s' does not exist%s" % (target, _did_you_mean(target, services)))
-            else:
+            elif target in services:
                 return True
+            elif key == "depends_on" and target in optional:
+                st.warning(file, name, "depends_on.%s" % target, "service '%s' is not deployed%s; it is not "
+                           "required (required: false), so '%s' starts without it"
+                           % (target, _inactive_text(st, target), name))
+            elif target in st.inactive:
+                st.error(file, name, key, "service '%s' is not deployed: its profiles (%s) are not active; add %s "
+                         "to spin_compose_profiles in the vars file (or COMPOSE_PROFILES in .env), or write "
+                         "required: false under depends_on.%s"
+                         % (target, ", ".join(st.inactive[target]), st.inactive[target][0], target)
+                         if key == "depends_on" else
+                         "service '%s' is not deployed: its profiles (%s) are not active; add %s to "
+                         "spin_compose_profiles in the vars file (or COMPOSE_PROFILES in .env), or remove the link"
+                         % (target, ", ".join(st.inactive[target]), st.inactive[target][0]))
+            else:
+                st.error(file, name, key, "service '%s' does not exist%s" % (target, _did_you_mean(target, services)))
             return False
         svc["depends_on"] = [d for d in svc["depends_on"] if ref_error("depends_on", d, "depend on")]
+        svc["depends_on_conditions"] = {d: c for d, c in svc["depends_on_conditions"].items()
+                                        if d in svc["depends_on"]}
         svc["links"] = {t: a for t, a in svc["links"].items() if ref_error("links", t, "link to")}
         for network in svc["networks"]:
             if network not in model["networks"]:
@@ -2173,6 +2231,44 @@ def _check_references(st, file, model, lb_names):
                 if ref["source"] not in model[section]:
                     st.error(file, name, "%s[%d]" % (section, i), "%s '%s' is not declared under the top-level %s"
                              % (section[:-1], ref["source"], section) + _did_you_mean(ref["source"], model[section]))
+
+
+def _inactive_text(st, target):
+    return " (its profiles %s are not active)" % ", ".join(st.inactive[target]) if target in st.inactive else ""
+
+
+def _settle_conditions(st, file, model):
+    """What depends_on conditions ask of the services they name: a service that others wait for with
+    service_completed_successfully runs once, to completion (a Swarm job, as Compose runs a one-off
+    container); service_healthy needs a healthcheck that is not switched off."""
+    services = model["services"]
+    for name, svc in services.items():
+        for target, condition in svc["depends_on_conditions"].items():
+            other = services[target]
+            key = "depends_on.%s.condition" % target
+            if condition == "service_healthy" and (other["healthcheck"] or {}).get("disable"):
+                st.error(file, name, key, "service_healthy needs a healthcheck, and '%s' switches it off: give "
+                         "'%s' a healthcheck, or write condition: service_started" % (target, target))
+            elif condition == "service_completed_successfully":
+                _make_job(st, file, target, other)
+
+
+def _make_job(st, file, name, svc):
+    deploy = svc["deploy"]
+    if deploy["mode"] in ("replicated", "global"):
+        deploy["mode"] += "-job"
+    if deploy["update_config"] is not None:
+        st.warning(file, name, "deploy.update_config", "ignored: '%s' runs once (others wait for it with "
+                   "service_completed_successfully), so it has no rolling updates" % name)
+        deploy["update_config"] = None
+    policy = svc["restart_policy"]
+    if policy is None:
+        # Compose's default: the one-off runs once; a failure stops the dependants from starting
+        svc["restart_policy"] = _restart_policy("none")
+    elif policy["condition"] == "any":
+        st.warning(file, name, "restart", "'%s' runs once (others wait for it with service_completed_successfully): "
+                   "it is restarted only on failure" % name)
+        policy["condition"] = "on-failure"
 
 
 def _check_published(st, file, model):
@@ -2216,7 +2312,8 @@ RANCHER_TOP_KEYS = ("version", "services")
 
 
 def empty_model():
-    return {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}, "load_balancers": {}}
+    return {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}, "load_balancers": {},
+            "inactive": {}}
 
 
 def _default_network():
@@ -2306,15 +2403,46 @@ def _load_rancher(st, text, file):
     return out
 
 
-def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None, read_file=None, env=None):
+def active_profiles(profiles, env):
+    """The profiles to deploy: ``profiles`` when given, else COMPOSE_PROFILES of the variables
+    (comma separated), as Compose takes it from the environment or ``.env``."""
+    if profiles is None:
+        profiles = [p.strip() for p in str((env or {}).get("COMPOSE_PROFILES") or "").split(",")]
+    return [str(p) for p in profiles if str(p).strip()]
+
+
+_PROFILE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def _profiles_of(st, file, name, raw, active):
+    """The service's profiles when none of them is active (it is not deployed), else None."""
+    if "profiles" not in raw:
+        return None
+    try:
+        profiles = _str_list(raw["profiles"])
+        for profile in profiles:
+            if not _PROFILE_RE.match(profile):
+                raise _Invalid("'%s' is not a profile name: letters, digits, '_', '.' and '-'" % profile)
+    except _Invalid as exc:
+        st.error(file, name, "profiles", exc.message)
+        return None
+    if not profiles or "*" in active or set(profiles) & set(active):
+        return None
+    return profiles
+
+
+def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None, read_file=None, env=None,
+                profiles=None):
     """Parse a submission -> ``(model, diagnostics)``; see docs/design.md for both shapes.
 
     ``read_file(relpath)`` returns the text of a file of the submission or raises SpinError;
-    ``env`` holds the variables for ``${VAR}``. The model is complete only when
-    ``has_errors(diagnostics)`` is false.
+    ``env`` holds the variables for ``${VAR}``; ``profiles`` the active compose profiles (None:
+    COMPOSE_PROFILES of ``env``). A service with profiles of which none is active is left out, as
+    Compose leaves it out. The model is complete only when ``has_errors(diagnostics)`` is false.
     """
     rancher_name = rancher_name or "rancher-compose.yml"
     st = _State(compose_name, read_file, env)
+    active = active_profiles(profiles, env)
     model = empty_model()
     data = _load_compose(st, compose_text, compose_name)
     rancher = _load_rancher(st, rancher_text, rancher_name)
@@ -2334,6 +2462,10 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
         if not isinstance(raw, dict):
             st.error(compose_name, name, None, "must be a mapping of keys, not %s" % _kind(raw))
             continue
+        inactive = _profiles_of(st, compose_name, name, raw, active)
+        if inactive:
+            st.inactive[name] = inactive
+            continue
         entry = rancher.get(name, {})
         if _is_lb(raw, entry):
             model["load_balancers"][name] = _parse_lb(st, compose_name, name, raw, entry, rancher_name)
@@ -2342,13 +2474,17 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
         _apply_rancher(sp, entry, rancher_name)
         model["services"][name] = _finish_service(sp)
     for name in rancher:
+        if name in st.inactive:
+            continue
         if name not in services:
             st.error(rancher_name, name, None, "is not a service of %s%s" % (compose_name,
                                                                              _did_you_mean(name, services)))
     if any(DEFAULT_NETWORK in s["networks"] for s in model["services"].values()):
         model["networks"].setdefault(DEFAULT_NETWORK, _default_network())
     _check_references(st, compose_name, model, set(model["load_balancers"]))
+    _settle_conditions(st, compose_name, model)
     _check_published(st, compose_name, model)
     _check_lb_rules(st, rancher_name, model)
     _check_cycles(st, compose_name, model)
+    model["inactive"] = dict(st.inactive)
     return model, st.diagnostics

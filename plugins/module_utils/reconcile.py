@@ -29,6 +29,7 @@ from .swarm import UpdateOutOfSequence
 
 FAILED_STATES = ("failed", "rejected")
 DEFAULT_WAIT_TIMEOUT = 180
+OUTPUT_LINES = 5          # last lines of a failed container quoted in the error
 
 
 class WaitError(SpinError):
@@ -217,7 +218,9 @@ class ServiceReconciler(object):
     def _check(self, plan):
         """-> (done, fatal message or None, progress text)."""
         if plan.action == "remove":
-            left = self.client.leftover_tasks(plan.name, plan.service_id)
+            # a job's completed tasks stay listed after the service is gone, but hold nothing
+            left = [t for t in self.client.leftover_tasks(plan.name, plan.service_id)
+                    if (t.get("Status") or {}).get("State") != "complete"]
             return not left, None, "%d task(s) still shutting down" % len(left)
         service = self.client.inspect_service(plan.service_id)
         if service is None:
@@ -243,6 +246,8 @@ class ServiceReconciler(object):
         starting = [t for t in current if t.get("DesiredState") == "running" and t not in running]
         stale = [t for t in live if t not in current]
         mode = spec.get("Mode") or {}
+        if "ReplicatedJob" in mode or "GlobalJob" in mode:
+            return self._check_job(plan.name, spec, current, update)
         if "Replicated" in mode:
             wanted = (mode["Replicated"] or {}).get("Replicas", 1)
             enough = len(running) >= wanted
@@ -267,6 +272,21 @@ class ServiceReconciler(object):
             state += "; last task error: " + _task_error(plan.name, _newest(failed))
         return False, fatal, state
 
+    def _check_job(self, name, spec, current, update):
+        """A job is done when its tasks of the current spec completed; a failed one ends the wait."""
+        complete = [t for t in current if (t.get("Status") or {}).get("State") == "complete"]
+        job = (spec.get("Mode") or {}).get("ReplicatedJob")
+        if job is not None:
+            wanted = job.get("TotalCompletions") or 1
+            done = len(complete) >= wanted
+        else:
+            wanted = len(current)
+            done = bool(current) and len(complete) == len(current)
+        state = "%d of %d task(s) completed" % (len(complete), wanted)
+        if done:
+            return True, None, state
+        return False, self._failing(name, spec, current, update), state
+
     def _failure_limit(self, spec):
         policy = (spec.get("TaskTemplate") or {}).get("RestartPolicy") or {}
         if policy.get("Condition") == "none":
@@ -285,13 +305,28 @@ class ServiceReconciler(object):
         worst = [tasks for tasks in by_slot.values() if len(tasks) >= limit]
         if worst:
             tasks = max(worst, key=len)
-            return "service '%s' does not start: %s (%d failed attempts)" % (
-                name, _task_error(name, _newest(tasks)), len(tasks))
+            newest = _newest(tasks)
+            return "service '%s' does not start: %s (%d failed attempts)%s" % (
+                name, _task_error(name, newest), len(tasks), self._last_output(newest))
         if update.get("State") == "paused" and by_slot:
-            tasks = _newest([t for ts in by_slot.values() for t in ts])
-            return "Docker paused the update of service '%s': %s; %s" % (
-                name, update.get("Message"), _task_error(name, tasks))
+            newest = _newest([t for ts in by_slot.values() for t in ts])
+            return "Docker paused the update of service '%s': %s; %s%s" % (
+                name, update.get("Message"), _task_error(name, newest), self._last_output(newest))
         return None
+
+    def _last_output(self, task):
+        """The last lines the task's container wrote (an entrypoint says there why it exits), or ''."""
+        if not task.get("ID") or not (task.get("Status") or {}).get("ContainerStatus"):
+            return ""  # never started (no such image, no node): no output
+        tty = bool(((task.get("Spec") or {}).get("ContainerSpec") or {}).get("TTY"))
+        try:
+            text = self.client.task_logs(task["ID"], tail=OUTPUT_LINES, tty=tty)
+        except SpinError:
+            return ""
+        lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+        if not lines:
+            return ""
+        return "; the container's last output:\n" + "\n".join("    " + line for line in lines[-OUTPUT_LINES:])
 
     def _with_task_error(self, why, name, spec, tasks):
         failed = [t for t in tasks if (t.get("Status") or {}).get("State") in FAILED_STATES]

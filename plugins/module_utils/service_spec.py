@@ -33,8 +33,9 @@ DEFAULT_SECRET_MODE = 0o444
 # Options that need a newer API than the oldest engine we talk to (checked when they are set).
 MIN_API_VERSION = {
     "cap_add": "1.41", "cap_drop": "1.41", "resources.limits.pids": "1.41",
-    "sysctls": "1.40", "placement.max_replicas": "1.40", "init": "1.37",
+    "sysctls": "1.40", "placement.max_replicas": "1.40", "init": "1.37", "ulimits": "1.41",
 }
+JOB_MODES = ("replicated-job", "global-job")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,6 +153,8 @@ def _mounts(b, mounts):
                 if m.get("volume_options"):
                     driver["Options"] = _str_dict(m["volume_options"])
                 spec["VolumeOptions"] = {"DriverConfig": driver}
+            if mtype == "volume" and m.get("volume_nocopy"):
+                spec.setdefault("VolumeOptions", {})["NoCopy"] = True
         if m.get("readonly"):
             spec["ReadOnly"] = True
         out.append(spec)
@@ -164,20 +167,24 @@ def _healthcheck(b, hc):
     test = hc.get("test")
     if isinstance(test, str):
         test = ["NONE"] if test.upper() == "NONE" else ["CMD-SHELL", test]
-    if not test:
-        b.fail("healthcheck.test", "a healthcheck needs a test, e.g. [CMD, curl, -f, http://localhost/] "
-               "or [NONE] to switch off the image's healthcheck")
-    test = [str(t) for t in test]
-    if test[0] not in ("NONE", "CMD", "CMD-SHELL"):
-        b.fail("healthcheck.test", "the test must start with CMD, CMD-SHELL or NONE, got %r" % (test[0],))
-    spec = {"Test": test}
-    if test[0] == "NONE":
-        return spec
+    # without a test Docker keeps the image's own and takes the other settings from here
+    spec = {}
+    if test is not None:
+        test = [str(t) for t in test]
+        if not test or test[0] not in ("NONE", "CMD", "CMD-SHELL"):
+            b.fail("healthcheck.test", "the test must start with CMD, CMD-SHELL or NONE, got %r"
+                   % (test[0] if test else test,))
+        spec["Test"] = test
+        if test[0] == "NONE":
+            return spec
     for opt, field in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
         if hc.get(opt) is not None:
             spec[field] = b.duration("healthcheck." + opt, hc[opt])
     if hc.get("retries") is not None:
         spec["Retries"] = int(hc["retries"])
+    if not spec:
+        b.fail("healthcheck", "give a test, or the settings (interval, timeout, retries, start_period) that "
+               "change the image's own healthcheck")
     return spec
 
 
@@ -289,6 +296,14 @@ def build_service_spec(params, refs=None, api_version=None):
         cs["StopGracePeriod"] = b.duration("stop_grace_period", params["stop_grace_period"])
     if params.get("sysctls"):
         cs["Sysctls"] = _str_dict(params["sysctls"])
+    if params.get("ulimits"):
+        cs["Ulimits"] = [{"Name": str(u["name"]), "Soft": int(u["soft"]), "Hard": int(u["hard"])}
+                         for u in sorted(params["ulimits"], key=lambda u: str(u["name"]))]
+    # false is Docker's default, so only true is sent
+    if params.get("tty"):
+        cs["TTY"] = True
+    if params.get("stdin_open"):
+        cs["OpenStdin"] = True
 
     tt = {"ContainerSpec": cs}
     resources = _resources(b, params.get("resources"))
@@ -339,11 +354,21 @@ def build_service_spec(params, refs=None, api_version=None):
         tt["Networks"] = networks
 
     spec = {"Name": params["name"], "Labels": _str_dict(params.get("labels")), "TaskTemplate": tt}
-    if (params.get("mode") or "replicated") == "global":
+    mode = params.get("mode") or "replicated"
+    replicas = 1 if params.get("replicas") is None else int(params["replicas"])
+    if mode == "global":
         spec["Mode"] = {"Global": {}}
+    elif mode == "global-job":
+        spec["Mode"] = {"GlobalJob": {}}
+    elif mode == "replicated-job":
+        if replicas < 1:
+            b.fail("replicas", "a job needs at least one task to complete")
+        spec["Mode"] = {"ReplicatedJob": {"MaxConcurrent": replicas, "TotalCompletions": replicas}}
     else:
-        replicas = params.get("replicas")
-        spec["Mode"] = {"Replicated": {"Replicas": 1 if replicas is None else int(replicas)}}
+        spec["Mode"] = {"Replicated": {"Replicas": replicas}}
+    if mode in JOB_MODES and params.get("update_config"):
+        b.fail("update_config", "a job has no rolling updates: it runs again when its options change; remove "
+               "update_config")
     for option, field in (("update_config", "UpdateConfig"), ("rollback_config", "RollbackConfig")):
         conf = _update_config(b, option, params.get(option))
         if conf:
@@ -431,7 +456,14 @@ def _n_replicas(value, ctx):
     if value and "Replicated" in value:
         replicas = (value.get("Replicated") or {}).get("Replicas")
         return 1 if replicas is None else replicas
+    if value and "ReplicatedJob" in value:
+        return (value.get("ReplicatedJob") or {}).get("TotalCompletions") or 1
     return None
+
+
+def _n_ulimits(value, ctx):
+    return sorted(({"name": u.get("Name"), "soft": u.get("Soft", 0), "hard": u.get("Hard", 0)}
+                   for u in value or []), key=lambda u: u["name"] or "")
 
 
 def _n_healthcheck(value, ctx):
@@ -457,6 +489,7 @@ def _n_mounts(value, ctx):
             "readonly": bool(m.get("ReadOnly")), "volume_driver": driver.get("Name") or None,
             "volume_options": dict(driver.get("Options") or {}),
             "tmpfs_size": tmpfs.get("SizeBytes") or None, "tmpfs_mode": tmpfs.get("Mode") or None,
+            "volume_nocopy": bool(volume.get("NoCopy")),
         })
     return sorted(out, key=lambda m: (m["target"] or "", m["type"]))
 
@@ -603,6 +636,9 @@ FIELDS = [
     Field("stop_grace_period", _CS + ("StopGracePeriod",), _n_stop_grace),
     Field("stop_signal", _CS + ("StopSignal",), _n_str),
     Field("sysctls", _CS + ("Sysctls",), _n_dict),
+    Field("ulimits", _CS + ("Ulimits",), _n_ulimits),
+    Field("tty", _CS + ("TTY",), _n_bool),
+    Field("stdin_open", _CS + ("OpenStdin",), _n_bool),
     Field("resources", ("TaskTemplate", "Resources"), _n_resources),
     Field("restart_policy", ("TaskTemplate", "RestartPolicy"), _n_restart_policy),
     Field("placement", ("TaskTemplate", "Placement"), _n_placement),

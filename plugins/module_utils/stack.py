@@ -80,6 +80,7 @@ class StackPlan(object):
         self.services = []         # ServicePlans in start order (create / update / none)
         self.removals = []         # ServicePlans (remove) of services the stack no longer has
         self.stale = []            # resources removed after the services (remove)
+        self.wait_for = {}         # service -> services that must be ready before it is applied
         self.warnings = []
 
     @property
@@ -141,6 +142,7 @@ class StackReconciler(object):
     def plan_present(self, tenant, stack, tasks):
         """``tasks``: translate.stack_to_tasks output (plus any networks the LB added)."""
         plan = StackPlan(tenant, stack, "present")
+        plan.wait_for = dict(tasks.get("wait_for") or {})
         known = {"networks": {}, "secrets": {}, "configs": {}}
         for net in tasks.get("networks") or []:
             action = self._plan_network(net)
@@ -226,6 +228,7 @@ class StackReconciler(object):
                     res.actual_id = self._create(res)
                     journal.append(("resource", res, None))
             for index, svc in enumerate(plan.services):
+                self._wait_for_dependencies(plan, svc)
                 if svc.action != "none" and any(r.action == "create" for r in plan.resources):
                     # planned against IDs that did not exist yet: plan again with the real ones
                     svc = plan.services[index] = self.services.plan(svc.params)
@@ -253,6 +256,13 @@ class StackReconciler(object):
                 plan.warnings.append("could not remove %s '%s' yet: %s" % (res.kind, res.name, exc.message))
                 res.note = "left for a later run"
         return plan
+
+    def _wait_for_dependencies(self, plan, svc):
+        """compose depends_on conditions: a service is created or updated only once the services it
+        waits for are ready (healthy, or a one-off job completed)."""
+        names = plan.wait_for.get(svc.name) or ()
+        if svc.action != "none" and names:
+            self.services.wait([p for p in plan.services if p.name in names])
 
     def _remove_when_released(self, res, removed_services):
         """Remove; when Docker says the object is still in use and services were just removed, their

@@ -231,6 +231,17 @@ class SwarmClient(object):
         return self._find("list the tasks of service %s" % service_id, self.api.tasks,
                           filters={"service": service_id}) or []
 
+    def task_logs(self, task_id, tail=10, tty=False):
+        """The last ``tail`` lines a task's container wrote (stdout and stderr), as text. Works for
+        tasks on any node, through a manager."""
+        api = self.api
+
+        def fetch():
+            res = api._get(api._url("/tasks/{0}/logs", task_id),
+                           params={"stdout": 1, "stderr": 1, "tail": tail, "follow": 0}, stream=False)
+            return api._get_result_tty(False, res, tty)
+        return _text(self._call("read the output of task %s" % task_id[:12], fetch))
+
     def leftover_tasks(self, service_name, service_id):
         """Tasks that a removed service still has (Docker's 'service' filter refuses removed services;
         task names start with the service name)."""

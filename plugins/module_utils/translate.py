@@ -39,7 +39,7 @@ SERVICE_PARAM_KEYS = (
     "container_labels", "mode", "replicas", "networks", "endpoint_mode", "publish", "mounts", "healthcheck",
     "restart_policy", "resources", "placement", "update_config", "rollback_config", "secrets", "configs",
     "cap_add", "cap_drop", "read_only", "init", "stop_grace_period", "stop_signal", "logging", "sysctls",
-    "wait", "wait_timeout",
+    "ulimits", "tty", "stdin_open", "wait", "wait_timeout",
 )
 
 # modules of the reviewable task file, by resource kind
@@ -249,7 +249,7 @@ def service_params(name, svc, ctx):
         "command": svc["command"], "entrypoint": svc["entrypoint"], "env": dict(svc["environment"]),
         "workdir": svc["working_dir"], "user": svc["user"], "hostname": svc["hostname"],
         "labels": dict(deploy["labels"], **marks), "container_labels": dict(svc["labels"], **marks),
-        "mode": deploy["mode"], "replicas": deploy["replicas"] if deploy["mode"] == "replicated" else None,
+        "mode": deploy["mode"], "replicas": None if deploy["mode"].startswith("global") else deploy["replicas"],
         "networks": [{"name": ctx["network_names"][net],
                       "aliases": list(dict.fromkeys([name] + cfg["aliases"] + extra_aliases))}
                      for net, cfg in svc["networks"].items()],
@@ -270,6 +270,8 @@ def service_params(name, svc, ctx):
         "stop_grace_period": _duration(svc["stop_grace_period"]), "stop_signal": svc["stop_signal"],
         "logging": dict(svc["logging"]) if svc["logging"] else None,
         "sysctls": dict(svc["sysctls"]),
+        "ulimits": [dict(limit, name=limit_name) for limit_name, limit in sorted(svc["ulimits"].items())],
+        "tty": svc["tty"], "stdin_open": svc["stdin_open"],
         "wait": platform["wait"], "wait_timeout": platform["wait_timeout"],
     }
     return {key: params[key] for key in SERVICE_PARAM_KEYS}
@@ -317,7 +319,15 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None):
         "networks": networks, "volumes": volumes, "secrets": secrets, "configs": configs,
         "services": [service_params(name, services[name], ctx) for name in order],
         "endpoints": _endpoints(order, services, stack),
+        "wait_for": _wait_for(order, services, stack),
     }
+
+
+def _wait_for(order, services, stack):
+    """{service: [services it starts only after]}: compose depends_on with service_healthy or
+    service_completed_successfully (the others only order the start)."""
+    return {"%s_%s" % (stack, name): ["%s_%s" % (stack, target) for target in services[name]["depends_on_conditions"]]
+            for name in order if services[name]["depends_on_conditions"]}
 
 
 # ---------------------------------------------------------------------------------------------

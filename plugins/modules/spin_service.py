@@ -79,12 +79,19 @@ options:
     description: Labels on the service's containers.
     type: dict
   mode:
-    description: V(replicated) runs O(replicas) tasks; V(global) runs one task on every node that fits O(placement).
+    description:
+      - V(replicated) runs O(replicas) tasks; V(global) runs one task on every node that fits O(placement).
+      - V(replicated-job) runs O(replicas) tasks once, to completion (a one-off such as a database migration);
+        V(global-job) runs one such task on every node. The module waits until every task completed, and a
+        task that fails ends the wait with its error and last output lines. A job runs again only when its
+        options change.
     type: str
-    choices: [replicated, global]
+    choices: [replicated, global, replicated-job, global-job]
     default: replicated
   replicas:
-    description: Number of tasks when O(mode=replicated). V(0) stops all tasks but keeps the service.
+    description:
+      - Number of tasks when O(mode=replicated). V(0) stops all tasks but keeps the service.
+      - With O(mode=replicated-job), how many tasks must complete (they run side by side).
     type: int
     default: 1
   networks:
@@ -166,6 +173,10 @@ options:
       tmpfs_mode:
         description: File mode of a tmpfs mount, as an octal string like V('1777') or an integer.
         type: raw
+      volume_nocopy:
+        description: Do not copy the image's files at the target into a new, empty volume (compose C(nocopy)).
+        type: bool
+        default: false
   healthcheck:
     description:
       - Healthcheck of the containers, replacing the image's. A task only counts as running once it is healthy;
@@ -174,7 +185,10 @@ options:
     type: dict
     suboptions:
       test:
-        description: V([CMD, prog, arg...]), V([CMD-SHELL, "command"]), a plain string (run by the shell) or V([NONE]).
+        description:
+          - V([CMD, prog, arg...]), V([CMD-SHELL, "command"]), a plain string (run by the shell) or V([NONE]).
+          - Leave out to keep the image's test with the other settings given here (compose's healthcheck
+            without C(test)).
         type: raw
       interval:
         description: Time between checks, like V(30s) (Docker's default 30s).
@@ -381,6 +395,31 @@ options:
   sysctls:
     description: Namespaced kernel parameters, for example C(net.core.somaxconn) V(1024). Needs API 1.40.
     type: dict
+  ulimits:
+    description: Resource limits of the containers' processes (C(ulimit)). Needs API 1.41.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The limit, like V(nofile), V(nproc) or V(memlock).
+        type: str
+        required: true
+      soft:
+        description: Soft limit; V(-1) is unlimited.
+        type: int
+        required: true
+      hard:
+        description: Hard limit; V(-1) is unlimited.
+        type: int
+        required: true
+  tty:
+    description: Give each container a terminal (compose C(tty)); its output is then one stream.
+    type: bool
+    default: false
+  stdin_open:
+    description: Keep the containers' standard input open (compose C(stdin_open)).
+    type: bool
+    default: false
   wait:
     description:
       - Wait until the service is ready (O(state=present)) or its tasks are gone (O(state=absent)).
@@ -510,7 +549,7 @@ def argument_spec():
         hostname=dict(type="str"),
         labels=dict(type="dict"),
         container_labels=dict(type="dict"),
-        mode=dict(type="str", choices=["replicated", "global"], default="replicated"),
+        mode=dict(type="str", choices=["replicated", "global", "replicated-job", "global-job"], default="replicated"),
         replicas=dict(type="int", default=1),
         networks=dict(type="list", elements="dict", options=dict(
             name=dict(type="str", required=True), aliases=dict(type="list", elements="str"))),
@@ -523,7 +562,8 @@ def argument_spec():
             type=dict(type="str", choices=["volume", "bind", "tmpfs"], default="volume"),
             source=dict(type="str"), target=dict(type="str", required=True),
             readonly=dict(type="bool", default=False), volume_driver=dict(type="str"),
-            volume_options=dict(type="dict"), tmpfs_size=dict(type="raw"), tmpfs_mode=dict(type="raw"))),
+            volume_options=dict(type="dict"), tmpfs_size=dict(type="raw"), tmpfs_mode=dict(type="raw"),
+            volume_nocopy=dict(type="bool", default=False))),
         healthcheck=dict(type="dict", options=dict(
             test=dict(type="raw"), interval=dict(type="raw"), timeout=dict(type="raw"),
             retries=dict(type="int"), start_period=dict(type="raw"))),
@@ -554,6 +594,11 @@ def argument_spec():
         stop_signal=dict(type="str"),
         logging=dict(type="dict", options=dict(driver=dict(type="str", required=True), options=dict(type="dict"))),
         sysctls=dict(type="dict"),
+        ulimits=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str", required=True), soft=dict(type="int", required=True),
+            hard=dict(type="int", required=True))),
+        tty=dict(type="bool", default=False),
+        stdin_open=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=180),
     )

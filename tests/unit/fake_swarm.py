@@ -93,6 +93,7 @@ class FakeSwarm(object):
         self.gone = {}               # removed service name -> its last spec (what its leftover tasks hold)
         self.conflicts = 0           # next update_service calls that someone else's update beats
         self.names = {}              # object ID -> name, for steps()
+        self.logs = {}               # task ID -> what its container wrote
         self._ids = itertools.count(1)
         self._service_ids = itertools.count(1)
 
@@ -175,6 +176,9 @@ class FakeSwarm(object):
             return []
         poll = self.polls[service_id] = self.polls.get(service_id, -1) + 1
         return self.tasks_for(svc, poll)
+
+    def task_logs(self, task_id, tail=10, tty=False):
+        return "".join(line + "\n" for line in self.logs.get(task_id, "").splitlines()[-tail:])
 
     def leftover_tasks(self, name, service_id):
         script = self.leftover.get(name) or [[]]

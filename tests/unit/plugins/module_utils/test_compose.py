@@ -323,10 +323,8 @@ ERRORS = [
     ("deploy: {replicas: -1}", ["key 'deploy.replicas': must be 0 or more, not -1"]),
     ("deploy: {replicas: two}", ["key 'deploy.replicas': must be a number of replicas, not 'two'"]),
     ("deploy: {replicas: [1]}", ["key 'deploy.replicas': must be a number of replicas, not a list"]),
-    ("deploy: {mode: gloabl}", ["key 'deploy.mode': must be one of replicated, global, not 'gloabl' "
-                                "(did you mean 'global'?)"]),
-    ("deploy: {mode: replicated-job}", ["key 'deploy.mode': jobs are not supported on spin.platform: run a service, "
-                                        "or run the job elsewhere"]),
+    ("deploy: {mode: gloabl}", ["key 'deploy.mode': must be one of replicated, global, replicated-job, global-job, "
+                                "not 'gloabl' (did you mean 'global'?)"]),
     ("deploy: {mode: global, replicas: 2}", ["key 'deploy.mode': a global service runs one task per node: remove "
                                              "replicas/scale"]),
     ("deploy: {endpoint_mode: ipvs}", ["key 'deploy.endpoint_mode': must be one of vip, dnsrr, not 'ipvs'"]),
@@ -427,9 +425,6 @@ WARNINGS = [
     ("healthcheck: {test: x, start_interval: 1s}",
      "key 'healthcheck.start_interval': warning: ignored on spin.platform: needs a newer engine than the platform "
      "runs"),
-    ("depends_on: {db: {condition: service_completed_successfully}}",
-     "key 'depends_on.db.condition': warning: Swarm services do not complete: 'db' is started first and spin waits "
-     "until it runs"),
     ("networks: {front: {priority: 10}}", "key 'networks.front.priority': warning: ignored on spin.platform: Swarm "
                                           "attaches the networks in its own order"),
 ]

@@ -281,3 +281,81 @@ def test_stack_style_apply_all_then_wait_once_names_only_the_failing_service():
     assert sorted(err.value.failures) == ["t_bad"]
     assert "No such image: bad:latest" in err.value.failures["t_bad"]
     assert docker.polls["sid1"] == 2
+
+
+# ---- jobs and a failed container's own output ------------------------------------------------
+
+def _with_status(t, container=True):
+    if container:
+        t["Status"]["ContainerStatus"] = {"ContainerID": "c" + t["ID"], "ExitCode": 1}
+    return t
+
+
+def test_a_failed_start_quotes_the_containers_last_output():
+    docker, rec, clock = make()
+    docker.tasks_for = lambda svc, poll: [_with_status(task(svc, 1, "failed", desired="shutdown",
+                                                            err="task: non-zero exit (1)", tid="bad1"))]
+    docker.logs["bad1"] = "\n".join(["starting", "line 2", "line 3", "line 4", "line 5",
+                                     "[entrypoint] error: no root password is given: set MYSQL_ROOT_PASSWORD", ""])
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=1, restart_policy={"condition": "none"}))
+    assert err.value.message.endswith(
+        "task: non-zero exit (1) (1 failed attempts); the container's last output:\n    line 2\n    line 3\n"
+        "    line 4\n    line 5\n    [entrypoint] error: no root password is given: set MYSQL_ROOT_PASSWORD")
+
+
+def test_a_task_that_never_started_has_no_output_to_quote():
+    docker, rec, clock = make()
+    docker.tasks_for = lambda svc, poll: [task(svc, 1, "rejected", desired="shutdown", err="No such image: x",
+                                               tid="never")]
+    docker.logs["never"] = "must not be asked for"
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=1, restart_policy={"condition": "none"}))
+    assert err.value.message.endswith("No such image: x (1 failed attempts)")
+
+
+def _job_tasks(states):
+    def tasks_for(svc, poll):
+        step = states[min(poll, len(states) - 1)]
+        return [_with_status(task(svc, slot + 1, state, desired="complete", tid="job%d%s" % (slot, state)),
+                             container=state != "pending")
+                for slot, state in enumerate(step)]
+    return tasks_for
+
+
+@pytest.mark.parametrize("mode, replicas, states, polls", [
+    ("replicated-job", 1, [["pending"], ["running"], ["complete"]], 3),
+    ("replicated-job", 2, [["running", "running"], ["complete", "running"], ["complete", "complete"]], 3),
+    ("global-job", None, [["running"], ["complete"]], 2),
+])
+def test_a_job_is_ready_when_its_tasks_completed(mode, replicas, states, polls):
+    docker, rec, clock = make()
+    docker.tasks_for = _job_tasks(states)
+    result = rec.run(params(mode=mode, replicas=replicas, restart_policy={"condition": "none"}))
+    assert result["changed"] is True
+    assert docker.polls["sid1"] == polls - 1
+    expected = ({"ReplicatedJob": {"MaxConcurrent": replicas, "TotalCompletions": replicas}} if replicas
+                else {"GlobalJob": {}})
+    assert docker.svcs["sid1"]["Spec"]["Mode"] == expected
+    again = rec.run(params(mode=mode, replicas=replicas, restart_policy={"condition": "none"}))
+    assert again["changed"] is False
+
+
+def test_a_failed_job_ends_the_wait_with_its_error_and_output():
+    docker, rec, clock = make()
+    docker.tasks_for = _job_tasks([["running"], ["failed"]])
+    docker.logs["job0failed"] = "migrating\nERROR: table users exists\n"
+    with pytest.raises(SpinError) as err:
+        rec.run(params(mode="replicated-job", replicas=1, restart_policy={"condition": "none"}))
+    assert "service 't_web' does not start: task t_web.1 (job0failed) failed" in err.value.message
+    assert err.value.message.endswith("the container's last output:\n    migrating\n    ERROR: table users exists")
+
+
+def test_a_removed_jobs_completed_tasks_do_not_hold_up_the_removal():
+    docker, rec, clock = make()
+    docker.tasks_for = _job_tasks([["complete"]])
+    rec.run(params(mode="replicated-job", replicas=1))
+    svc = docker.find_service("t_web")
+    docker.leftover["t_web"] = [[task(svc, 1, "complete", desired="complete")]]
+    result = rec.run({"name": "t_web", "state": "absent", "wait_timeout": 30})
+    assert result["changed"] is True and clock.now == 0

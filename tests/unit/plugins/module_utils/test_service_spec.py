@@ -101,13 +101,27 @@ def build(**params):
      {"Mode": "dnsrr", "Ports": [{"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 8080, "PublishMode": "host"}]}),
     ({"endpoint_mode": "vip", "publish": [{"target_port": 53, "protocol": "udp"}]}, "EndpointSpec",
      {"Mode": "vip", "Ports": [{"Protocol": "udp", "TargetPort": 53, "PublishMode": "ingress"}]}),
+    # issue 8: jobs, terminals, ulimits, nocopy, a healthcheck that tunes the image's own
+    ({"mode": "replicated-job", "replicas": 2}, "Mode", {"ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": 2}}),
+    ({"mode": "global-job"}, "Mode", {"GlobalJob": {}}),
+    ({"tty": True, "stdin_open": True}, "TaskTemplate.ContainerSpec.TTY", True),
+    ({"tty": True, "stdin_open": True}, "TaskTemplate.ContainerSpec.OpenStdin", True),
+    ({"ulimits": [{"name": "nproc", "soft": 10, "hard": 20}, {"name": "memlock", "soft": -1, "hard": -1}]},
+     "TaskTemplate.ContainerSpec.Ulimits",
+     [{"Name": "memlock", "Soft": -1, "Hard": -1}, {"Name": "nproc", "Soft": 10, "Hard": 20}]),
+    ({"mounts": [{"type": "volume", "source": "d", "target": "/d", "volume_nocopy": True}]},
+     "TaskTemplate.ContainerSpec.Mounts", [{"Type": "volume", "Target": "/d", "Source": "d",
+                                            "VolumeOptions": {"NoCopy": True}}]),
+    ({"healthcheck": {"interval": "2s", "retries": 5}}, "TaskTemplate.ContainerSpec.Healthcheck",
+     {"Interval": 2 * 10**9, "Retries": 5}),
 ])
 def test_build(params, path, value):
     assert dig(build(**params), path) == value
 
 
 @pytest.mark.parametrize("params, absent", [
-    ({"read_only": False, "init": False}, ["ReadOnly", "Init"]),
+    ({"read_only": False, "init": False, "tty": False, "stdin_open": False, "ulimits": []},
+     ["ReadOnly", "Init", "TTY", "OpenStdin", "Ulimits"]),
     ({"env": {}, "command": None, "entrypoint": None, "container_labels": {}, "sysctls": {}},
      ["Env", "Args", "Command", "Labels", "Sysctls"]),
     ({"healthcheck": None, "mounts": [], "secrets": [], "configs": [], "cap_add": [], "cap_drop": []},
@@ -126,6 +140,10 @@ def test_build_leaves_out_empty_options(params, absent):
     ({"healthcheck": {"test": ["CMD", "true"], "interval": "5 s"}}, API, ["'healthcheck.interval'", "'5 s'"]),
     ({"healthcheck": {"test": ["curl", "x"]}}, API, ["'healthcheck.test'", "CMD"]),
     ({"healthcheck": {"test": []}}, API, ["'healthcheck.test'", "NONE"]),
+    ({"healthcheck": {"retries": None}}, API, ["'healthcheck'", "give a test, or the settings"]),
+    ({"mode": "replicated-job", "replicas": 0}, API, ["'replicas'", "at least one task"]),
+    ({"mode": "replicated-job", "update_config": {"parallelism": 1}}, API, ["'update_config'", "a job has no"]),
+    ({"ulimits": [{"name": "nofile", "soft": 1, "hard": 1}]}, "1.40", ["'ulimits'", "1.41"]),
     ({"resources": {"limits": {"memory": "lots"}}}, API, ["'resources.limits.memory'", "'lots'"]),
     ({"resources": {"limits": {"cpus": "many"}}}, API, ["'resources.limits.cpus'"]),
     ({"mounts": [{"type": "bind", "source": "data", "target": "/d"}]}, API, ["'mounts[0].source'", "absolute"]),
@@ -258,13 +276,13 @@ HC = {"test": ["CMD", "curl", "-fs", "http://localhost/"], "interval": "5s", "ti
     ("full", {"mounts": [{"type": "bind", "source": "/tmp", "target": "/host-tmp", "readonly": True}]},
      [("mounts",
        [{"type": "volume", "source": "svct_cap_vol", "target": "/data", "readonly": False, "volume_driver": "local",
-         "volume_options": {"device": "tmpfs", "type": "tmpfs"}, "tmpfs_size": None, "tmpfs_mode": None},
+         "volume_options": {"device": "tmpfs", "type": "tmpfs"}, "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False},
         {"type": "bind", "source": "/tmp", "target": "/host-tmp", "readonly": True, "volume_driver": None,
-         "volume_options": {}, "tmpfs_size": None, "tmpfs_mode": None},
+         "volume_options": {}, "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False},
         {"type": "tmpfs", "source": None, "target": "/scratch", "readonly": False, "volume_driver": None,
-         "volume_options": {}, "tmpfs_size": 16 * 1024**2, "tmpfs_mode": 0o1777}],
+         "volume_options": {}, "tmpfs_size": 16 * 1024**2, "tmpfs_mode": 0o1777, "volume_nocopy": False}],
        [{"type": "bind", "source": "/tmp", "target": "/host-tmp", "readonly": True, "volume_driver": None,
-         "volume_options": {}, "tmpfs_size": None, "tmpfs_mode": None}])]),
+         "volume_options": {}, "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False}])]),
     ("full", {"secrets": [{"secret_name": "svct_cap_secret", "target": "db_password", "mode": "0440"}]},
      [("secrets", [{"secret_name": "svct_cap_secret", "target": "db_password", "uid": "0", "gid": "0", "mode": 0o400}],
        [{"secret_name": "svct_cap_secret", "target": "db_password", "uid": "0", "gid": "0", "mode": 0o440}])]),
@@ -388,3 +406,13 @@ def test_task_of_an_older_template_is_not_current(change):
     old = task_spec_of(template)
     change(old)
     assert not task_is_current(old, template)
+
+
+def test_jobs_terminals_and_ulimits_are_compared():
+    stored = build(mode="replicated-job", replicas=2, tty=True, ulimits=[{"name": "nofile", "soft": 1, "hard": 2}])
+    same = build(mode="replicated-job", replicas=2, tty=True, ulimits=[{"name": "nofile", "soft": 1, "hard": 2}])
+    assert compare_service_spec(same, stored) == []
+    other = build(mode="replicated-job", replicas=3, ulimits=[{"name": "nofile", "soft": 1, "hard": 4}])
+    assert [(d.path, d.before, d.after) for d in compare_service_spec(other, stored)] == [
+        ("ulimits", [{"name": "nofile", "soft": 1, "hard": 2}], [{"name": "nofile", "soft": 1, "hard": 4}]),
+        ("tty", True, False), ("replicas", 2, 3)]

@@ -553,3 +553,72 @@ def test_stack_services_state():
         "st_agent": {"id": ids["st_agent"], "version": 10, "image": "httpd", "replicas": "global"},
     }
     assert stack_services_state(docker, "other") == {}
+
+
+# ---- depends_on conditions: start only once the dependency is ready ---------------------------
+
+def _conditional_tasks():
+    text = """
+services:
+  web:
+    image: httpd
+    depends_on:
+      db: {condition: service_healthy}
+      migrate: {condition: service_completed_successfully}
+  migrate:
+    image: httpd
+    command: [sh, -c, 'exit 0']
+    depends_on: [db]
+  db:
+    image: mysql
+"""
+    model, diagnostics = compose.parse_stack(text, "docker-compose.yml")
+    assert not compose.has_errors(diagnostics), diagnostics
+    return translate.stack_to_tasks(model, "demo", "st")
+
+
+def test_a_service_starts_only_once_what_it_waits_for_is_ready():
+    docker, rec, clock = make()
+    events = []
+    create = docker.create_service
+
+    def logged_create(spec):
+        events.append(("create", spec["Name"]))
+        return create(spec)
+    docker.create_service = logged_create
+
+    def tasks_for(svc, poll):
+        name = svc["Spec"]["Name"]
+        if name == "st_migrate":
+            state = "complete" if poll >= 2 else "running"
+            events.append(("poll", name, state))
+            return [task(svc, 1, state, desired="complete")]
+        state = "running" if poll >= 3 else "starting"
+        events.append(("poll", name, state))
+        return [task(svc, 1, state)]
+    docker.tasks_for = tasks_for
+    stack_tasks = _conditional_tasks()
+    assert stack_tasks["wait_for"] == {"st_web": ["st_db", "st_migrate"]}
+    plan = rec.plan_present("demo", "st", stack_tasks)
+    assert names(plan.services) == [("st_db", "create"), ("st_migrate", "create"), ("st_web", "create")]
+    rec.apply(plan)
+    web_created = events.index(("create", "st_web"))
+    assert ("poll", "st_db", "running") in events[:web_created]
+    assert ("poll", "st_migrate", "complete") in events[:web_created]
+    # migrate only orders its start after db (service_started): it does not wait for db to run
+    assert events.index(("create", "st_migrate")) < events.index(("poll", "st_db", "running"))
+
+
+def test_an_unchanged_service_does_not_wait_for_its_dependencies_again():
+    stack_tasks = _conditional_tasks()
+    docker, rec, clock = make()
+    docker.tasks_for = lambda svc, poll: ([task(svc, 1, "complete", desired="complete")]
+                                          if svc["Spec"]["Name"] == "st_migrate" else [task(svc, 1, "running")])
+    rec.apply(rec.plan_present("demo", "st", stack_tasks))
+    docker.calls, docker.polls = [], {}
+    plan = rec.plan_present("demo", "st", stack_tasks)
+    assert not plan.changed
+    rec.apply(plan)
+    assert docker.calls == []
+    # the final wait still looks at every service once, the gate adds no polls of its own
+    assert docker.polls == {sid: 0 for sid in docker.svcs}

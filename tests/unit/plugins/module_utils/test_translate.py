@@ -43,7 +43,8 @@ def _seed_service(name, image, replicas, env, labels_service):
         "endpoint_mode": "dnsrr", "publish": [], "mounts": [], "healthcheck": None, "restart_policy": None,
         "resources": None, "placement": None, "update_config": None, "rollback_config": None, "secrets": [],
         "configs": [], "cap_add": [], "cap_drop": [], "read_only": False, "init": False, "stop_grace_period": None,
-        "stop_signal": None, "logging": None, "sysctls": {}, "wait": True, "wait_timeout": 180,
+        "stop_signal": None, "logging": None, "sysctls": {}, "ulimits": [], "tty": False, "stdin_open": False,
+        "wait": True, "wait_timeout": 180,
     }
 
 
@@ -60,6 +61,7 @@ def test_seed_example():
         ],
         "endpoints": [{"service": "seed_web", "compose_service": "web", "target": 80, "published": 80,
                        "protocol": "tcp"}],
+        "wait_for": {},
     }
 
 
@@ -106,6 +108,9 @@ services:
     stop_signal: SIGINT
     logging: {driver: json-file, options: {max-size: 10m}}
     sysctls: {net.core.somaxconn: 1024}
+    ulimits: {nproc: 65535, nofile: {soft: 20000, hard: 40000}}
+    tty: true
+    stdin_open: true
 networks:
   front: {labels: {purpose: web}}
   back: {internal: true, driver_opts: {encrypted: ''}}
@@ -166,7 +171,9 @@ def test_every_field_translates():
         "cap_add": ["NET_BIND_SERVICE"], "cap_drop": ["ALL"], "read_only": True, "init": True,
         "stop_grace_period": "1m", "stop_signal": "SIGINT",
         "logging": {"driver": "json-file", "options": {"max-size": "10m"}},
-        "sysctls": {"net.core.somaxconn": "1024"}, "wait": True, "wait_timeout": 180,
+        "sysctls": {"net.core.somaxconn": "1024"},
+        "ulimits": [{"name": "nofile", "soft": 20000, "hard": 40000}, {"name": "nproc", "soft": 65535, "hard": 65535}],
+        "tty": True, "stdin_open": True, "wait": True, "wait_timeout": 180,
     }
     assert tasks["networks"] == [
         {"name": "seed_front", "driver": "overlay", "internal": False, "attachable": False, "driver_opts": {},

@@ -1,0 +1,143 @@
+"""Compose as Compose defines it (issue 8): each construct of real-world compose files -> what the
+stack model makes of it, or the message that names the file, service, key and the fix."""
+import base64
+import textwrap
+
+import pytest
+
+from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+
+
+def parse(text, env=None, files=None, profiles=None, modes=None):
+    files = files or {}
+
+    def read_file(path):
+        from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+        key = path[2:] if path.startswith("./") else path
+        if key not in files or files[key] is None:
+            raise SpinError("'%s' does not exist in the submission directory (or is not a file)" % path)
+        return files[key]
+
+    return compose.parse_stack(textwrap.dedent(text), "docker-compose.yml", read_file=read_file, env=env,
+                               profiles=profiles)
+
+
+def errors(diagnostics, severity="error"):
+    return [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == severity]
+
+
+def warnings(diagnostics):
+    return errors(diagnostics, "warning")
+
+
+# ---- depends_on conditions, required: false, one-off jobs --------------------------------------
+
+CONDITIONS = """
+services:
+  web:
+    image: httpd
+    depends_on:
+      db: {condition: service_healthy}
+      migrate: {condition: service_completed_successfully}
+      cache: {condition: service_started, required: false}
+  migrate:
+    image: app
+    command: ./manage.py migrate
+    depends_on: [db]
+  db:
+    image: postgres
+    healthcheck: {test: [CMD, pg_isready], interval: 5s}
+"""
+
+
+def test_depends_on_conditions_become_what_the_deploy_waits_for():
+    model, diagnostics = parse(CONDITIONS)
+    assert errors(diagnostics) == []
+    assert warnings(diagnostics) == [
+        "docker-compose.yml: service 'web': key 'depends_on.cache': warning: service 'cache' is not deployed; it is "
+        "not required (required: false), so 'web' starts without it"]
+    web, migrate = model["services"]["web"], model["services"]["migrate"]
+    assert web["depends_on"] == ["db", "migrate"]
+    assert web["depends_on_conditions"] == {"db": "service_healthy", "migrate": "service_completed_successfully"}
+    # the one-off runs once, as Compose's container does: a Swarm job that is not restarted
+    assert migrate["deploy"]["mode"] == "replicated-job" and migrate["deploy"]["replicas"] == 1
+    assert migrate["restart_policy"]["condition"] == "none"
+    assert model["services"]["db"]["deploy"]["mode"] == "replicated"
+    tasks = translate.stack_to_tasks(model, "demo", "st")
+    assert tasks["wait_for"] == {"st_web": ["st_db", "st_migrate"]}
+    assert [(p["name"], p["mode"], p["replicas"]) for p in tasks["services"]] == [
+        ("st_db", "replicated", 1), ("st_migrate", "replicated-job", 1), ("st_web", "replicated", 1)]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("    healthcheck: {disable: true}\n",
+     ["docker-compose.yml: service 'web': key 'depends_on.db.condition': service_healthy needs a healthcheck, and "
+      "'db' switches it off: give 'db' a healthcheck, or write condition: service_started"]),
+    ("", []),  # no healthcheck key: the image's own healthcheck (MariaDB's) decides
+])
+def test_service_healthy_needs_a_healthcheck(extra, expected):
+    text = ("services:\n  web:\n    image: httpd\n    depends_on: {db: {condition: service_healthy}}\n"
+            "  db:\n    image: mariadb\n" + extra)
+    assert errors(parse(text)[1]) == expected
+
+
+def test_a_one_off_that_restarts_always_is_restarted_only_on_failure():
+    model, diagnostics = parse("""
+    services:
+      web: {image: httpd, depends_on: {init: {condition: service_completed_successfully}}}
+      init: {image: app, restart: always, deploy: {update_config: {parallelism: 2}}}
+    """)
+    assert warnings(diagnostics) == [
+        "docker-compose.yml: service 'init': key 'deploy.update_config': warning: ignored: 'init' runs once (others "
+        "wait for it with service_completed_successfully), so it has no rolling updates",
+        "docker-compose.yml: service 'init': key 'restart': warning: 'init' runs once (others wait for it with "
+        "service_completed_successfully): it is restarted only on failure"]
+    init = model["services"]["init"]
+    assert init["restart_policy"]["condition"] == "on-failure" and init["deploy"]["update_config"] is None
+
+
+@pytest.mark.parametrize("mode, replicas", [("replicated-job", 3), ("global-job", None)])
+def test_deploy_mode_jobs(mode, replicas):
+    scale = "replicas: 3" if replicas else ""
+    model, diagnostics = parse("services:\n  j:\n    image: app\n    deploy: {mode: %s, %s}\n" % (mode, scale))
+    assert errors(diagnostics) == []
+    assert model["services"]["j"]["deploy"]["mode"] == mode
+    assert model["services"]["j"]["deploy"]["replicas"] == replicas
+
+
+def test_a_missing_required_dependency_is_an_error():
+    assert errors(parse("services:\n  web: {image: x, depends_on: {cache: {condition: service_started}}}\n")[1]) == [
+        "docker-compose.yml: service 'web': key 'depends_on': service 'cache' does not exist"]
+
+
+# ---- ulimits, tty, stdin_open ------------------------------------------------------------------
+
+def test_ulimits_tty_and_stdin_open_reach_the_service():
+    model, diagnostics = parse("""
+    services:
+      es:
+        image: elasticsearch
+        tty: true
+        stdin_open: true
+        ulimits:
+          memlock: {soft: -1, hard: -1}
+          nofile: {soft: 65536, hard: 65536}
+          nproc: 4096
+    """)
+    assert diagnostics == []
+    es = model["services"]["es"]
+    assert (es["tty"], es["stdin_open"]) == (True, True)
+    assert es["ulimits"] == {"memlock": {"soft": -1, "hard": -1}, "nofile": {"soft": 65536, "hard": 65536},
+                             "nproc": {"soft": 4096, "hard": 4096}}
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("nofiles: 10", "key 'ulimits.nofiles': 'nofiles' is not a ulimit (did you mean 'nofile'?)"),
+    ("nofile: {soft: 10}", "key 'ulimits.nofile': give both soft and hard, like {soft: 20000, hard: 40000}"),
+    ("nofile: {soft: 10, hard: 5}", "key 'ulimits.nofile': the soft limit 10 is above the hard limit 5"),
+    ("nofile: {soft: 1, hard: 2, max: 3}", "key 'ulimits.nofile.max': unknown key"),
+    ("nofile: many", "key 'ulimits.nofile': must be a number or {soft, hard}, not 'many'"),
+])
+def test_ulimit_errors(body, expected):
+    text = "services:\n  s:\n    image: x\n    ulimits: {%s}\n" % body
+    assert errors(parse(text)[1]) == ["docker-compose.yml: service 's': " + expected]
