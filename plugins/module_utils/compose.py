@@ -1175,11 +1175,8 @@ def _k_healthcheck(sp, value):
     if sp.check("healthcheck.disable", _bool, fields.get("disable", False)):
         sp.model["healthcheck"] = {"disable": True}
         return
-    if "test" not in fields:
-        sp.error("healthcheck", "needs a test: spin.platform does not tune the image's own HEALTHCHECK; write "
-                 "the test, like test: [CMD, curl, -f, http://localhost]")
-        return
-    test = sp.check("healthcheck.test", _healthcheck_test, fields["test"])
+    # without test: the image's own HEALTHCHECK, with the settings given here (as Compose does)
+    test = sp.check("healthcheck.test", _healthcheck_test, fields["test"]) if "test" in fields else None
     if test == ["NONE"]:
         sp.model["healthcheck"] = {"disable": True}
         return

@@ -770,7 +770,7 @@ def stack_replicas(model, node_count=1):
     counts = {}
     for name, svc in (model.get("services") or {}).items():
         deploy = svc.get("deploy") or {}
-        if deploy.get("mode") == "global":
+        if str(deploy.get("mode") or "").startswith("global"):
             counts[name] = node_count
         else:
             replicas = deploy.get("replicas")

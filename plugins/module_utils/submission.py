@@ -91,7 +91,7 @@ def check_submission(args, bases):
     files = {"compose": names["compose"], "rancher": names["rancher"]}
     # the quota needs the tenant's other stacks: the module checks it with the full count
     violations = policy.evaluate(model, tenant, entry, pol, files=files, stack=stack, skip=("replica-quota",))
-    replicas = {name: ("global" if (svc.get("deploy") or {}).get("mode") == "global"
+    replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
                        else policy.stack_replicas({"services": {name: svc}})[name])
                 for name, svc in model["services"].items()}
     facts = {"compose_path": compose_path, "files": files, "violations": violations, "diagnostics": diagnostics,

@@ -158,6 +158,8 @@ def _healthcheck(check):
         return None
     if check.get("disable"):
         return {"test": ["NONE"]}
+    if all(check.get(key) is None for key in ("test", "interval", "timeout", "retries", "start_period")):
+        return None  # the image's own healthcheck, unchanged
     return {"test": check["test"], "interval": _duration(check["interval"]),
             "timeout": _duration(check["timeout"]), "retries": check["retries"],
             "start_period": _duration(check["start_period"])}

@@ -305,8 +305,6 @@ ERRORS = [
     ("healthcheck: {test: x, interval: '10'}", ["key 'healthcheck.interval': '10' is not a duration (write it like "
                                                 "30s, 1m30s or 500ms)"]),
     ("healthcheck: {test: x, retries: -1}", ["key 'healthcheck.retries': must be 0 or more, not -1"]),
-    ("healthcheck: {interval: 10s}", ["key 'healthcheck': needs a test: spin.platform does not tune the image's own "
-                                      "HEALTHCHECK; write the test, like test: [CMD, curl, -f, http://localhost]"]),
     ("healthcheck: {test: x, tset: x}", ["key 'healthcheck.tset': unknown key (did you mean 'test'?)"]),
     ("restart: sometimes", ["key 'restart': must be no, always, on-failure[:N] or unless-stopped, not 'sometimes'"]),
     ("restart: on-failure:x", ["key 'restart': must be a number of attempts, not 'x'"]),

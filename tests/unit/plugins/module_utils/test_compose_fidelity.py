@@ -141,3 +141,71 @@ def test_ulimits_tty_and_stdin_open_reach_the_service():
 def test_ulimit_errors(body, expected):
     text = "services:\n  s:\n    image: x\n    ulimits: {%s}\n" % body
     assert errors(parse(text)[1]) == ["docker-compose.yml: service 's': " + expected]
+
+
+# ---- profiles ----------------------------------------------------------------------------------
+
+PROFILES = """
+services:
+  web:
+    image: httpd
+    depends_on: [db]
+  db:
+    image: postgres
+  migrate:
+    image: app
+    profiles: [tools]
+    command: migrate --drop-all
+  debug:
+    build: .
+    profiles: [debug, dev]
+    depends_on: [db]
+"""
+
+
+@pytest.mark.parametrize("profiles, env, deployed, inactive", [
+    (None, None, ["web", "db"], {"migrate": ["tools"], "debug": ["debug", "dev"]}),
+    (["tools"], None, ["web", "db", "migrate"], {"debug": ["debug", "dev"]}),
+    (None, {"COMPOSE_PROFILES": "dev, tools"}, ["web", "db", "migrate", "debug"], {}),
+    ([], {"COMPOSE_PROFILES": "tools"}, ["web", "db"], {"migrate": ["tools"], "debug": ["debug", "dev"]}),
+    (["*"], None, ["web", "db", "migrate", "debug"], {}),
+])
+def test_profiles_select_the_services(profiles, env, deployed, inactive):
+    model, diagnostics = parse(PROFILES, env=env, profiles=profiles)
+    # debug's build: without image would be refused, but debug is not deployed unless its profile is active
+    expected = [] if "debug" in inactive else [
+        "docker-compose.yml: service 'debug': key 'build': build without image is not supported: spin.platform "
+        "builds nothing and has no registry; build the image on the nodes and name it with image:"]
+    assert errors(diagnostics) == expected
+    assert list(model["services"]) == deployed
+    assert model["inactive"] == inactive
+
+
+def test_a_required_dependency_on_a_service_of_an_inactive_profile_names_the_profile():
+    text = PROFILES.replace("    depends_on: [db]\n  db:", "    depends_on: [db, migrate]\n  db:")
+    assert errors(parse(text)[1]) == [
+        "docker-compose.yml: service 'web': key 'depends_on': service 'migrate' is not deployed: its profiles "
+        "(tools) are not active; add tools to spin_compose_profiles in the vars file (or COMPOSE_PROFILES in .env), "
+        "or write required: false under depends_on.migrate"]
+
+
+def test_profile_names_are_checked():
+    assert errors(parse("services:\n  a: {image: x, profiles: ['bad name']}\n")[1]) == [
+        "docker-compose.yml: service 'a': key 'profiles': 'bad name' is not a profile name: letters, digits, '_', "
+        "'.' and '-'"]
+
+
+# ---- healthcheck without test: the image's own, tuned --------------------------------------------
+
+@pytest.mark.parametrize("body, model_check, params_check", [
+    ("{interval: 10s, retries: 5}", {"test": None, "interval": 10 * 10**9, "timeout": None, "start_period": None,
+                                     "retries": 5},
+     {"test": None, "interval": "10s", "timeout": None, "retries": 5, "start_period": None}),
+    ("{}", {"test": None, "interval": None, "timeout": None, "start_period": None, "retries": None}, None),
+    ("{test: [NONE]}", {"disable": True}, {"test": ["NONE"]}),
+])
+def test_a_healthcheck_without_test_keeps_the_images(body, model_check, params_check):
+    model, diagnostics = parse("services:\n  db:\n    image: mariadb\n    healthcheck: %s\n" % body)
+    assert diagnostics == []
+    assert model["services"]["db"]["healthcheck"] == model_check
+    assert translate.stack_to_tasks(model, "demo", "st")["services"][0]["healthcheck"] == params_check
