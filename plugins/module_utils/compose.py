@@ -126,8 +126,12 @@ _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
-def interpolate(text, env):
-    """Substitute variables from ``env`` in ``text``. Raises _Invalid (unset variable, bad syntax)."""
+def interpolate(text, env, unset=None):
+    """Substitute variables from ``env`` in ``text``. Raises _Invalid (bad syntax, ``${VAR?err}``).
+
+    A variable that is not set becomes an empty string, as in Compose, and its name is added to
+    ``unset`` (a list) for the warning; with ``unset=None`` it is an error instead.
+    """
     out, pos = [], 0
     while pos < len(text):
         dollar = text.find("$", pos)
@@ -143,13 +147,13 @@ def interpolate(text, env):
             end = _closing_brace(text, dollar + 2)
             if end < 0:
                 raise _Invalid("'${' without a closing '}' in %r" % text)
-            out.append(_expand(text[dollar + 2:end], env, text))
+            out.append(_expand(text[dollar + 2:end], env, text, unset))
             pos = end + 1
         else:
             match = _VAR_NAME.match(text, dollar + 1)
             if not match:
                 raise _Invalid("a '$' that starts no variable in %r: write '$$' for a literal dollar sign" % text)
-            out.append(_lookup(match.group(0), env))
+            out.append(_lookup(match.group(0), env, unset))
             pos = match.end()
     return "".join(out)
 
@@ -172,20 +176,23 @@ def _closing_brace(text, pos):
     return -1
 
 
-def _lookup(name, env):
+def _lookup(name, env, unset=None):
     if env.get(name) is None:
+        if unset is not None:
+            unset.append(name)
+            return ""
         raise _Invalid("variable '%s' is not set: give it a value in the stack's variables, "
                        "or write a default like ${%s:-value}" % (name, name))
     return str(env[name])
 
 
-def _expand(body, env, text):
+def _expand(body, env, text, unset=None):
     match = _VAR_NAME.match(body)
     if not match:
         raise _Invalid("'${%s}' in %r is not a variable: names are letters, digits and _" % (body, text))
     name, rest = match.group(0), body[match.end():]
     if not rest:
-        return _lookup(name, env)
+        return _lookup(name, env, unset)
     operator = next((op for op in _OPERATORS if rest.startswith(op)), None)
     if operator is None:
         raise _Invalid("'${%s}' in %r: unknown operator; use :-, -, :?, ?, :+ or +" % (body, text))
@@ -195,30 +202,39 @@ def _expand(body, env, text):
     usable = present if not operator.startswith(":") else present and str(value) != ""
     kind = operator[-1]
     if kind == "-":
-        return str(value) if usable else interpolate(word, env)
+        return str(value) if usable else interpolate(word, env, unset)
     if kind == "+":
-        return interpolate(word, env) if usable else ""
+        return interpolate(word, env, unset) if usable else ""
     if not usable:
-        reason = interpolate(word, env) if word else "it is required"
+        reason = interpolate(word, env, unset) if word else "it is required"
         raise _Invalid("variable '%s' is %s: %s" % (name, "empty" if present else "not set", reason))
     return str(value)
 
 
 def _interpolate_tree(st, file, data, path, service_level):
-    """Interpolate every string value (not keys) in place; errors name file/service/key."""
+    """A copy of ``data`` with every string value (not key) interpolated; problems name
+    file/service/key. Never in place: a YAML anchor used twice is one shared object, and
+    interpolating it twice would turn ``$${X}`` (a literal) into the value of X."""
     if isinstance(data, dict):
-        for key in list(data):
-            data[key] = _interpolate_tree(st, file, data[key], path + (str(key),), service_level)
-        return data
+        return {key: _interpolate_tree(st, file, value, path + (str(key),), service_level)
+                for key, value in data.items()}
     if isinstance(data, list):
         return [_interpolate_tree(st, file, item, path + ("[%d]" % i,), service_level)
                 for i, item in enumerate(data)]
     if isinstance(data, str) and "$" in data:
+        unset = []
         try:
-            return interpolate(data, st.env)
+            value = interpolate(data, st.env, unset)
         except _Invalid as exc:
             service, key = _split_path(path, service_level)
             st.error(file, service, key, exc.message)
+            return data
+        for name in dict.fromkeys(unset):
+            service, key = _split_path(path, service_level)
+            st.warning(file, service, key, "variable '%s' is not set, so it is an empty string here (as in "
+                       "Compose): give it a value in .env or spin_compose_variables, or write a default like "
+                       "${%s:-value}" % (name, name))
+        return value
     return data
 
 
@@ -283,8 +299,9 @@ def _env_value(raw, env):
             raise _Invalid("a double quote without its closing quote")
         text = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)),
                       match.group(1))
-        return interpolate(text, env)
-    return interpolate(re.split(r"\s+#", raw, maxsplit=1)[0].rstrip(), env)
+        return interpolate(text, env, [])
+    # an unset variable is an empty string, as Compose's .env reader makes it
+    return interpolate(re.split(r"\s+#", raw, maxsplit=1)[0].rstrip(), env, [])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -674,18 +674,22 @@ def test_interpolate_errors(text, env, message):
 
 def test_interpolation_in_files_names_file_service_and_key():
     text = "services:\n  web:\n    image: 'httpd:${TAG:-2.4}'\n    environment:\n      DB: ${DB_HOST}\n" \
-           "    deploy: {replicas: '${N}'}\nvolumes:\n  data: {driver: '${DRIVER}'}\n"
+           "    deploy: {replicas: '${N}'}\nvolumes:\n  data: {driver: '${DRIVER:?name the volume driver}'}\n"
     model, diagnostics = parse(text, "services:\n  web: {scale: '${SCALE}'}\n", env={"N": "3"})
     assert model["services"]["web"]["image"] == "httpd:2.4"
+    # an unset variable is an empty string, as in Compose: a warning where it is used ...
+    assert model["services"]["web"]["environment"] == {"DB": ""}
+    assert messages(diagnostics, "warning") == [
+        "docker-compose.yml: service 'web': key 'environment.DB': warning: variable 'DB_HOST' is not set, so it is "
+        "an empty string here (as in Compose): give it a value in .env or spin_compose_variables, or write a default "
+        "like ${DB_HOST:-value}",
+        "rancher-compose.yml: service 'web': key 'scale': warning: variable 'SCALE' is not set, so it is an empty "
+        "string here (as in Compose): give it a value in .env or spin_compose_variables, or write a default like "
+        "${SCALE:-value}"]
+    # ... and ${VAR:?message} is an error with the file's own message; the empty scale is checked as such
     assert messages(diagnostics) == [
-        "docker-compose.yml: service 'web': key 'environment.DB': variable 'DB_HOST' is not set: give it a value in "
-        "the stack's variables, or write a default like ${DB_HOST:-value}",
-        "docker-compose.yml: key 'volumes.data.driver': variable 'DRIVER' is not set: give it a value in the stack's "
-        "variables, or write a default like ${DRIVER:-value}",
-        "rancher-compose.yml: service 'web': key 'scale': variable 'SCALE' is not set: give it a value in the stack's "
-        "variables, or write a default like ${SCALE:-value}",
-        # the unset value stays as written, so the type check reports it too
-        "rancher-compose.yml: service 'web': key 'scale': must be a number of replicas, not '${SCALE}'",
+        "docker-compose.yml: key 'volumes.data.driver': variable 'DRIVER' is not set: name the volume driver",
+        "rancher-compose.yml: service 'web': key 'scale': must be a number of replicas, not ''",
     ]
 
 
@@ -736,11 +740,10 @@ def test_env_file_syntax(text, expected):
 
 
 def test_env_file_problems():
-    values, problems, unresolved = compose.parse_env_file("A B=1\nC='x\nD=${NOPE}\nE=1\nMISSING\n", {})
-    assert values == {"E": "1"}
+    values, problems, unresolved = compose.parse_env_file("A B=1\nC='x\nD=${NOPE}\nE=1\nMISSING\nF=${G:?give G}\n", {})
+    assert values == {"D": "", "E": "1"}
     assert problems == ["line 1: 'A B=1' is not KEY=VALUE", "line 2: a single quote without its closing quote",
-                        "line 3: variable 'NOPE' is not set: give it a value in the stack's variables, or write a "
-                        "default like ${NOPE:-value}"]
+                        "line 6: variable 'G' is not set: give G"]
     assert unresolved == ["MISSING"]
 
 

@@ -209,3 +209,51 @@ def test_a_healthcheck_without_test_keeps_the_images(body, model_check, params_c
     assert diagnostics == []
     assert model["services"]["db"]["healthcheck"] == model_check
     assert translate.stack_to_tasks(model, "demo", "st")["services"][0]["healthcheck"] == params_check
+
+
+# ---- $ handling: once per value, even in anchors used twice ----------------------------------------
+
+def test_a_value_in_an_anchor_used_twice_is_interpolated_once():
+    model, diagnostics = parse("""
+    x-env: &env
+      GREETING: hello
+      LITERAL: "$${GREETING}"
+      PRICE: "5$$"
+    services:
+      a: {image: x, environment: *env}
+      b: {image: x, environment: *env}
+      c:
+        image: x
+        environment:
+          <<: *env
+          OWN: "${GREETING:-hi}"
+    """, env={"GREETING": "from-vars"})
+    assert diagnostics == []
+    for name in ("a", "b"):
+        assert model["services"][name]["environment"] == {"GREETING": "hello", "LITERAL": "${GREETING}",
+                                                          "PRICE": "5$"}
+    assert model["services"]["c"]["environment"]["OWN"] == "from-vars"
+    assert model["services"]["c"]["environment"]["LITERAL"] == "${GREETING}"
+
+
+@pytest.mark.parametrize("value, env, expected", [
+    ("${UNSET}", {}, ""),
+    ("a${UNSET:-b}c", {}, "abc"),
+    ("${EMPTY:-d}", {"EMPTY": ""}, "d"),
+    ("${EMPTY-d}", {"EMPTY": ""}, ""),
+    ("$$HOME/$${X}", {}, "$HOME/${X}"),
+    ("${A:-${B:-nested}}", {}, "nested"),
+])
+def test_dollar_handling_as_compose(value, env, expected):
+    model, _ = parse("services:\n  a:\n    image: x\n    environment: {V: '%s'}\n" % value, env=env)
+    assert model["services"]["a"]["environment"]["V"] == expected
+
+
+@pytest.mark.parametrize("value, message", [
+    ("$1", "a '$' that starts no variable in '$1': write '$$' for a literal dollar sign"),
+    ("x$", "a '$' that starts no variable in 'x$': write '$$' for a literal dollar sign"),
+    ("${A?set A in .env}", "variable 'A' is not set: set A in .env"),
+])
+def test_what_compose_refuses_is_refused(value, message):
+    assert errors(parse("services:\n  a:\n    image: x\n    environment: {V: '%s'}\n" % value)[1]) == [
+        "docker-compose.yml: service 'a': key 'environment.V': " + message]
