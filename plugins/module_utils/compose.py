@@ -622,9 +622,10 @@ def empty_service():
     """A service of the model with every key at its default (see docs/design.md)."""
     return {
         "image": None, "command": None, "entrypoint": None, "environment": {}, "ports": [],
-        "expose": [], "volumes": [], "networks": {}, "links": {}, "depends_on": [], "depends_on_conditions": {},
+        "expose": [], "loopback_ports": [], "volumes": [], "networks": {}, "links": {}, "depends_on": [],
+        "depends_on_conditions": {},
         "healthcheck": None, "restart_policy": None, "user": None, "working_dir": None,
-        "hostname": None, "labels": {},
+        "hostname": None, "container_name": None, "labels": {},
         "deploy": {
             "mode": "replicated", "replicas": 1, "labels": {}, "endpoint_mode": None,
             "resources": {"limits": {"cpus": None, "memory": None, "pids": None},
@@ -747,6 +748,11 @@ def _k_user(sp, value):
 
 def _k_working_dir(sp, value):
     sp.model["working_dir"] = _abs_path(value)
+
+
+def _k_container_name(sp, value):
+    """Compose's containers answer to their container_name: it becomes a network alias."""
+    sp.model["container_name"] = _alias(_nonempty_str(value, "a container name"))
 
 
 def _k_hostname(sp, value):
@@ -887,6 +893,32 @@ def _split_short_port(text):
     return host_ip, published, target, protocol or "tcp"
 
 
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|::1|localhost)$")
+_ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def _host_ip(sp, key, host_ip, targets):
+    """-> True when the port stays on the host's loopback (so it is not published at all)."""
+    if host_ip is None or host_ip.strip() in _ANY_ADDRESS:
+        return False
+    if _LOOPBACK.match(host_ip.strip()):
+        sp.model["loopback_ports"].extend(t for t in targets if t not in sp.model["loopback_ports"])
+        sp.warning(key, "bound to %s: in Compose only the host itself reaches it, so spin.platform publishes "
+                   "nothing for it (the stack's services reach '%s' on port %s by name)"
+                   % (host_ip, sp.name, ", ".join(str(t) for t in targets)))
+        return True
+    sp.warning(key, "host IP '%s' is ignored: the platform load balancer publishes the port" % host_ip)
+    return False
+
+
+def _expand_ports(text, targets, publics, protocol, mode):
+    count = targets[1] - targets[0] + 1
+    if publics is not None and publics[1] - publics[0] + 1 != count:
+        raise _Invalid("'%s': the published and container port ranges must have the same length" % text)
+    return [{"target": targets[0] + i, "published": None if publics is None else publics[0] + i,
+             "protocol": protocol, "mode": mode} for i in range(count)]
+
+
 def _short_port(sp, key, item):
     text = _str(item, "a port like 8080:80 or a mapping")
     try:
@@ -896,21 +928,16 @@ def _short_port(sp, key, item):
     except ValueError:
         raise _Invalid("'%s' is not a port mapping: write it like 8080:80, 80 or 127.0.0.1:8080:80/udp" % text)
     protocol = _enum(protocol, ("tcp", "udp", "sctp"))
-    if host_ip:
-        sp.warning(key, "host IP '%s' is ignored: the platform load balancer publishes the port" % host_ip)
     targets = _port_range(target)
     if targets is None:
         raise _Invalid("'%s' has no container port" % text)
-    publics = _port_range(published)
-    count = targets[1] - targets[0] + 1
-    if publics is not None and publics[1] - publics[0] + 1 != count:
-        raise _Invalid("'%s': the published and container port ranges must have the same length" % text)
-    return [{"target": targets[0] + i, "published": None if publics is None else publics[0] + i,
-             "protocol": protocol, "mode": "ingress"} for i in range(count)]
+    ports = _expand_ports(text, targets, _port_range(published), protocol, "ingress")
+    if _host_ip(sp, key, host_ip, [p["target"] for p in ports]):
+        return []
+    return ports
 
 
-_LONG_PORT_SPEC = {"target": None, "published": None, "protocol": None, "mode": None,
-                   "host_ip": ("warn", "the platform load balancer publishes the port on its own addresses"),
+_LONG_PORT_SPEC = {"target": None, "published": None, "protocol": None, "mode": None, "host_ip": None,
                    "name": ("warn", "port names have no meaning on Swarm"),
                    "app_protocol": ("warn", "the load balancer's protocol comes from rancher-compose lb_config")}
 
@@ -919,15 +946,20 @@ def _long_port(sp, key, item):
     fields = sp.fields(key, item, _LONG_PORT_SPEC)
     if "target" not in fields:
         raise _Invalid("needs a target (the container port)")
-    target = sp.check(key + ".target", _port_number, fields["target"])
-    published = fields.get("published")
-    if published is not None:
-        published = sp.check(key + ".published", _port_number, published)
+    targets = sp.check(key + ".target", _port_range, _str(fields["target"], "a port or a range like 8000-8001"))
+    publics = None
+    if fields.get("published") is not None:
+        publics = sp.check(key + ".published", _port_range, _str(fields["published"], "a port or a range"))
     protocol = sp.check(key + ".protocol", _enum, fields.get("protocol") or "tcp", ("tcp", "udp", "sctp"))
     mode = sp.check(key + ".mode", _enum, fields.get("mode") or "ingress", ("ingress", "host"))
-    if target is None:
+    if targets is None:
         return []
-    return [{"target": target, "published": published, "protocol": protocol or "tcp", "mode": mode or "ingress"}]
+    text = "%s:%s" % (fields.get("published"), fields["target"])
+    ports = _expand_ports(text, targets, publics, protocol or "tcp", mode or "ingress")
+    host_ip = fields.get("host_ip")
+    if host_ip is not None and _host_ip(sp, key + ".host_ip", _str(host_ip), [p["target"] for p in ports]):
+        return []
+    return ports
 
 
 def _k_ports(sp, value):
@@ -1127,13 +1159,13 @@ def _k_networks(sp, value):
 
 
 def _k_links(sp, value):
+    """``[db, db:database]`` -> {db: [db, database]}: every name reaches the target service."""
     for text in _str_list(value):
         target, _, alias = text.partition(":")
+        aliases = sp.model["links"].setdefault(target, [])
         alias = _alias(alias or target)
-        if sp.model["links"].get(target, alias) != alias:
-            raise _Invalid("links '%s' twice (as '%s' and '%s'): add the second name to the target's "
-                           "networks aliases instead" % (target, sp.model["links"][target], alias))
-        sp.model["links"][target] = alias
+        if alias not in aliases:
+            aliases.append(alias)
 
 
 _DEPENDS_SPEC = {"condition": None, "required": None,
@@ -1496,7 +1528,7 @@ SERVICE_KEYS = {
     "ports": _k_ports, "expose": _k_expose, "volumes": _k_volumes, "tmpfs": _k_tmpfs,
     "networks": _k_networks, "links": _k_links, "depends_on": _k_depends_on,
     "healthcheck": _k_healthcheck, "restart": _k_restart, "deploy": _k_deploy, "scale": _k_scale,
-    "user": _k_user, "working_dir": _k_working_dir, "hostname": _k_hostname,
+    "user": _k_user, "working_dir": _k_working_dir, "hostname": _k_hostname, "container_name": _k_container_name,
     "secrets": _k_secrets, "configs": _k_configs,
     "cap_add": _k_cap_add, "cap_drop": _k_cap_drop, "read_only": _k_read_only, "init": _k_init,
     "tty": _k_tty, "stdin_open": _k_stdin_open, "ulimits": _k_ulimits,
@@ -1539,7 +1571,6 @@ REFUSED_KEYS = {
     "volume_driver": "declare the volume under the top-level volumes, with its driver",
 }
 IGNORED_KEYS = {
-    "container_name": "Swarm names the containers of a service itself",
     "mem_swappiness": "Swarm cannot set it",
     "memswap_limit": "Swarm cannot set it; memory is limited by mem_limit or deploy.resources",
     "oom_kill_disable": "Swarm cannot set it",
@@ -2232,6 +2263,11 @@ def _check_references(st, file, model, lb_names):
         svc["depends_on_conditions"] = {d: c for d, c in svc["depends_on_conditions"].items()
                                         if d in svc["depends_on"]}
         svc["links"] = {t: a for t, a in svc["links"].items() if ref_error("links", t, "link to")}
+        if svc["container_name"]:
+            for other, other_svc in services.items():
+                if other != name and other_svc["container_name"] == svc["container_name"]:
+                    st.error(file, name, "container_name", "'%s' is also the container_name of service '%s': "
+                             "give each its own name" % (svc["container_name"], other))
         for network in svc["networks"]:
             if network not in model["networks"]:
                 st.error(file, name, "networks.%s" % network, "network '%s' is not declared under the top-level "

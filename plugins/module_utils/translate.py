@@ -216,12 +216,17 @@ def _refs(refs, names, kind):
 
 
 def link_aliases(services):
-    """{target service: [aliases other services gave it with links]}."""
+    """{service: [more names it answers to]}: the aliases other services gave it with links, and its
+    own container_name (Compose's containers answer to it)."""
     aliases = {}
+    for name, svc in services.items():
+        if svc.get("container_name") and svc["container_name"] != name:
+            aliases.setdefault(name, []).append(svc["container_name"])
     for svc in services.values():
-        for target, alias in svc["links"].items():
-            if alias != target and alias not in aliases.setdefault(target, []):
-                aliases[target].append(alias)
+        for target, names in svc["links"].items():
+            for alias in names:
+                if alias != target and alias not in aliases.setdefault(target, []):
+                    aliases[target].append(alias)
     return aliases
 
 

@@ -7,9 +7,9 @@ import re
 
 _NS = {"ns": 1, "us": 1000, "µs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_BYTES = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2,
-          "g": 1024**3, "gb": 1024**3, "t": 1024**4, "tb": 1024**4}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?b?)\s*$", re.IGNORECASE)
+# Compose's sizes (go-units RAMInBytes): binary units, written 512m, 512mb, 512MiB or 512Mi
+_BYTES = {None: 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtp])i?)?b?\s*$", re.IGNORECASE)
 
 
 def parse_duration(value):
@@ -69,7 +69,7 @@ def parse_bytes(value):
     match = _SIZE.match(str(value))
     if not match:
         raise ValueError("'%s' is not a size (write it like 512M or 2G)" % value)
-    return int(float(match.group(1)) * _BYTES[match.group(2).lower()])
+    return int(float(match.group(1)) * _BYTES[match.group(2).lower() if match.group(2) else None])
 
 
 def parse_cpus(value):

@@ -66,10 +66,12 @@ SUPPORTED = [
     ("ports: ['8080:80']", "ports", [{"target": 80, "published": 8080, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: [80]", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: ['80']", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
-    ("ports: ['127.0.0.1:53:53/udp']", "ports", [{"target": 53, "published": 53, "protocol": "udp",
+    ("ports: ['10.0.0.5:53:53/udp']", "ports", [{"target": 53, "published": 53, "protocol": "udp",
                                                   "mode": "ingress"}]),
-    ("ports: ['127.0.0.1::80']", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
-    ("ports: ['[::1]:8080:80']", "ports", [{"target": 80, "published": 8080, "protocol": "tcp", "mode": "ingress"}]),
+    ("ports: ['0.0.0.0::80']", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
+    # bound to the host's loopback: Compose publishes it to the host only, spin.platform not at all
+    ("ports: ['[::1]:8080:80', '127.0.0.1:53:53/udp']", "ports", []),
+    ("ports: ['[::1]:8080:80', '127.0.0.1:53:53/udp']", "loopback_ports", [80, 53]),
     ("ports: ['9000-9001:8000-8001']", "ports",
      [{"target": 8000, "published": 9000, "protocol": "tcp", "mode": "ingress"},
       {"target": 8001, "published": 9001, "protocol": "tcp", "mode": "ingress"}]),
@@ -108,8 +110,9 @@ SUPPORTED = [
     ("networks: {front: {aliases: [www]}, back: null}", "networks", {"front": {"aliases": ["www"]},
                                                                      "back": {"aliases": []}}),
     ("image: img", "networks", {"default": {"aliases": []}}),
-    ("links: [db]", "links", {"db": "db"}),
-    ("links: ['db:database']", "links", {"db": "database"}),
+    ("links: [db]", "links", {"db": ["db"]}),
+    ("links: ['db:database']", "links", {"db": ["database"]}),
+    ("links: [db, 'db:database']", "links", {"db": ["db", "database"]}),
     ("links: [db]", "depends_on", []),
     ("depends_on: [db]", "depends_on", ["db"]),
     ("depends_on: {db: {condition: service_healthy}}", "depends_on", ["db"]),
@@ -412,11 +415,11 @@ WARNINGS = [
                  "the nodes"),
     ("restart: always\ndeploy: {restart_policy: {condition: none}}",
      "key 'restart': warning: ignored because deploy.restart_policy is given"),
-    ("ports: ['127.0.0.1:8080:80']", "key 'ports[0]': warning: host IP '127.0.0.1' is ignored: the platform load "
-                                     "balancer publishes the port"),
-    ("ports: [{target: 80, host_ip: 127.0.0.1}]",
-     "key 'ports[0].host_ip': warning: ignored on spin.platform: the platform load balancer publishes the port on "
-     "its own addresses"),
+    ("ports: ['10.1.2.3:8080:80']", "key 'ports[0]': warning: host IP '10.1.2.3' is ignored: the platform load "
+                                    "balancer publishes the port"),
+    ("ports: [{target: 80, published: 8080, host_ip: 127.0.0.1}]",
+     "key 'ports[0].host_ip': warning: bound to 127.0.0.1: in Compose only the host itself reaches it, so "
+     "spin.platform publishes nothing for it (the stack's services reach 's' on port 80 by name)"),
     ("volumes: ['data:/d:z']", "key 'volumes[0]': warning: volume option 'z' is ignored on spin.platform"),
     ("tmpfs: ['/run:noexec']", "key 'tmpfs[0]': warning: tmpfs option 'noexec' is ignored on spin.platform (only "
                                "size and mode apply)"),
@@ -1112,7 +1115,7 @@ def test_seed_example():
     assert diagnostics == []
     web, db = model["services"]["web"], model["services"]["db"]
     assert list(model["services"]) == ["web", "db"]
-    assert (web["image"], web["deploy"]["replicas"], web["links"]) == ("httpd", 2, {"db": "db"})
+    assert (web["image"], web["deploy"]["replicas"], web["links"]) == ("httpd", 2, {"db": ["db"]})
     assert web["ports"] == [{"target": 80, "published": 80, "protocol": "tcp", "mode": "ingress"}]
     assert (db["image"], db["deploy"]["replicas"]) == ("mysql", 1)
     assert db["environment"] == {"MYSQL_ROOT_PASSWORD": "s3cr3t", "MYSQL_DATABASE": "seed", "MYSQL_USER": "seed",

@@ -257,3 +257,83 @@ def test_dollar_handling_as_compose(value, env, expected):
 def test_what_compose_refuses_is_refused(value, message):
     assert errors(parse("services:\n  a:\n    image: x\n    environment: {V: '%s'}\n" % value)[1]) == [
         "docker-compose.yml: service 'a': key 'environment.V': " + message]
+
+
+# ---- ports: loopback, long-syntax ranges --------------------------------------------------------
+
+def test_long_syntax_port_ranges():
+    model, diagnostics = parse("""
+    services:
+      ftp:
+        image: x
+        ports:
+          - {target: "21000-21002", published: "8001-8003"}
+          - {target: 21, published: 8000, protocol: tcp}
+    """)
+    assert diagnostics == []
+    assert [(p["published"], p["target"]) for p in model["services"]["ftp"]["ports"]] == [
+        (8001, 21000), (8002, 21001), (8003, 21002), (8000, 21)]
+
+
+@pytest.mark.parametrize("ports, expected", [
+    ('{target: "80-81", published: "8000-8002"}', "key 'ports[0]': '8000-8002:80-81': the published and container "
+                                                  "port ranges must have the same length"),
+    ('{target: "81-80"}', "key 'ports[0].target': port range '81-80' runs backwards"),
+])
+def test_long_syntax_port_range_errors(ports, expected):
+    assert errors(parse("services:\n  s:\n    image: x\n    ports: [%s]\n" % ports)[1]) == [
+        "docker-compose.yml: service 's': " + expected]
+
+
+# ---- links in every form, container_name as a host name --------------------------------------------
+
+def test_links_and_container_name_become_network_aliases():
+    model, diagnostics = parse("""
+    services:
+      web:
+        image: httpd
+        links: [db, "db:database", cache]
+        environment: {DB_HOST: mydb}
+      worker:
+        image: app
+        links: ["db:mysql"]
+      db:
+        image: mariadb
+        container_name: mydb
+      cache:
+        image: redis
+    """)
+    assert diagnostics == []
+    assert model["services"]["web"]["links"] == {"db": ["db", "database"], "cache": ["cache"]}
+    tasks = translate.stack_to_tasks(model, "demo", "st")
+    aliases = {p["name"]: p["networks"][0]["aliases"] for p in tasks["services"]}
+    assert aliases["st_db"] == ["db", "mydb", "database", "mysql"]
+    assert aliases["st_cache"] == ["cache"]
+    assert [p["name"] for p in tasks["services"]] == ["st_db", "st_worker", "st_cache", "st_web"]
+
+
+def test_two_services_cannot_share_a_container_name():
+    assert errors(parse("services:\n  a: {image: x, container_name: app}\n  b: {image: x, container_name: app}\n")[1]) \
+        == ["docker-compose.yml: service 'a': key 'container_name': 'app' is also the container_name of service 'b': "
+            "give each its own name",
+            "docker-compose.yml: service 'b': key 'container_name': 'app' is also the container_name of service 'a': "
+            "give each its own name"]
+
+
+# ---- sizes as Compose writes them ------------------------------------------------------------------
+
+def test_sizes_as_compose_writes_them():
+    model, diagnostics = parse("""
+    services:
+      app:
+        image: x
+        mem_limit: 512MiB
+        mem_reservation: 256m
+        tmpfs: ["/cache:size=64Mi"]
+        deploy: {resources: {limits: {memory: 512MiB}}}
+    """)
+    assert diagnostics == []
+    app = model["services"]["app"]
+    assert app["deploy"]["resources"]["limits"]["memory"] == 512 * 1024**2
+    assert app["deploy"]["resources"]["reservations"]["memory"] == 256 * 1024**2
+    assert app["volumes"][0]["tmpfs_size"] == 64 * 1024**2

@@ -28,12 +28,14 @@ def test_format_duration_round_trips(ns, text):
 
 @pytest.mark.parametrize("text, size", [
     ("512m", 512 * 1024**2), ("1G", 1024**3), ("100", 100), (2048, 2048), ("1.5k", 1536), ("64MB", 64 * 1024**2),
+    # Compose's spellings (go-units): binary units with an i, a space, a bare b
+    ("512MiB", 512 * 1024**2), ("2Gi", 2 * 1024**3), ("1 gb", 1024**3), ("10b", 10), ("1p", 1024**5),
 ])
 def test_parse_bytes(text, size):
     assert units.parse_bytes(text) == size
 
 
-@pytest.mark.parametrize("bad", ["lots", "-1m", "1p", True])
+@pytest.mark.parametrize("bad", ["lots", "-1m", "1x", "5ib", True])
 def test_parse_bytes_refuses(bad):
     with pytest.raises(ValueError):
         units.parse_bytes(bad)
