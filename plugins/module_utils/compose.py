@@ -89,18 +89,7 @@ def make_dir_reader(base_dir, max_bytes=1024 * 1024):
     base = os.path.realpath(base_dir)
 
     def read_file(relpath):
-        if not isinstance(relpath, str) or not relpath.strip():
-            raise SpinError("an empty path: name a file inside the submission directory")
-        if os.path.isabs(relpath) or relpath.startswith("~"):
-            raise SpinError("'%s' is an absolute path: give a path relative to the submission directory"
-                            % relpath)
-        norm = os.path.normpath(relpath)
-        if norm == ".." or norm.startswith(".." + os.sep):
-            raise SpinError("'%s' points outside the submission directory: keep the file inside it" % relpath)
-        full = os.path.realpath(os.path.join(base, norm))
-        if os.path.commonpath([base, full]) != base:
-            raise SpinError("'%s' is a symbolic link that points outside the submission directory: "
-                            "copy the file into the directory instead" % relpath)
+        full = _confined(base, relpath)
         if not os.path.isfile(full):
             raise SpinError("'%s' does not exist in the submission directory (or is not a file)" % relpath)
         if os.path.getsize(full) > max_bytes:
@@ -109,6 +98,41 @@ def make_dir_reader(base_dir, max_bytes=1024 * 1024):
             return handle.read(max_bytes + 1).decode("utf-8", "surrogateescape")
 
     return read_file
+
+
+def make_dir_stat(base_dir):
+    """A ``stat_file(relpath)`` callback confined to ``base_dir``, like ``make_dir_reader``:
+    {"kind": "file", "mode"} | {"kind": "dir", "files": [names of the regular files in it]} |
+    {"kind": "missing"}. Refuses what leads outside (SpinError)."""
+    base = os.path.realpath(base_dir)
+
+    def stat_file(relpath):
+        full = _confined(base, relpath)
+        if os.path.isdir(full):
+            files = sorted(name for name in os.listdir(full) if os.path.isfile(os.path.join(full, name))
+                           and os.path.commonpath([base, os.path.realpath(os.path.join(full, name))]) == base)
+            return {"kind": "dir", "files": files}
+        if os.path.isfile(full):
+            return {"kind": "file", "mode": os.stat(full).st_mode & 0o7777}
+        return {"kind": "missing"}
+
+    return stat_file
+
+
+def _confined(base, relpath):
+    """The real path of ``relpath`` inside ``base``; SpinError when it is absolute or leads outside."""
+    if not isinstance(relpath, str) or not relpath.strip():
+        raise SpinError("an empty path: name a file inside the submission directory")
+    if os.path.isabs(relpath) or relpath.startswith("~"):
+        raise SpinError("'%s' is an absolute path: give a path relative to the submission directory" % relpath)
+    norm = os.path.normpath(relpath)
+    if norm == ".." or norm.startswith(".." + os.sep):
+        raise SpinError("'%s' points outside the submission directory: keep the file inside it" % relpath)
+    full = os.path.realpath(os.path.join(base, norm))
+    if os.path.commonpath([base, full]) != base:
+        raise SpinError("'%s' is a symbolic link that points outside the submission directory: "
+                        "copy the file into the directory instead" % relpath)
+    return full
 
 
 def _as_bytes(data):
@@ -507,9 +531,12 @@ def _labels(value):
 class _State:
     """What the whole parse shares: diagnostics, variables, the reader, loaded files."""
 
-    def __init__(self, compose_name, read_file, env):
+    def __init__(self, compose_name, read_file, env, stat_file=None):
         self.compose_name = compose_name
         self.read_file = read_file
+        self.stat_file = stat_file
+        self.bind_files = {}     # config name -> {path, content}: files of relative bind mounts
+        self.declared_configs = set()
         self.env = dict(env or {})
         self.diagnostics = []
         self.files = {}          # extra compose files for extends: name -> services dict | None
@@ -522,6 +549,25 @@ class _State:
 
     def warning(self, file, service, key, message):
         self.diagnostics.append(diagnostic("warning", file, service, key, message))
+
+    def stat(self, path, file, service, key):
+        """{"kind": "file" | "dir" | "missing", "mode", "files"} of a submission path, or None (an error
+        was recorded: it leads outside, say)."""
+        try:
+            if self.stat_file is not None:
+                return self.stat_file(path)
+            if self.read_file is None:
+                raise SpinError("'%s' cannot be read: no submission directory was given" % path)
+            try:
+                self.read_file(path)
+            except SpinError as exc:
+                if "does not exist" not in exc.message:
+                    raise
+                return {"kind": "missing"}
+            return {"kind": "file", "mode": 0o644}
+        except SpinError as exc:
+            self.error(file, service, key, exc.message)
+            return None
 
     def read(self, path, file, service, key):
         """Read a submission file; record an error and return None when it cannot be read."""
@@ -990,27 +1036,87 @@ def _k_expose(sp, value):
 # ---------------------------------------------------------------------------------------------
 # service keys: volumes, tmpfs
 
-_IGNORED_VOLUME_OPTIONS = ("z", "Z", "nocopy", "consistent", "cached", "delegated",
+_IGNORED_VOLUME_OPTIONS = ("z", "Z", "consistent", "cached", "delegated",
                            "rprivate", "private", "rshared", "shared", "rslave", "slave")
+MAX_LISTED_FILES = 5
 
 
-def _volume_entry(vtype, source, target, read_only=False, size=None, mode=None):
+def _volume_entry(vtype, source, target, read_only=False, size=None, mode=None, nocopy=False):
     return {"type": vtype, "source": source, "target": target, "read_only": read_only,
-            "tmpfs_size": size, "tmpfs_mode": mode}
+            "tmpfs_size": size, "tmpfs_mode": mode, "nocopy": nocopy}
+
+
+def _is_host_path(text):
+    return text.startswith(("/", ".", "~"))
 
 
 def _bind_source(text):
-    """An absolute host path; relative and home paths are refused (see docs/compose-keys.md)."""
-    if text.startswith("/"):
-        return text
+    """An absolute host path; a home path is refused (relative ones are files of the submission)."""
     if text.startswith("~"):
         raise _Invalid("bind mount of '%s' (a home directory) is not supported: the service may run on "
-                       "any node; use a named volume, or a config for a file" % text)
-    escape = posixpath.normpath(text).startswith("..")
-    raise _Invalid("relative bind mount '%s' is not supported%s: the service may run on any node, where "
-                   "the submission directory does not exist; put a file in a config (top-level configs "
-                   "with file:) and data in a named volume"
-                   % (text, " (and it points outside the submission directory)" if escape else ""))
+                       "any node; use a named volume, or a file of the submission directory (./file) for a "
+                       "configuration file" % text)
+    return text
+
+
+def _relative(text):
+    norm = posixpath.normpath(text)
+    return norm if norm.startswith("..") else "./" + norm
+
+
+def _config_key(st, path):
+    """A name for the config made from a submission file, unique in the stack."""
+    base = re.sub(r"[^A-Za-z0-9_.-]", "_", posixpath.basename(path)).lstrip("._-") or "file"
+    key, n = base[-40:], 1
+    while key in st.declared_configs or (key in st.bind_files and st.bind_files[key]["path"] != path):
+        n += 1
+        key = "%s-%d" % (base[-36:], n)
+    return key
+
+
+def _bind_file(sp, key, source, target, read_only):
+    """A relative bind mount (``./nginx.conf:/etc/nginx/nginx.conf``) -> a Swarm config made from the
+    submission's file, mounted read-only at the target: the task may run on any node, where the
+    submission directory does not exist. A directory cannot be a config: refused with the fix."""
+    path = _relative(source)
+    found = sp.st.stat(path, sp.file, sp.name, key)
+    if found is None:
+        return
+    volume = re.sub(r"[^A-Za-z0-9_.-]", "_", posixpath.basename(posixpath.normpath(source))).strip("._-") or "data"
+    volume_fix = ("for data the service writes, use a named volume: write '%s:%s' and declare %s under the "
+                  "top-level volumes" % (volume, target, volume))
+    if found["kind"] == "missing":
+        sp.error(key, "'%s' does not exist in the submission directory (Compose would create an empty directory "
+                 "on this machine, which the platform's nodes do not have): %s" % (source, volume_fix))
+        return
+    if found["kind"] == "dir":
+        files = found["files"]
+        if not files:
+            sp.error(key, "relative bind mount of the empty directory '%s' is not supported: the service may run "
+                     "on any node, where the submission directory does not exist; %s" % (source, volume_fix))
+            return
+        shown = ["'%s/%s:%s/%s:ro'" % (path.rstrip("/"), f, target.rstrip("/"), f)
+                 for f in files[:MAX_LISTED_FILES]]
+        more = " (and %d more files)" % (len(files) - MAX_LISTED_FILES) if len(files) > MAX_LISTED_FILES else ""
+        sp.error(key, "relative bind mount of the directory '%s' is not supported: the service may run on any "
+                 "node, where the submission directory does not exist. Mount each file on its own, each becomes "
+                 "a config: %s%s; or put the files into the image; %s" % (source, ", ".join(shown), more, volume_fix))
+        return
+    text = sp.st.read(path, sp.file, sp.name, key)
+    if text is None:
+        return
+    raw = _as_bytes(text)
+    if len(raw) > MAX_SECRET_BYTES:
+        sp.error(key, "'%s' is %d bytes, more than Swarm's limit of %d for a config: put it into the image"
+                 % (source, len(raw), MAX_SECRET_BYTES))
+        return
+    if not read_only:
+        sp.warning(key, "'%s' becomes a Swarm config, mounted read-only: the service cannot change the file "
+                   "(append ':ro' to say so)" % source)
+    config = _config_key(sp.st, path)
+    sp.st.bind_files[config] = {"path": path, "content": base64.b64encode(raw).decode("ascii")}
+    mode = 0o555 if found.get("mode", 0) & 0o111 else 0o444
+    sp.model["configs"].append({"source": config, "target": target, "uid": "0", "gid": "0", "mode": mode})
 
 
 def _named_volume(text):
@@ -1025,20 +1131,25 @@ def _short_volume(sp, key, item):
     if len(parts) > 3:
         raise _Invalid("'%s' is not a volume: write it like data:/var/lib/data or /host/path:/path:ro" % text)
     source, target, options = (None, parts[0], "") if len(parts) == 1 else (parts + [""])[:3]
-    read_only = False
+    read_only = nocopy = False
     for option in [o for o in options.split(",") if o]:
         if option in ("ro", "rw"):
             read_only = option == "ro"
+        elif option == "nocopy":
+            nocopy = True
         elif option in _IGNORED_VOLUME_OPTIONS:
             sp.warning(key, "volume option '%s' is ignored on spin.platform" % option)
         else:
             raise _Invalid("'%s': unknown volume option '%s' (use ro or rw)" % (text, option))
     target = _container_path(target)
     if source is None:
-        return _volume_entry("volume", None, target, read_only)
-    if source.startswith(("/", ".", "~")):
+        return _volume_entry("volume", None, target, read_only, nocopy=nocopy)
+    if source.startswith("."):
+        _bind_file(sp, key, source, target, read_only)
+        return None
+    if _is_host_path(source):
         return _volume_entry("bind", _bind_source(source), target, read_only)
-    return _volume_entry("volume", _named_volume(source), target, read_only)
+    return _volume_entry("volume", _named_volume(source), target, read_only, nocopy=nocopy)
 
 
 _LONG_VOLUME_SPEC = {
@@ -1050,7 +1161,7 @@ _BIND_SPEC = {"propagation": ("warn", "mounts use the default propagation (rpriv
               "create_host_path": ("warn", "host paths are never created by spin.platform"),
               "selinux": ("warn", "SELinux relabelling is not done on spin.platform"),
               "recursive": ("warn", "recursive read-only needs a newer engine")}
-_VOLUME_SPEC = {"nocopy": ("warn", "volumes are populated from the image as Docker does by default"),
+_VOLUME_SPEC = {"nocopy": None,
                 "subpath": ("refuse", "volume subpaths need a newer engine; mount the volume and use a "
                                       "subdirectory"),
                 "labels": ("warn", "the platform labels the volumes it creates")}
@@ -1069,11 +1180,14 @@ def _long_volume(sp, key, item):
     target = sp.check(key + ".target", _container_path, fields.get("target"))
     read_only = sp.check(key + ".read_only", _bool, fields.get("read_only", False), default=False)
     source = fields.get("source")
+    nocopy = False
     for sub, spec in (("bind", _BIND_SPEC), ("volume", _VOLUME_SPEC), ("tmpfs", _TMPFS_SPEC)):
         if sub in fields and sub != vtype:
             sp.error("%s.%s" % (key, sub), "only applies to type %s, and this volume is type %s" % (sub, vtype))
         elif sub in fields:
-            sp.fields("%s.%s" % (key, sub), fields[sub], spec)
+            options = sp.fields("%s.%s" % (key, sub), fields[sub], spec) or {}
+            if sub == "volume" and "nocopy" in options:
+                nocopy = sp.check(key + ".volume.nocopy", _bool, options["nocopy"], default=False)
     if vtype == "tmpfs":
         if source is not None:
             sp.error(key + ".source", "a tmpfs mount has no source")
@@ -1083,13 +1197,19 @@ def _long_volume(sp, key, item):
         return _volume_entry("tmpfs", None, target, read_only, size, mode) if target else None
     if vtype == "bind":
         if source is None:
-            raise _Invalid("a bind mount needs a source (an absolute host path)", key=key + ".source")
-        source = sp.check(key + ".source", _bind_source, _nonempty_str(source))
+            raise _Invalid("a bind mount needs a source (an absolute host path, or a file of the submission "
+                           "like ./nginx.conf)", key=key + ".source")
+        source = _nonempty_str(source)
+        if not source.startswith(("/", "~")):
+            if target:
+                _bind_file(sp, key, source, target, read_only)
+            return None
+        source = sp.check(key + ".source", _bind_source, source)
     elif source is not None:
         source = sp.check(key + ".source", _named_volume, _nonempty_str(source))
     if target is None or (source is None and vtype == "bind"):
         return None
-    return _volume_entry(vtype, source, target, read_only)
+    return _volume_entry(vtype, source, target, read_only, nocopy=nocopy)
 
 
 def _k_volumes(sp, value):
@@ -2482,16 +2602,18 @@ def _profiles_of(st, file, name, raw, active):
 
 
 def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None, read_file=None, env=None,
-                profiles=None):
+                profiles=None, stat_file=None):
     """Parse a submission -> ``(model, diagnostics)``; see docs/design.md for both shapes.
 
     ``read_file(relpath)`` returns the text of a file of the submission or raises SpinError;
-    ``env`` holds the variables for ``${VAR}``; ``profiles`` the active compose profiles (None:
+    ``stat_file(relpath)`` says whether a path of a relative bind mount is a file (with its mode),
+    a directory (with its files) or missing (``make_dir_stat``; without it, what ``read_file`` can
+    read is a file); ``env`` holds the variables for ``${VAR}``; ``profiles`` the active compose profiles (None:
     COMPOSE_PROFILES of ``env``). A service with profiles of which none is active is left out, as
     Compose leaves it out. The model is complete only when ``has_errors(diagnostics)`` is false.
     """
     rancher_name = rancher_name or "rancher-compose.yml"
-    st = _State(compose_name, read_file, env)
+    st = _State(compose_name, read_file, env, stat_file)
     active = active_profiles(profiles, env)
     model = empty_model()
     data = _load_compose(st, compose_text, compose_name)
@@ -2500,6 +2622,7 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
         return model, st.diagnostics
     for section in ("networks", "volumes", "secrets", "configs"):
         model[section] = _parse_section(st, compose_name, section, data.get(section))
+    st.declared_configs = set(model["configs"])
     services = data["services"]
     st.files[compose_name] = services
     for name in services:
@@ -2529,6 +2652,9 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
         if name not in services:
             st.error(rancher_name, name, None, "is not a service of %s%s" % (compose_name,
                                                                              _did_you_mean(name, services)))
+    for name, entry in sorted(st.bind_files.items()):
+        model["configs"][name] = {"content": entry["content"], "external": False, "name": None, "labels": {},
+                                  "source_file": entry["path"]}
     if any(DEFAULT_NETWORK in s["networks"] for s in model["services"].values()):
         model["networks"].setdefault(DEFAULT_NETWORK, _default_network())
     _check_references(st, compose_name, model, set(model["load_balancers"]))

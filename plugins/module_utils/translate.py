@@ -199,7 +199,8 @@ def _update_config(config):
 def _mount(volume, model, volume_names):
     mount = {"type": volume["type"], "source": volume["source"], "target": volume["target"],
              "readonly": volume["read_only"], "volume_driver": None, "volume_options": None,
-             "tmpfs_size": volume.get("tmpfs_size"), "tmpfs_mode": volume.get("tmpfs_mode")}
+             "tmpfs_size": volume.get("tmpfs_size"), "tmpfs_mode": volume.get("tmpfs_mode"),
+             "volume_nocopy": bool(volume.get("nocopy"))}
     if volume["type"] == "volume" and volume["source"]:
         mount["source"] = volume_names[volume["source"]]
         declared = model["volumes"][volume["source"]]
@@ -230,8 +231,13 @@ def link_aliases(services):
     return aliases
 
 
+_NO_NEW_PRIVILEGES = re.compile(r"^\s*no-new-privileges\s*([:=]\s*true\s*)?$", re.IGNORECASE)
+
+
 def _unrepresentable(name, svc):
     empty = compose.empty_service()
+    # no-new-privileges is already in force: the engine sets it for every container (daemon.json)
+    svc = dict(svc, security_opt=[o for o in svc.get("security_opt") or [] if not _NO_NEW_PRIVILEGES.match(o)])
     return [(name, key, "%s: %s" % ("cannot be translated", reason))
             for key, reason in _UNREPRESENTABLE.items() if svc.get(key, empty[key]) != empty[key]]
 

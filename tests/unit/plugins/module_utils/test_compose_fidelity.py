@@ -337,3 +337,116 @@ def test_sizes_as_compose_writes_them():
     assert app["deploy"]["resources"]["limits"]["memory"] == 512 * 1024**2
     assert app["deploy"]["resources"]["reservations"]["memory"] == 256 * 1024**2
     assert app["volumes"][0]["tmpfs_size"] == 64 * 1024**2
+
+
+# ---- relative bind mounts: files become configs, directories are refused with the fix -------------
+
+def _submission(tmp_path, compose_text, files):
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content is None:
+            path.mkdir(exist_ok=True)
+        else:
+            path.write_text(content)
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(compose_text))
+    return compose.parse_stack((tmp_path / "docker-compose.yml").read_text(), "docker-compose.yml",
+                               read_file=compose.make_dir_reader(str(tmp_path)),
+                               stat_file=compose.make_dir_stat(str(tmp_path)))
+
+
+def test_relative_bind_mounts_of_files_become_content_hashed_configs(tmp_path):
+    (tmp_path / "bin").mkdir()
+    model, diagnostics = _submission(tmp_path, """
+    services:
+      proxy:
+        image: nginx
+        volumes:
+          - ./nginx.conf:/etc/nginx/nginx.conf:ro
+          - type: bind
+            source: conf.d/app.conf
+            target: /etc/nginx/conf.d/default.conf
+            read_only: true
+          - ./bin/entry.sh:/docker-entrypoint.d/40-entry.sh
+      app:
+        image: app
+        volumes: ["./nginx.conf:/srv/nginx.conf:ro"]
+    configs:
+      nginx.conf: {content: declared}
+    """, {"nginx.conf": "events {}\n", "conf.d/app.conf": "server {}\n", "bin/entry.sh": "#!/bin/sh\n"})
+    (tmp_path / "bin" / "entry.sh").chmod(0o755)
+    model, diagnostics = compose.parse_stack((tmp_path / "docker-compose.yml").read_text(), "docker-compose.yml",
+                                             read_file=compose.make_dir_reader(str(tmp_path)),
+                                             stat_file=compose.make_dir_stat(str(tmp_path)))
+    assert errors(diagnostics) == []
+    assert warnings(diagnostics) == [
+        "docker-compose.yml: service 'proxy': key 'volumes[2]': warning: './bin/entry.sh' becomes a Swarm config, "
+        "mounted read-only: the service cannot change the file (append ':ro' to say so)"]
+    proxy = model["services"]["proxy"]
+    assert proxy["volumes"] == []
+    assert proxy["configs"] == [
+        {"source": "nginx.conf-2", "target": "/etc/nginx/nginx.conf", "uid": "0", "gid": "0", "mode": 0o444},
+        {"source": "app.conf", "target": "/etc/nginx/conf.d/default.conf", "uid": "0", "gid": "0", "mode": 0o444},
+        {"source": "entry.sh", "target": "/docker-entrypoint.d/40-entry.sh", "uid": "0", "gid": "0", "mode": 0o555}]
+    # the same file in two services is one config; a declared config of that name keeps its own
+    assert model["services"]["app"]["configs"][0]["source"] == "nginx.conf-2"
+    assert base64.b64decode(model["configs"]["nginx.conf-2"]["content"]) == b"events {}\n"
+    assert model["configs"]["nginx.conf-2"]["source_file"] == "./nginx.conf"
+    assert base64.b64decode(model["configs"]["nginx.conf"]["content"]) == b"declared"
+    tasks = translate.stack_to_tasks(model, "demo", "st")
+    names = [c["name"] for c in tasks["configs"]]
+    assert "st_nginx.conf-2_%s" % __import__("hashlib").sha256(b"events {}\n").hexdigest()[:10] in names
+
+
+@pytest.mark.parametrize("volume, files, expected", [
+    ("./html:/usr/share/nginx/html", {"html/index.html": "hi", "html/app.js": "x", "html/sub": None},
+     "key 'volumes[0]': relative bind mount of the directory './html' is not supported: the service may run on any "
+     "node, where the submission directory does not exist. Mount each file on its own, each becomes a config: "
+     "'./html/app.js:/usr/share/nginx/html/app.js:ro', './html/index.html:/usr/share/nginx/html/index.html:ro'; or "
+     "put the files into the image; for data the service writes, use a named volume: write "
+     "'html:/usr/share/nginx/html' and declare html under the top-level volumes"),
+    ("./data:/var/lib/postgresql/data", {},
+     "key 'volumes[0]': './data' does not exist in the submission directory (Compose would create an empty directory "
+     "on this machine, which the platform's nodes do not have): for data the service writes, use a named volume: "
+     "write 'data:/var/lib/postgresql/data' and declare data under the top-level volumes"),
+    ("./empty:/srv", {"empty": None},
+     "key 'volumes[0]': relative bind mount of the empty directory './empty' is not supported: the service may run "
+     "on any node, where the submission directory does not exist; for data the service writes, use a named volume: "
+     "write 'empty:/srv' and declare empty under the top-level volumes"),
+    ("../secrets.env:/x", {},
+     "key 'volumes[0]': '../secrets.env' points outside the submission directory: keep the file inside it"),
+])
+def test_relative_bind_mounts_that_cannot_be_configs(tmp_path, volume, files, expected):
+    model, diagnostics = _submission(tmp_path, "services:\n  s:\n    image: x\n    volumes: ['%s']\n" % volume, files)
+    assert errors(diagnostics) == ["docker-compose.yml: service 's': " + expected]
+
+
+def test_a_symbolic_link_that_leads_out_is_not_followed(tmp_path):
+    (tmp_path / "passwd").symlink_to("/etc/passwd")
+    model, diagnostics = _submission(tmp_path, "services:\n  s:\n    image: x\n    volumes: ['./passwd:/p:ro']\n", {})
+    assert errors(diagnostics) == [
+        "docker-compose.yml: service 's': key 'volumes[0]': './passwd' is a symbolic link that points outside the "
+        "submission directory: copy the file into the directory instead"]
+
+
+def test_nocopy_reaches_the_mount():
+    model, diagnostics = parse("""
+    services:
+      s:
+        image: x
+        volumes:
+          - data:/a:nocopy
+          - {type: volume, source: data, target: /b, volume: {nocopy: true}}
+          - data:/c
+    volumes: {data: {}}
+    """)
+    assert diagnostics == []
+    mounts = translate.stack_to_tasks(model, "demo", "st")["services"][0]["mounts"]
+    assert [(m["target"], m["volume_nocopy"]) for m in mounts] == [("/a", True), ("/b", True), ("/c", False)]
+
+
+@pytest.mark.parametrize("options", [["no-new-privileges:true"], ["no-new-privileges=true"], ["no-new-privileges"]])
+def test_no_new_privileges_that_policy_allows_also_translates(options):
+    model, diagnostics = parse("services:\n  s:\n    image: x\n    security_opt: %s\n" % options)
+    assert diagnostics == []
+    assert translate.stack_to_tasks(model, "demo", "st")["services"][0]["name"] == "st_s"
