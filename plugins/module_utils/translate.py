@@ -363,6 +363,10 @@ def render_task_file(tasks, tenant, stack):
     for kind in ("networks", "volumes", "secrets", "configs", "services"):
         for item in tasks[kind]:
             params = redacted(item) if kind == "secrets" else item
+            if kind == "services":
+                # null means "not set": leave it out, so the module's default applies (replicas of a
+                # global service are none, and spin_service takes no null for an int)
+                params = {key: value for key, value in params.items() if value is not None}
             entries.append({"name": "%s %s" % (kind[:-1].capitalize(), item["name"]), TASK_MODULES[kind]: params})
     header = ("# Stack '%s' of tenant '%s', translated by spin.platform from the tenant's compose files.\n"
               "# For review: the deploy applies the same data. Secret contents are redacted.\n"

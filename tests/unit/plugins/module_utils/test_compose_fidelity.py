@@ -450,3 +450,18 @@ def test_no_new_privileges_that_policy_allows_also_translates(options):
     model, diagnostics = parse("services:\n  s:\n    image: x\n    security_opt: %s\n" % options)
     assert diagnostics == []
     assert translate.stack_to_tasks(model, "demo", "st")["services"][0]["name"] == "st_s"
+
+
+def test_the_review_file_of_a_global_service_is_valid_spin_service_input():
+    import yaml
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible_collections.spin.platform.plugins.modules import spin_service
+    model, _ = parse("services:\n  agent:\n    image: x\n    deploy: {mode: global}\n  once:\n    image: x\n"
+                     "    deploy: {mode: global-job}\n")
+    tasks = yaml.safe_load(translate.render_task_file(translate.stack_to_tasks(model, "demo", "st"), "demo", "st"))
+    services = [task["spin.platform.spin_service"] for task in tasks if "spin.platform.spin_service" in task]
+    assert [(p["name"], p["mode"], "replicas" in p) for p in services] == [
+        ("st_agent", "global", False), ("st_once", "global-job", False)]
+    for params in services:
+        result = ArgumentSpecValidator(spin_service.argument_spec()).validate(params)
+        assert result.error_messages == []
