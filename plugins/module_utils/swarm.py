@@ -85,6 +85,34 @@ def _text(output):
     return output or ""
 
 
+def _repository_tag(reference):
+    """``reg:5000/a/b:1`` -> (``reg:5000/a/b``, ``1``); ``a@sha256:x`` -> (``a``, ``sha256:x``) as the SDK's
+    pull takes it; no tag -> ``latest``."""
+    if "@" in reference:
+        repository, digest = reference.split("@", 1)
+        return repository.rsplit(":", 1)[0] if repository.rfind(":") > repository.rfind("/") else repository, digest
+    if reference.rfind(":") > reference.rfind("/"):
+        return tuple(reference.rsplit(":", 1))
+    return reference, "latest"
+
+
+def _progress_result(what, events):
+    """The digest in a push or pull progress stream; SpinError with the registry's own words on an error."""
+    digest = None
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        if event.get("error"):
+            raise SpinError("could not %s: %s" % (what, str(event.get("error")).strip()))
+        aux = event.get("aux") or {}
+        if aux.get("Digest"):
+            digest = aux["Digest"]
+        status = event.get("status") or ""
+        if status.startswith("Digest: "):
+            digest = status[len("Digest: "):].strip()
+    return digest
+
+
 class SwarmClient(object):
     """Thin wrapper over ``docker.APIClient`` with exact look-ups and readable errors.
 
@@ -375,6 +403,28 @@ class SwarmClient(object):
                 return None
             raise self._translate("ask the registry of '%s' for its digest" % ref, exc)
         return ((found or {}).get("Descriptor") or {}).get("digest")
+
+    def tag_image(self, image, reference):
+        """Give the local image ``image`` the name ``reference`` (``repo:tag``)."""
+        repository, tag = _repository_tag(reference)
+        self._call("tag image '%s' as '%s'" % (image, reference), self.api.tag, image, repository, tag, force=True)
+
+    def push_image(self, reference):
+        """Push ``repo:tag`` to its registry; -> the manifest digest the registry answered with."""
+        repository, tag = _repository_tag(reference)
+        stream = self._call("push image '%s'" % reference, self.api.push, repository, tag=tag, stream=True,
+                            decode=True)
+        return _progress_result("push image '%s'" % reference, self._consume(stream, "push image '%s'" % reference))
+
+    def pull_image(self, reference):
+        """Pull ``repo:tag`` (or ``repo@digest``) from its registry; -> the digest pulled."""
+        repository, tag = _repository_tag(reference)
+        what = "pull image '%s'" % reference
+        return _progress_result(what, self._consume(self._call(what, self.api.pull, repository, tag=tag, stream=True,
+                                                               decode=True), what))
+
+    def _consume(self, stream, what):
+        return self._call(what, lambda: list(stream))
 
     def swarm_network_id(self, name):
         """The swarm-scope ID of a predefined network ('host'): services name it by that ID."""

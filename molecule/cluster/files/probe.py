@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""A bounded load on one URL: N client threads, each sending one request after another (paced to
+--rate requests per second in all), until --stop-file appears, --seconds pass or --requests are sent.
+Prints one JSON line: requests, failed (non-2xx answers and connection errors), the failure kinds,
+and when the first and last failures happened (seconds after the start)."""
+import argparse
+import http.client
+import json
+import os
+import threading
+import time
+import urllib.parse
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--host-header")
+    parser.add_argument("--rate", type=float, default=40.0)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--requests", type=int, default=10000)
+    parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--stop-file")
+    parser.add_argument("--ready-file", help="written once the first request has been answered")
+    args = parser.parse_args()
+    url = urllib.parse.urlsplit(args.url)
+    lock = threading.Lock()
+    stats = {"requests": 0, "failed": 0, "kinds": {}, "first_failure": None, "last_failure": None}
+    start = time.monotonic()
+    interval = args.threads / args.rate
+
+    def stop():
+        return (time.monotonic() - start > args.seconds or stats["requests"] >= args.requests
+                or (args.stop_file and os.path.exists(args.stop_file)))
+
+    def worker():
+        while not stop():
+            began = time.monotonic()
+            kind = None
+            try:
+                conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=args.timeout)
+                conn.request("GET", url.path or "/", headers={"Host": args.host_header or url.netloc,
+                                                              "Connection": "close"})
+                status = conn.getresponse().status
+                conn.close()
+                if not 200 <= status < 300:
+                    kind = "http %d" % status
+            except Exception as exc:  # noqa: BLE001 - every failure counts, by kind
+                kind = type(exc).__name__
+            with lock:
+                stats["requests"] += 1
+                if kind:
+                    stats["failed"] += 1
+                    stats["kinds"][kind] = stats["kinds"].get(kind, 0) + 1
+                    at = round(time.monotonic() - start, 2)
+                    stats["first_failure"] = stats["first_failure"] if stats["first_failure"] is not None else at
+                    stats["last_failure"] = at
+                elif args.ready_file and not os.path.exists(args.ready_file):
+                    open(args.ready_file, "w").close()
+            time.sleep(max(0.0, interval - (time.monotonic() - began)))
+
+    threads = [threading.Thread(target=worker) for _ in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats["seconds"] = round(time.monotonic() - start, 2)
+    print(json.dumps(stats))
+
+
+if __name__ == "__main__":
+    main()
