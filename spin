@@ -2,6 +2,7 @@
 # The quick start's commands, on a Debian machine where only python3 exists:
 #   ./spin up      bring up the local single-node platform and deploy the example stack
 #   ./spin test    run every test: lint, unit, integration on the real engine, molecule
+#                  (--full: also the slowest molecule scenarios, e.g. cluster)
 #   ./spin bench   run the benchmarks (not part of the tests)
 #   ./spin down    remove the example stack (the platform stays)
 # Both up and test are safe to repeat: what is already there is left alone.
@@ -55,7 +56,8 @@ deploy_example() {
 }
 
 run_tests() {
-    local started=$SECONDS
+    local started=$SECONDS full=0
+    [ "${1:-}" = --full ] && full=1
     say "ansible-lint (production profile)"
     ansible-lint --profile production --offline roles playbooks molecule
     say "Unit tests"
@@ -63,10 +65,17 @@ run_tests() {
     say "Integration tests on the real engine"
     pytest -q tests/integration
     say "Molecule scenarios"
-    local scenario
-    for scenario in molecule/*/molecule.yml; do
-        scenario=$(basename "$(dirname "$scenario")")
+    local scenario file
+    for file in molecule/*/molecule.yml; do
+        scenario=$(basename "$(dirname "$file")")
+        # the slowest scenarios say so in their molecule.yml and run with ./spin test --full only
+        if [ "$full" != 1 ] && grep -q '^# spin-test: full$' "$file"; then
+            say "Molecule scenario $scenario: skipped (./spin test --full runs it)"
+            continue
+        fi
+        local began=$SECONDS
         molecule test --scenario-name "$scenario"
+        say "Molecule scenario $scenario passed in $((SECONDS - began)) s"
     done
     say "All tests passed in $((SECONDS - started)) s"
 }
@@ -80,7 +89,7 @@ case "${1:-}" in
     test)
         ensure_venv
         platform
-        run_tests
+        run_tests "${@:2}"
         ;;
     bench)
         ensure_venv
@@ -93,7 +102,7 @@ case "${1:-}" in
         ansible-playbook -i inventory/local.yml playbooks/remove.yml -e @examples/seed/vars.yml
         ;;
     *)
-        sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac
