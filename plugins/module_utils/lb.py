@@ -661,7 +661,7 @@ def ensure_edge_container(client, platform, check_mode=False):
             return {"changed": True, "action": "create"}
         raise SpinError("image '%s' is not on this node: build it with the images role (site.yml) first" % p["image"])
     spec = edge_container_spec(p, image["Id"], ((image.get("Config") or {}).get("Labels") or {}).get("spin.recipe"))
-    found = [c for c in client.containers(labels={L_EDGE: p["edge_service"], "spin.role": "edge"}) or []
+    found = [c for c in client.containers(labels={L_EDGE: p["edge_service"], "spin.role": "edge"}, every=True) or []
              if "/%s" % p["edge_service"] in c.get("Names", [])]
     current = found[0] if found else None
     action = "none"
@@ -678,6 +678,8 @@ def ensure_edge_container(client, platform, check_mode=False):
     if action == "replace":
         client.stop_container(current["Id"], timeout=spec["stop_timeout"])
         client.remove_container(current["Id"])
+    if action in ("create", "replace", "start"):
+        _wait_for_pool_edge_to_stop(client, p)
     if action in ("create", "replace"):
         EdgeNode(p).ensure_dirs()
         result["container"] = client.create_container(
@@ -685,6 +687,18 @@ def ensure_edge_container(client, platform, check_mode=False):
             binds=spec["binds"], restart="always", stop_signal=spec["stop_signal"], stop_timeout=spec["stop_timeout"])
     client.start_container(result["container"])
     return result
+
+
+def _wait_for_pool_edge_to_stop(client, platform, timeout=120, sleep=time.sleep, clock=time.monotonic):
+    """The pool design's edge task on this node holds the host ports until it has finished its
+    requests (a soft stop, bounded by hard-stop-after): wait for it before the container starts."""
+    deadline = clock() + timeout
+    while client.containers(labels={"com.docker.swarm.service.name": platform["edge_service"]}, status="running"):
+        if clock() >= deadline:
+            raise SpinError("the old edge service's task on this node still runs after %ss, so the edge container "
+                            "cannot take the ports: see `docker ps --filter name=%s`" % (timeout,
+                                                                                       platform["edge_service"]))
+        sleep(0.5)
 
 
 def migrate_pool(client, platform, check_mode=False):

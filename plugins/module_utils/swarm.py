@@ -348,11 +348,12 @@ class SwarmClient(object):
 
     # ---- containers (this engine's own) ---------------------------------------------------
 
-    def containers(self, labels=None, status=None):
+    def containers(self, labels=None, status=None, every=False):
+        """This engine's containers with ``labels`` (running ones, or ``every`` one)."""
         filters = _label_filters(labels) if labels else {}
         if status:
             filters["status"] = status
-        return self._call("list containers", self.api.containers, filters=filters or None)
+        return self._call("list containers", self.api.containers, filters=filters or None, all=every)
 
     def inspect_container(self, container_id):
         return self._find("inspect container %s" % container_id, self.api.inspect_container, container_id)

@@ -66,7 +66,7 @@ class FakeClient(object):
     def services(self, labels=None):
         return self.services_list
 
-    def containers(self, labels=None, status=None):
+    def containers(self, labels=None, status=None, every=False):
         return self.running
 
     # checking
