@@ -69,5 +69,5 @@ class ActionModule(ActionBase):
                 args["stack"], args["tenant"], len(messages), "\n".join(messages)),
                 diagnostics=facts["diagnostics"], violations=facts["violations"])
         tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"),
-                                        args.get("global_fs"))
+                                         args.get("global_fs"))
         return translate.render_task_file(tasks, args["tenant"], args["stack"]), tasks, facts["diagnostics"]

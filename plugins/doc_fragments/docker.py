@@ -19,7 +19,7 @@ options:
   timeout:
     description:
       - Seconds to wait for one answer of the Docker API before giving up.
-      - This is not how long a module waits for services to get ready (see O(wait_timeout) where a module has it).
+      - This is not how long a module waits for services to get ready (see the module's C(wait_timeout) where it has one).
       - If not given, the environment variable E(DOCKER_TIMEOUT) is used, else 60.
     type: int
     default: 60

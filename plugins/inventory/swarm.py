@@ -24,7 +24,7 @@ description:
   - The constructed options (O(compose), O(groups), O(keyed_groups)) apply to node hosts and service
     hosts alike; the variable C(spin_kind) (V(node) or V(service)) tells them apart.
 author:
-  - spin.platform maintainers
+  - spin.platform contributors (@spin-platform)
 version_added: 0.1.0
 extends_documentation_fragment:
   - ansible.builtin.constructed

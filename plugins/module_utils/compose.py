@@ -920,7 +920,7 @@ def _port_range(text):
 
 def _split_short_port(text):
     """'127.0.0.1:8080:80/udp' -> (host_ip, published, target, protocol) as strings."""
-    body, _, protocol = text.strip().partition("/")
+    body, dummy, protocol = text.strip().partition("/")
     host_ip = None
     if body.startswith("["):
         end = body.find("]")
@@ -1017,7 +1017,7 @@ def _k_ports(sp, value):
 
 def _expose_item(item):
     text = _str(item, "a port number")
-    port, _, protocol = text.partition("/")
+    port, dummy, protocol = text.partition("/")
     if protocol:
         _enum(protocol, ("tcp", "udp", "sctp"))
     low, high = _port_range(port) or (None, None)
@@ -1222,10 +1222,10 @@ def _k_volumes(sp, value):
 
 
 def _tmpfs_item(sp, key, text):
-    path, _, options = text.partition(":")
+    path, dummy, options = text.partition(":")
     size = mode = None
     for option in [o for o in options.split(",") if o]:
-        name, _, setting = option.partition("=")
+        name, dummy, setting = option.partition("=")
         if name == "size":
             size = _bytes(setting)
         elif name == "mode":
@@ -1281,7 +1281,7 @@ def _k_networks(sp, value):
 def _k_links(sp, value):
     """``[db, db:database]`` -> {db: [db, database]}: every name reaches the target service."""
     for text in _str_list(value):
-        target, _, alias = text.partition(":")
+        target, dummy, alias = text.partition(":")
         aliases = sp.model["links"].setdefault(target, [])
         alias = _alias(alias or target)
         if alias not in aliases:
@@ -1367,7 +1367,7 @@ def _k_restart(sp, value):
     if isinstance(deploy, dict) and "restart_policy" in deploy:
         sp.warning("restart", "ignored because deploy.restart_policy is given")
         return
-    name, _, count = text.partition(":")
+    name, dummy, count = text.partition(":")
     if name == "on-failure":
         attempts = _int(count, what="a number of attempts") if count else None
         sp.model["restart_policy"] = _restart_policy("on-failure", attempts)
@@ -2328,7 +2328,7 @@ def start_order(services):
     Dependencies first; ties keep the order of the file, so the result is deterministic.
     Dependencies on names that are not services are left out (reported elsewhere).
     """
-    pending = [name for name in services]
+    pending = list(services)
     deps = {name: [d for d in dependencies(services[name]) if d in services and d != name] for name in pending}
     order = []
     while pending:

@@ -685,7 +685,7 @@ def render(stacks, platform=None, stats_password=None):
     names = {}
     used = set()
     for key in sorted(backend_order):
-        stack, service, port, mode, _, _ = key
+        stack, service, port, mode, dummy, dummy = key
         base = "%s:%s:%d%s" % (stack, service, port, ":tcp" if mode == "tcp" else "")
         name, n = base, 1
         while name in used:
@@ -698,7 +698,7 @@ def render(stacks, platform=None, stats_password=None):
     for port in sorted(by_port):
         entries = sorted(by_port[port], key=lambda e: _route_order(e[0]["stack"], e[1]))
         protocol = entries[0][1]["protocol"]
-        stacks_here = sorted({d["stack"] for d, _ in entries})
+        stacks_here = sorted({d["stack"] for d, dummy in entries})
         out.append("# spin: port %d (%s): stacks %s" % (port, protocol, ", ".join(stacks_here)))
         out.append("frontend port:%d" % port)
         bind = "    bind :%d" % port

@@ -63,7 +63,7 @@ def _repo_digest(image, registry, repository):
     """The digest the engine recorded for ``registry/repository`` (RepoDigests), or None."""
     wanted = _join(registry, repository, None)
     for entry in (image or {}).get("RepoDigests") or []:
-        name, _, digest = entry.partition("@")
+        name, dummy, digest = entry.partition("@")
         if name == wanted and digest:
             return digest
     return None

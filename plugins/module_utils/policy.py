@@ -352,7 +352,7 @@ def image_allowed(ref, policy):
 def parse_user(user):
     """``"1000:1000"`` -> ("1000", "1000"); ``"www-data"`` -> ("www-data", None)."""
     text = str(user).strip()
-    name, _, group = text.partition(":")
+    name, dummy, group = text.partition(":")
     return name, (group or None)
 
 
@@ -757,7 +757,7 @@ def _normal_opt(option):
 
 def _lb_port(text):
     """``"80:80"`` / ``"8080:80/udp"`` / ``"80"`` -> (published port, protocol)."""
-    body, _, protocol = str(text).partition("/")
+    body, dummy, protocol = str(text).partition("/")
     first = body.split(":")[-2] if body.count(":") >= 1 else body
     try:
         return int(first), protocol or "tcp"

@@ -215,7 +215,8 @@ notes:
     O(docker_host) at a manager then.
 seealso:
   - module: spin.platform.spin_stack
-  - role: spin.platform.lb_edge
+author:
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''

@@ -94,7 +94,7 @@ options:
     type: bool
     default: false
 author:
-  - spin.platform developers
+  - spin.platform contributors (@spin-platform)
 notes:
   - Needs root and the file system's client (C(nfs-common) for NFS, C(sshfs) for C(fuse.sshfs)); the
     M(spin.platform.spin_mount) caller (role C(spin.platform.global_fs)) installs them.

@@ -67,7 +67,7 @@ options:
     type: dict
     default: {}
 author:
-  - spin.platform developers
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''

@@ -73,7 +73,7 @@ notes:
     own file system and engine; the global file systems are the same on every node, and C(roles/docker_host)
     writes the same C(daemon.json) everywhere.
 author:
-  - spin.platform developers
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''

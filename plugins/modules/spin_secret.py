@@ -84,7 +84,7 @@ notes:
   - Keep the review file's secret tasks as they are written; the redaction marker is what ties the content used
     to the content reviewed.
 author:
-  - spin.platform developers
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''

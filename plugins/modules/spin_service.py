@@ -24,7 +24,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports what would change (O(differences), and O(diff) in diff mode) without changing anything.
+    details: Reports what would change (RV(differences), and RV(diff) in diff mode) without changing anything.
   diff_mode:
     support: full
     details: The diff shows every managed option of the service before and after.
@@ -431,7 +431,7 @@ options:
     type: int
     default: 180
 author:
-  - spin.platform developers
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''
@@ -514,7 +514,7 @@ service:
   type: dict
   sample: {ID: 9t9ntkc0l6w2pkk0s7ddgxqxk, Version: {Index: 1231}, Spec: {Name: seed_web, Labels: {}}}
 diff:
-  description: Every managed option of the service before and after, normalised like O(differences).
+  description: Every managed option of the service before and after, normalised like RV(differences).
   returned: when diff mode is on
   type: dict
   contains:
@@ -582,7 +582,7 @@ def argument_spec():
             _UPDATE_OPTIONS, failure_action=dict(type="str", choices=["continue", "pause", "rollback"]))),
         rollback_config=dict(type="dict", options=dict(
             _UPDATE_OPTIONS, failure_action=dict(type="str", choices=["continue", "pause"]))),
-        secrets=dict(type="list", elements="dict", options=dict(
+        secrets=dict(type="list", elements="dict", no_log=False, options=dict(
             _FILE_OPTIONS, secret_name=dict(type="str", required=True))),
         configs=dict(type="list", elements="dict", options=dict(
             _FILE_OPTIONS, config_name=dict(type="str", required=True))),

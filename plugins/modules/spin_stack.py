@@ -108,6 +108,19 @@ options:
   public_host:
     description: The name or address the edge answers on, for the URLs of routes without a hostname.
     type: str
+  _tasks:
+    description:
+      - Internal, set by the action plugin; never set it yourself. The translation of the compose files made
+        on the controller (networks, volumes, secrets, configs, services, endpoints).
+    type: dict
+  _controller:
+    description:
+      - Internal, set by the action plugin; never set it yourself. The facts found on the controller
+        (violations, compose errors, the stack's replicas and bind mounts, the input's digest).
+    type: dict
+    default: {}
+author:
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''

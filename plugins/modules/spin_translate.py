@@ -46,6 +46,8 @@ options:
   platform:
     description: Platform defaults for the translation. Defaults to C(spin_platform).
     type: dict
+author:
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''
@@ -68,9 +70,3 @@ tasks:
   returned: success
   type: dict
 '''
-
-if __name__ == "__main__":
-    import json
-    import sys
-    print(json.dumps({"failed": True, "msg": "spin_translate runs on the controller through its action plugin"}))
-    sys.exit(1)

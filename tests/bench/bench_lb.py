@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The edge load balancer: requests/s and p99 latency through HAProxy against straight to one replica.
 
 One private edge (HAProxy from the platform image) fronts one httpd replica on the stack's load
@@ -67,8 +66,8 @@ def main():
     try:
         edge.provision()
         stack = edge.prefix + "b"
-        plan, _ = edge.route("bench", stack, endpoints=[{"service": stack + "_web", "compose_service": "web",
-                                                         "target": 80, "published": edge.ports[0], "protocol": "tcp"}])
+        plan, dummy = edge.route("bench", stack, endpoints=[{"service": stack + "_web", "compose_service": "web",
+                                                             "target": 80, "published": edge.ports[0], "protocol": "tcp"}])
         web = edge.backend(stack, "web", plan["network"], replicas=1)
         wait_for("the replica through the edge", lambda: len(edge.seen_through(edge.ports[0], 1)) == 1, timeout=30)
         client.services.create("httpd:latest", ["sleep", "3600"], name=edge.prefix + "_client",
@@ -87,8 +86,8 @@ def main():
                  ("published port on loopback", "http://127.0.0.1:%d/" % edge.ports[0], None)]
         wrk(paths[0][1], pid)  # warm up
         wrk(paths[1][1], pid)
-        results = {name: [] for name, _, _ in paths}
-        for _ in range(ROUNDS):
+        results = {name: [] for name, dummy, dummy in paths}
+        for dummy in range(ROUNDS):
             for name, url, ns in paths:
                 results[name].append(wrk(url, ns))
                 time.sleep(1)
@@ -98,7 +97,7 @@ def main():
                                edge.platform["nbthread"] or "auto"))
         print("%-30s %12s %10s %8s" % ("path", "requests/s", "p99 ms", "errors"))
         medians = {}
-        for name, _, _ in paths:
+        for name, dummy, dummy in paths:
             rps = statistics.median(r[0] for r in results[name])
             p99 = statistics.median(r[1] for r in results[name])
             errors = sum(r[2] for r in results[name])

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run every benchmark (tests/bench/bench_*.py) one after another and print their reports.
 
     ./spin bench            # all

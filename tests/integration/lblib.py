@@ -202,8 +202,8 @@ class Edge(object):
         """The distinct bodies of up to ``requests`` answers (each 'stack hostname'). Not ``strict``, answers
         other than 200 (a backend whose first tasks are not resolved or checked yet) are skipped."""
         seen = set()
-        for _ in range(requests):
-            status, body, _ = get(port, host=host)
+        for dummy in range(requests):
+            status, body, dummy = get(port, host=host)
             assert status == 200 or not strict, (status, body)
             if status == 200:
                 seen.add(body.strip())

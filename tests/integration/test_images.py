@@ -52,11 +52,15 @@ def _login(db, user, password, database):
                         "SELECT CURRENT_USER(), DATABASE()"])
 
 
+def _accepted(result):
+    """The exec result of a login that worked, else None (to wait on)."""
+    return result if result.exit_code == 0 else None
+
+
 def test_mariadb_honours_credentials_from_env(container):
     db = container("mysql", environment={"MYSQL_ROOT_PASSWORD": "rootpw", "MYSQL_DATABASE": "seed",
                                          "MYSQL_USER": "seed", "MYSQL_PASSWORD": "seed pass"})
-    result = _wait(lambda: (lambda r: r if r.exit_code == 0 else None)(_login(db, "seed", "seed pass", "seed")),
-                   60, "MariaDB did not accept the user's login")
+    result = _wait(lambda: _accepted(_login(db, "seed", "seed pass", "seed")), 60, "MariaDB did not accept the user's login")
     assert result.output.decode().split() == ["seed@%", "seed"]
     assert _login(db, "root", "rootpw", "seed").exit_code == 0
     assert _login(db, "seed", "wrong", "seed").exit_code != 0
@@ -69,8 +73,7 @@ def test_mariadb_honours_credentials_from_files(container, tmp_path):
         "MYSQL_ROOT_PASSWORD_FILE": "/run/secrets/root", "MYSQL_DATABASE": "files",
         "MYSQL_USER": "filer", "MYSQL_PASSWORD_FILE": "/run/secrets/user"},
         volumes={str(tmp_path): {"bind": "/run/secrets", "mode": "ro"}})
-    result = _wait(lambda: (lambda r: r if r.exit_code == 0 else None)(_login(db, "filer", "from-a-secret", "files")),
-                   60, "MariaDB did not accept the login from MYSQL_PASSWORD_FILE")
+    result = _wait(lambda: _accepted(_login(db, "filer", "from-a-secret", "files")), 60, "MariaDB did not accept the login from MYSQL_PASSWORD_FILE")
     assert result.output.decode().split() == ["filer@%", "files"]
     assert _login(db, "root", "r00t'\"pw", "files").exit_code == 0
     server_env = db.exec_run(["cat", "/proc/1/environ"]).output.decode()

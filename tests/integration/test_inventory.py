@@ -101,7 +101,7 @@ def tenants(docker_client, prefix):
             except docker.errors.NotFound:
                 pass
         for network in made["networks"]:
-            for _ in range(40):  # the network is busy until the removed tasks are gone
+            for dummy in range(40):  # the network is busy until the removed tasks are gone
                 try:
                     network.remove()
                     break
@@ -115,7 +115,7 @@ def test_every_tenant_nodes_groups_and_variables(tmp_path, docker_client, tenant
     a, b = tenants["a"], tenants["b"]
     config = write_config(tmp_path, keyed_groups=[{"key": "spin_node_labels | default({})",
                                                    "prefix": "spin_nodes_label"}])
-    _, listing = inventory_list(config)
+    dummy, listing = inventory_list(config)
     hostvars = plain(listing["_meta"]["hostvars"])
 
     tenant_a, stack_a = "tenant_" + a["tenant"].replace("-", "_"), "stack_" + a["stack"]
@@ -184,15 +184,15 @@ def test_cache_serves_the_last_reading_until_flushed(tmp_path, tenants):
     a = tenants["a"]
     config = write_config(tmp_path, name="cached.spin_swarm.yml", tenant=a["tenant"], cache=True,
                           cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"))
-    _, listing = inventory_list(config)
+    dummy, listing = inventory_list(config)
     assert members(listing, "stack_" + a["stack"]) == [a["name"]]
     assert os.listdir(str(tmp_path / "cache")), "the cache was not written"
 
     extra = dict(a, service="worker")
     tenants["create"](extra)  # a new service of tenant A: the cached inventory does not know it yet
-    _, listing = inventory_list(config)
+    dummy, listing = inventory_list(config)
     assert members(listing, "stack_" + a["stack"]) == [a["name"]]
-    _, listing = inventory_list(config, "--flush-cache")
+    dummy, listing = inventory_list(config, "--flush-cache")
     assert members(listing, "stack_" + a["stack"]) == sorted([a["name"], extra["name"]])
-    _, listing = inventory_list(config)  # the flushed reading is now the cached one
+    dummy, listing = inventory_list(config)  # the flushed reading is now the cached one
     assert members(listing, "stack_" + a["stack"]) == sorted([a["name"], extra["name"]])

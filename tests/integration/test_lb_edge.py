@@ -54,7 +54,7 @@ def test_two_replicas_answer_through_the_lb(edge):
     assert len(expected) == 2
     wait_for("both replicas answering through HAProxy", lambda: edge.seen_through(port, 2) == expected, timeout=20)
 
-    status, _, headers = get(port)
+    status, dummy, headers = get(port)
     assert status == 200
     assert headers["x-forwarded-proto"] == "http"
     assert headers["x-forwarded-port"] == str(port)
@@ -68,8 +68,8 @@ def test_two_replicas_answer_through_the_lb(edge):
 def test_two_stacks_routed_by_hostname_on_their_own_networks(edge):
     port = edge.ports[1]
     a, b = edge.prefix + "ha", edge.prefix + "hb"
-    plan_a, _ = edge.route("ta", a, load_balancers={"lb": {"port_rules": [rule(port, "a.%s.test" % edge.prefix)]}})
-    plan_b, _ = edge.route("tb", b, load_balancers={"lb": {"port_rules": [rule(port, "b.%s.test" % edge.prefix)]}})
+    plan_a, dummy = edge.route("ta", a, load_balancers={"lb": {"port_rules": [rule(port, "a.%s.test" % edge.prefix)]}})
+    plan_b, dummy = edge.route("tb", b, load_balancers={"lb": {"port_rules": [rule(port, "b.%s.test" % edge.prefix)]}})
     assert plan_a["network"] != plan_b["network"]
     web_a = edge.backend(a, "web", plan_a["network"], replicas=1, tenant="ta")
     web_b = edge.backend(b, "web", plan_b["network"], replicas=1, tenant="tb")
@@ -79,7 +79,7 @@ def test_two_stacks_routed_by_hostname_on_their_own_networks(edge):
         got_b = get(port, host="B.%s.test:%d" % (edge.prefix, port))  # case and port in Host do not matter
         return got_a[0] == got_b[0] == 200 and (got_a[1].split()[0], got_b[1].split()[0])
     assert wait_for("both stacks answering", answers, timeout=20) == (a, b)
-    status, body, _ = get(port, host="c.%s.test" % edge.prefix)
+    status, body, dummy = get(port, host="c.%s.test" % edge.prefix)
     assert status == 404 and "no route" in body
 
     # isolation: a task of stack a does not even resolve stack b's tasks
@@ -92,7 +92,7 @@ def test_a_replica_failing_its_health_check_is_taken_out(edge):
     stack, port = edge.prefix + "hc", edge.ports[2]
     checks = {"web": {"port": 80, "interval": 300 * MS, "healthy_threshold": 1, "unhealthy_threshold": 2,
                       "response_timeout": 500 * MS, "request_line": "GET /health.txt HTTP/1.0"}}
-    plan, _ = edge.route("tc", stack, endpoints=[endpoint(stack, port)], health_checks=checks)
+    plan, dummy = edge.route("tc", stack, endpoints=[endpoint(stack, port)], health_checks=checks)
     assert "http-check send meth GET uri /health.txt ver HTTP/1.0" in cfg(edge)
     name = edge.backend(stack, "web", plan["network"], replicas=2)
     hostnames = edge.task_hostnames(name)
@@ -105,9 +105,9 @@ def test_a_replica_failing_its_health_check_is_taken_out(edge):
 
     def states():
         servers = edge.servers_state().get(backend, {})
-        return sorted(state for _, state in servers.values())
+        return sorted(state for dummy, state in servers.values())
     wait_for("one server down, one up", lambda: states() == [0, 2], timeout=10)
-    bodies = {get(port)[1].split()[1] for _ in range(30)}
+    bodies = {get(port)[1].split()[1] for dummy in range(30)}
     assert bodies == set(hostnames) - {sick.id[:12]}, bodies
 
     assert sick.exec_run(["sh", "-c", "echo ok > /var/www/html/health.txt"]).exit_code == 0
@@ -117,7 +117,7 @@ def test_a_replica_failing_its_health_check_is_taken_out(edge):
 
 def test_an_invalid_rule_is_refused_and_the_old_config_keeps_serving(edge, playbook, tmp_path, monkeypatch):
     stack, port = edge.prefix + "iv", edge.ports[3]
-    plan, _ = edge.route("tv", stack, endpoints=[endpoint(stack, port)])
+    plan, dummy = edge.route("tv", stack, endpoints=[endpoint(stack, port)])
     edge.backend(stack, "web", plan["network"], replicas=1)
     wait_for("the stack answering", lambda: get(port)[0] == 200, timeout=20)
     before, reloads = cfg(edge), edge.show_proc()["master"]["reloads"]

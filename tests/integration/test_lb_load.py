@@ -46,9 +46,9 @@ def web(edge, docker_client):
     stack = edge.prefix + "w"
     checks = {"web": {"port": 80, "interval": 1000 * 10**6, "healthy_threshold": 1, "unhealthy_threshold": 2,
                       "response_timeout": 1000 * 10**6, "request_line": "GET /health.txt HTTP/1.0"}}
-    plan, _ = edge.route("tl", stack, endpoints=[{"service": stack + "_web", "compose_service": "web", "target": 80,
-                                                  "published": edge.ports[0], "protocol": "tcp"}],
-                         health_checks=checks)
+    plan, dummy = edge.route("tl", stack, endpoints=[{"service": stack + "_web", "compose_service": "web", "target": 80,
+                                                      "published": edge.ports[0], "protocol": "tcp"}],
+                             health_checks=checks)
     name = edge.backend(stack, "web", plan["network"], replicas=2, image=edge.prefix + "/httpd:a", healthcheck=True,
                         start_first=True)
     wait_for("both replicas through the edge", lambda: len(edge.seen_through(edge.ports[0], 2)) == 2, timeout=30)
@@ -97,7 +97,7 @@ def test_no_failed_request_while_scaling_2_5_2(edge, web, docker_client):
         wait_for("2 servers up in HAProxy", lambda: len(up_servers(edge, web["backend"])) == 2, timeout=60)
         seen["down2"] = round(time.monotonic() - started, 1)
 
-    result, _ = load(edge, scale, seconds=max(SECONDS, 18))
+    result, dummy = load(edge, scale, seconds=max(SECONDS, 18))
     report("scale 2->5->2", result, seconds_to_5=seen.get("up5"), seconds_to_2=seen.get("down2"))
     assert result["requests"] > 1000
     assert result["failed"] == 0, result["output"]
@@ -138,7 +138,7 @@ def test_no_failed_request_while_the_edge_is_reconfigured(edge, web):
             rules.append({"source_port": edge.ports[1], "target_port": 80, "service": "web",
                           "hostname": "r%d.%s.test" % (i, edge.prefix), "path": None, "priority": None,
                           "protocol": "http"})
-            _, synced = edge.route("tl", web["stack"], endpoints=[{
+            dummy, synced = edge.route("tl", web["stack"], endpoints=[{
                 "service": web["name"], "compose_service": "web", "target": 80, "published": edge.ports[0],
                 "protocol": "tcp"}], load_balancers={"lb": {"port_rules": list(rules)}},
                 health_checks={"web": {"port": 80, "interval": 1000 * 10**6, "healthy_threshold": 1,
@@ -148,7 +148,7 @@ def test_no_failed_request_while_the_edge_is_reconfigured(edge, web):
             timings.append(synced["reload_seconds"])
             time.sleep(1.5)
 
-    result, _ = load(edge, reconfigure)
+    result, dummy = load(edge, reconfigure)
     report("5 reloads adding routes", result, reload_seconds=",".join("%.3f" % t for t in timings))
     assert edge.show_proc()["master"]["reloads"] == reloads + 5
     assert result["requests"] > 1000

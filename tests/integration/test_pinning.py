@@ -28,7 +28,7 @@ def pinning(tmp_path, docker_client, playbook):
 
     def build(version):
         dockerfile = "FROM spin/base:bookworm\nLABEL clspin.version=%s\nCMD [\"sleep\", \"infinity\"]\n" % version
-        image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=repo + ":1", rm=True)
+        image, dummy = docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=repo + ":1", rm=True)
         return image.id
 
     built = []

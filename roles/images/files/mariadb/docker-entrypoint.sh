@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # First start: initialise the data directory, set the root password, create MYSQL_DATABASE and
 # MYSQL_USER. Every start: run mariadbd in the foreground. A marker file, not an empty data
 # directory, says whether the first start happened (Debian's package ships a populated one).

@@ -119,8 +119,10 @@ def label_match(obj, labels):
 class FakeSwarm:
     """SwarmClient's read methods over canned answers, filtering like Docker does."""
 
-    def __init__(self, nodes=NODES, services=SERVICES, tasks=TASKS, networks=NETWORKS, honour_labels=True):
-        self.data = copy.deepcopy({"nodes": nodes, "services": services, "tasks": tasks, "networks": networks})
+    def __init__(self, nodes=None, services=None, tasks=None, networks=None, honour_labels=True):
+        given = {"nodes": nodes, "services": services, "tasks": tasks, "networks": networks}
+        canned = {"nodes": NODES, "services": SERVICES, "tasks": TASKS, "networks": NETWORKS}
+        self.data = copy.deepcopy({key: canned[key] if value is None else value for key, value in given.items()})
         self.honour_labels = honour_labels
         self.calls = []
 
@@ -456,7 +458,7 @@ def test_values_read_back_from_the_cache_are_not_trusted(tmp_path):
 
 
 def test_without_cache_docker_is_read_every_time_and_nothing_written(tmp_path):
-    for _ in range(2):
+    for dummy in range(2):
         client = FakeSwarm()
         run(tmp_path, client, cache_connection=str(tmp_path / "cache"), cache_plugin="jsonfile")
         assert ("nodes",) in client.calls

@@ -12,7 +12,7 @@ BASE = ("# /etc/fstab: static file system information.\n"
 
 @pytest.mark.parametrize("line, expected", [
     ("a:/b /mnt/x nfs ro 0 0", {"src": "a:/b", "path": "/mnt/x", "fstype": "nfs", "opts": "ro", "dump": "0",
-                                 "passno": "0"}),
+                                "passno": "0"}),
     ("a:/b /mnt/x/ nfs", {"src": "a:/b", "path": "/mnt/x", "fstype": "nfs", "opts": "defaults", "dump": "0",
                           "passno": "0"}),
     ("me@h:/my\\040dir /mnt/my\\040dir fuse.sshfs ro 0 0",
@@ -63,7 +63,7 @@ def test_set_entry_drops_contesting_duplicates():
 
 
 def test_entry_with_spaces_is_written_escaped():
-    new, _ = fstab.set_entry("", fstab.make_entry("me@h:/a b", "/mnt/a b", "fuse.sshfs", "ro"))
+    new, dummy = fstab.set_entry("", fstab.make_entry("me@h:/a b", "/mnt/a b", "fuse.sshfs", "ro"))
     assert new == "me@h:/a\\040b /mnt/a\\040b fuse.sshfs ro 0 0\n"
     assert fstab.find_entry(new, "/mnt/a b")["src"] == "me@h:/a b"
 
