@@ -27,22 +27,22 @@ ensure_checkout_link
 
 ensure_venv() {
     local stamp="$VENV/.spin-requirements"
-    if [ -x "$VENV/bin/python" ] && cmp -s <(cat requirements.txt constraints.txt) "$stamp" 2>/dev/null; then
+    if [ -x "$VENV/bin/python" ] && cmp -s <(cat requirements.txt tests/requirements.txt constraints.txt) "$stamp" 2>/dev/null; then
         return 0
     fi
-    say "Python tools into $VENV (ansible-core, docker SDK, molecule, pytest, ansible-lint)"
+    say "Python tools into $VENV (tests/requirements.txt: ansible-core, docker SDK, molecule, pytest, ansible-lint, antsibull)"
     if ! python3 -m venv "$VENV" 2>/dev/null; then
         # Debian's python3 without ensurepip
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
         python3 -m venv "$VENV"
     fi
-    if ! "$VENV/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt \
+    if ! "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt -c constraints.txt \
             > "$VENV/pip-install.log" 2>&1; then
         tail -n 30 "$VENV/pip-install.log" >&2
         echo "pip could not install the tools (full log: $VENV/pip-install.log)" >&2
         exit 1
     fi
-    cat requirements.txt constraints.txt > "$stamp"
+    cat requirements.txt tests/requirements.txt constraints.txt > "$stamp"
 }
 
 platform() {

@@ -1,5 +1,5 @@
 # Copyright: spin.platform contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """ansible-test's pip bootstrap, without a download.
 
 ansible-test creates each sanity/units virtualenv without pip and then runs a

@@ -602,11 +602,11 @@ def test_network_bridge_becomes_overlay_with_a_warning():
 
 
 def test_default_network_is_added_only_when_used():
-    model, _ = parse("services: {s: {image: x, networks: [front]}}\nnetworks: {front: {}}")
+    model, dummy = parse("services: {s: {image: x, networks: [front]}}\nnetworks: {front: {}}")
     assert list(model["networks"]) == ["front"]
-    model, _ = parse("services: {s: {image: x}, t: {image: x, networks: [front]}}\nnetworks: {front: {}}")
+    model, dummy = parse("services: {s: {image: x}, t: {image: x, networks: [front]}}\nnetworks: {front: {}}")
     assert list(model["networks"]) == ["front", "default"]
-    model, _ = parse("services: {s: {image: x}}\nnetworks: {default: {driver_opts: {encrypted: ''}}}")
+    model, dummy = parse("services: {s: {image: x}}\nnetworks: {default: {driver_opts: {encrypted: ''}}}")
     assert model["networks"]["default"]["driver_opts"] == {"encrypted": ""}
 
 
@@ -695,7 +695,7 @@ def test_interpolated_values_are_typed_after_substitution():
 
 
 def test_keys_are_not_interpolated():
-    model, _ = parse("services:\n  web:\n    image: x\n    labels: {'$$a': '$$b'}\n")
+    model, dummy = parse("services:\n  web:\n    image: x\n    labels: {'$$a': '$$b'}\n")
     assert model["services"]["web"]["labels"] == {"$$a": "$b"}
 
 
@@ -1132,15 +1132,13 @@ def test_any_value_of_any_key_gives_diagnostics_not_exceptions(key):
 
 
 # ---------------------------------------------------------------------------------------------
-# the official compose-spec schema (not copied into the project)
+# the official compose-spec schema (tests/unit/fixtures/compose-spec/README.md says which)
 
-SCHEMA_PATH = os.path.join(ROOT, "..", "shared", "compose-spec", "compose-spec.json")
+SCHEMA_PATH = os.path.join(ROOT, "tests", "unit", "fixtures", "compose-spec", "compose-spec.json")
 
 
 @pytest.fixture(scope="module")
 def schema():
-    if not os.path.exists(SCHEMA_PATH):
-        pytest.skip("compose-spec.json is not present next to the project")
     with open(SCHEMA_PATH) as handle:
         return json.load(handle)
 

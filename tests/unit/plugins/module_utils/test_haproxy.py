@@ -302,7 +302,7 @@ def test_render_frontends_tls_tcp_headers():
 
 
 def test_render_backends_server_template_checks_cookies():
-    magic, _ = two_stacks()
+    magic, dummy = two_stacks()
     text = haproxy.render([magic], dict(CERTS, servers=7))
     web = _section(text, "backend magic:web:80:2")
     assert "    option httpchk" in web
@@ -380,7 +380,7 @@ def test_origin_of_line_and_explain_check_output():
 
 
 def test_canonical_json_and_digest_are_stable():
-    magic, _ = two_stacks()
+    magic, dummy = two_stacks()
     again = copy.deepcopy(magic)
     assert haproxy.routes_digest(magic) == haproxy.routes_digest(again)
     again["routes"][0]["port"] = 1

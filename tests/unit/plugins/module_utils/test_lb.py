@@ -55,7 +55,7 @@ class FakeClient(object):
     def find_network(self, name):
         return next((n for n in self.networks_list if n["Name"] == name), None)
 
-    def create_network(self, name, driver="overlay", attachable=False, labels=None, **_):
+    def create_network(self, name, driver="overlay", attachable=False, labels=None, **dummy):
         self.networks_list.append({"Name": name, "Id": "id-" + name, "Driver": driver, "Labels": labels,
                                    "Attachable": attachable})
         return "id-" + name

@@ -122,10 +122,10 @@ def test_failed_mount_puts_the_previous_fstab_back_and_names_host_source_and_mes
 
 def test_failed_replacement_mounts_the_old_source_again(env):
     fake = FakeMount(env["tmp"], fail_mount="nfs2:/cfs")
-    manager, _ = env["make"](fake)
+    manager, dummy = env["make"](fake)
     manager.ensure("mounted")
     before = env["tab"].read_text()
-    other, _ = env["make"](fake, src="nfs2:/cfs")
+    other, dummy = env["make"](fake, src="nfs2:/cfs")
     with pytest.raises(SpinError) as caught:
         other.ensure("mounted")
     assert env["tab"].read_text() == before
@@ -136,7 +136,7 @@ def test_failed_replacement_mounts_the_old_source_again(env):
 
 def test_failed_first_mount_of_a_new_fstab_removes_the_file_again(env):
     env["tab"].unlink()
-    manager, _ = env["make"](FakeMount(env["tmp"], fail_mount="nfs1:/cfs"))
+    manager, dummy = env["make"](FakeMount(env["tmp"], fail_mount="nfs1:/cfs"))
     with pytest.raises(SpinError) as caught:
         manager.ensure("mounted")
     assert not env["tab"].exists()

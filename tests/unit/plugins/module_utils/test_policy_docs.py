@@ -24,7 +24,7 @@ def blocks():
 
 def examples():
     found = []
-    items, _ = blocks()
+    items, dummy = blocks()
     for i, (lang, body) in enumerate(items):
         first = body.splitlines()[0] if body else ""
         if lang == "yaml" and first in ("# allowed", "# refused"):
@@ -58,7 +58,7 @@ def test_doc_example(kind, body, expected):
 
 
 def test_every_rule_is_documented_with_examples():
-    _, text = blocks()
+    dummy, text = blocks()
     sections = re.split(r"^### ", text, flags=re.M)
     for rule in policy.RULES:
         section = next((s for s in sections if re.match(r"[^\n]*`%s`" % re.escape(rule), s)), None)
@@ -69,7 +69,7 @@ def test_every_rule_is_documented_with_examples():
 
 
 def test_every_policy_key_is_documented():
-    _, text = blocks()
+    dummy, text = blocks()
     for key in policy.DEFAULT_POLICY:
         if key != "global_fs_roots":
             assert "| `%s` |" % key in text, key

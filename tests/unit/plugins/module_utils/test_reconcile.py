@@ -48,7 +48,7 @@ def test_check_mode_changes_nothing_and_does_not_wait():
     assert result["changed"] is True and result["service"] is None
     assert docker.calls == [] and docker.svcs == {}
 
-    docker2, rec2, _ = make()
+    docker2, rec2, dummy = make()
     rec2.run(params())
     rec2.check_mode = True
     docker2.calls, docker2.polls = [], {}
