@@ -8,6 +8,8 @@ for ``ansible.cfg``), and ``playbooks/collections`` goes on ``sys.path``.
 import os
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -29,3 +31,9 @@ def collections_root(root=ROOT):
 
 if collections_root() not in sys.path:
     sys.path.insert(0, collections_root())
+
+
+@pytest.fixture(scope="session")
+def collections_path():
+    """For ANSIBLE_COLLECTIONS_PATH: where ``ansible_collections/spin/platform`` is this checkout."""
+    return collections_root()

@@ -41,7 +41,7 @@ options:
   global_fs:
     description:
       - "The centre's global file systems, C({name: {src, path, fstype, opts, groups}}), as the role
-        C(spin.platform.global_fs) mounts them. A service that bind-mounts a path inside one's O(global_fs[].path)
+        C(spin.platform.global_fs) mounts them. A service that bind-mounts a path inside one's C(path)
         runs only on nodes labelled C(spin.fs.<name>=true) (placement by data), and a stack whose file system no
         ready node carries is refused (rule C(global-fs-placement))."
       - Defaults to the inventory variable C(spin_global_fs); a tenant's vars file must never set it.

@@ -173,7 +173,7 @@ def argument_spec():
         "fstype": {"type": "str"},
         "opts": {"type": "str", "default": "defaults"},
         "dump": {"type": "int", "default": 0},
-        "passno": {"type": "int", "default": 0},
+        "passno": {"type": "int", "default": 0, "no_log": False},
         "state": {"type": "str", "default": "mounted",
                   "choices": ["mounted", "present", "unmounted", "absent", "verified"]},
         "fstab": {"type": "path", "default": "/etc/fstab"},

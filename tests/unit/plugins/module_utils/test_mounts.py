@@ -176,7 +176,10 @@ def test_stale_mount_fails_without_change_unless_remount_stale(env):
     assert len(fake.calls) == calls
 
     answers = iter([stale, healthy])
-    result = env["make"](fake, remount_stale=True, probe_fn=lambda p, t: next(answers)(p, t))[0].ensure("mounted")
+
+    def probe(path, timeout):  # the next canned answer on each call
+        return next(answers)(path, timeout)
+    result = env["make"](fake, remount_stale=True, probe_fn=probe)[0].ensure("mounted")
     assert result["action"] == "recover" and result["healthy"]
     assert fake.calls[calls:] == [["umount", "-l", env["point"]], ["mount", "--fstab", str(env["tab"]), env["point"]]]
 
