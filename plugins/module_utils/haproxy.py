@@ -479,7 +479,7 @@ def served_routes(stacks):
     for doc in stacks or []:
         conflicts = claim_conflicts(doc, served)
         if conflicts:
-            bad = [id(route) for route, _ in conflicts]
+            bad = [id(route) for route, dummy in conflicts]
             left_out.extend((doc["stack"], route, why) for route, why in conflicts)
             doc = dict(doc, routes=[r for r in doc["routes"] if id(r) not in bad])
         served.append(doc)
@@ -641,7 +641,7 @@ def render(stacks, platform=None, stats_password=None):
         "    retry-on conn-failure empty-response response-timeout",
         "    load-server-state-from-file global",
         # a replica that died answers nothing: give up on it within half a second and retry elsewhere
-    "    timeout connect 500ms",
+        "    timeout connect 500ms",
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout http-request 10s",

@@ -551,7 +551,7 @@ def attach_edge(client, platform, docs, container=None, check_mode=False):
     wanted = {doc["network"] for doc in docs if doc.get("network")}
     out["connected"] = sorted(wanted - set(have))
     mine = {net["Name"]: net["Id"] for net in client.networks(labels={L_EDGE: platform["edge_service"],
-                                                                        L_KIND: "stack-network"}) or []}
+                                                                      L_KIND: "stack-network"}) or []}
     out["disconnected"] = sorted(name for name in have if name in mine and name not in wanted)
     if check_mode:
         return out

@@ -27,7 +27,7 @@ def _recorded_digest(image, reference):
     """The digest the engine recorded for ``reference``'s repository (RepoDigests), or None."""
     repo = _repo(reference)
     for entry in (image or {}).get("RepoDigests") or []:
-        name, _, digest = entry.partition("@")
+        name, dummy, digest = entry.partition("@")
         if name == repo:
             return digest
     return None

@@ -21,17 +21,19 @@ description:
   - With O(state=verified) (for file systems mounted by their own daemon, like GPFS / IBM Storage Scale) the
     module changes nothing and never reads or writes fstab; it checks the kernel's mount table
     (C(/proc/self/mounts)) and the probe.
+extends_documentation_fragment:
+  - spin.platform.attributes
 attributes:
   check_mode:
     support: full
-    description: Reports the fstab change and the mount action that would happen; changes nothing. The probe still
+    details: Reports the fstab change and the mount action that would happen; changes nothing. The probe still
       runs on a mount that exists.
   diff_mode:
     support: full
-    description: The fstab before and after, and the mount table line of O(path) before and after.
+    details: The fstab before and after, and the mount table line of O(path) before and after.
   idempotent:
     support: full
-    description: A second run with the same options changes nothing.
+    details: A second run with the same options changes nothing.
 options:
   path:
     description: The mount point. It is created (mode 0755) when missing.

@@ -19,15 +19,17 @@ description:
     (C(/etc/docker/certs.d/<registry>/ca.crt), which the C(registry) role writes on every node).
 extends_documentation_fragment:
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
 attributes:
   check_mode:
     support: full
-    description: Compares the digests and reports what would be pushed or pulled; pushes and pulls nothing.
+    details: Compares the digests and reports what would be pushed or pulled; pushes and pulls nothing.
   diff_mode:
     support: none
   idempotent:
     support: full
-    description: A second run with the same images finds the registry's digests unchanged and reports no change.
+    details: A second run with the same images finds the registry's digests unchanged and reports no change.
 options:
   images:
     description: Local image names, with a tag (V(latest) when left out).
@@ -43,6 +45,8 @@ options:
     type: str
     choices: [pushed, pulled]
     default: pushed
+author:
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''
@@ -110,6 +114,7 @@ def run(module, client):
 
 def main():
     run_module(argument_spec(), run)
+
 
 if __name__ == "__main__":
     main()

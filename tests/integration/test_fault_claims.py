@@ -61,10 +61,10 @@ def test_two_racing_claims_have_exactly_one_winner_every_time(edge, kind):
         for p in racers:
             p.start()
         start.set()
-        results = sorted(out.get(timeout=60) for _ in racers)
+        results = sorted(out.get(timeout=60) for dummy in racers)
         for p in racers:
             p.join(30)
-        won = [stack for stack, verdict, _ in results if verdict == "won"]
+        won = [stack for stack, verdict, dummy in results if verdict == "won"]
         refused = [(stack, msg) for stack, verdict, msg in results if verdict == "refused"]
         assert len(won) == 1 and len(refused) == 1, results
         loser, message = refused[0]
@@ -101,8 +101,8 @@ def test_two_whole_deploys_racing_for_one_port_one_wins_the_other_creates_nothin
         pool.close()
         pool.join()
     try:
-        codes = [rc for rc, _ in results]
-        assert sorted(codes) == [0, 2], "\n".join(out[-2500:] for _, out in results)
+        codes = [rc for rc, dummy in results]
+        assert sorted(codes) == [0, 2], "\n".join(out[-2500:] for dummy, out in results)
         winner, loser = (tenants[0], tenants[1]) if codes[0] == 0 else (tenants[1], tenants[0])
         refusal = results[codes.index(2)][1]
         assert "port %d is held by stack '%s' (tenant '%s')" % (port, winner.stack, winner.tenant) in refusal

@@ -60,7 +60,7 @@ def main():
                     open(args.ready_file, "w").close()
             time.sleep(max(0.0, interval - (time.monotonic() - began)))
 
-    threads = [threading.Thread(target=worker) for _ in range(args.threads)]
+    threads = [threading.Thread(target=worker) for dummy in range(args.threads)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -67,7 +67,7 @@ SUPPORTED = [
     ("ports: [80]", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: ['80']", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
     ("ports: ['10.0.0.5:53:53/udp']", "ports", [{"target": 53, "published": 53, "protocol": "udp",
-                                                  "mode": "ingress"}]),
+                                                 "mode": "ingress"}]),
     ("ports: ['0.0.0.0::80']", "ports", [{"target": 80, "published": None, "protocol": "tcp", "mode": "ingress"}]),
     # bound to the host's loopback: Compose publishes it to the host only, spin.platform not at all
     ("ports: ['[::1]:8080:80', '127.0.0.1:53:53/udp']", "ports", []),

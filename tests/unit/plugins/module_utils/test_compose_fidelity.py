@@ -245,7 +245,7 @@ def test_a_value_in_an_anchor_used_twice_is_interpolated_once():
     ("${A:-${B:-nested}}", {}, "nested"),
 ])
 def test_dollar_handling_as_compose(value, env, expected):
-    model, _ = parse("services:\n  a:\n    image: x\n    environment: {V: '%s'}\n" % value, env=env)
+    model, dummy = parse("services:\n  a:\n    image: x\n    environment: {V: '%s'}\n" % value, env=env)
     assert model["services"]["a"]["environment"]["V"] == expected
 
 
@@ -456,8 +456,8 @@ def test_the_review_file_of_a_global_service_is_valid_spin_service_input():
     import yaml
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     from ansible_collections.spin.platform.plugins.modules import spin_service
-    model, _ = parse("services:\n  agent:\n    image: x\n    deploy: {mode: global}\n  once:\n    image: x\n"
-                     "    deploy: {mode: global-job}\n")
+    model, dummy = parse("services:\n  agent:\n    image: x\n    deploy: {mode: global}\n  once:\n    image: x\n"
+                         "    deploy: {mode: global-job}\n")
     tasks = yaml.safe_load(translate.render_task_file(translate.stack_to_tasks(model, "demo", "st"), "demo", "st"))
     services = [task["spin.platform.spin_service"] for task in tasks if "spin.platform.spin_service" in task]
     assert [(p["name"], p["mode"], "replicas" in p) for p in services] == [
