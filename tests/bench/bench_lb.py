@@ -26,7 +26,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
-from lblib import Edge, wait_for, wrk_binary  # noqa: E402
+from figures import record  # noqa: E402
+from lblib import Edge, failover_under_load, wait_for, wrk_binary  # noqa: E402
+from ansible_collections.spin.platform.plugins.module_utils import lb  # noqa: E402
 
 ROUNDS = int(os.environ.get("SPIN_BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("SPIN_BENCH_LB_SECONDS", "8"))
@@ -106,6 +108,30 @@ def main():
         direct, through = medians["direct to one replica"], medians["through HAProxy"]
         print("ratio through HAProxy / direct: requests/s %.2f (goal >= 0.8), p99 latency x%.2f"
               % (through[0] / direct[0], through[1] / direct[1]))
+        record("lb", "requests/s direct to one replica", round(direct[0]), "req/s")
+        record("lb", "requests/s through the edge", round(through[0]), "req/s")
+        record("lb", "edge / direct requests/s", round(through[0] / direct[0], 2), "x", ">= 0.8")
+        record("lb", "edge / direct p99 latency", round(through[1] / direct[1], 2), "x", "<= 1.2")
+        record("lb", "errors (all paths, all rounds)", sum(r[2] for rs in results.values() for r in rs), "", "= 0")
+
+        # the reasons, measured: the same edge path with one HAProxy thread instead of one per CPU
+        if not edge.platform["nbthread"]:
+            one = dict(edge.platform, nbthread=1)
+            lb.sync_edge(edge.client, one)
+            single = statistics.median(wrk(paths[1][1], pid)[0] for _ in range(ROUNDS))
+            lb.sync_edge(edge.client, edge.platform)
+            record("lb", "through the edge with nbthread 1 / nbthread auto", round(single / through[0], 2), "x",
+                   note="threads: HAProxy's share of 2 busy cores")
+
+        # fast failover: one of three replicas killed under load
+        edge.docker.services.get(web).scale(3)
+        wait_for("three replicas through the edge", lambda: len(edge.seen_through(edge.ports[0], 3)) == 3,
+                 timeout=90)
+        failover = failover_under_load(edge, edge.ports[0], web)
+        record("lb", "failover: slowest request after a replica was killed", round(failover["slowest_after_kill"], 2),
+               "s", "<= 1.0")
+        record("lb", "failover: failed requests (4 clients, %d requests)" % failover["sent"], failover["failed"], "",
+               "= 0")
         return 0
     finally:
         edge.close()

@@ -1,4 +1,8 @@
-"""The seed stack: spin.platform's deploy.yml against `docker stack deploy`, side by side.
+"""The seed stack: spin.platform's deploy.yml against `docker stack deploy` and community.docker's
+`docker_stack` module, side by side; then a one-service stack the same three ways.
+
+community.docker comes from the `ansible` package on the Python package index, installed into the
+benchmark's own environment (.venv-bench, made on first use): it is no dependency of the collection.
 
 For each round, both deploy the seed (web x2, db x1; the db image has a healthcheck, so "running"
 means healthy for both) under their own stack names on the same engine, timed from the command's
@@ -16,10 +20,28 @@ import time
 
 import docker
 
+from figures import record
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
 BIN = os.path.dirname(sys.executable)
 ROUNDS = int(os.environ.get("SPIN_BENCH_ROUNDS", "3"))
+# a tenant of the benchmark's own (in an inventory of its own): its replicas count against no other
+# tenant's quota
+TENANT = "spinbench"
+INVENTORY = {"path": os.path.join(ROOT, "inventory", "local.yml")}
+
+
+def bench_inventory(workdir):
+    import yaml
+    with open(os.path.join(ROOT, "inventory", "local.yml")) as handle:
+        inv = yaml.safe_load(handle)
+    inv["all"]["vars"]["spin_tenants"] = dict(inv["all"]["vars"]["spin_tenants"], **{TENANT: {"uid": 1991,
+                                                                                              "gid": 1991}})
+    path = os.path.join(workdir, "inventory.yml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(inv, handle)
+    INVENTORY["path"] = path
 
 SEED_V3 = """
 version: '3.8'
@@ -37,6 +59,48 @@ services:
     deploy: {replicas: 1, endpoint_mode: dnsrr}
 """
 WANTED = {"web": 2, "db": 1}
+ONE_V3 = "version: '3.8'\nservices:\n  web:\n    image: httpd\n    deploy: {replicas: 1, endpoint_mode: dnsrr}\n"
+ONE_SPIN = "version: '2'\nservices:\n  web:\n    image: httpd\n"
+BENCH_VENV = os.path.join(ROOT, ".venv-bench")
+
+
+def peer_ansible():
+    """ansible-playbook of the benchmark's own environment, with community.docker (the `ansible`
+    package), made on first use; None when it cannot be installed (then the peer is left out)."""
+    exe = os.path.join(BENCH_VENV, "bin", "ansible-playbook")
+    if os.path.exists(exe):
+        return exe
+    print("installing the peer (community.docker, from the ansible package) into %s ..." % BENCH_VENV, flush=True)
+    if subprocess.call([sys.executable, "-m", "venv", BENCH_VENV]) != 0 or subprocess.call(
+            [os.path.join(BENCH_VENV, "bin", "pip"), "install", "-q", "--disable-pip-version-check", "ansible",
+             "docker", "jsondiff", "pyyaml"]) != 0:
+        return None
+    return exe
+
+
+def docker_stack_module(client, workdir, stack, compose_text, wanted):
+    """community.docker.docker_stack (state: present) until every replica runs."""
+    exe = peer_ansible()
+    if exe is None:
+        return None
+    compose = os.path.join(workdir, stack + "-compose.yml")
+    with open(compose, "w") as handle:
+        handle.write(compose_text)
+    book = os.path.join(workdir, stack + "-peer.yml")
+    with open(book, "w") as handle:
+        json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": [{"community.docker.docker_stack": {
+            "name": stack, "compose": [compose], "state": "present", "resolve_image": "never"}}]}], handle)
+    peer_env = {k: v for k, v in env().items() if not k.startswith("ANSIBLE_")}
+    peer_env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False")
+    start = time.monotonic()
+    proc = subprocess.run([exe, "-c", "local", "-e", "ansible_python_interpreter=" + os.path.join(
+        BENCH_VENV, "bin", "python"), book], cwd=workdir, env=peer_env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError("docker_stack failed:\n" + proc.stdout[-3000:])
+    while not all_running(client, stack, wanted):
+        time.sleep(0.05)
+    return time.monotonic() - start
 
 
 def env(**extra):
@@ -47,8 +111,8 @@ def env(**extra):
     return out
 
 
-def all_running(client, stack):
-    for name, count in WANTED.items():
+def all_running(client, stack, wanted=None):
+    for name, count in (wanted or WANTED).items():
         try:
             tasks = client.services.get("%s_%s" % (stack, name)).tasks(filters={"desired-state": "running"})
         except docker.errors.NotFound:
@@ -70,7 +134,7 @@ def wait_gone(client, stack, timeout=120):
 
 def playbook(name, vars_file, times_file=None):
     extra = {"SPIN_TASK_TIMES": times_file} if times_file else {}
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "inventory/local.yml", name,
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], name,
                            "-e", "@" + vars_file], cwd=ROOT, env=env(**extra), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, check=False)
     if proc.returncode != 0:
@@ -78,28 +142,52 @@ def playbook(name, vars_file, times_file=None):
     return proc.stdout
 
 
-def spin_deploy(client, workdir, stack):
-    """-> (seconds until every replica runs, seconds until the playbook ended, vars file). The
-    playbook goes on after that (the edge load balancer's sync), which docker stack deploy has no
-    counterpart of: both times are reported."""
+def first_200(port, since, deadline):
+    import http.client
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/")
+            if conn.getresponse().status == 200:
+                return time.monotonic() - since
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.05)
+    return None
+
+
+def spin_deploy(client, workdir, stack, one=False):
+    """-> (seconds until every replica runs, seconds until the playbook ended, vars file, seconds to
+    the first HTTP 200 through the edge or None)."""
     # the seed's files, but on the edge's port 8008: the example stack (./spin up) holds port 80
     submission = os.path.join(workdir, stack)
     os.makedirs(submission, exist_ok=True)
-    for name in ("docker-compose.yml", "rancher-compose.yml"):
-        with open(os.path.join(ROOT, "examples/seed", name)) as src, open(os.path.join(submission, name), "w") as dst:
-            dst.write(src.read().replace("- 80:80", "- 8008:80"))
+    files = {"spin_compose_file": os.path.join(submission, "docker-compose.yml")}
+    if one:
+        with open(files["spin_compose_file"], "w") as handle:
+            handle.write(ONE_SPIN)
+    else:
+        files["spin_rancher_compose_file"] = os.path.join(submission, "rancher-compose.yml")
+        for name in ("docker-compose.yml", "rancher-compose.yml"):
+            with open(os.path.join(ROOT, "examples/seed", name)) as src, \
+                    open(os.path.join(submission, name), "w") as dst:
+                dst.write(src.read().replace("- 80:80", "- 8008:80"))
     vars_file = os.path.join(workdir, stack + ".yml")
     with open(vars_file, "w") as handle:
-        json.dump({"spin_tenant": "demo", "spin_stack": stack,
-                   "spin_compose_file": os.path.join(submission, "docker-compose.yml"),
-                   "spin_rancher_compose_file": os.path.join(submission, "rancher-compose.yml")}, handle)
+        json.dump(dict(files, spin_tenant=TENANT, spin_stack=stack), handle)
+    wanted = {"web": 1} if one else WANTED
     start = time.monotonic()
-    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", "inventory/local.yml", "playbooks/deploy.yml",
+    watch = {}
+    if not one:
+        import threading
+        watcher = threading.Thread(target=lambda: watch.update(s=first_200(8008, start, start + 180)), daemon=True)
+        watcher.start()
+    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], "playbooks/deploy.yml",
                              "-e", "@" + vars_file], cwd=ROOT, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     running_at = None
     while proc.poll() is None:
-        if running_at is None and all_running(client, stack):
+        if running_at is None and all_running(client, stack, wanted):
             running_at = time.monotonic() - start
         time.sleep(0.05)
     ended = time.monotonic() - start
@@ -107,20 +195,22 @@ def spin_deploy(client, workdir, stack):
     if proc.returncode != 0:
         raise RuntimeError("deploy.yml failed:\n" + out[-3000:])
     if running_at is None:
-        if not all_running(client, stack):
+        if not all_running(client, stack, wanted):
             raise RuntimeError("deploy.yml ended before every replica of %s ran" % stack)
         running_at = ended
-    return running_at, ended, vars_file
+    if not one:
+        watcher.join(200)
+    return running_at, ended, vars_file, watch.get("s")
 
 
-def docker_deploy(client, workdir, stack):
-    compose = os.path.join(workdir, "seed-v3.yml")
+def docker_deploy(client, workdir, stack, compose_text=SEED_V3, wanted=None):
+    compose = os.path.join(workdir, stack + "-v3.yml")
     with open(compose, "w") as handle:
-        handle.write(SEED_V3)
+        handle.write(compose_text)
     start = time.monotonic()
     subprocess.run(["docker", "stack", "deploy", "--resolve-image", "never", "-c", compose, stack], check=True,
                    stdout=subprocess.DEVNULL, env=env())
-    while not all_running(client, stack):
+    while not all_running(client, stack, wanted):
         time.sleep(0.05)
     return time.monotonic() - start
 
@@ -165,12 +255,12 @@ def plan_in_process(vars_file):
             self.warnings.append(text)
 
     start = time.monotonic()
-    args = {"tenant": "demo", "stack": given["spin_stack"], "compose_file": given["spin_compose_file"],
+    args = {"tenant": TENANT, "stack": given["spin_stack"], "compose_file": given["spin_compose_file"],
             "rancher_compose_file": given["spin_rancher_compose_file"], "variables": {},
-            "tenants": {"demo": {"uid": 1000, "gid": 1000}, "cory": {"uid": 1001, "gid": 1001}},
+            "tenants": {TENANT: {"uid": 1991, "gid": 1991}},
             "global_fs_roots": None, "policy": None}
     model, facts = check_submission(args, [ROOT])
-    tasks = translate.stack_to_tasks(model, "demo", given["spin_stack"])
+    tasks = translate.stack_to_tasks(model, TENANT, given["spin_stack"])
     tasks.update({"load_balancers": model["load_balancers"], "health_checks": {}, "files": facts["files"]})
     module = Module()
     module.params = dict(args, state="present", remove_volumes=False, wait=True, wait_timeout=180, platform=None,
@@ -186,40 +276,78 @@ def plan_in_process(vars_file):
 
 def main():
     client = docker.from_env()
-    spin_times, spin_ended, docker_times, noop_task, noop_whole, plan_times = [], [], [], [], [], []
+    t = {key: [] for key in ("spin", "spin_ended", "first200", "docker", "peer", "noop_task", "noop_whole", "plan",
+                             "one_spin", "one_docker", "one_peer")}
     with tempfile.TemporaryDirectory() as workdir:
+        bench_inventory(workdir)
         for round_no in range(ROUNDS):
-            spin_stack, docker_stack = "bench-spin%d" % round_no, "bench-docker%d" % round_no
-            # alternate who goes first, so that neither always meets a warmer engine
-            order = ("spin", "docker") if round_no % 2 == 0 else ("docker", "spin")
-            for who in order:
-                if who == "spin":
-                    seconds, ended, vars_file = spin_deploy(client, workdir, spin_stack)
-                    spin_times.append(seconds)
-                    spin_ended.append(ended)
-                else:
-                    docker_times.append(docker_deploy(client, workdir, docker_stack))
-            task, whole = noop(client, workdir, vars_file, spin_stack)
-            noop_task.append(task)
-            noop_whole.append(whole)
-            plan_times.append(plan_in_process(vars_file))
-            remove(spin_stack, vars_file)
-            remove(docker_stack)
-            wait_gone(client, spin_stack)
-            wait_gone(client, docker_stack)
-            print("round %d: deploy.yml all running %.2fs (ended %.2fs), docker stack deploy %.2fs, no-op task %.2fs "
-                  "(playbook %.2fs), plan %.3fs" % (round_no + 1, spin_times[-1], spin_ended[-1], docker_times[-1], task,
-                                                    whole, plan_times[-1]), flush=True)
+            names = {who: "bench-%s%d" % (who, round_no) for who in ("spin", "docker", "peer")}
+            # rotate who goes first, so that nobody always meets a warmer engine
+            order = [("spin", "docker", "peer"), ("docker", "peer", "spin"), ("peer", "spin", "docker")][round_no % 3]
+            for one in (False, True):
+                prefix = "one_" if one else ""
+                for who in order:
+                    stack = names[who] + ("o" if one else "")
+                    if who == "spin":
+                        seconds, ended, vars_file, first = spin_deploy(client, workdir, stack, one=one)
+                        t[prefix + "spin"].append(seconds)
+                        if not one:
+                            t["spin_ended"].append(ended)
+                            t["first200"].append(first)
+                            seed_vars = vars_file
+                        else:
+                            one_vars = vars_file
+                    elif who == "docker":
+                        t[prefix + "docker"].append(docker_deploy(client, workdir, stack, ONE_V3 if one else SEED_V3,
+                                                                  {"web": 1} if one else None))
+                    else:
+                        seconds = docker_stack_module(client, workdir, stack, ONE_V3 if one else SEED_V3,
+                                                      {"web": 1} if one else WANTED)
+                        if seconds is not None:
+                            t[prefix + "peer"].append(seconds)
+            task, whole = noop(client, workdir, seed_vars, names["spin"])
+            t["noop_task"].append(task)
+            t["noop_whole"].append(whole)
+            t["plan"].append(plan_in_process(seed_vars))
+            remove(names["spin"], seed_vars)
+            remove(names["spin"] + "o", one_vars)
+            for who in ("docker", "peer"):
+                for stack in (names[who], names[who] + "o"):
+                    remove(stack)
+            for stack in [n + s for n in names.values() for s in ("", "o")]:
+                wait_gone(client, stack)
+            print("round %d: seed: deploy.yml %.2fs (ended %.2fs, first 200 %ss), docker stack deploy %.2fs, "
+                  "docker_stack %s; one service: %.2fs / %.2fs / %s; no-op task %.2fs (playbook %.2fs), plan %.3fs"
+                  % (round_no + 1, t["spin"][-1], t["spin_ended"][-1], t["first200"][-1], t["docker"][-1],
+                     t["peer"][-1] if t["peer"] else "-", t["one_spin"][-1], t["one_docker"][-1],
+                     t["one_peer"][-1] if t["one_peer"] else "-", task, whole, t["plan"][-1]), flush=True)
 
     med = statistics.median
-    print("\nseed stack (web x2 + db x1, db healthy), %d rounds, medians:" % ROUNDS)
-    print("  %-44s %7.2f s" % ("docker stack deploy -> all replicas running", med(docker_times)))
-    print("  %-44s %7.2f s" % ("ansible-playbook deploy.yml -> all running", med(spin_times)))
-    print("  %-44s %7.2f s" % ("ansible-playbook deploy.yml -> ended (+ LB)", med(spin_ended)))
-    print("  %-44s %7.2f   (target <= 1.2)" % ("ratio deploy.yml / docker stack deploy", med(spin_times) / med(docker_times)))
-    print("  %-44s %7.2f s (target < 1 s)" % ("no-op re-run: spin_stack task", med(noop_task)))
-    print("  %-44s %7.2f s" % ("no-op re-run: whole playbook", med(noop_whole)))
-    print("  %-44s %7.3f s" % ("no-op: action + module work in process", med(plan_times)))
+    bench = "stack"
+    print("\nseed stack (web x2 + db x1, db healthy) and a one-service stack, %d rounds, medians; load %.1f"
+          % (ROUNDS, os.getloadavg()[0]))
+    record(bench, "seed: docker stack deploy -> all replicas running", round(med(t["docker"]), 2), "s")
+    if t["peer"]:
+        record(bench, "seed: community.docker docker_stack -> all running", round(med(t["peer"]), 2), "s")
+    record(bench, "seed: deploy.yml -> all replicas running", round(med(t["spin"]), 2), "s")
+    record(bench, "seed: deploy.yml -> playbook ended", round(med(t["spin_ended"]), 2), "s")
+    firsts = [x for x in t["first200"] if x is not None]
+    record(bench, "seed: deploy.yml -> first HTTP 200 through the edge", round(med(firsts), 2) if firsts else None,
+           "s")
+    record(bench, "seed: deploy.yml / docker stack deploy", round(med(t["spin"]) / med(t["docker"]), 2), "x",
+           "<= 1.2")
+    if t["peer"]:
+        record(bench, "seed: deploy.yml / docker_stack", round(med(t["spin"]) / med(t["peer"]), 2), "x")
+    record(bench, "one service: docker stack deploy -> running", round(med(t["one_docker"]), 2), "s")
+    record(bench, "one service: deploy.yml -> running", round(med(t["one_spin"]), 2), "s")
+    record(bench, "one service: deploy.yml / docker stack deploy", round(med(t["one_spin"]) / med(t["one_docker"]), 2),
+           "x", "<= 1.5")
+    if t["one_peer"]:
+        record(bench, "one service: deploy.yml / docker_stack", round(med(t["one_spin"]) / med(t["one_peer"]), 2),
+               "x")
+    record(bench, "no-op re-run: whole playbook", round(med(t["noop_whole"]), 2), "s", "<= 1.5")
+    record(bench, "no-op re-run: spin_stack task", round(med(t["noop_task"]), 2), "s")
+    record(bench, "no-op: action + module work in process", round(med(t["plan"]), 3), "s")
     return 0
 
 

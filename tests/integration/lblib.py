@@ -247,3 +247,38 @@ class Edge(object):
 
 def dump(obj):
     return json.dumps(obj, indent=1, sort_keys=True, default=str)
+
+
+def failover_under_load(edge, port, service, threads=4, seconds=12, kill_after=4.0, path="/id.txt"):
+    """Requests from ``threads`` clients in a loop (each with a 5 s timeout) for ``seconds``; after
+    ``kill_after`` seconds one replica of ``service`` is killed (SIGKILL, as a crash). -> {"sent",
+    "failed", "failures", "slowest_after_kill": seconds of the slowest request that was under way when
+    or after the replica died, "killed": container id}."""
+    import threading
+    records = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client():
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            try:
+                status = get(port, path=path)[0]
+            except (OSError, http.client.HTTPException) as exc:
+                status = type(exc).__name__
+            with lock:
+                records.append((started, time.monotonic(), status))
+
+    workers = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    time.sleep(kill_after)
+    victim = edge.running_tasks(service)[0]["Status"]["ContainerStatus"]["ContainerID"]
+    killed_at = time.monotonic()
+    edge.docker.containers.get(victim).kill()
+    for w in workers:
+        w.join(seconds + 30)
+    failures = [(round(s - killed_at, 2), st) for s, e, st in records if st != 200]
+    after = [e - s for s, e, st in records if e >= killed_at]
+    return {"sent": len(records), "failed": len(failures), "failures": failures[:10],
+            "slowest_after_kill": max(after) if after else None, "killed": victim[:12]}

@@ -39,7 +39,8 @@ class CallbackModule(CallbackBase):
         with open(self._path, "a") as handle:
             handle.write(json.dumps({"task": result._task.get_name(), "host": result._host.get_name(),
                                      "seconds": time.monotonic() - start,
-                                     "changed": bool(result._result.get("changed"))}) + "\n")
+                                     "changed": bool(result._result.get("changed")),
+                                     "edge": result._result.get("edge")}) + "\n")
 
     v2_runner_on_ok = _record
 
