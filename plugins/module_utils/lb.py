@@ -539,6 +539,22 @@ def _parallel(jobs, workers=8):
         raise errors[0]
 
 
+def _connect(client, network, container_id, attempts=3, sleep=time.sleep):
+    """Join a network; the engine's attachment goes through the swarm and may time out on a busy
+    manager ("context deadline exceeded"): try again, then give up with Docker's own error."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return client.connect_network(network, container_id)
+        except SpinError as exc:
+            text = exc.message.lower()
+            if "already exists" in text or "already attached" in text:
+                return None
+            if attempt == attempts or not ("deadline" in text or "timeout" in text or "timed out" in text):
+                raise
+            sleep(attempt)
+    return None
+
+
 def attach_edge(client, platform, docs, container=None, check_mode=False):
     """Connect this node's edge container to the network of every fronted stack, and disconnect
     it from the networks of stacks that are gone (whose networks are then removed, once no edge
@@ -555,7 +571,7 @@ def attach_edge(client, platform, docs, container=None, check_mode=False):
     out["disconnected"] = sorted(name for name in have if name in mine and name not in wanted)
     if check_mode:
         return out
-    _parallel([(lambda n=name: client.connect_network(n, container["Id"])) for name in out["connected"]])
+    _parallel([(lambda n=name: _connect(client, n, container["Id"])) for name in out["connected"]])
     for name in out["disconnected"]:
         client.disconnect_network(name, container["Id"])
     for name, net_id in mine.items():

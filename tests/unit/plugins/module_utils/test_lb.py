@@ -504,3 +504,25 @@ def test_edge_container_spec():
     assert stats["command"] == ["TCP-LISTEN:8404,bind=127.0.0.1,fork,reuseaddr",
                                 "UNIX-CONNECT:/var/lib/spin/edge/run/stats.sock"]
     assert stats["publish"] == []
+
+
+def test_joining_a_network_is_tried_again_when_the_swarm_is_slow():
+    calls = []
+
+    class Client(object):
+        def connect_network(self, network, container_id):
+            calls.append(network)
+            if len(calls) < 3:
+                raise SpinError("Docker refused to connect container: attaching to network failed, make sure your "
+                                "network options are correct and check manager logs: context deadline exceeded")
+    lb._connect(Client(), "lb-magic", "c1", sleep=lambda s: None)
+    assert calls == ["lb-magic"] * 3
+
+    class Refusing(object):
+        def connect_network(self, network, container_id):
+            calls.append(network)
+            raise SpinError("Docker refused: network lb-x not found")
+    calls[:] = []
+    with pytest.raises(SpinError, match="not found"):
+        lb._connect(Refusing(), "lb-x", "c1", sleep=lambda s: None)
+    assert calls == ["lb-x"]  # no point in asking again
