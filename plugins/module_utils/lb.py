@@ -165,7 +165,7 @@ def _create_routes_config(client, p, doc):
         return found["ID"] if found else None
 
 
-def claim_stack_routes(client, doc, platform=None):
+def claim_stack_routes(client, doc, platform=None, stored=None):
     """Store the stack's routes document first, then check it against every other stack's:
     of two conflicting documents the one Swarm stored first holds, so two deploys racing for a
     port or hostname, on one manager or two, cannot both win. The loser removes what it stored
@@ -175,7 +175,7 @@ def claim_stack_routes(client, doc, platform=None):
     stored routes of every stack, with this one}``."""
     p = haproxy.normalise_platform(platform)
     stack = doc["stack"]
-    before = stored_routes(client, p)
+    before = stored if stored is not None else stored_routes(client, p)
     mine = before.get(stack)
     check_claims(doc, holders(before, stack))  # refuse early: nothing stored yet
     if mine and mine["doc"] == doc:
@@ -289,7 +289,7 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
         if check_mode:
             check_claims(doc, holders(stored, stack))
         else:
-            claim = claim_stack_routes(client, doc, p)
+            claim = claim_stack_routes(client, doc, p, stored)
             stored = claim["stored"]
         _unused, created = ensure_stack_network(client, p, tenant, stack, check_mode)
     others = dict((name, e) for name, e in stored.items() if name != stack)
@@ -583,7 +583,7 @@ def attach_edge(client, platform, docs, container=None, check_mode=False):
     return out
 
 
-def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload=True):
+def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload=True, container=None):
     """Render every stored stack's routes, and make this edge node serve them: its edge container
     on every fronted stack's network, the config checked, written and reloaded.
 
@@ -596,7 +596,7 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
     docs = claim_order(stored)
     text = haproxy.render(docs, p, stats_password=node.stats_password(check_mode))
     before = node.current()
-    container = edge_container(client, p)
+    container = container or edge_container(client, p)
     networks = attach_edge(client, p, docs, container, check_mode)
     result = {"changed": before != text or bool(networks["connected"] or networks["disconnected"]),
               "config_changed": before != text, "reloaded": False, "reload_seconds": None,

@@ -305,8 +305,9 @@ def _plan_routes(client, params, tasks, check_mode):
 def serve_edge(client, platform, candidate=None, check_mode=False, forget_network=None):
     """This node's edge brought up to date with the stored routes when an edge runs here
     (-> sync result); else the ``candidate`` config checked in a one-off container (-> None)."""
-    if lb.edge_container(client, platform) is not None:
-        return lb.sync_edge(client, platform, check_mode=check_mode)
+    container = lb.edge_container(client, platform)
+    if container is not None:
+        return lb.sync_edge(client, platform, check_mode=check_mode, container=container)
     if candidate is not None:
         lb.validate_config(client, candidate, platform, check_mode=check_mode)
     if forget_network and not check_mode:

@@ -28,7 +28,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from figures import record  # noqa: E402
 from lblib import Edge, failover_under_load, wait_for, wrk_binary  # noqa: E402
-from ansible_collections.spin.platform.plugins.module_utils import lb  # noqa: E402
 
 ROUNDS = int(os.environ.get("SPIN_BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("SPIN_BENCH_LB_SECONDS", "8"))
@@ -114,14 +113,22 @@ def main():
         record("lb", "edge / direct p99 latency", round(through[1] / direct[1], 2), "x", "<= 1.2")
         record("lb", "errors (all paths, all rounds)", sum(r[2] for rs in results.values() for r in rs), "", "= 0")
 
-        # the reasons, measured: the same edge path with one HAProxy thread instead of one per CPU
-        if not edge.platform["nbthread"]:
-            one = dict(edge.platform, nbthread=1)
-            lb.sync_edge(edge.client, one)
-            single = statistics.median(wrk(paths[1][1], pid)[0] for _ in range(ROUNDS))
-            lb.sync_edge(edge.client, edge.platform)
-            record("lb", "through the edge with nbthread 1 / nbthread auto", round(single / through[0], 2), "x",
-                   note="threads: HAProxy's share of 2 busy cores")
+        # the reasons, measured: the same edge path with one change to the rendered config each
+        original = edge.node.current()
+        variants = [
+            ("nbthread 1 (one HAProxy thread)", lambda text: text.replace("global\n", "global\n    nbthread 1\n", 1)),
+            ("http-reuse always (server connections shared)",
+             lambda text: text.replace("defaults\n", "defaults\n    http-reuse always\n", 1)),
+            ("no logging at all", lambda text: text.replace("    log global\n", "", 1).replace(
+                "    option httplog\n", "", 1)),
+        ]
+        for label, patch in variants:
+            edge.node.write(patch(original))
+            edge.node.reload()
+            rps = statistics.median(wrk(paths[1][1], pid)[0] for _ in range(ROUNDS))
+            record("lb", "through the edge with %s / as rendered" % label, round(rps / through[0], 2), "x")
+        edge.node.write(original)
+        edge.node.reload()
 
         # fast failover: one of three replicas killed under load
         edge.docker.services.get(web).scale(3)
