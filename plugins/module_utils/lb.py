@@ -429,8 +429,8 @@ class EdgeNode(object):
         deadline = self.clock() + timeout
         while not self.running():
             if self.clock() >= deadline:
-                raise SpinError("the edge HAProxy on this node did not start within %ss: see `docker service ps "
-                                "%s` and `docker service logs %s`" % (timeout, self.platform["edge_service"],
+                raise SpinError("the edge HAProxy on this node did not start within %ss: see `docker ps -a "
+                                "--filter name=%s` and `docker logs %s`" % (timeout, self.platform["edge_service"],
                                                                       self.platform["edge_service"]))
             self.sleep(0.2)
 
@@ -464,7 +464,7 @@ class EdgeNode(object):
             if now and now["master"] and now["master"]["reloads"] > before["master"]["reloads"]:
                 if now["master"]["failed"] > before["master"]["failed"]:
                     raise SpinError("HAProxy could not load the new configuration on this edge node (it keeps "
-                                    "serving with the old one): see `docker service logs %s`"
+                                    "serving with the old one): see `docker logs %s`"
                                     % self.platform["edge_service"])
                 old = set(before["workers"])
                 if now["workers"] and not set(now["workers"]) & old:

@@ -1,10 +1,12 @@
-"""Fault: two deploys race for one port or hostname (issue 12, item 1).
+"""Faults of the edge's state: two deploys race for one port or hostname (issue 12, item 1); a run
+interrupted after it stored a stack's routes leaves the edge behind (item 6).
 
 Claims are stored in Swarm before anything of a stack is created, and Swarm's order decides: of
 two conflicting claims the first stored holds. Here two processes race for real against the
 engine, ten rounds of each kind, and exactly one wins each round; then two whole deploys
 (ansible-playbook, two tenants, one port) race, and the loser is refused naming the holder with
 nothing of its stack created, and the edge serves the winner only."""
+import http.client
 import multiprocessing
 import os
 
@@ -78,25 +80,66 @@ def test_two_racing_claims_have_exactly_one_winner_every_time(edge, kind):
     print("\n[fault claims] %s race: %d rounds, winners %s" % (kind, ROUNDS, "".join(winners)))
 
 
-def test_two_whole_deploys_racing_for_one_port_one_wins_the_other_creates_nothing(edge, docker_client, tmp_path,
-                                                                                  prefix):
-    inventory = tmp_path / "inventory.yml"
+def edge_inventory(edge, path):
+    """inventory/local.yml with the test edge's platform variables, its ports allowed by the policy."""
     with open(os.path.join(ROOT, "inventory", "local.yml")) as handle:
         inv = yaml.safe_load(handle)
     inv["all"]["vars"].update(edge.playbook_vars())
-    inv["all"]["vars"]["spin_policy"] = {"published_ports": list(edge.ports)}  # the test edge's own ports
-    inventory.write_text(yaml.safe_dump(inv))
+    inv["all"]["vars"]["spin_policy"] = {"published_ports": list(edge.ports)}
+    path.write_text(yaml.safe_dump(inv))
+    return str(path)
+
+
+def test_an_edge_left_behind_is_brought_up_to_date_by_the_next_run_of_anything(edge, docker_client, tmp_path,
+                                                                              prefix):
+    inventory = edge_inventory(edge, tmp_path / "inventory.yml")
+
+    def playbook(*args, **kwargs):
+        return run_playbook(*args, inventory=inventory, **kwargs)
+
+    other = Tenant(tmp_path, docker_client, playbook, prefix + "o", "cory")
+    other.write("version: '2'\nservices:\n  web:\n    image: httpd\n    ports:\n    - %d:80\n" % edge.ports[1])
+    other.deploy()
+    try:
+        # a deploy killed after it stored its routes and made its service, before any edge heard of it
+        stack, port = prefix + "k", edge.ports[0]
+        plan = lb.plan_stack_routes(edge.client, "demo", stack, endpoints=[{
+            "service": stack + "_web", "compose_service": "web", "target": 80, "published": port,
+            "protocol": "tcp"}], platform=edge.platform, validate=False)
+        edge.backend(stack, "web", plan["network"], replicas=1, tenant="demo")
+        assert status(port) != 200  # the edge does not serve it yet
+        # the next run of anything (a no-op deploy of another tenant's stack) brings the edge up to date
+        assert other.deploy().recap()["changed"] == 1
+        wait_for("the interrupted stack served", lambda: status(port) == 200, timeout=30)
+    finally:
+        lb.drop_stack_routes(edge.client, "demo", prefix + "k", edge.platform)
+        for service in edge.docker.services.list(filters={"name": prefix + "k_web"}):
+            service.remove()
+        other.remove(check=False)
+
+
+def status(port):
+    """The status of GET / through the edge, or the error's name (nothing listens on the port yet)."""
+    try:
+        return get(port, path="/")[0]
+    except (OSError, http.client.HTTPException) as exc:
+        return type(exc).__name__
+
+
+def test_two_whole_deploys_racing_for_one_port_one_wins_the_other_creates_nothing(edge, docker_client, tmp_path,
+                                                                                  prefix):
+    inventory = edge_inventory(edge, tmp_path / "inventory.yml")
     port = edge.ports[0]
 
     def playbook(*args, **kwargs):
-        return run_playbook(*args, inventory=str(inventory), **kwargs)
+        return run_playbook(*args, inventory=inventory, **kwargs)
 
     tenants = [Tenant(tmp_path, docker_client, playbook, prefix + s, t) for s, t in (("a", "demo"), ("b", "cory"))]
     for t in tenants:
         t.write("version: '2'\nservices:\n  web:\n    image: httpd\n    ports:\n    - %d:80\n" % port)
     pool = multiprocessing.get_context("fork").Pool(2)
     try:
-        results = pool.map(_deploy, [(str(inventory), str(t.dir / "vars.yml")) for t in tenants])
+        results = pool.map(_deploy, [(inventory, str(t.dir / "vars.yml")) for t in tenants])
     finally:
         pool.close()
         pool.join()
