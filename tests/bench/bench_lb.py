@@ -119,7 +119,7 @@ def main():
         variants = [
             ("nbthread 1 (one HAProxy thread)", lambda text: text.replace("global\n", "global\n    nbthread 1\n", 1)),
             ("http-reuse always (server connections shared)",
-             lambda text: text.replace("defaults\n", "defaults\n    http-reuse always\n", 1)),
+             lambda text: text.replace("\ndefaults\n", "\ndefaults\n    http-reuse always\n", 1)),
             ("no logging at all", lambda text: text.replace("    log global\n", "", 1).replace(
                 "    option httplog\n", "", 1)),
         ]

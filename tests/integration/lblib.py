@@ -203,7 +203,12 @@ class Edge(object):
         other than 200 (a backend whose first tasks are not resolved or checked yet) are skipped."""
         seen = set()
         for dummy in range(requests):
-            status, body, dummy = get(port, host=host)
+            try:
+                status, body, dummy = get(port, host=host)
+            except (OSError, http.client.HTTPException) as exc:
+                if strict:
+                    raise
+                status, body = type(exc).__name__, ""  # e.g. a reload a moment ago
             assert status == 200 or not strict, (status, body)
             if status == 200:
                 seen.add(body.strip())
