@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The quick start's commands, on a Debian machine where only python3 exists:
 #   ./spin up      bring up the local single-node platform and deploy the example stack
-#   ./spin test    run every test: lint, unit, integration on the real engine, molecule
-#                  (--full: also the slowest molecule scenarios, e.g. cluster)
+#   ./spin test    run every test: lint, sanity, unit, docs, changelog, oldest ansible-core,
+#                  integration on the real engine, molecule (--full: also the slowest scenarios)
+#   ./spin checks  only the static checks (ansible-test sanity, antsibull-docs, antsibull-changelog)
+#                  (./spin sanity|units [ansible-test options]: one of them, e.g. --test pep8)
 #   ./spin bench   run the benchmarks (not part of the tests)
 #   ./spin down    remove the example stack (the platform stays)
-# Both up and test are safe to repeat: what is already there is left alone.
+# up and test are safe to repeat: what is already there is left alone.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
@@ -55,15 +57,80 @@ deploy_example() {
     ansible-playbook -i inventory/local.yml playbooks/deploy.yml -e @examples/seed/vars.yml "$@"
 }
 
+# step "title" command...: run one step of the tests, and keep its time for the summary
+STEP_TIMES=()
+step() {
+    local title=$1 began=$SECONDS
+    shift
+    say "$title"
+    "$@"
+    STEP_TIMES+=("$(printf '%6d s  %s' $((SECONDS - began)) "$title")")
+}
+
+# ansible-test on one Python; -- extra ansible-test options pass through (e.g. --test pep8, a path)
+sanity() {
+    tests/utils/ansible-test.sh sanity --local --python 3.11 --color no "$@"
+}
+
+units() {
+    tests/utils/ansible-test.sh units --venv --requirements --python 3.11 --color no "$@"
+}
+
+# The plugins' docs as the Ansible docsite builds them
+collection_docs() {
+    (cd "$(tests/utils/collection-tree.sh)" && antsibull-docs lint-collection-docs --plugin-docs .)
+}
+
+# The fragments lint; the pending release's changelog, generated from them in a scratch copy, lints too
+changelog() {
+    antsibull-changelog lint
+    local scratch version tree
+    scratch="$(mktemp -d)"
+    version="$(sed -n 's/^version: *//p' galaxy.yml)"
+    tree="$(tests/utils/collection-tree.sh --copy "$scratch")"
+    (cd "$tree" && antsibull-changelog release --version "$version" >/dev/null \
+        && antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml \
+        && echo "release $version: CHANGELOG.md of $(wc -l < CHANGELOG.md) lines from $(ls "$OLDPWD"/changelogs/fragments | wc -l) fragments")
+    rm -rf "$scratch"
+}
+
+# meta/runtime.yml's requires_ansible, proven: the unit tests and a playbook smoke test (the example's
+# translation, and its deploy in check mode on this machine) on the oldest ansible-core it claims.
+oldest_core() {
+    local claimed pinned venv=.cache/venv-oldest
+    claimed="$(sed -n 's/^requires_ansible: *">=\([0-9]*\.[0-9]*\).*/\1/p' meta/runtime.yml)"
+    pinned="$(sed -n 's/^ansible-core==\([0-9]*\.[0-9]*\)\..*/\1/p' tests/requirements-oldest.txt)"
+    if [ "$claimed" != "$pinned" ]; then
+        echo "meta/runtime.yml claims ansible-core >=$claimed, tests/requirements-oldest.txt tests $pinned" >&2
+        return 1
+    fi
+    if ! cmp -s tests/requirements-oldest.txt "$venv/.spin-requirements" 2>/dev/null; then
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements-oldest.txt \
+            > "$venv/pip-install.log" 2>&1 || { tail -n 30 "$venv/pip-install.log" >&2; return 1; }
+        cp tests/requirements-oldest.txt "$venv/.spin-requirements"
+    fi
+    "$venv/bin/ansible" --version | head -n 1
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
+    local scratch
+    scratch="$(mktemp -d)"
+    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/translate.yml -e @examples/seed/vars.yml \
+        -e "spin_translate_dest=$scratch/seed.tasks.yml"
+    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/deploy.yml -e @examples/seed/vars.yml --check
+    rm -rf "$scratch"
+}
+
 run_tests() {
     local started=$SECONDS full=0
     [ "${1:-}" = --full ] && full=1
-    say "ansible-lint (production profile)"
-    ansible-lint --profile production --offline roles playbooks molecule
-    say "Unit tests"
-    pytest -q tests/unit
-    say "Integration tests on the real engine"
-    pytest -q tests/integration
+    step "ansible-lint (production profile)" ansible-lint --profile production --offline roles playbooks molecule
+    step "ansible-test sanity (Python 3.11)" sanity
+    step "ansible-test units (the unit tests)" units
+    step "antsibull-docs lint-collection-docs --plugin-docs" collection_docs
+    step "antsibull-changelog: fragments and the pending release's changelog" changelog
+    step "Oldest claimed ansible-core: unit tests and a playbook smoke test" oldest_core
+    step "Integration tests on the real engine" pytest -q tests/integration
     say "Molecule scenarios"
     local scenario file
     for file in molecule/*/molecule.yml; do
@@ -73,11 +140,10 @@ run_tests() {
             say "Molecule scenario $scenario: skipped (./spin test --full runs it)"
             continue
         fi
-        local began=$SECONDS
-        molecule test --scenario-name "$scenario"
-        say "Molecule scenario $scenario passed in $((SECONDS - began)) s"
+        step "Molecule scenario $scenario" molecule test --scenario-name "$scenario"
     done
     say "All tests passed in $((SECONDS - started)) s"
+    printf '%s\n' "${STEP_TIMES[@]}"
 }
 
 case "${1:-}" in
@@ -91,6 +157,17 @@ case "${1:-}" in
         platform
         run_tests "${@:2}"
         ;;
+    checks)
+        ensure_venv
+        step "ansible-test sanity (Python 3.11)" sanity
+        step "antsibull-docs lint-collection-docs --plugin-docs" collection_docs
+        step "antsibull-changelog: fragments and the pending release's changelog" changelog
+        printf '%s\n' "${STEP_TIMES[@]}"
+        ;;
+    sanity|units)
+        ensure_venv
+        "$1" "${@:2}"
+        ;;
     bench)
         ensure_venv
         platform
@@ -102,7 +179,7 @@ case "${1:-}" in
         ansible-playbook -i inventory/local.yml playbooks/remove.yml -e @examples/seed/vars.yml
         ;;
     *)
-        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

@@ -11,8 +11,8 @@ secrets and configs, kept in the shapes Docker answers with.
 - ``faults[method]`` is a list of exceptions (or None for "succeed") that the next calls of that
   changing method raise, after recording the call.
 
-Imported as ``ansible_collections.spin.platform.tests.unit.fake_swarm`` (tests/unit/conftest.py
-puts the collection on sys.path).
+Imported as ``ansible_collections.spin.platform.tests.unit.fake_swarm`` (tests/conftest.py
+puts the collection on sys.path; ansible-test units has it there already).
 """
 import base64
 import copy

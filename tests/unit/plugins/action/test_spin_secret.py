@@ -15,7 +15,7 @@ def action(tmp_path, monkeypatch, **args):
     """The action plugin with the module call captured."""
     task = types.SimpleNamespace(args=args, async_val=0, check_mode=False, action="spin.platform.spin_secret")
     connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir=str(tmp_path)))
-    plugin = ActionModule(task, connection, None, None, None)
+    plugin = ActionModule(task, connection, None, None, None, None)  # shared_loader_obj is required before 2.19
     sent = []
     monkeypatch.setattr(plugin, "_execute_module",
                         lambda module_name, module_args, task_vars: sent.append((module_name, module_args)) or
