@@ -713,7 +713,7 @@ def _wait_for_pool_edge_to_stop(client, platform, timeout=120, sleep=time.sleep,
         if clock() >= deadline:
             raise SpinError("the old edge service's task on this node still runs after %ss, so the edge container "
                             "cannot take the ports: see `docker ps --filter name=%s`" % (timeout,
-                                                                                       platform["edge_service"]))
+                                                                                         platform["edge_service"]))
         sleep(0.5)
 
 
