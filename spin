@@ -67,8 +67,13 @@ step() {
     STEP_TIMES+=("$(printf '%6d s  %s' $((SECONDS - began)) "$title")")
 }
 
-# ansible-test on one Python; -- extra ansible-test options pass through (e.g. --test pep8, a path)
+# ansible-test on one Python; extra ansible-test options pass through (e.g. --test pep8, a path).
+# Its shellcheck test needs Debian's shellcheck (else it is skipped with a warning).
 sanity() {
+    if ! command -v shellcheck >/dev/null; then
+        say "shellcheck (Debian package), for ansible-test sanity"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+    fi
     tests/utils/ansible-test.sh sanity --local --python 3.11 --color no "$@"
 }
 

@@ -22,8 +22,9 @@ fi
 root="$base/ansible_collections/spin/platform"
 rm -rf "$root"
 mkdir -p "$root"
-(cd "$checkout" && git ls-files -z --cached --others --exclude-standard) \
-    | (cd "$checkout" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] || [ -L "$f" ] && printf "%s\0" "$f"; done' sh) \
-    | (cd "$checkout" && tar --null --no-recursion -T - -cf -) \
+# (files git still lists but that are deleted in the work tree are left out)
+(cd "$checkout" && git ls-files -z --cached --others --exclude-standard \
+    | while IFS= read -r -d '' f; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done \
+    | tar --null --no-recursion -T - -cf -) \
     | tar -C "$root" -xf -
 printf '%s\n' "$root"

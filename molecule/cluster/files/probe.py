@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A bounded load on one URL: N client threads, each sending one request after another (paced to
 --rate requests per second in all), until --stop-file appears, --seconds pass or --requests are sent.
 Prints one JSON line: requests, failed (non-2xx answers and connection errors), the failure kinds,

@@ -60,12 +60,10 @@ def _texts(node, where):
             elif key in ("options", "suboptions", "contains", "attributes", "seealso", "doc", "return",
                          "entry_points") or where.endswith((".options", ".suboptions", ".contains", ".attributes",
                                                             ".return", ".entry_points")):
-                for found in _texts(value, "%s.%s" % (where, key)):
-                    yield found
+                yield from _texts(value, "%s.%s" % (where, key))
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            for found in _texts(item, "%s[%d]" % (where, index)):
-                yield found
+            yield from _texts(item, "%s[%d]" % (where, index))
 
 
 def _names(fields, child="suboptions"):

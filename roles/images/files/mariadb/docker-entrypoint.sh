@@ -30,6 +30,7 @@ file_env() {
 }
 
 sql_string() { local s="${1//\\/\\\\}"; printf "'%s'" "${s//\'/\\\'}"; }
+# shellcheck disable=SC2016  # the backticks are SQL's identifier quotes, not a command substitution
 sql_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 if [ "${1:0:1}" = '-' ]; then set -- mariadbd "$@"; fi
