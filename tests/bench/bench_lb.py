@@ -130,7 +130,7 @@ def main():
             except SpinError as exc:
                 record("lb", "through the edge with %s / as rendered" % label, None, "x", note=exc.message)
                 continue
-            rps = statistics.median(wrk(paths[1][1], pid)[0] for _ in range(ROUNDS))
+            rps = statistics.median(wrk(paths[1][1], pid)[0] for dummy in range(ROUNDS))
             record("lb", "through the edge with %s / as rendered" % label, round(rps / through[0], 2), "x")
         edge.node.write(original)
         edge.node.reload()

@@ -167,7 +167,7 @@ def cleanup(client):
     for config in client.configs.list(filters={"label": "spin.lb.edge=" + EDGE}):
         config.remove()
     for net in client.networks.list(filters={"label": "spin.lb.edge=" + EDGE}):
-        for _ in range(60):
+        for dummy in range(60):
             try:
                 net.remove()
                 break
@@ -185,7 +185,7 @@ def cleanup(client):
 
 def main():
     # stopped (timeout, Ctrl-C): still remove what was made
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, lambda *dummy: sys.exit(143))
     client = docker.from_env(timeout=300)
     port, stats_port = free_port(), free_port()
     workdir = tempfile.mkdtemp(prefix=PREFIX + "-")

@@ -43,6 +43,7 @@ def bench_inventory(workdir):
         yaml.safe_dump(inv, handle)
     INVENTORY["path"] = path
 
+
 SEED_V3 = """
 version: '3.8'
 services:

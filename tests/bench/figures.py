@@ -50,7 +50,7 @@ def table(figures):
     lines = []
     for n, row in enumerate(rows):
         lines.append("  ".join(str(c).ljust(w) if i != 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row,
-                                                                                                           widths))))
+                                                                                                             widths))))
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

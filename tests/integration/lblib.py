@@ -274,7 +274,7 @@ def failover_under_load(edge, port, service, threads=4, seconds=12, kill_after=4
             with lock:
                 records.append((started, time.monotonic(), status))
 
-    workers = [threading.Thread(target=client, daemon=True) for _ in range(threads)]
+    workers = [threading.Thread(target=client, daemon=True) for dummy in range(threads)]
     for w in workers:
         w.start()
     time.sleep(kill_after)

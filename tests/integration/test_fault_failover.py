@@ -19,8 +19,8 @@ def edge(docker_client, tmp_path_factory):
 
 def test_a_killed_replica_costs_no_request(edge):
     stack, port = edge.prefix + "f", edge.ports[0]
-    plan, _ = edge.route("tf", stack, endpoints=[{"service": stack + "_web", "compose_service": "web", "target": 80,
-                                                  "published": port, "protocol": "tcp"}])
+    plan, dummy = edge.route("tf", stack, endpoints=[{"service": stack + "_web", "compose_service": "web", "target": 80,
+                                                      "published": port, "protocol": "tcp"}])
     name = edge.backend(stack, "web", plan["network"], replicas=3)
     wait_for("three replicas through the edge", lambda: len(edge.seen_through(port, 3)) == 3, timeout=60)
     result = failover_under_load(edge, port, name)
