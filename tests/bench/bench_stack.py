@@ -285,6 +285,7 @@ def main():
             names = {who: "bench-%s%d" % (who, round_no) for who in ("spin", "docker", "peer")}
             # rotate who goes first, so that nobody always meets a warmer engine
             order = [("spin", "docker", "peer"), ("docker", "peer", "spin"), ("peer", "spin", "docker")][round_no % 3]
+            seed_vars = one_vars = None  # spin's turn of each kind below sets them
             for one in (False, True):
                 prefix = "one_" if one else ""
                 for who in order:
