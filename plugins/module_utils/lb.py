@@ -431,7 +431,7 @@ class EdgeNode(object):
             if self.clock() >= deadline:
                 raise SpinError("the edge HAProxy on this node did not start within %ss: see `docker ps -a "
                                 "--filter name=%s` and `docker logs %s`" % (timeout, self.platform["edge_service"],
-                                                                      self.platform["edge_service"]))
+                                                                            self.platform["edge_service"]))
             self.sleep(0.2)
 
     def save_server_state(self):

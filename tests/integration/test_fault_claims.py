@@ -91,7 +91,7 @@ def edge_inventory(edge, path):
 
 
 def test_an_edge_left_behind_is_brought_up_to_date_by_the_next_run_of_anything(edge, docker_client, tmp_path,
-                                                                              prefix):
+                                                                               prefix):
     inventory = edge_inventory(edge, tmp_path / "inventory.yml")
 
     def playbook(*args, **kwargs):
