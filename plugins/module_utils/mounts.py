@@ -167,7 +167,7 @@ class MountManager:
 
     def _result(self, **values):
         result = {"changed": False, "fstab_changed": False, "action": None, "mounted": False, "healthy": None,
-                  "probe": None, "path": self.path, "fstab": self.fstab_path}
+                  "probe": None, "mount_point": self.path, "fstab": self.fstab_path}
         result.update(values)
         return result
 

@@ -198,6 +198,13 @@ class SwarmClient(object):
         """Every node of the swarm (inspect output); only a manager can answer."""
         return self._call("list the swarm's nodes", self.api.nodes) or []
 
+    def inspect_node(self, node_id):
+        return self._call("inspect node %s" % node_id, self.api.inspect_node, node_id)
+
+    def update_node(self, node_id, version, spec):
+        """Replace a node's spec (labels, availability, role); ``version`` guards against races."""
+        return self._call("update node %s" % node_id, self.api.update_node, node_id, version, spec)
+
     def tasks(self, service_ids, desired_state=None):
         """Tasks of the services with these IDs, in one call where possible.
 

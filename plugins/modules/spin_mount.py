@@ -156,6 +156,11 @@ entry:
   returned: when state is mounted or present
   type: dict
   sample: {src: "nfs.example.org:/cfs", path: /global/cfs, fstype: nfs4, opts: "hard,ro", dump: "0", passno: "0"}
+mount_point:
+  description: The mount point, normalised (no trailing slash). Results never carry C(path), whose file
+    attributes Ansible would read with a C(stat) that hangs on a hung mount.
+  returned: always
+  type: str
 previous_entry:
   description: The entry of O(path) before the run, or null.
   returned: when state is not verified
