@@ -58,7 +58,7 @@ def check_entry(entry, registry, filesystems=None, roots=None, name_pattern=None
     uid = entry.get("uid")
     for other, other_entry in sorted((registry or {}).items()):
         if other != name and isinstance(other_entry, dict) and other_entry.get("uid") == uid:
-            errors.append("uid %s is already tenant '%s''s: each tenant needs its own uid" % (uid, other))
+            errors.append("uid %s already belongs to tenant '%s': each tenant needs its own uid" % (uid, other))
     paths = entry.get("paths")
     if paths is None or paths == []:
         paths = []

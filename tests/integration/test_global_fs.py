@@ -233,7 +233,7 @@ def test_tenant_onboarded_by_the_role_deploys_read_only_as_its_uid_where_the_dat
         yaml.safe_dump({"tenant_entry": {"name": prefix + "-b", "uid": uid, "gid": uid + 1, "paths": []}}, handle)
     clash = run_playbook("playbooks/tenant.yml", "-e", "@" + os.path.join(gfs.site.root, "tenant2.yml"),
                          inventory=gfs.site.inventory, check=False)
-    assert clash.rc != 0 and "uid %d is already tenant '%s''s" % (uid, prefix) in clash.output
+    assert clash.rc != 0 and "uid %d already belongs to tenant '%s'" % (uid, prefix) in clash.output
 
     gfs.server.sh("echo 'hello from the global file system' > /export/cfs/cdirs/{p}/hello.txt && "
                   "chown {u}:{u} /export/cfs/cdirs/{p}/hello.txt && chmod 0640 /export/cfs/cdirs/{p}/hello.txt"

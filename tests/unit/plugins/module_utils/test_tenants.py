@@ -23,7 +23,7 @@ def test_onboard_records_exactly_the_registry_keys():
 @pytest.mark.parametrize("change, message", [
     ({"name": "Cory_1"}, "name 'Cory_1' is not a safe tenant name"),
     ({"name": "../etc"}, "is not a safe tenant name"),
-    ({"uid": 51001}, "uid 51001 is already tenant 'magic''s"),
+    ({"uid": 51001}, "uid 51001 already belongs to tenant 'magic'"),
     ({"uid": 0}, "uid 0 is below 1000: 0 is root"),
     ({"gid": "51000"}, "gid must be a number"),
     ({"uid": True}, "uid must be a number"),
