@@ -15,19 +15,18 @@ description:
   - Runs against a manager (O(docker_host)); the node is named by its ID or hostname.
 extends_documentation_fragment:
   - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
 attributes:
   check_mode:
     support: full
-    description: Reports the labels that would be set and removed; changes nothing.
+    details: Reports the labels that would be set and removed; changes nothing.
   diff_mode:
     support: full
-    description: The node's labels before and after.
+    details: The node's labels before and after.
   idempotent:
     support: full
-    description: A node that already has the labels is not updated (its version stays).
-  action_group:
-    support: full
-    membership: [spin.platform.spin]
+    details: A node that already has the labels is not updated (its version stays).
 options:
   node:
     description: The node's ID or hostname.
@@ -42,7 +41,7 @@ options:
     type: str
     default: ''
 author:
-  - spin.platform developers
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''

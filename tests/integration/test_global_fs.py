@@ -24,7 +24,7 @@ OLD_FSTAB = "# the test's fstab\nUUID=0000 / ext4 defaults 0 1\n"
 
 
 def _wait(predicate, what, tries=60):
-    for _ in range(tries):
+    for _attempt in range(tries):
         value = predicate()
         if value:
             return value
@@ -158,8 +158,8 @@ def test_a_hung_server_is_found_by_the_bounded_probe_and_costs_the_label(gfs):
 def test_gpfs_is_verified_in_the_mount_table_and_never_written_to_fstab(gfs):
     gpfs = gfs.site.fs_name("gpfs")
     before = fstab_text(gfs)
-    gfs.site.write_inventory(dict(gfs.fs, **{gpfs: {"src": gpfs, "path": os.path.join(gfs.site.global_root, "gpfs"),
-                                                   "fstype": "gpfs"}}))
+    gpfs_entry = {"src": gpfs, "path": os.path.join(gfs.site.global_root, "gpfs"), "fstype": "gpfs"}
+    gfs.site.write_inventory(dict(gfs.fs, **{gpfs: gpfs_entry}))
     try:
         missing = role(gfs, check=False)
         # the same verification passes for a mount that exists: the sshfs one, as a daemon-mounted type
@@ -255,9 +255,8 @@ def test_tenant_onboarded_by_the_role_deploys_read_only_as_its_uid_where_the_dat
     gfs.site.write_inventory(dict(gfs.fs, **{old: gfs.site.sshfs(gfs.server.port, "/export/old",
                                                                  os.path.join(gfs.site.global_root, "old"))}))
     try:
-        refused = _deploy(gfs, prefix + "-nodata", _app("%d:%d" % (uid, uid),
-                                                         os.path.join(gfs.site.global_root, "old", prefix)),
-                          check=False)
+        nodata = _app("%d:%d" % (uid, uid), os.path.join(gfs.site.global_root, "old", prefix))
+        refused = _deploy(gfs, prefix + "-nodata", nodata, check=False)
     finally:
         gfs.site.write_inventory(gfs.fs)
     assert refused.rc != 0

@@ -67,7 +67,7 @@ def test_tenant_directories_over_nfs_each_uid_reaches_only_its_own(export, docke
         labels={"spin.test": "global_fs"})
     try:
         listing = None
-        for _ in range(30):                        # ganesha takes a moment to serve
+        for _attempt in range(30):                        # ganesha takes a moment to serve
             listing = _nfs("nfs-ls", port, "/export/cdirs/a", uids["a"])
             if listing[0] == 0:
                 break
