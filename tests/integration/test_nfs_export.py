@@ -22,9 +22,10 @@ def _nfs(tool, port, path, uid):
 
 @pytest.fixture
 def export(docker_client):
-    if not shutil.which("nfs-ls"):
-        subprocess.run(["apt-get", "install", "-y", "-qq", "libnfs-utils"], check=True, capture_output=True,
-                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if not shutil.which("nfs-ls"):     # a fresh machine: the libnfs tools from Debian's packages
+        apt = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True, env=apt)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "libnfs-utils"], check=True, capture_output=True, env=apt)
     ensure_image(docker_client, GANESHA_IMAGE, "gfs-ganesha")
     prefix = new_prefix()
     root = "/tmp/" + prefix
