@@ -54,7 +54,7 @@ platform() {
 
 deploy_example() {
     say "Example stack (examples/seed) through playbooks/deploy.yml"
-    ansible-playbook -i inventory/local.yml playbooks/deploy.yml -e @examples/seed/vars.yml "$@"
+    ansible-playbook -i inventory/local.yml playbooks/deploy.yml -e @examples/seed.vars.yml "$@"
 }
 
 # step "title" command...: run one step of the tests, and keep its time for the summary
@@ -181,7 +181,7 @@ case "${1:-}" in
         ;;
     down)
         ensure_venv
-        ansible-playbook -i inventory/local.yml playbooks/remove.yml -e @examples/seed/vars.yml
+        ansible-playbook -i inventory/local.yml playbooks/remove.yml -e @examples/seed.vars.yml
         ;;
     *)
         sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'

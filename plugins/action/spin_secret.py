@@ -26,7 +26,8 @@ class ActionModule(ActionBase):
         del tmp
         args = dict(self._task.args)
         path = args.pop("data_file", None)
-        if path is not None and args.get("state") != "absent":
+        # a generated secret (generate: true) has no content to read
+        if path is not None and args.get("state") != "absent" and not args.get("generate"):
             try:
                 found = self._find(path)
                 data, name = args.get("data"), args.get("name")

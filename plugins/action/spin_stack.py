@@ -9,10 +9,10 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, haproxy, translate
+from ansible_collections.spin.platform.plugins.module_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
-                                                                               problem_messages)
+from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, health_checks,
+                                                                               platform_defaults, problem_messages)
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
 
 MODULE = "spin.platform.spin_stack"
@@ -33,10 +33,6 @@ class ActionModule(ActionBase):
         try:
             platform_defaults(args, task_vars, self._templar, self._loader)
             controller, tasks, diagnostics = self._controller_part(args)
-            if args.get("lb") is not False:
-                lb_platform = haproxy.platform_from_vars(task_vars, self._templar.template)
-                lb_platform.update(args.get("lb_platform") or {})
-                args["lb_platform"] = lb_platform
         except SpinError as exc:
             result.update(exc.to_result())
             return result
@@ -66,21 +62,14 @@ class ActionModule(ActionBase):
             return {}, None, []
         if not args.get("compose_file"):
             raise SpinError("state=present needs compose_file: the tenant's docker-compose.yml")
-        model, facts = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        model, facts, tasks = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
         diagnostics = facts.pop("diagnostics")
         facts.pop("compose_path", None)
-        tasks = None
-        if not facts["error_count"] and not facts["violations"]:
-            try:
-                tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"),
-                                                 args.get("global_fs"))
-                # what the edge load balancer needs besides the endpoints (rancher-compose lb_config
-                # and health_check), for spin_stack to plan the stack's routes before it creates anything
-                tasks["load_balancers"] = model["load_balancers"]
-                tasks["health_checks"] = {name: svc["rancher_health_check"] for name, svc in model["services"].items()
-                                          if svc.get("rancher_health_check")}
-                tasks["files"] = facts["files"]
-            except SpinError as exc:
-                diagnostics = diagnostics + exc.diagnostics
-                facts["error_count"] += len(exc.diagnostics) or 1
+        facts.pop("inactive", None)
+        if tasks is not None:
+            # what the edge load balancer needs besides the endpoints (rancher-compose lb_config
+            # and health_check), for spin_stack to plan the stack's routes before it creates anything
+            tasks["load_balancers"] = model["load_balancers"]
+            tasks["health_checks"] = health_checks(model)
+            tasks["files"] = facts["files"]
         return facts, tasks, diagnostics

@@ -19,6 +19,9 @@ SPEC = {
     "compose_file": {"type": "path", "required": True},
     "rancher_compose_file": {"type": "path"},
     "variables": {"type": "dict", "default": {}},
+    "profiles": {"type": "list", "elements": "str"},
+    "submission_roots": {"type": "list", "elements": "path"},
+    "lb_platform": {"type": "dict"},
     "dest": {"type": "path", "required": True},
     "tenants": {"type": "dict"},
     "global_fs_roots": {"type": "list", "elements": "str"},
@@ -62,12 +65,11 @@ class ActionModule(ActionBase):
         return result
 
     def _translate(self, args):
-        model, facts = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        _model, facts, tasks = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
         messages = problem_messages(facts["diagnostics"], facts["violations"])
         if messages:
             raise SpinError("stack '%s' of tenant '%s' is refused (%d problem(s)):\n%s" % (
                 args["stack"], args["tenant"], len(messages), "\n".join(messages)),
-                diagnostics=facts["diagnostics"], violations=facts["violations"])
-        tasks = translate.stack_to_tasks(model, args["tenant"], args["stack"], args.get("platform"),
-                                         args.get("global_fs"))
-        return translate.render_task_file(tasks, args["tenant"], args["stack"]), tasks, facts["diagnostics"]
+                diagnostics=facts["diagnostics"], violations=facts["violations"], messages=messages)
+        return (translate.render_task_file(tasks, args["tenant"], args["stack"], facts["inactive"]), tasks,
+                facts["diagnostics"])

@@ -23,9 +23,41 @@ options:
         C(upgrade_strategy), C(lb_config)), inside the submission directory."
     type: path
   variables:
-    description: Values for C(${VAR}) in the compose files. The controller's environment is never used.
+    description:
+      - Values for C(${VAR}) in the compose files; they override the submission directory's C(.env), which gives
+        the defaults, as in Compose. The controller's environment is never used.
+      - A variable that is set nowhere is an empty string, with a warning (as in Compose).
     type: dict
     default: {}
+  profiles:
+    description:
+      - The active compose profiles; a service with C(profiles) is deployed only when one of them is active.
+      - Defaults to C(COMPOSE_PROFILES) of O(variables) or C(.env) (comma separated), else none.
+    type: list
+    elements: str
+  submission_roots:
+    description:
+      - Directories that tenants' files are read from. The compose file (and the rancher-compose file) must lie
+        inside one of them, after symbolic links are resolved; a file elsewhere is refused unread.
+      - Defaults to the inventory variable C(spin_submission_roots), else V([/srv/spin/submissions]); a tenant's
+        vars file must never set it. Templated per task, so V(/srv/spin/submissions/{{ spin_tenant }}) keeps each
+        tenant in a directory of its own.
+    type: list
+    elements: path
+  lb_platform:
+    description:
+      - The edge load balancer's platform variables; each key left out defaults to C(spin_lb_<key>). The
+        controller checks a stack's ports, host names and rules against them (the deploy checks the claims).
+    type: dict
+  platform:
+    description:
+      - Platform defaults for the translation (defaults to C(spin_platform)), for example C(endpoint_mode)
+        (V(dnsrr); V(vip) only where the kernel has IPVS).
+      - "Automatic routes and generated passwords (C(docs/load-balancer.md)): C(auto_routes) (V(true)),
+        C(route_domain) (V(localhost)), C(route_port) (V(80)), C(http_images), C(http_ports),
+        C(database_images)."
+      - C(registry) (C(host:port)) names the platform registry that M(spin.platform.spin_stack) pins images from.
+    type: dict
   tenants:
     description:
       - "The tenant registry, infra staff's data: C({name: {uid: int, gid: int, paths: [...],

@@ -689,6 +689,8 @@ def empty_service():
         "use_api_socket": False,
         # rancher-compose overlay
         "start_on_create": True, "rancher_health_check": None,
+        # x-spin.route: None (the platform's rule), False (no automatic route), True or a port
+        "route": None,
     }
 
 
@@ -1705,10 +1707,25 @@ IGNORED_KEYS = {
 ALL_SERVICE_KEYS = sorted(set(SERVICE_KEYS) | set(REFUSED_KEYS) | set(IGNORED_KEYS))
 
 
+def _x_spin(sp, value):
+    """The platform's own compose extension: ``x-spin: {route: false | true | <port>}`` turns a
+    service's automatic route off, or asks for it on a port (docs/load-balancer.md)."""
+    fields = sp.fields("x-spin", value, {"route": None}) or {}
+    if "route" in fields:
+        route = fields["route"]
+        if isinstance(route, bool):
+            sp.model["route"] = route
+        else:
+            sp.model["route"] = sp.check("x-spin.route", _port_number, route)
+
+
 def _parse_service(st, file, name, raw):
     sp = _Service(st, file, name, raw)
     for key, value in raw.items():
         key = str(key)
+        if key == "x-spin":
+            _x_spin(sp, value)
+            continue
         if key.startswith("x-"):
             continue
         if key in SERVICE_KEYS:
@@ -2524,19 +2541,35 @@ def _top_keys(st, file, data, allowed, refused, ignored):
             st.error(file, None, key, _unknown_key(key, tuple(allowed) + tuple(refused) + tuple(ignored)))
 
 
+NOT_COMPOSE = ("is not a compose file: a compose file is a YAML mapping with services: (its content is not "
+               "shown); name the tenant's docker-compose.yml")
+
+
 def _load_compose(st, text, file):
+    if "\x00" in text or "\udc80" <= min(text or "a") or any("\udc80" <= c <= "\udcff" for c in text[:4096]):
+        # binary, or not UTF-8: say so without quoting any of it
+        st.error(file, None, None, NOT_COMPOSE)
+        return None
+    before = len(st.diagnostics)
     data = _load(st, text, file)
-    if data is None and not st.diagnostics:
+    if data is None and len(st.diagnostics) == before:
         st.error(file, None, None, "the file is empty: it needs services:")
     if data is None:
         return None
     if not isinstance(data, dict):
-        st.error(file, None, None, "must be a mapping with services:, not %s" % _kind(data))
+        st.error(file, None, None, NOT_COMPOSE if not isinstance(data, list) or not data else
+                 "must be a mapping with services:, not %s" % _kind(data))
         return None
     if "services" not in data and "version" not in data and any(
             isinstance(v, dict) and "image" in v for v in data.values()):
         st.error(file, None, None, "version 1 files are not supported: put the services under 'services:' "
                  "and write version: '2'")
+        return None
+    known = list(TOP_KEYS) + list(TOP_IGNORED) + list(TOP_REFUSED)
+    if not any(str(key) in known or str(key).startswith("x-") or difflib.get_close_matches(str(key), known, 1, 0.8)
+               for key in data):
+        # some other file (a password file, say): its keys are its content, never echo them
+        st.error(file, None, None, NOT_COMPOSE)
         return None
     _top_keys(st, file, data, TOP_KEYS, TOP_REFUSED, TOP_IGNORED)
     if "version" in data:

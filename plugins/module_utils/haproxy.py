@@ -338,8 +338,9 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
     for i, endpoint in enumerate(endpoints or []):
         service = _endpoint_service(stack, endpoint)
         index = endpoint.get("index")
-        key = "ports[%d]" % (index if index is not None else
-                             sum(1 for e in (endpoints or [])[:i] if _endpoint_service(stack, e) == service))
+        key = endpoint.get("key") or "ports[%d]" % (
+            index if index is not None else
+            sum(1 for e in (endpoints or [])[:i] if _endpoint_service(stack, e) == service and not e.get("key")))
         protocol = (endpoint.get("protocol") or "tcp").lower()
         if protocol != "tcp":
             problems.error("compose", service, key, "a %s port cannot go through the load balancer: %s"
@@ -349,8 +350,11 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
             problems.error("compose", service, key, "give the port the load balancer publishes, like '80:%s' "
                            "(one of %s)" % (endpoint.get("target"), ports_text(allowed_ports)))
             continue
-        route = {"origin": "service '%s' %s" % (service, key), "port": int(endpoint["published"]),
-                 "protocol": "http", "hostname": None, "path": None, "priority": None, "service": service,
+        # an endpoint may carry a host name (the translator's automatic routes, and ports the edge
+        # shares by host name): then the stack holds that name on the port, not the whole port
+        route = {"origin": endpoint.get("origin") or "service '%s' %s" % (service, key),
+                 "port": int(endpoint["published"]), "protocol": "http", "hostname": endpoint.get("hostname"),
+                 "path": None, "priority": None, "service": service,
                  "target_port": int(endpoint["target"]), "sticky": None,
                  "check": _check(problems, "rancher", service, health_checks.get(service), "health_check")}
         add(route, "compose", service, key)

@@ -71,8 +71,6 @@ DEFAULT_POLICY = {
     # Kubernetes' "safe" sysctls: namespaced, they touch only the container
     "sysctls": ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies",
                 "net.ipv4.ping_group_range", "net.ipv4.ip_unprivileged_port_start"],
-    # ports a tenant may publish itself (numbers and "low-high" ranges)
-    "published_ports": ["8000-8999"],
     # ports of the central proxy: shared by all tenants, routed by hostname (HTTP / HTTPS only)
     "proxy_ports": [80, 443],
     "proxy_protocols": ["http", "https"],
@@ -98,7 +96,12 @@ DEFAULT_POLICY = {
 }
 
 # spin_policy keys that are not policy values
-_NOT_IN_SPIN_POLICY = {"global_fs_roots": "set spin_global_fs_roots instead"}
+_NOT_IN_SPIN_POLICY = {
+    "global_fs_roots": "set spin_global_fs_roots instead",
+    # one setting for the ports: the edge publishes every port a stack may claim
+    "published_ports": "the ports stacks may publish are the edge's, spin_lb_ports (one setting for the policy "
+                       "and the load balancer); remove published_ports",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,7 +152,6 @@ _CHECKS = {
     "host_path_roots": (_is_str_list, "a list of absolute paths"),
     "docker_socket_paths": (_is_str_list, "a list of absolute paths"),
     "sysctls": (_is_str_list, "a list of sysctl names or patterns"),
-    "published_ports": (_is_port_list, "a list of ports and 'low-high' ranges"),
     "proxy_ports": (_is_port_list, "a list of ports"),
     "proxy_protocols": (_is_str_list, "a list of load balancer protocols"),
     "images": (_is_str_list, "a list of image name patterns"),
@@ -163,6 +165,16 @@ _CHECKS = {
     "require_no_new_privileges": (_is_bool, "true or false"),
     "disabled_rules": (_is_str_list, "a list of rule names"),
 }
+
+
+def port_numbers(items):
+    """``[80, "8000-8002"]`` -> ``[80, 8000, 8001, 8002]`` (the items were checked by merge_policy)."""
+    out = set()
+    for item in items or []:
+        low, high = _port_range(item) or (None, None)
+        if low is not None:
+            out.update(range(low, high + 1))
+    return sorted(out)
 
 
 def _port_range(item):
@@ -356,19 +368,8 @@ def parse_user(user):
     return name, (group or None)
 
 
-def _ports_text(policy):
-    own = ", ".join(str(p) for p in policy["published_ports"]) or "none"
-    proxy = "/".join(str(p) for p in policy["proxy_ports"])
-    return own + (" (and %s through the central proxy)" % proxy if proxy else "")
-
-
 def _in_ports(port, items):
     return any(low <= port <= high for low, high in (_port_range(item) for item in items))
-
-
-def _fix_port(policy):
-    ranges = [str(p) for p in policy["published_ports"]]
-    return "publish a port in %s" % ", ".join(ranges) if ranges else "remove the published port"
 
 
 def _owner_of_uid(uid, policy):
@@ -635,50 +636,30 @@ class _Checker:
             self.svc("global-fs-user", name, "user", "mounts %s but %s" % (where, problem), fix)
 
     def ports(self, name, ports):
+        """Which ports a stack may publish is the edge's setting (spin_lb_ports), checked with the
+        load balancer's rules; the policy adds what the shared ports (proxy_ports) need."""
         for port in ports:
             published = port.get("published")
-            if published is None:
-                continue
-            problem = self.port_problem(published, port.get("protocol") or "tcp", port.get("mode"), None)
-            if problem:
-                self.svc("published-port", name, "ports", problem, _fix_port(self.policy))
-
-    def port_problem(self, port, protocol, mode, lb_protocol):
-        policy = self.policy
-        if _in_ports(port, policy["published_ports"]):
-            return None
-        if _in_ports(port, policy["proxy_ports"]):
-            if mode == "host":
-                return ("port %d is the central proxy's: in mode host the service would take it on the node "
-                        "itself; drop mode: host to be reached through the proxy by hostname" % port)
-            if protocol != "tcp":
-                return "port %d/%s: the central proxy's port %d carries HTTP(S) over tcp only" % (port, protocol, port)
-            if lb_protocol is not None and lb_protocol not in policy["proxy_protocols"]:
-                return ("port %d is the central proxy's, shared by hostname: it serves %s, not %s"
-                        % (port, "/".join(policy["proxy_protocols"]), lb_protocol))
-            return None
-        return "port %d is not among the ports tenants may publish: %s" % (port, _ports_text(policy))
+            if published is not None and port.get("mode") == "host" and _in_ports(published,
+                                                                               self.policy["proxy_ports"]):
+                self.svc("published-port", name, "ports",
+                         "port %d is shared by every tenant through the edge: in mode host the service would take "
+                         "it on the node itself" % published,
+                         "drop mode: host; the edge serves the service at its own host name on port %d" % published)
 
     # -- load balancers, top-level sections ------------------------------------------------------
 
     def load_balancer(self, name, lb):
-        for text in lb.get("ports") or []:
-            port, protocol = _lb_port(text)
-            if port is None:
-                continue
-            problem = self.port_problem(port, protocol, None, None)
-            if problem:
-                self.svc("published-port", name, "ports", problem, _fix_port(self.policy))
+        policy = self.policy
         for i, rule in enumerate(lb.get("port_rules") or []):
-            port = rule.get("source_port")
-            if port is None or not _in_ports(port, self.policy["proxy_ports"]) or \
-                    _in_ports(port, self.policy["published_ports"]):
+            port, protocol = rule.get("source_port"), (rule.get("protocol") or "http")
+            if port is None or not _in_ports(port, policy["proxy_ports"]) or protocol in policy["proxy_protocols"]:
                 continue
-            problem = self.port_problem(port, "tcp", None, rule.get("protocol") or "http")
-            if problem:
-                self.add("published-port", self.rancher, name, "lb_config.port_rules[%d].protocol" % i, problem,
-                         "use protocol http or https on port %d, or a port in %s for %s"
-                         % (port, ", ".join(str(p) for p in self.policy["published_ports"]), rule.get("protocol")))
+            self.add("published-port", self.rancher, name, "lb_config.port_rules[%d].protocol" % i,
+                     "port %d is shared by every tenant through the edge, by host name: it serves %s, not %s"
+                     % (port, "/".join(policy["proxy_protocols"]), protocol),
+                     "use protocol http or https on port %d, or a port of the edge that is not shared (not %s) "
+                     "for %s" % (port, "/".join(str(p) for p in policy["proxy_ports"]), protocol))
 
     def sections(self):
         policy = self.policy

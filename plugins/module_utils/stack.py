@@ -13,6 +13,7 @@ Objects belong to a stack by their labels (``spin.stack``), never by their names
 from __future__ import annotations
 
 import base64
+import secrets as pysecrets
 import time
 
 from .diff import differences_as_list
@@ -20,6 +21,7 @@ from .errors import SpinError
 from .reconcile import ServicePlan, ServiceReconciler, WaitError
 
 NEW_ID = "(created by this run)"
+GENERATED_BYTES = 24      # a generated password: 24 random bytes, 32 URL-safe characters
 
 
 def _stack_filter(stack):
@@ -340,7 +342,16 @@ def create_resource(client, kind, item):
                              driver_opts=item.get("driver_opts"), labels=item.get("labels"))
         return item["name"]
     create = {"secret": client.create_secret, "config": client.create_config}[kind]
-    return create(item["name"], base64.b64decode(item["data"]), labels=item.get("labels"))
+    return create(item["name"], resource_data(item), labels=item.get("labels"))
+
+
+def resource_data(item):
+    """The bytes of a secret or config: its ``data`` (base64), or, for a generated secret (a
+    database's root password, ``generate: true``), random ones that nobody sees: made once, when
+    the secret does not exist yet, and kept by every later deploy."""
+    if item.get("data") is None and item.get("generate"):
+        return pysecrets.token_urlsafe(GENERATED_BYTES).encode("ascii")
+    return base64.b64decode(item["data"])
 
 
 def stack_services_state(client, stack):

@@ -1,31 +1,58 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A tenant's submission on the controller: find its files, read them inside the submission
-directory only, parse them and run the policy rules that need nothing but the files.
+"""A tenant's submission on the controller: find its files inside the submission roots, read
+them inside the submission directory only, and judge them once: parse, policy, the load
+balancer's rules and the translation.
 
-Shared by the action plugins of spin_policy and spin_stack, so that the pre-flight and the deploy
-judge a stack by the very same code.
+Shared by the action plugins of spin_policy, spin_translate and spin_stack, so that the
+pre-flight, the review file and the deploy give one verdict, from the very same code. The manager
+then checks only what needs the swarm (ownership, claims, quota, the engine).
 """
 from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import audit, compose, placement, policy
+from ansible_collections.spin.platform.plugins.module_utils import (audit, compose, haproxy, placement, policy,
+                                                                    translate)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
 PLATFORM_VARS = {"tenants": "spin_tenants", "global_fs_roots": "spin_global_fs_roots", "policy": "spin_policy",
-                 "platform": "spin_platform", "global_fs": "spin_global_fs"}
+                 "platform": "spin_platform", "global_fs": "spin_global_fs",
+                 "submission_roots": "spin_submission_roots"}
+# where tenants' files may be read when the platform names no roots
+DEFAULT_SUBMISSION_ROOTS = ["/srv/spin/submissions"]
+DOTENV = ".env"
 
 
 def platform_defaults(args, task_vars, templar, loader):
     """Fill the platform options the task left out from the inventory variables, after refusing
-    any that a tenant's vars file (extra vars) tried to set. Raises SpinError."""
+    any that a tenant's vars file (extra vars) tried to set; ``lb_platform`` gets the edge's
+    ``spin_lb_*`` variables (the controller checks the load balancer rules too). Raises SpinError."""
     refuse_platform_vars_from_tenant(loader)
     for option, variable in PLATFORM_VARS.items():
         if args.get(option) is None and task_vars.get(variable) is not None:
             args[option] = templar.template(task_vars[variable])
+    lb_platform = haproxy.platform_from_vars(task_vars, templar.template)
+    lb_platform.update(args.get("lb_platform") or {})
+    args["lb_platform"] = lb_platform
     return args
+
+
+def confine(path, roots, option):
+    """``path`` with its symbolic links resolved, when that lies inside one of the submission
+    ``roots`` (also resolved); else SpinError. A file outside is never opened, so nothing of it
+    is shown."""
+    roots = roots if roots is not None else DEFAULT_SUBMISSION_ROOTS
+    real = os.path.realpath(path)
+    for root in roots:
+        root = os.path.realpath(os.path.expanduser(str(root)))
+        if os.path.commonpath([root, real]) == root:
+            return real
+    link = " (a symbolic link to %s)" % real if os.path.realpath(path) != os.path.abspath(path) else ""
+    raise SpinError("%s %s%s is outside the submission roots (%s): tenants' files are read only from there; put "
+                    "the submission under one of them (infra staff set the roots: spin_submission_roots)"
+                    % (option, path, link, ", ".join(str(r) for r in roots) or "none"))
 
 
 def locate(path, bases):
@@ -70,21 +97,43 @@ def read_submission(compose_path, rancher_path):
     return texts, names, reader, seen
 
 
-def check_submission(args, bases):
-    """Parse and check on the controller.
+def dotenv(reader, base, variables):
+    """The variables of a stack: the submission directory's ``.env`` (Compose reads it for the
+    defaults) overridden by the vars file's ``spin_compose_variables``. -> (variables, diagnostics)."""
+    if not os.path.isfile(os.path.join(base, DOTENV)):
+        return dict(variables or {}), []
+    try:
+        text = reader(DOTENV)
+    except SpinError as exc:
+        return dict(variables or {}), [compose.diagnostic("error", DOTENV, None, None, exc.message)]
+    values, problems, _unresolved = compose.parse_env_file(text, dict(variables or {}))
+    diagnostics = [compose.diagnostic("error", DOTENV, None, None, problem) for problem in problems]
+    return dict(values, **(variables or {})), diagnostics
 
-    Returns ``(model, facts)``: the stack model with the policy's defaults applied, and the facts
-    the module on the manager needs as plain data (violations so far, diagnostics, replica
-    counts, bind mounts, the input digest).
+
+def check_submission(args, bases):
+    """The controller's one verdict on a submission: parse, policy, the load balancer's rules and
+    the translation, every problem at once.
+
+    Returns ``(model, facts, tasks)``: the stack model with the policy's defaults applied; the
+    facts the module on the manager needs as plain data (violations so far, diagnostics, replica
+    counts, bind mounts, the input digest); the translated tasks, or None when refused.
     """
     pol = policy.merge_policy({"spin_tenants": args.get("tenants"), "spin_policy": args.get("policy"),
                                "spin_global_fs_roots": args.get("global_fs_roots")})
     placement.check_filesystems(args.get("global_fs"))
-    compose_path = locate(args["compose_file"], bases)
-    rancher_path = locate(args["rancher_compose_file"], bases) if args.get("rancher_compose_file") else None
+    lb_platform = haproxy.normalise_platform(args.get("lb_platform"))
+    roots = args.get("submission_roots")
+    compose_path = confine(locate(args["compose_file"], bases), roots, "compose_file")
+    rancher_path = confine(locate(args["rancher_compose_file"], bases), roots, "rancher_compose_file") \
+        if args.get("rancher_compose_file") else None
     texts, names, reader, seen = read_submission(compose_path, rancher_path)
-    model, diagnostics = compose.parse_stack(texts["compose"], names["compose"], texts["rancher"],
-                                             names["rancher"], read_file=reader, env=args.get("variables") or {})
+    base = os.path.dirname(compose_path)
+    variables, diagnostics = dotenv(reader, base, args.get("variables"))
+    model, parsed = compose.parse_stack(texts["compose"], names["compose"], texts["rancher"], names["rancher"],
+                                        read_file=reader, env=variables, profiles=args.get("profiles"),
+                                        stat_file=compose.make_dir_stat(base))
+    diagnostics += parsed
     tenant, stack = args["tenant"], args["stack"]
     entry = pol["tenants"].get(tenant)
     model = policy.apply_policy_defaults(model, tenant, entry, pol)
@@ -94,10 +143,41 @@ def check_submission(args, bases):
     replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
                        else policy.stack_replicas({"services": {name: svc}})[name])
                 for name, svc in model["services"].items()}
+    platform = dict(args.get("platform") or {}, proxy_ports=policy.port_numbers(pol["proxy_ports"]))
+    tasks = None
+    if not compose.has_errors(diagnostics):
+        diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files, args.get("global_fs"))
+    if not compose.has_errors(diagnostics) and not violations:
+        try:
+            tasks = translate.stack_to_tasks(model, tenant, stack, platform, args.get("global_fs"), files)
+        except SpinError as exc:
+            diagnostics += exc.diagnostics or [compose.diagnostic("error", files["compose"], None, None,
+                                                                  exc.message)]
+    if tasks is not None and compose.has_errors(diagnostics):
+        tasks = None
     facts = {"compose_path": compose_path, "files": files, "violations": violations, "diagnostics": diagnostics,
              "error_count": sum(1 for d in diagnostics if d["severity"] == "error"),
-             "replicas": replicas, "binds": policy.bind_mounts(model), "input_digest": audit.digest_files(seen)}
-    return model, facts
+             "replicas": replicas, "binds": policy.bind_mounts(model), "input_digest": audit.digest_files(seen),
+             "inactive": model.get("inactive") or {}}
+    return model, facts, tasks
+
+
+def route_problems(model, tenant, stack, platform, lb_platform, files, filesystems=None):
+    """The load balancer's own rules on the stack's public ports, automatic routes and lb_config
+    (allowed ports and host names, protocols, certificates), checked here as on the manager."""
+    try:
+        endpoints = translate.public_endpoints(model, tenant, stack, platform, files)
+        haproxy.stack_routes(tenant, stack, endpoints, model["load_balancers"], health_checks(model), lb_platform,
+                             files)
+    except SpinError as exc:
+        return exc.diagnostics or [compose.diagnostic("error", files["compose"], None, None, exc.message)]
+    return []
+
+
+def health_checks(model):
+    """rancher-compose health checks of the services, which the edge's checks use."""
+    return {name: svc["rancher_health_check"] for name, svc in model["services"].items()
+            if svc.get("rancher_health_check")}
 
 
 def problem_messages(diagnostics, violations):

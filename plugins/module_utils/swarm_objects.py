@@ -187,6 +187,8 @@ def ensure_data(client, kind, params, check_mode=False):
         return _remove(remover, kind, name, found and found["ID"], found, params, check_mode,
                        lambda a: dict(_data_view(a["Spec"].get("Labels")), name=name))
     data = params.get("data")
+    if params.get("generate") and kind == "secret":
+        return _ensure_generated(client, name, found, params, check_mode)
     if data is None:
         raise SpinError("%s '%s': state=present needs data%s"
                         % (kind, name, " or data_file" if kind == "secret" else ""))
@@ -223,6 +225,22 @@ def ensure_data(client, kind, params, check_mode=False):
             "sha256), or deploy the stack with playbooks/deploy.yml" % (name, marker[0], marker[1]))
     object_id = None if check_mode else create_resource(client, kind, params)
     return _result(True, name, object_id, {}, after)
+
+
+def _ensure_generated(client, name, found, params, check_mode):
+    """A generated secret (a database's root password): made with random content when it is
+    missing, and kept as it is when it exists (its content is nobody's to compare)."""
+    if params.get("data") is not None:
+        raise SpinError("secret '%s': give data or generate, not both" % name)
+    labels = dict(params.get("labels") or {})
+    if found is not None:
+        spec = found.get("Spec") or {}
+        _check_owner("secret", name, spec.get("Labels"), labels)
+        before = dict(_data_view(spec.get("Labels")), name=name)
+        return _result(False, name, found["ID"], before, before,
+                       _kept("secret", name, {"labels": dict(spec.get("Labels") or {})}, {"labels": labels}))
+    object_id = None if check_mode else create_resource(client, "secret", dict(params, data=None))
+    return _result(True, name, object_id, {}, dict(_data_view(labels), name=name))
 
 
 # ---- removal -------------------------------------------------------------------------------

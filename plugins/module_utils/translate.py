@@ -14,6 +14,11 @@ Public ports are not published by the services: the platform load balancer publi
 - ``endpoint_mode`` (``dnsrr``): for services that do not set ``deploy.endpoint_mode``. Swarm's
   virtual IPs need IPVS in the kernel; DNS round robin works everywhere.
 - ``wait`` (``true``) and ``wait_timeout`` (``180``): passed to every spin_service task.
+- ``auto_routes``, ``route_domain``, ``route_port``, ``http_images``, ``http_ports``,
+  ``database_images``: what the platform adds by itself (``stack_defaults``: automatic routes,
+  generated root passwords).
+- ``proxy_ports``: the ports the edge shares by host name (the policy's; the action plugins pass
+  them): a service published on one is served at its own host name there.
 
 ``filesystems`` (the inventory's ``spin_global_fs``) adds placement by data: a service that
 bind-mounts a path inside a global file system runs only on nodes labelled ``spin.fs.<name>=true``
@@ -28,10 +33,12 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, placement, units
+from ansible_collections.spin.platform.plugins.module_utils import compose, placement, stack_defaults, units
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180}
+# ports the edge shares between stacks by host name; the action plugins pass the policy's proxy_ports
+DEFAULT_PROXY_PORTS = (80, 443)
 
 # the order of docs/design.md; render_task_file writes the parameters in this order
 SERVICE_PARAM_KEYS = (
@@ -85,8 +92,10 @@ def data_name(stack, name, content_b64):
     return "%s_%s_%s" % (stack, name, digest)
 
 
-def _fail(problems):
-    diagnostics = [compose.diagnostic("error", None, service, key, message) for service, key, message in problems]
+def _fail(problems, file=None, diagnostics=()):
+    """One SpinError with every problem; ``problems`` are (service, key, message) of ``file``."""
+    diagnostics = list(diagnostics) + [compose.diagnostic("error", file, service, key, message)
+                                       for service, key, message in problems]
     raise SpinError("the stack cannot be translated:\n%s" % "\n".join(
         compose.format_diagnostic(d) for d in diagnostics), diagnostics=diagnostics)
 
@@ -290,22 +299,41 @@ def service_params(name, svc, ctx):
     return {key: params[key] for key in SERVICE_PARAM_KEYS}
 
 
-def _endpoints(order, services, stack):
-    return [{"service": "%s_%s" % (stack, name), "compose_service": name, "target": port["target"],
-             "published": port["published"], "protocol": port["protocol"]}
-            for name in order for port in services[name]["ports"]]
+def _endpoints(order, services, stack, tenant, config, platform, routes):
+    """The public ports and the automatic routes, for the edge. A port the edge shares by host name
+    (the policy's proxy ports, 80 and 443) is served at the service's own host name."""
+    shared = set(platform.get("proxy_ports") or DEFAULT_PROXY_PORTS)
+    out = []
+    for name in order:
+        hostname = stack_defaults.host_name(name, stack, tenant, config["route_domain"])
+        for port in services[name]["ports"]:
+            endpoint = {"service": "%s_%s" % (stack, name), "compose_service": name, "target": port["target"],
+                        "published": port["published"], "protocol": port["protocol"]}
+            if port["published"] in shared:
+                endpoint["hostname"] = hostname
+            out.append(endpoint)
+        if name in routes:
+            out.append({"service": "%s_%s" % (stack, name), "compose_service": name,
+                        "target": routes[name]["port"], "published": config["route_port"], "protocol": "tcp",
+                        "hostname": routes[name]["hostname"], "key": stack_defaults.ROUTE_KEY,
+                        "origin": "service '%s' automatic route" % name})
+    return out
 
 
-def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None):
-    """Stack model -> {networks, volumes, secrets, configs, services (start order), endpoints}.
+def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None, files=None):
+    """Stack model -> {networks, volumes, secrets, configs, services (start order), endpoints, wait_for}.
 
-    ``filesystems``: the global file systems (``spin_global_fs``) for placement by data.
+    ``filesystems``: the global file systems (``spin_global_fs``) for placement by data; ``files``:
+    the tenant's file names ``{"compose": ...}`` for the messages. ``platform`` also steers what the
+    platform adds by itself (``stack_defaults``): automatic routes and generated root passwords.
 
     Raises SpinError (with diagnostics) for a dependency loop, names Swarm cannot take, or a
     model key spin_service cannot express.
     """
     _check_names(tenant, stack)
     platform = dict(PLATFORM_DEFAULTS, **(platform or {}))
+    config = stack_defaults.settings(platform)
+    file = (files or {}).get("compose") or "docker-compose.yml"
     owner = ownership_labels(tenant, stack)
     services = model["services"]
     order, cycle = compose.start_order(services)
@@ -316,6 +344,8 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None):
     network_names, networks = _networks(model, stack, owner)
     volume_names, volumes = _volumes(model, stack, owner)
     secret_names, secrets = _data(model, "secrets", stack, owner, problems)
+    for item in secrets:
+        item["generate"] = False
     config_names, configs = _data(model, "configs", stack, owner, problems)
     for name in services:
         problems.extend(_unrepresentable(name, services[name]))
@@ -323,17 +353,53 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None):
         if len("%s_%s" % (stack, name)) > MAX_SERVICE_NAME:
             problems.append((name, None, "'%s_%s' is longer than %d characters: use a shorter stack or service "
                              "name" % (stack, name, MAX_SERVICE_NAME)))
-    if problems:
-        _fail(problems)
+    routes, route_problems = stack_defaults.automatic_routes(model, tenant, stack, config, file)
+    if problems or route_problems:
+        _fail(problems, file, route_problems)
     ctx = {"stack": stack, "owner": owner, "platform": platform, "model": model, "filesystems": filesystems or {},
            "link_aliases": link_aliases(services), "network_names": network_names,
            "volume_names": volume_names, "secret_names": secret_names, "config_names": config_names}
+    params = [service_params(name, services[name], ctx) for name in order]
+    secrets.extend(_generated_passwords(order, services, params, stack, owner))
     return {
         "networks": networks, "volumes": volumes, "secrets": secrets, "configs": configs,
-        "services": [service_params(name, services[name], ctx) for name in order],
-        "endpoints": _endpoints(order, services, stack),
+        "services": params,
+        "endpoints": _endpoints(order, services, stack, tenant, config, platform, routes),
         "wait_for": _wait_for(order, services, stack),
     }
+
+
+def public_endpoints(model, tenant, stack, platform=None, files=None):
+    """The stack's endpoints for the edge (public ports and automatic routes), as ``stack_to_tasks``
+    returns them, without the rest of the translation: the controller checks the load balancer's
+    rules with them even when the policy refuses something else. Raises SpinError for a route a
+    tenant asked for and cannot have."""
+    platform = dict(PLATFORM_DEFAULTS, **(platform or {}))
+    config = stack_defaults.settings(platform)
+    file = (files or {}).get("compose") or "docker-compose.yml"
+    routes, problems = stack_defaults.automatic_routes(model, tenant, stack, config, file)
+    if problems:
+        _fail([], file, problems)
+    order, _cycle = compose.start_order(model["services"])
+    return _endpoints(order, model["services"], stack, tenant, config, platform, routes)
+
+
+def _generated_passwords(order, services, params, stack, owner):
+    """A database that names no root password gets a generated one: a secret the deploy fills with
+    random bytes once (``data: null, generate: true``), named by the image's ``*_FILE`` variable."""
+    generated = []
+    for name, svc_params in zip(order, params):
+        variable = stack_defaults.root_password(services[name])
+        if variable is None:
+            continue
+        secret = stack_defaults.generated_secret_name(stack, name)
+        target = stack_defaults.secret_target(name)
+        generated.append({"name": secret, "data": None, "generate": True,
+                          "labels": dict(owner, **{stack_defaults.GENERATED_LABEL: variable, "spin.service": name})})
+        svc_params["env"][variable] = "/run/secrets/" + target
+        svc_params["secrets"].append({"secret_name": secret, "target": target, "uid": "0", "gid": "0",
+                                      "mode": 0o444})
+    return generated
 
 
 def _wait_for(order, services, stack):
@@ -347,14 +413,17 @@ def _wait_for(order, services, stack):
 # the reviewable task file
 
 def redacted(item):
+    if item.get("generate"):
+        return dict(item, data=None)
     raw = base64.b64decode(item["data"])
     return dict(item, data="<redacted: %d bytes, sha256 %s>" % (len(raw), hashlib.sha256(raw).hexdigest()))
 
 
-def render_task_file(tasks, tenant, stack):
+def render_task_file(tasks, tenant, stack, inactive=None):
     """The tasks as an Ansible task list (YAML text) for people to review; deterministic.
 
     Secret contents are redacted; everything else is written as spin.platform applies it.
+    ``inactive``: services left out by compose profiles ({service: profiles}), named in the header.
     """
     # plain types only: callers may hand in str subclasses (Ansible's tagged values) yaml cannot dump
     tasks = json.loads(json.dumps(tasks))
@@ -375,7 +444,10 @@ def render_task_file(tasks, tenant, stack):
         header += ("# To run it, give spin_secret the submission directory, which holds the secret files:\n"
                    "#   module_defaults: {spin.platform.spin_secret: {data_file: <submission directory>}}\n")
     for endpoint in tasks.get("endpoints", []):
-        header += "#   %s/%s -> %s:%s\n" % (endpoint["published"] or "(any)", endpoint["protocol"],
-                                            endpoint["service"], endpoint["target"])
+        header += "#   %s%s/%s -> %s:%s\n" % (endpoint.get("hostname") + ":" if endpoint.get("hostname") else "",
+                                              endpoint["published"] or "(any)", endpoint["protocol"],
+                                              endpoint["service"], endpoint["target"])
+    for name, profiles in sorted((inactive or {}).items()):
+        header += "# Not deployed: service %s (profiles %s, none of them active)\n" % (name, ", ".join(profiles))
     return header + yaml.safe_dump(entries, sort_keys=False, default_flow_style=False, width=120,
                                    allow_unicode=True)

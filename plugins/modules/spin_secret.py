@@ -62,7 +62,7 @@ options:
       - The content, base64-encoded, as the translator writes it; never logged.
       - "Or the review file's V(<redacted: N bytes, sha256 H>); then O(data_file) gives the content, which must
         match N and H. Without O(data_file) the task works only when the secret exists already."
-      - O(state=present) needs O(data) or O(data_file).
+      - O(state=present) needs O(data), O(data_file) or O(generate).
     type: str
   data_file:
     description:
@@ -73,6 +73,13 @@ options:
       - With O(data) other than the redaction marker, a file is an error (give one of the two) and a directory is
         not used. With O(state=absent) it is not used.
     type: path
+  generate:
+    description:
+      - Make the secret with random content (32 characters) when it does not exist, and keep it as it is when it
+        does; O(data) and O(data_file) are not used. The translator writes this for a database that names no root
+        password (C(<stack>_<service>_root_password)).
+    type: bool
+    default: false
   labels:
     description:
       - Labels of the secret. A stack's secrets carry C(spin.tenant), C(spin.stack) and
@@ -163,6 +170,7 @@ def argument_spec():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         data=dict(type="str", no_log=True),
         data_file=dict(type="path"),
+        generate=dict(type="bool", default=False),
         labels=dict(type="dict", default={}),
     )
     spec.update(connection_argument_spec())

@@ -78,12 +78,6 @@ options:
     description: Seconds to wait for the services; Docker's own task error is quoted when they fail.
     type: int
     default: 180
-  platform:
-    description:
-      - Platform defaults for the translation, e.g. C(endpoint_mode) (C(dnsrr); C(vip) only where the
-        kernel has IPVS). Defaults to C(spin_platform).
-      - C(registry) (C(host:port)) names the platform registry that images are pinned from (see above).
-    type: dict
   daemon_json:
     description: The engine's daemon.json on the manager (to check that no-new-privileges is on).
     type: path
@@ -102,9 +96,6 @@ options:
       - With O(lb=false) public ports are not published at all.
     type: bool
     default: true
-  lb_platform:
-    description: The load balancer's platform variables; each key left out defaults to C(spin_lb_<key>).
-    type: dict
   public_host:
     description: The name or address the edge answers on, for the URLs of routes without a hostname.
     type: str
@@ -177,7 +168,17 @@ urls:
   returned: when state is present and lb is true
   type: list
   elements: str
-  sample: ["web: http://127.0.0.1/"]
+  sample: ["web: http://web.seed.demo.localhost/"]
+generated:
+  description:
+    - The root passwords the platform generated for databases that name none, and where each is kept (a Swarm
+      secret, mounted in the service's containers at C(path); the image's C(*_FILE) variable points there).
+      Never the password itself.
+  returned: when state is present
+  type: list
+  elements: dict
+  sample: [{service: db, variable: MYSQL_ROOT_PASSWORD_FILE, secret: seed_db_root_password,
+            path: /run/secrets/db_root_password, text: "db: the root password is generated; read it in ..."}]
 endpoints:
   description: The stack's public endpoints (published by the platform load balancer).
   returned: when state is present
@@ -201,7 +202,7 @@ audit:
 '''
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import audit, haproxy, images, lb, policy, preflight
+from ansible_collections.spin.platform.plugins.module_utils import audit, haproxy, images, lb, policy, preflight, stack_defaults
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -215,6 +216,8 @@ def argument_spec():
         "compose_file": {"type": "path"},
         "rancher_compose_file": {"type": "path"},
         "variables": {"type": "dict", "default": {}},
+        "profiles": {"type": "list", "elements": "str"},
+        "submission_roots": {"type": "list", "elements": "path"},
         "remove_volumes": {"type": "bool", "default": False},
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 180},
@@ -382,12 +385,30 @@ def run(module, client):
     if params["state"] == "present":
         result["endpoints"] = params["_tasks"].get("endpoints") or []
         result["images"] = pins
+        result["generated"] = generated_secrets(params["_tasks"])
         if routes is not None:
             result["lb"] = {"network": routes["plan"]["network"], "public_services": routes["plan"]["public_services"],
                             "routes": routes["plan"]["routes"]["routes"]}
             result["urls"] = [route_url(route, params["public_host"]) for route in result["lb"]["routes"]]
     result["audit"] = _record(params, action, changes=_changes(plan), dry_run=module.check_mode)
     return result
+
+
+def generated_secrets(tasks):
+    """Where each generated root password is kept (never the password itself)."""
+    out = []
+    for item in tasks.get("secrets") or []:
+        if not item.get("generate"):
+            continue
+        service = item["labels"].get("spin.service")
+        target = next((ref["target"] for params in tasks.get("services") or [] for ref in params["secrets"]
+                       if ref["secret_name"] == item["name"]), None)
+        path = "/run/secrets/%s" % target
+        out.append({"service": service, "variable": item["labels"].get(stack_defaults.GENERATED_LABEL),
+                    "secret": item["name"], "path": path,
+                    "text": "%s: the root password is generated; read it in %s's containers at %s (Swarm secret %s)"
+                            % (service, service, path, item["name"])})
+    return out
 
 
 def main():

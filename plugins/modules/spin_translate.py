@@ -43,9 +43,6 @@ options:
     description: Where to write the task file on the controller.
     type: path
     required: true
-  platform:
-    description: Platform defaults for the translation. Defaults to C(spin_platform).
-    type: dict
 author:
   - spin.platform contributors (@spin-platform)
 '''

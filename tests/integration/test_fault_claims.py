@@ -85,7 +85,6 @@ def edge_inventory(edge, path):
     with open(os.path.join(ROOT, "inventory", "local.yml")) as handle:
         inv = yaml.safe_load(handle)
     inv["all"]["vars"].update(edge.playbook_vars())
-    inv["all"]["vars"]["spin_policy"] = {"published_ports": list(edge.ports)}
     path.write_text(yaml.safe_dump(inv))
     return str(path)
 

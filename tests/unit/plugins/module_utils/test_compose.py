@@ -1106,10 +1106,9 @@ def test_seed_example():
     web, db = model["services"]["web"], model["services"]["db"]
     assert list(model["services"]) == ["web", "db"]
     assert (web["image"], web["deploy"]["replicas"], web["links"]) == ("httpd", 2, {"db": ["db"]})
-    assert web["ports"] == [{"target": 80, "published": 80, "protocol": "tcp", "mode": "ingress"}]
+    assert web["ports"] == [] and web["tty"] is True and db["tty"] is True
     assert (db["image"], db["deploy"]["replicas"]) == ("mysql", 1)
-    assert db["environment"] == {"MYSQL_ROOT_PASSWORD": "s3cr3t", "MYSQL_DATABASE": "seed", "MYSQL_USER": "seed",
-                                 "MYSQL_PASSWORD": "seedpass"}
+    assert db["environment"] == {"MYSQL_DATABASE": "magic", "MYSQL_USER": "cory", "MYSQL_PASSWORD": "MyOwnPass"}
     assert web["networks"] == db["networks"] == {"default": {"aliases": []}}
     assert list(model["networks"]) == ["default"]
     assert model["load_balancers"] == {} and model["volumes"] == {}

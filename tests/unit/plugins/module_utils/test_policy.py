@@ -83,7 +83,9 @@ ALLOWED = [
     ("published-port", 'ports: ["80:80"]', None),
     ("published-port", 'ports: ["443:443"]', None),
     ("published-port", 'ports: ["80"]', None),
-    ("published-port", 'ports: ["9000:80"]', {"published_ports": ["9000-9099"]}),
+    # which ports a stack may publish is the edge's (spin_lb_ports), checked with the load balancer's rules
+    ("published-port", 'ports: ["22:22"]', None),
+    ("published-port", 'ports: ["80:80/udp"]', None),
     ("image", None, None),
     ("replica-quota", "scale: 10", None),
     ("name", None, None),
@@ -146,11 +148,8 @@ REFUSED = [
     ("host-path", 'volumes: ["/srv/appdata:/d"]', {"host_path_roots": ["/srv/app"]}, "volumes"),
     ("sysctls", "sysctls: {net.ipv4.ip_forward: '1'}", None, "sysctls.net.ipv4.ip_forward"),
     ("sysctls", "sysctls: [kernel.msgmax=65536]", None, "sysctls.kernel.msgmax"),
-    ("published-port", 'ports: ["22:22"]', None, "ports"),
-    ("published-port", 'ports: ["9000:80"]', None, "ports"),
-    ("published-port", 'ports: ["80:80/udp"]', None, "ports"),
     ("published-port", "ports: [{target: 80, published: 80, mode: host}]", None, "ports"),
-    ("published-port", 'ports: ["8080:80"]', {"published_ports": ["9000-9099"]}, "ports"),
+    ("published-port", "ports: [{target: 443, published: 443, mode: host}]", None, "ports"),
     ("image", None, None, "image"),
     ("replica-quota", "scale: 11", None, "deploy.replicas"),
     ("cgroup-parent", "cgroup_parent: /system.slice", None, "cgroup_parent"),
@@ -283,7 +282,8 @@ services:
     ("443:443", "https", None),
     ("8081:8081", "tcp", None),
     ("80:80", "tcp", "published-port"),
-    ("22:22", "tcp", "published-port"),
+    ("443:443", "tls", "published-port"),
+    ("22:22", "tcp", None),      # not the edge's port: the load balancer's check refuses it
 ])
 def test_load_balancer_ports(port, protocol, rule):
     source = int(port.split(":")[0])
@@ -328,7 +328,7 @@ def test_every_violation_at_once():
             network_mode: host
             security_opt: [seccomp=unconfined]
             sysctls: {net.ipv4.ip_forward: "1"}
-            ports: ["22:22"]
+            ports: [{target: 80, published: 80, mode: host}]
             scale: 30
             cgroup_parent: x
         volumes:
@@ -410,10 +410,11 @@ def test_seed_passes_with_default_policy():
 # --- merge_policy --------------------------------------------------------------------------------
 
 def test_merge_policy_defaults_and_overrides():
-    pol = policy.merge_policy({"spin_policy": {"published_ports": [9000, "9100-9199"],
+    pol = policy.merge_policy({"spin_policy": {"proxy_ports": [80, "8080-8081"],
                                                "name_patterns": {"stack": "^[a-z]+$"},
                                                "cap_add": ["cap_chown"]}})
-    assert pol["published_ports"] == [9000, "9100-9199"]
+    assert pol["proxy_ports"] == [80, "8080-8081"]
+    assert policy.port_numbers(pol["proxy_ports"]) == [80, 8080, 8081]
     assert pol["name_patterns"]["stack"] == "^[a-z]+$"
     assert pol["name_patterns"]["tenant"] == policy.DEFAULT_POLICY["name_patterns"]["tenant"]
     assert pol["cap_add"] == ["CHOWN"]
@@ -423,8 +424,11 @@ def test_merge_policy_defaults_and_overrides():
 
 
 @pytest.mark.parametrize("platform_vars, needle", [
-    ({"spin_policy": {"publshed_ports": []}}, "unknown key (did you mean 'published_ports'?)"),
-    ({"spin_policy": {"published_ports": ["80-70"]}}, "spin_policy.published_ports must be"),
+    ({"spin_policy": {"proxy_port": []}}, "unknown key (did you mean 'proxy_ports'?)"),
+    ({"spin_policy": {"proxy_ports": ["80-70"]}}, "spin_policy.proxy_ports must be"),
+    ({"spin_policy": {"published_ports": ["8000-8999"]}},
+     "spin_policy.published_ports: the ports stacks may publish are the edge's, spin_lb_ports (one setting for the "
+     "policy and the load balancer); remove published_ports"),
     ({"spin_policy": {"global_fs_read_write": "yes"}}, "spin_policy.global_fs_read_write must be true or false"),
     ({"spin_policy": {"global_fs_roots": ["/x"]}}, "set spin_global_fs_roots instead"),
     ({"spin_policy": {"name_patterns": {"stack": "(["}}}, "not a regular expression"),

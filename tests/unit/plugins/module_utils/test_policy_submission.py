@@ -66,9 +66,10 @@ def test_check_submission_judges_on_the_controller(tmp_path):
     (directory / "app.env").write_text("A=1\n")
     args = {"tenant": "cory", "stack": "demo", "compose_file": "docker-compose.yml",
             "rancher_compose_file": "rancher-compose.yml", "variables": {}, "policy": None,
-            "global_fs_roots": None,
+            "global_fs_roots": None, "submission_roots": [str(tmp_path)],
             "tenants": {"cory": {"uid": 1000, "gid": 1000, "paths": ["/global/cfs/cdirs/cory"]}}}
-    model, facts = check_submission(args, [str(directory)])
+    model, facts, tasks = check_submission(args, [str(directory)])
+    assert tasks is None  # refused: nothing to apply
     assert [v["rule"] for v in facts["violations"]] == ["privileged"]
     assert facts["replicas"] == {"web": 3, "agent": "global"}
     assert facts["binds"] == [{"service": "web", "key": "volumes", "source": "/global/cfs/cdirs/cory",
@@ -80,3 +81,78 @@ def test_check_submission_judges_on_the_controller(tmp_path):
     assert check_submission(args, [str(directory)])[1]["input_digest"] != facts["input_digest"]
     assert model["services"]["web"]["cap_drop"] == ["ALL"]
     assert model["services"]["web"]["cap_add"] == ["NET_BIND_SERVICE"]
+
+
+# ---- submission roots: files are read from where the platform says, nothing else ----------------
+
+def _args(compose_file, roots, **extra):
+    return dict({"tenant": "demo", "stack": "st", "compose_file": compose_file, "rancher_compose_file": None,
+                 "variables": {}, "policy": None, "global_fs_roots": None, "submission_roots": roots,
+                 "tenants": {"demo": {"uid": 1000, "gid": 1000}}}, **extra)
+
+
+def test_a_file_outside_the_submission_roots_is_refused_unread(tmp_path):
+    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    roots = tmp_path / "submissions"
+    roots.mkdir()
+    with pytest.raises(SpinError) as info:
+        check_submission(_args("/etc/shadow", [str(roots)]), [str(tmp_path)])
+    assert info.value.message == (
+        "compose_file /etc/shadow is outside the submission roots (%s): tenants' files are read only from there; "
+        "put the submission under one of them (infra staff set the roots: spin_submission_roots)" % roots)
+
+
+def test_a_symbolic_link_that_leads_out_of_the_roots_is_refused(tmp_path):
+    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    roots = tmp_path / "submissions"
+    (roots / "demo").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "docker-compose.yml").write_text("services: {web: {image: httpd}}\n")
+    (roots / "demo" / "docker-compose.yml").symlink_to(tmp_path / "elsewhere" / "docker-compose.yml")
+    (roots / "linked").symlink_to(tmp_path / "elsewhere")
+    for path in (roots / "demo" / "docker-compose.yml", roots / "linked" / "docker-compose.yml"):
+        with pytest.raises(SpinError) as info:
+            check_submission(_args(str(path), [str(roots)]), [str(tmp_path)])
+        assert "(a symbolic link to %s) is outside the submission roots" % (
+            tmp_path / "elsewhere" / "docker-compose.yml") in info.value.message
+
+
+@pytest.mark.parametrize("content", [
+    "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+    "root: $6$salt$hash\nbob: s3cret-password\n",
+    b"\x7fELF\x02\x01\x01\x00\x00\x00secret",
+    "- first secret line\n- second secret line\n",
+])
+def test_a_file_that_is_not_a_compose_file_is_refused_without_its_content(tmp_path, content):
+    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    (tmp_path / "shadow").write_bytes(content if isinstance(content, bytes) else content.encode())
+    model, facts, tasks = check_submission(_args("shadow", [str(tmp_path)]), [str(tmp_path)])
+    messages = [d["message"] for d in facts["diagnostics"]]
+    assert len(messages) == 1 and tasks is None
+    assert messages[0].startswith("is not a compose file") or messages[0].startswith("must be a mapping")
+    for secret in ("root", "daemon", "salt", "s3cret", "ELF", "secret line", "bob"):
+        assert secret not in messages[0]
+
+
+def test_dotenv_gives_defaults_that_the_vars_file_overrides(tmp_path):
+    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  web:\n    image: 'httpd:${TAG}'\n    environment: {GREETING: '${GREETING}', ONLY: $ONLY}\n"
+        "  debug:\n    image: httpd\n    profiles: [debug]\n")
+    (tmp_path / ".env").write_text("TAG=2.4\nGREETING=from-dotenv\nONLY=dotenv\nCOMPOSE_PROFILES=debug\n")
+    model, facts, tasks = check_submission(_args("docker-compose.yml", [str(tmp_path)],
+                                                 variables={"GREETING": "from-vars"}), [str(tmp_path)])
+    assert facts["diagnostics"] == [] and tasks is not None
+    web = model["services"]["web"]
+    assert web["image"] == "httpd:2.4"
+    assert web["environment"] == {"GREETING": "from-vars", "ONLY": "dotenv"}
+    assert sorted(model["services"]) == ["debug", "web"]  # COMPOSE_PROFILES from .env
+    # the vars file's profiles win over .env
+    model, facts, tasks = check_submission(_args("docker-compose.yml", [str(tmp_path)], profiles=[]),
+                                           [str(tmp_path)])
+    assert sorted(model["services"]) == ["web"] and facts["inactive"] == {"debug": ["debug"]}
+    # .env is part of the input the audit digest covers
+    before = facts["input_digest"]
+    (tmp_path / ".env").write_text("TAG=2.4\nGREETING=x\nONLY=y\n")
+    assert check_submission(_args("docker-compose.yml", [str(tmp_path)], profiles=[]),
+                            [str(tmp_path)])[1]["input_digest"] != before

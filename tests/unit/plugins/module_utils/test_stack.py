@@ -28,6 +28,7 @@ services:
     configs: [{source: page, target: /usr/local/apache2/htdocs/index.html}]
   db:
     image: mysql
+    environment: {MYSQL_ROOT_PASSWORD_FILE: /run/secrets/dbpass}
     networks: [back]
     volumes: [data:/var/lib/mysql]
     secrets: [dbpass]
@@ -571,6 +572,7 @@ services:
     depends_on: [db]
   db:
     image: mysql
+    environment: {MYSQL_ROOT_PASSWORD: x}
 """
     model, diagnostics = compose.parse_stack(text, "docker-compose.yml")
     assert not compose.has_errors(diagnostics), diagnostics
@@ -622,3 +624,31 @@ def test_an_unchanged_service_does_not_wait_for_its_dependencies_again():
     assert docker.calls == []
     # the final wait still looks at every service once, the gate adds no polls of its own
     assert docker.polls == {sid: 0 for sid in docker.svcs}
+
+
+# ---- a generated root password: made once, kept by every later deploy ---------------------------
+
+def test_a_generated_password_is_made_once_and_kept():
+    model, _ = compose.parse_stack("services:\n  db:\n    image: mysql\n", "docker-compose.yml")
+    stack_tasks = translate.stack_to_tasks(model, "demo", "st")
+    docker, rec, clock = make()
+    rec.apply(rec.plan_present("demo", "st", stack_tasks))
+    secret = copy.deepcopy(docker.secs["st_db_root_password"])
+    data = docker.stored_secret
+    assert len(data) == 32 and set(data.decode()) <= set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+    # random, not derived from anything a tenant could know: another deploy from scratch gets another one
+    docker2, rec2, _ = make()
+    rec2.apply(rec2.plan_present("demo", "st", stack_tasks))
+    assert docker2.stored_secret != data
+    assert secret["Spec"]["Labels"]["spin.generated"] == "MYSQL_ROOT_PASSWORD_FILE"
+    env = docker.find_service("st_db")["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert "MYSQL_ROOT_PASSWORD_FILE=/run/secrets/db_root_password" in env
+    docker.calls = []
+    again = rec.plan_present("demo", "st", translate.stack_to_tasks(model, "demo", "st"))
+    assert not again.changed
+    rec.apply(again)
+    assert docker.calls == [] and docker.secs["st_db_root_password"] == secret
+    # another deploy (another controller, a day later) makes no new password either
+    other = make(docker=docker)[1]
+    assert not other.plan_present("demo", "st", translate.stack_to_tasks(model, "demo", "st")).changed

@@ -33,7 +33,7 @@ def _read(name):
         return handle.read()
 
 
-def _seed_service(name, image, replicas, env, labels_service):
+def _seed_service(name, image, replicas, env, labels_service, secrets=()):
     labels = dict(OWNER, **{"spin.service": labels_service})
     return {
         "name": name, "state": "present", "image": image, "command": None, "entrypoint": None, "env": env,
@@ -41,26 +41,35 @@ def _seed_service(name, image, replicas, env, labels_service):
         "mode": "replicated", "replicas": replicas,
         "networks": [{"name": "seed_default", "aliases": [labels_service]}],
         "endpoint_mode": "dnsrr", "publish": [], "mounts": [], "healthcheck": None, "restart_policy": None,
-        "resources": None, "placement": None, "update_config": None, "rollback_config": None, "secrets": [],
-        "configs": [], "cap_add": [], "cap_drop": [], "read_only": False, "init": False, "stop_grace_period": None,
-        "stop_signal": None, "logging": None, "sysctls": {}, "ulimits": [], "tty": False, "stdin_open": False,
-        "wait": True, "wait_timeout": 180,
+        "resources": None, "placement": None, "update_config": None, "rollback_config": None,
+        "secrets": list(secrets), "configs": [], "cap_add": [], "cap_drop": [], "read_only": False, "init": False,
+        "stop_grace_period": None, "stop_signal": None, "logging": None, "sysctls": {}, "ulimits": [], "tty": True,
+        "stdin_open": False, "wait": True, "wait_timeout": 180,
     }
 
 
 def test_seed_example():
+    """The verbatim seed: db gets a generated root password (a secret the deploy fills once), both
+    keep their terminal, and web, which publishes nothing but serves HTTP, gets a route of its own."""
     tasks = tasks_of(_read("docker-compose.yml"), _read("rancher-compose.yml"))
+    generated = {"secret_name": "seed_db_root_password", "target": "db_root_password", "uid": "0", "gid": "0",
+                 "mode": 0o444}
     assert tasks == {
         "networks": [{"name": "seed_default", "driver": "overlay", "internal": False, "attachable": False,
                       "driver_opts": {}, "labels": OWNER}],
-        "volumes": [], "secrets": [], "configs": [],
+        "volumes": [], "configs": [],
+        "secrets": [{"name": "seed_db_root_password", "data": None, "generate": True,
+                     "labels": dict(OWNER, **{"spin.generated": "MYSQL_ROOT_PASSWORD_FILE", "spin.service": "db"})}],
         "services": [
-            _seed_service("seed_db", "mysql", 1, {"MYSQL_ROOT_PASSWORD": "s3cr3t", "MYSQL_DATABASE": "seed",
-                                                  "MYSQL_USER": "seed", "MYSQL_PASSWORD": "seedpass"}, "db"),
+            _seed_service("seed_db", "mysql", 1, {"MYSQL_DATABASE": "magic", "MYSQL_USER": "cory",
+                                                  "MYSQL_PASSWORD": "MyOwnPass",
+                                                  "MYSQL_ROOT_PASSWORD_FILE": "/run/secrets/db_root_password"},
+                          "db", [generated]),
             _seed_service("seed_web", "httpd", 2, {}, "web"),
         ],
         "endpoints": [{"service": "seed_web", "compose_service": "web", "target": 80, "published": 80,
-                       "protocol": "tcp"}],
+                       "protocol": "tcp", "hostname": "web.seed.nersc.localhost", "key": "x-spin.route",
+                       "origin": "service 'web' automatic route"}],
         "wait_for": {},
     }
 
@@ -184,7 +193,7 @@ def test_every_field_translates():
                                  "driver_opts": {"type": "nfs", "o": "addr=10.0.0.1", "device": ":/export"},
                                  "labels": OWNER}]
     assert tasks["secrets"] == [{"name": "seed_pw_" + _sha10(b"hunter2"),
-                                 "data": base64.b64encode(b"hunter2").decode(), "labels": OWNER}]
+                                 "data": base64.b64encode(b"hunter2").decode(), "labels": OWNER, "generate": False}]
     assert tasks["configs"] == [{"name": "seed_conf_" + _sha10(b"key = value"),
                                  "data": base64.b64encode(b"key = value").decode(), "labels": OWNER}]
     assert tasks["endpoints"] == [
@@ -288,7 +297,7 @@ def test_cycle_is_an_error_naming_the_services(deps, first, loop):
     with pytest.raises(SpinError) as info:
         translate.stack_to_tasks(model, "nersc", "seed")
     assert info.value.diagnostics == [{
-        "severity": "error", "file": None, "service": first, "key": "depends_on",
+        "severity": "error", "file": "docker-compose.yml", "service": first, "key": "depends_on",
         "message": "services depend on each other in a loop: %s; remove one depends_on or link" % loop}]
 
 
@@ -308,7 +317,7 @@ def test_keys_for_policy_never_pass_silently(key, value, reason):
     model["services"]["s"][key] = value
     with pytest.raises(SpinError) as info:
         translate.stack_to_tasks(model, "nersc", "seed")
-    assert info.value.message == "the stack cannot be translated:\nstack: service 's': key '%s': cannot be " \
+    assert info.value.message == "the stack cannot be translated:\ndocker-compose.yml: service 's': key '%s': cannot be " \
                                  "translated: %s" % (key, reason)
 
 
@@ -328,7 +337,7 @@ def test_too_long_names():
     with pytest.raises(SpinError) as info:
         translate.stack_to_tasks(model_of("services: {%s: {image: x}}" % name), "nersc", "seed")
     assert info.value.diagnostics == [{
-        "severity": "error", "file": None, "service": name, "key": None,
+        "severity": "error", "file": "docker-compose.yml", "service": name, "key": None,
         "message": "'seed_%s' is longer than 63 characters: use a shorter stack or service name" % name}]
 
 

@@ -22,6 +22,7 @@ version: '3.8'
 services:
   db:
     image: mysql
+    environment: {MYSQL_ROOT_PASSWORD_FILE: /run/secrets/db_password}
     secrets: [db_password]
 secrets:
   db_password:
