@@ -116,9 +116,23 @@ def is_database(image, config):
 # ---------------------------------------------------------------------------------------------
 # generated root passwords
 
+SERVERS = ("mysqld", "mariadbd", "postgres")
+
+
+def runs_the_server(svc):
+    """Does the service run the image's database server (not a client, a backup job, a migration
+    that uses the image's tools)? The image's own command, or the server's name or options."""
+    if svc.get("entrypoint") is not None:
+        return False
+    command = svc.get("command")
+    return not command or command[0] in SERVERS or command[0].startswith("-")
+
+
 def root_password(svc):
-    """-> the ``*_FILE`` variable to point at a generated password, or None (not a database that
-    needs one, or the service settles the root password itself)."""
+    """-> the ``*_FILE`` variable to point at a generated password, or None (not a database server
+    that needs one, or the service settles the root password itself)."""
+    if not runs_the_server(svc):
+        return None
     for patterns, file_variable, settled_by in ROOT_PASSWORDS:
         if svc.get("image") and _matches(svc["image"], patterns):
             if any(name in (svc.get("environment") or {}) for name in settled_by):

@@ -1,49 +1,123 @@
-"""The example stack, the seed's two files unchanged, deploys through the tenant entry point on the
-local platform (as `./spin up` does): web x2 and db x1 run, and web answers through the edge load
-balancer on the URL the playbook prints, from both replicas."""
+"""The example stack, NERSC Spin's seed byte for byte, deploys through the tenant entry point on the
+local platform as `./spin up` deploys it: web x2 and db x1 run; web, which publishes nothing, answers
+through the edge at its own host name (curl resolves *.localhost by itself) from both replicas; db,
+which names no root password, got a generated one; cory/MyOwnPass reaches database magic from web's
+network as host db; and the same files again touch no service.
+
+SPIN_TEST_SEED_STACK deploys the same files as another stack (a developer's own, beside the shared
+example stack); the default is the example stack itself."""
+import os
+import re
+import subprocess
 import time
-import urllib.request
 
-SEED_VARS = "@examples/seed/vars.yml"
+import docker
+import pytest
+import yaml
+
+STACK = os.environ.get("SPIN_TEST_SEED_STACK", "seed")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def _get(url):
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return resp.status, resp.headers.get("X-Served-By") or resp.headers.get("Server"), resp.read()
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory):
+    """The vars file: examples/seed.vars.yml itself, or the same files as another stack."""
+    if STACK == "seed":
+        return "examples/seed.vars.yml"
+    with open(os.path.join(ROOT, "examples", "seed.vars.yml")) as handle:
+        variables = yaml.safe_load(handle)
+    variables["spin_stack"] = STACK
+    path = tmp_path_factory.mktemp("seed") / "vars.yml"
+    path.write_text(yaml.safe_dump(variables))
+    return str(path)
 
 
-def test_the_seed_deploys_unchanged_and_answers_through_the_edge(playbook, docker_client):
-    result = playbook("playbooks/deploy.yml", "-e", SEED_VARS)
-    assert "web: http://127.0.0.1/" in result.output
+def _curl(url):
+    """curl as a tenant types it: *.localhost resolves to 127.0.0.1 without any DNS set-up."""
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url],
+                         stdout=subprocess.PIPE, text=True, check=False)
+    return out.stdout
 
-    running = {}
-    for name in ("seed_web", "seed_db"):
-        tasks = docker_client.services.get(name).tasks(filters={"desired-state": "running"})
-        running[name] = sum(1 for t in tasks if t["Status"]["State"] == "running")
-    assert running == {"seed_web": 2, "seed_db": 1}
 
-    # both replicas serve: HAProxy balances round robin over tasks.seed_web
-    web_ips = {a["Addresses"][0].split("/")[0]
-               for t in docker_client.services.get("seed_web").tasks(filters={"desired-state": "running"})
-               for a in t["NetworksAttachments"]}
+def _running(docker_client, name):
+    tasks = docker_client.services.get(name).tasks(filters={"desired-state": "running"})
+    return sum(1 for t in tasks if t["Status"]["State"] == "running")
+
+
+def _served(docker_client, service):
+    """The web containers that logged a request (Apache logs to its terminal: tty: true)."""
+    return {c.name for c in docker_client.containers.list(filters={"label": "com.docker.swarm.service.name=" + service})
+            if b"GET / HTTP" in c.logs(tail=50)}
+
+
+def _one_off(docker_client, name, network, command):
+    """A Swarm job on ``network`` (one of the stack's: a service may join it, a container may not):
+    -> (exit code, output)."""
+    service = docker_client.services.create(
+        "mysql", command=command, name=name, networks=[network], labels={"spin.test": "seed"},
+        mode=docker.types.ServiceMode("replicated-job", concurrency=1),
+        restart_policy=docker.types.RestartPolicy(condition="none"))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            tasks = service.tasks()
+            done = [t for t in tasks if t["Status"]["State"] in ("complete", "failed", "rejected")]
+            if done:
+                status = done[0]["Status"]
+                output = b"".join(service.logs(stdout=True, stderr=True)).decode()
+                return (status.get("ContainerStatus") or {}).get("ExitCode"), output
+            time.sleep(0.5)
+        pytest.fail("the check job on %s did not finish in 120 s" % network)
+    finally:
+        service.remove()
+
+
+def test_the_seed_deploys_verbatim_and_answers_at_its_own_host_name(playbook, docker_client, seed, prefix):
+    first = playbook("playbooks/deploy.yml", "-e", "@" + seed)
+    url = re.search(r"web: (http://web\.%s\.demo\.localhost(?::\d+)?/)" % STACK, first.output)
+    assert url, first.output[-3000:]
+    url = url.group(1)
+    web, db = STACK + "_web", STACK + "_db"
+    assert (_running(docker_client, web), _running(docker_client, db)) == (2, 1)
+
+    # the URL answers 200 through the edge, from both replicas (round robin over tasks.<stack>_web)
+    deadline = time.monotonic() + 60
     seen = set()
-    deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(seen) < 2:
-        status, dummy, dummy = _get("http://127.0.0.1/")
-        assert status == 200
-        seen.update(_access_log_sources(docker_client))
+        assert _curl(url) == "200"
+        seen |= _served(docker_client, web)
         time.sleep(0.2)
-    assert len(seen) >= 2, "requests through the edge reached %s of the web tasks %s" % (seen, web_ips)
+    assert len(seen) == 2, "requests reached %s of the 2 web replicas" % sorted(seen)
 
-    # the same input again changes nothing
-    again = playbook("playbooks/deploy.yml", "-e", SEED_VARS)
+    # tty: true reached the spec (the seed says it of both services)
+    for name in (web, db):
+        assert docker_client.services.get(name).attrs["Spec"]["TaskTemplate"]["ContainerSpec"].get("TTY") is True
+
+    # cory/MyOwnPass reaches database magic from web's network, as host db
+    code, output = _one_off(docker_client, prefix + "-dbcheck", STACK + "_default",
+                            ["mariadb", "-h", "db", "-u", "cory", "-pMyOwnPass", "magic", "-N", "-e",
+                             "SELECT CONCAT(DATABASE(), ' as ', CURRENT_USER())"])
+    assert code == 0 and "magic as cory@%" in output, output
+
+    # db named no root password: it has a generated one, in a secret mounted where the deploy said,
+    # never in the spec, the output or the environment
+    said = " ".join(first.output.replace("''", "'").split())
+    assert "db: the root password is generated; read it in db's containers at /run/secrets/db_root_password " \
+           "(Swarm secret %s_db_root_password)" % STACK in said
+    container = docker_client.containers.list(filters={"label": "com.docker.swarm.service.name=" + db})[0]
+    password = container.exec_run(["cat", "/run/secrets/db_root_password"]).output.decode().strip()
+    assert len(password) >= 32
+    login = container.exec_run(["sh", "-c", 'mariadb -uroot -p"$(cat /run/secrets/db_root_password)" -N -e '
+                                            '"SELECT 1"'])
+    assert login.exit_code == 0, login.output
+    assert password not in first.output
+    assert password not in str(docker_client.services.get(db).attrs["Spec"])
+
+    # the same files again: no service is touched, the password stays
+    before = {name: docker_client.services.get(name).attrs["Version"]["Index"] for name in (web, db)}
+    again = playbook("playbooks/deploy.yml", "-e", "@" + seed)
     assert again.recap()["changed"] == 0
-
-
-def _access_log_sources(docker_client):
-    """The web containers that logged a request (Apache logs to stdout)."""
-    served = set()
-    for container in docker_client.containers.list(filters={"label": "com.docker.swarm.service.name=seed_web"}):
-        if b"GET / HTTP" in container.logs(tail=50):
-            served.add(container.name)
-    return served
+    assert "0 created, 0 updated, 0 removed, 2 unchanged" in again.output
+    assert {name: docker_client.services.get(name).attrs["Version"]["Index"] for name in (web, db)} == before
+    assert container.exec_run(["cat", "/run/secrets/db_root_password"]).output.decode().strip() == password
+    assert _curl(url) == "200"

@@ -26,13 +26,13 @@ def tenant(tmp_path, docker_client, playbook, prefix):
             assert not names, "%s left behind: %s" % (kind, names)
 
 
-def seed_files(port=int(os.environ.get("SPIN_TEST_SEED_PORT", "8009"))):
-    """The seed's files, publishing ``port`` instead of 80: the example stack (./spin up) holds port 80
-    of the edge, and a second stack may not claim it (test_example.py deploys the seed unchanged)."""
+def seed_files():
+    """The seed's files as they are: web publishes nothing and gets an automatic route at a host name
+    of its own stack, so test stacks compete for no port with each other or with the example stack."""
     with open(os.path.join(SEED, "docker-compose.yml")) as c, open(os.path.join(SEED, "rancher-compose.yml")) as r:
         compose = c.read()
-        assert "- 80:80" in compose
-        return compose.replace("- 80:80", "- %d:80" % port), r.read()
+        assert "MYSQL_DATABASE: magic" in compose
+        return compose, r.read()
 
 
 def test_seed_deploys_scales_updates_and_prunes(tenant):
@@ -65,12 +65,12 @@ def test_seed_deploys_scales_updates_and_prunes(tenant):
     assert len(t.running(web)) == 3
 
     # an environment value changes: a rolling update of db only, which comes back with it
-    t.write(compose.replace("MYSQL_DATABASE: seed", "MYSQL_DATABASE: seed2"), rancher.replace("scale: 2", "scale: 3"))
+    t.write(compose.replace("MYSQL_DATABASE: magic", "MYSQL_DATABASE: magic2"), rancher.replace("scale: 2", "scale: 3"))
     t.deploy()
     updated = t.versions()
     assert updated[web] == after[web] and updated[db] > after[db]
     env = t.services()[db].attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
-    assert "MYSQL_DATABASE=seed2" in env
+    assert "MYSQL_DATABASE=magic2" in env
     assert len(t.running(db)) == 1
 
     # a service dropped from the file is removed

@@ -120,6 +120,12 @@ def test_a_route_the_edge_refuses_names_the_service_and_the_opt_out():
     ({"image": "postgres", "environment": {"POSTGRES_HOST_AUTH_METHOD": "trust"}}, None),
     ({"image": "httpd", "environment": {}}, None),
     ({"image": "redis", "environment": {}}, None),
+    # the server with options of its own, and the image used as a client or for a backup
+    ({"image": "mariadb", "environment": {}, "command": ["--max-connections=500"]}, "MYSQL_ROOT_PASSWORD_FILE"),
+    ({"image": "postgres", "environment": {}, "command": ["postgres", "-c", "shared_buffers=256MB"]},
+     "POSTGRES_PASSWORD_FILE"),
+    ({"image": "mariadb", "environment": {}, "command": ["sh", "-c", "mariadb -h db -e 'select 1'"]}, None),
+    ({"image": "postgres", "environment": {}, "entrypoint": ["pg_dump"]}, None),
 ])
 def test_which_databases_get_a_generated_root_password(service, variable):
     assert stack_defaults.root_password(service) == variable
