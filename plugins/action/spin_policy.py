@@ -9,6 +9,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.spin.platform.plugins.module_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
                                                                                problem_messages)
@@ -47,6 +48,9 @@ class ActionModule(ActionBase):
         result.update({k: v for k, v in remote.items() if k not in ("invocation", "_ansible_parsed")})
         result.update({"changed": False, "allowed": not messages, "violations": violations, "messages": messages,
                        "diagnostics": diagnostics})
+        warnings = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
+        if warnings:
+            result.setdefault("warnings", []).extend(warnings)
         if messages and args["fail_on_violation"]:
             result["failed"] = True
             result["msg"] = "stack '%s' of tenant '%s' is refused (%d problem(s)):\n%s" % (

@@ -68,8 +68,10 @@ class ActionModule(ActionBase):
         _model, facts, tasks = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
         messages = problem_messages(facts["diagnostics"], facts["violations"])
         if messages:
+            warnings = [compose.format_diagnostic(d) for d in facts["diagnostics"] if d["severity"] == "warning"]
             raise SpinError("stack '%s' of tenant '%s' is refused (%d problem(s)):\n%s" % (
                 args["stack"], args["tenant"], len(messages), "\n".join(messages)),
-                diagnostics=facts["diagnostics"], violations=facts["violations"], messages=messages)
+                diagnostics=facts["diagnostics"], violations=facts["violations"], messages=messages,
+                **({"warnings": warnings} if warnings else {}))
         return (translate.render_task_file(tasks, args["tenant"], args["stack"], facts["inactive"]), tasks,
                 facts["diagnostics"])

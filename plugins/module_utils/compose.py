@@ -109,14 +109,27 @@ def make_dir_stat(base_dir):
     def stat_file(relpath):
         full = _confined(base, relpath)
         if os.path.isdir(full):
-            files = sorted(name for name in os.listdir(full) if os.path.isfile(os.path.join(full, name))
-                           and os.path.commonpath([base, os.path.realpath(os.path.join(full, name))]) == base)
-            return {"kind": "dir", "files": files}
+            return {"kind": "dir", "files": _files_below(base, full)}
         if os.path.isfile(full):
             return {"kind": "file", "mode": os.stat(full).st_mode & 0o7777}
         return {"kind": "missing"}
 
     return stat_file
+
+
+def _files_below(base, directory, limit=100):
+    """The regular files below ``directory`` (relative paths, sorted, at most ``limit``), without
+    following links that lead outside ``base``."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.isfile(path) and os.path.commonpath([base, os.path.realpath(path)]) == base:
+                found.append(os.path.relpath(path, directory).replace(os.sep, "/"))
+            if len(found) >= limit:
+                return found
+    return found
 
 
 def _confined(base, relpath):
@@ -2421,7 +2434,7 @@ def _check_references(st, file, model, lb_names):
 
 
 def _inactive_text(st, target):
-    return " (its profiles %s are not active)" % ", ".join(st.inactive[target]) if target in st.inactive else ""
+    return " (not in an active profile: %s)" % ", ".join(st.inactive[target]) if target in st.inactive else ""
 
 
 def _settle_conditions(st, file, model):

@@ -145,8 +145,8 @@ def check_submission(args, bases):
                 for name, svc in model["services"].items()}
     platform = dict(args.get("platform") or {}, proxy_ports=policy.port_numbers(pol["proxy_ports"]))
     tasks = None
-    if not compose.has_errors(diagnostics):
-        diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files, args.get("global_fs"))
+    # the edge's rules on the ports the files name, even when something else is wrong: every problem at once
+    diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files)
     if not compose.has_errors(diagnostics) and not violations:
         try:
             tasks = translate.stack_to_tasks(model, tenant, stack, platform, args.get("global_fs"), files)
@@ -162,7 +162,7 @@ def check_submission(args, bases):
     return model, facts, tasks
 
 
-def route_problems(model, tenant, stack, platform, lb_platform, files, filesystems=None):
+def route_problems(model, tenant, stack, platform, lb_platform, files):
     """The load balancer's own rules on the stack's public ports, automatic routes and lb_config
     (allowed ports and host names, protocols, certificates), checked here as on the manager."""
     try:

@@ -1,0 +1,94 @@
+"""One verdict (issue 8): spin_policy, spin_translate and spin_stack judge a submission on the
+controller with the same code, so they return the same diagnostics for the same files. Each action
+plugin runs here as Ansible runs it, with the module on the manager answering as it does when the
+swarm adds nothing (no other owner, quota left, the engine as it should be): every problem, and
+every warning, comes from the controller, and the three must agree on every fixture."""
+import os
+import types
+
+import pytest
+
+from ansible_collections.spin.platform.plugins.action import spin_policy, spin_stack, spin_translate
+from ansible_collections.spin.platform.plugins.module_utils import compose
+
+HERE = os.path.dirname(__file__)
+FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "compose"))
+SEED = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", "examples", "seed"))
+CASES = sorted(os.listdir(FIXTURES)) + ["seed"]
+POLICY = {"images": ["*"], "registries": ["*"]}
+
+
+class Templar(object):
+    def template(self, value):
+        return value
+
+
+class Loader(object):
+    def __init__(self, basedir):
+        self.basedir = basedir
+
+    def get_basedir(self):
+        return self.basedir
+
+
+def manager(module_name, module_args, task_vars=None):
+    """The module on a manager when the swarm adds nothing: it passes on the controller's verdict."""
+    controller = module_args.get("_controller") or {}
+    if module_name == "spin.platform.spin_policy":
+        return {"changed": False, "violations": list(controller.get("violations") or [])}
+    if controller.get("violations") or controller.get("error_count") or module_args.get("_tasks") is None:
+        return {"failed": True, "refused": True, "changed": False, "violations": list(controller.get("violations")
+                                                                                       or []), "msg": "refused"}
+    return {"changed": True, "urls": [], "generated": []}
+
+
+def run(plugin, directory, dest, check_mode=False):
+    args = {"tenant": "demo", "stack": "fx", "compose_file": os.path.join(directory, "docker-compose.yml"),
+            "policy": POLICY, "submission_roots": [os.path.dirname(directory)],
+            "tenants": {"demo": {"uid": 1000, "gid": 1000}}}
+    if plugin is spin_translate:
+        args["dest"] = dest
+    task = types.SimpleNamespace(args=args, async_val=0, check_mode=check_mode, diff=False, action=plugin.__name__)
+    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir="/tmp"))
+    action = plugin.ActionModule(task, connection, None, Loader(directory), Templar(), None)
+    action._execute_module = lambda module_name=None, module_args=None, task_vars=None, **kw: manager(
+        module_name, module_args, task_vars)
+    return action.run(task_vars={})
+
+
+def verdict(result):
+    """(errors the tenant reads, warnings) from any of the three results."""
+    errors = result.get("messages") or []
+    if result.get("failed") and not errors:
+        errors = [result.get("msg")]
+    return errors, sorted(result.get("warnings") or [])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_policy_translate_and_stack_give_one_verdict(name, tmp_path):
+    directory = SEED if name == "seed" else os.path.join(FIXTURES, name)
+    results = {plugin.__name__.rsplit(".", 1)[-1]: run(plugin, directory, str(tmp_path / "tasks.yml"),
+                                                       check_mode=plugin is spin_stack)
+               for plugin in (spin_policy, spin_translate, spin_stack)}
+    verdicts = {plugin: verdict(result) for plugin, result in results.items()}
+    assert verdicts["spin_translate"] == verdicts["spin_policy"] == verdicts["spin_stack"], verdicts
+    refused = bool(verdicts["spin_policy"][0])
+    assert [bool(results[p].get("failed")) for p in ("spin_policy", "spin_translate", "spin_stack")] == [refused] * 3
+    if refused:
+        # the same problems, each with the file (and service) it belongs to
+        assert all(line.startswith(("docker-compose.yml: ", "rancher-compose.yml: ")) for line in verdicts[
+            "spin_policy"][0]), verdicts["spin_policy"][0]
+        assert not (tmp_path / "tasks.yml").exists()
+    else:
+        assert (tmp_path / "tasks.yml").exists()
+
+
+def test_a_load_balancer_rule_is_refused_by_all_three_before_the_manager(tmp_path):
+    """Before issue 8, spin_policy and spin_translate passed a stack that spin_stack refused on the
+    manager (the edge's rules were checked only there): a service with 8080:80."""
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: httpd\n    ports: ['8080:80']\n")
+    expected = ["docker-compose.yml: service 'web': key 'ports[0]': port 8080 is not one the platform lets stacks "
+                "publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports)"]
+    for plugin in (spin_policy, spin_translate, spin_stack):
+        result = run(plugin, str(tmp_path), str(tmp_path / "tasks.yml"))
+        assert result.get("failed") and verdict(result)[0] == expected, (plugin.__name__, result)

@@ -1,0 +1,231 @@
+"""Real-world-shaped compose files (tests/unit/fixtures/compose/, each with its own .env and files,
+the way projects publish them) through the controller's one verdict, with any image allowed: what
+each becomes on spin.platform, or exactly what its tenant is told.
+
+The table is written by hand from what Compose does with each file; the share of files that deploy
+unchanged is printed (pytest -s) and asserted, so a change that turns a file away shows up here."""
+import base64
+import os
+
+import pytest
+
+from ansible_collections.spin.platform.plugins.module_utils import compose
+from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission, problem_messages
+
+HERE = os.path.dirname(__file__)
+FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "compose"))
+SEED = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", "examples", "seed"))
+LB = "is not one the platform lets stacks publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports)"
+
+
+def judge(name):
+    directory = SEED if name == "seed" else os.path.join(FIXTURES, name)
+    rancher = os.path.join(directory, "rancher-compose.yml")
+    args = {"tenant": "demo", "stack": "fx", "compose_file": os.path.join(directory, "docker-compose.yml"),
+            "rancher_compose_file": rancher if os.path.exists(rancher) else None, "variables": {},
+            "policy": {"images": ["*"], "registries": ["*"]}, "global_fs_roots": None,
+            "submission_roots": [os.path.dirname(directory)], "tenants": {"demo": {"uid": 1000, "gid": 1000}}}
+    return check_submission(args, [directory])
+
+
+def service(tasks, name):
+    return next(p for p in tasks["services"] if p["name"] == "fx_" + name)
+
+
+def routes(tasks):
+    return [(e["compose_service"], e["published"], e.get("hostname"), e["target"]) for e in tasks["endpoints"]]
+
+
+# ---- the files that deploy unchanged, and what they become ---------------------------------------
+
+def check_seed(model, tasks):
+    assert routes(tasks) == [("web", 80, "web.fx.demo.localhost", 80)]
+    assert [s["name"] for s in tasks["secrets"]] == ["fx_db_root_password"]
+
+
+def check_wordpress(model, tasks):
+    # .env gives the passwords; the published 80 is served at the service's own host name
+    assert service(tasks, "db")["env"]["MYSQL_ROOT_PASSWORD"] == "somewordpress"
+    assert service(tasks, "wordpress")["env"]["WORDPRESS_DB_PASSWORD"] == "wordpress"
+    assert routes(tasks) == [("wordpress", 80, "wordpress.fx.demo.localhost", 80)]
+    assert tasks["secrets"] == [] and service(tasks, "db")["restart_policy"]["condition"] == "any"
+
+
+def check_nextcloud(model, tasks):
+    db = service(tasks, "db")
+    # the server runs with options of its own and names no root password: one is generated
+    assert db["command"][0] == "--transaction-isolation=READ-COMMITTED"
+    assert db["env"]["MYSQL_ROOT_PASSWORD_FILE"] == "/run/secrets/db_root_password"
+    # a healthcheck without test tunes the image's own
+    assert db["healthcheck"] == {"test": None, "interval": "10s", "timeout": None, "retries": None,
+                                 "start_period": "30s"}
+    assert [m["volume_nocopy"] for m in service(tasks, "cron")["mounts"]] == [True]
+    assert service(tasks, "cron")["entrypoint"] == ["/cron.sh"]
+    assert routes(tasks) == [("app", 8001, None, 80)]
+
+
+def check_proxy_app(model, tasks):
+    # the two configuration files became configs; the directory of the second is not needed
+    proxy = service(tasks, "proxy")
+    assert sorted(c["target"] for c in proxy["configs"]) == ["/etc/nginx/conf.d/default.conf",
+                                                             "/etc/nginx/nginx.conf"]
+    contents = {c["name"].rsplit("_", 1)[0]: base64.b64decode(c["data"]) for c in tasks["configs"]}
+    assert contents["fx_app.conf"].startswith(b"server {")
+    assert routes(tasks) == [("proxy", 80, "proxy.fx.demo.localhost", 80)]
+    assert tasks["wait_for"] == {"fx_app": ["fx_db"]}
+    assert service(tasks, "app")["env"]["DATABASE_URL"] == "postgres://app:app@db:5432/app"
+
+
+def check_static_site(model, tasks):
+    # publishes nothing but serves HTTP: an automatic route; its two files are configs
+    assert routes(tasks) == [("web", 80, "web.fx.demo.localhost", 80)]
+    assert service(tasks, "web")["replicas"] == 2 and len(tasks["configs"]) == 2
+
+
+def check_django_celery(model, tasks):
+    assert [(p["name"], p["mode"]) for p in tasks["services"]][:3] == [
+        ("fx_redis", "replicated"), ("fx_postgres", "replicated"), ("fx_migrate", "replicated-job")]
+    assert tasks["wait_for"]["fx_web"] == ["fx_postgres", "fx_migrate"]
+    web = service(tasks, "web")
+    # the anchor's $${...} is a literal, once, in every service that uses it
+    assert web["env"]["LOG_FORMAT"] == service(tasks, "worker")["env"]["LOG_FORMAT"] == "${levelname} ${message}"
+    assert web["env"]["SECRET_KEY"] == "a long 'random' value # not a comment"
+    assert web["image"] == "registry.example.org/science/portal:latest"
+    assert service(tasks, "worker")["resources"]["limits"]["memory"] == 512 * 1024 ** 2
+    assert model["inactive"] == {"flower": ["monitoring"]}
+    assert routes(tasks) == [("web", 8000, None, 8000)]
+
+
+def check_elastic(model, tasks):
+    es = service(tasks, "es01")
+    assert es["ulimits"] == [{"name": "memlock", "soft": -1, "hard": -1},
+                             {"name": "nofile", "soft": 65536, "hard": 65536}]
+    assert es["resources"]["limits"]["memory"] == 1024 ** 3
+    assert tasks["wait_for"] == {"fx_kibana": ["fx_es01"]}
+    # a database (search engine) gets no route, the dashboard its published port
+    assert routes(tasks) == [("kibana", 8005, None, 5601)]
+
+
+def check_rabbitmq_workers(model, tasks):
+    # container_name and both link forms answer as network aliases of the broker
+    assert service(tasks, "rabbitmq")["networks"][0]["aliases"] == ["rabbitmq", "broker", "queue"]
+    assert service(tasks, "rabbitmq")["hostname"] == "rabbit"
+    assert service(tasks, "rabbitmq")["ulimits"] == [{"name": "nofile", "soft": 65536, "hard": 65536}]
+    assert service(tasks, "worker")["replicas"] == 3
+    assert service(tasks, "producer")["restart_policy"]["max_attempts"] == 5
+    assert tasks["wait_for"] == {"fx_worker": ["fx_rabbitmq"]}
+
+
+def check_keycloak(model, tasks):
+    assert service(tasks, "keycloak-db")["networks"][0]["aliases"] == ["keycloak-db", "keycloak-postgres"]
+    assert model["inactive"] == {"mailhog": ["dev"]}
+    assert routes(tasks) == [("keycloak", 8002, None, 8080)]
+
+
+def check_ftp_passive(model, tasks):
+    assert routes(tasks) == [("ftp", 8000, None, 21)] + [("ftp", 8000 + i, None, 30000 + i) for i in range(1, 10)]
+
+
+ACCEPTED = {
+    "seed": check_seed, "wordpress": check_wordpress, "nextcloud": check_nextcloud, "proxy-app": check_proxy_app,
+    "static-site": check_static_site, "django-celery": check_django_celery, "elastic": check_elastic,
+    "rabbitmq-workers": check_rabbitmq_workers, "keycloak": check_keycloak, "ftp-passive": check_ftp_passive,
+}
+
+# ---- the files that are refused, and exactly what their tenant reads --------------------------------
+
+REFUSED = {
+    "gitea": [
+        "docker-compose.yml: service 'server': key 'ports[0]': port 3000 " + LB,
+        "docker-compose.yml: service 'server': key 'ports[1]': port 222 " + LB],
+    "include-split": [
+        "docker-compose.yml: key 'include': not supported on spin.platform: put every service in one "
+        "docker-compose.yml (extends with file: works)",
+        "docker-compose.yml: service 'app': key 'depends_on': service 'cache' does not exist"],
+    "jupyter": [
+        "docker-compose.yml: service 'notebook': key 'volumes[0]': relative bind mount of the directory "
+        "'./notebooks' is not supported: the service may run on any node, where the submission directory does not "
+        "exist. Mount each file on its own, each becomes a config: "
+        "'./notebooks/analysis.ipynb:/home/jovyan/work/analysis.ipynb:ro'; or put the files into the image; for "
+        "data the service writes, use a named volume: write 'notebooks:/home/jovyan/work' and declare notebooks "
+        "under the top-level volumes"],
+    "mattermost": [
+        "docker-compose.yml: service 'postgres': key 'shm_size': not supported on spin.platform: Swarm cannot set "
+        "it; mount a tmpfs on /dev/shm instead (tmpfs: /dev/shm:size=256m)",
+        "docker-compose.yml: service 'mattermost': key 'ports[0]': port 8065 " + LB],
+    "minio": [
+        "docker-compose.yml: service 'minio': key 'ports[0]': port 9000 " + LB,
+        "docker-compose.yml: service 'minio': key 'ports[1]': port 9001 " + LB],
+    "monitoring": [
+        "docker-compose.yml: service 'grafana': key 'volumes[1]': relative bind mount of the directory "
+        "'./grafana/provisioning' is not supported: the service may run on any node, where the submission "
+        "directory does not exist. Mount each file on its own, each becomes a config: "
+        "'./grafana/provisioning/datasources/prometheus.yml:/etc/grafana/provisioning/datasources/prometheus.yml:ro';"
+        " or put the files into the image; for data the service writes, use a named volume: write "
+        "'provisioning:/etc/grafana/provisioning' and declare provisioning under the top-level volumes",
+        "docker-compose.yml: service 'prometheus': key 'ports[0]': port 9090 " + LB,
+        "docker-compose.yml: service 'grafana': key 'ports[0]': port 3000 " + LB,
+        "docker-compose.yml: service 'node-exporter': key 'volumes': [host-path] bind mount of /proc is outside "
+        "the allowed host paths (/global/cfs, /global/homes); use a named volume, or a path below /global/cfs or "
+        "/global/homes",
+        "docker-compose.yml: service 'node-exporter': key 'pid': [host-namespace] pid: the host's pid namespace is "
+        "not available to tenants; remove pid: each container keeps its own namespace"],
+    "node-app": [
+        "docker-compose.yml: service 'app': key 'volumes[0]': relative bind mount of the directory './src' is not "
+        "supported: the service may run on any node, where the submission directory does not exist. Mount each "
+        "file on its own, each becomes a config: './src/index.js:/usr/src/app/src/index.js:ro'; or put the files "
+        "into the image; for data the service writes, use a named volume: write 'src:/usr/src/app/src' and declare "
+        "src under the top-level volumes"],
+    "static-site-dir": [
+        "docker-compose.yml: service 'web': key 'volumes[0]': relative bind mount of the directory './html' is not "
+        "supported: the service may run on any node, where the submission directory does not exist. Mount each "
+        "file on its own, each becomes a config: './html/index.html:/usr/share/nginx/html/index.html:ro', "
+        "'./html/style.css:/usr/share/nginx/html/style.css:ro'; or put the files into the image; for data the "
+        "service writes, use a named volume: write 'html:/usr/share/nginx/html' and declare html under the "
+        "top-level volumes",
+        "docker-compose.yml: service 'web': key 'ports[0]': port 8080 " + LB],
+    "traefik": [
+        "docker-compose.yml: service 'traefik': key 'volumes': [docker-socket] bind mount of /var/run/docker.sock "
+        "exposes the Docker socket (/var/run/docker.sock), which controls every tenant's containers; remove the "
+        "mount"],
+}
+
+
+def test_every_fixture_is_in_the_table():
+    assert sorted(os.listdir(FIXTURES)) == sorted(set(ACCEPTED) - {"seed"} | set(REFUSED))
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_what_a_file_that_deploys_unchanged_becomes(name):
+    model, facts, tasks = judge(name)
+    assert problem_messages(facts["diagnostics"], facts["violations"]) == []
+    assert tasks is not None
+    ACCEPTED[name](model, tasks)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_what_the_tenant_of_a_refused_file_is_told(name):
+    model, facts, tasks = judge(name)
+    assert tasks is None
+    assert problem_messages(facts["diagnostics"], facts["violations"]) == REFUSED[name]
+
+
+def test_the_share_that_deploys_unchanged():
+    accepted = [name for name in sorted(set(ACCEPTED) | set(REFUSED)) if judge(name)[2] is not None]
+    total = len(ACCEPTED) + len(REFUSED)
+    print("\n[compose fixtures] %d of %d deploy unchanged (%d%%): %s" % (
+        len(accepted), total, round(100.0 * len(accepted) / total), ", ".join(accepted)))
+    assert sorted(accepted) == sorted(ACCEPTED)
+
+
+def test_warnings_of_the_accepted_files_name_file_service_and_key():
+    seen = {}
+    for name in sorted(ACCEPTED):
+        _model, facts, _tasks = judge(name)
+        seen[name] = [compose.format_diagnostic(d) for d in facts["diagnostics"] if d["severity"] == "warning"]
+    assert seen["proxy-app"] == ["docker-compose.yml: service 'app': key 'build': warning: ignored: spin.platform "
+                                 "builds nothing; the image 'app:latest' must already be on the nodes"]
+    assert seen["keycloak"] == [
+        "docker-compose.yml: service 'keycloak': key 'depends_on.mailhog': warning: service 'mailhog' is not deployed "
+        "(not in an active profile: dev); it is not required (required: false), so 'keycloak' starts without it"]
+    assert seen["seed"] == seen["wordpress"] == seen["static-site"] == []
