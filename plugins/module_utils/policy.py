@@ -640,8 +640,8 @@ class _Checker:
         load balancer's rules; the policy adds what the shared ports (proxy_ports) need."""
         for port in ports:
             published = port.get("published")
-            if published is not None and port.get("mode") == "host" and _in_ports(published,
-                                                                               self.policy["proxy_ports"]):
+            shared = published is not None and _in_ports(published, self.policy["proxy_ports"])
+            if shared and port.get("mode") == "host":
                 self.svc("published-port", name, "ports",
                          "port %d is shared by every tenant through the edge: in mode host the service would take "
                          "it on the node itself" % published,

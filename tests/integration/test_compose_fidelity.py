@@ -55,7 +55,7 @@ def stack(tmp_path, docker_client, playbook, prefix):
 
 def _ts(text):
     """Docker's RFC 3339 time with nanoseconds -> a comparable string (same zone, same width)."""
-    head, _, frac = text.rstrip("Z").partition(".")
+    head, dummy, frac = text.rstrip("Z").partition(".")
     return head + "." + (frac + "000000000")[:9]
 
 
@@ -91,8 +91,8 @@ def test_one_deploy_configs_profiles_order_and_the_automatic_route(stack, docker
     assert [t["Status"]["State"] for t in jobs] == ["complete"]
     assert "migrated" in b"".join(docker_client.services.get(migrate).logs(stdout=True)).decode()
     assert _ts(docker_client.services.get(migrate).attrs["CreatedAt"]) >= db_running
-    assert _ts(docker_client.services.get(web).attrs["CreatedAt"]) >= max(db_running,
-                                                                         _ts(jobs[0]["Status"]["Timestamp"]))
+    migrated = _ts(jobs[0]["Status"]["Timestamp"])
+    assert _ts(docker_client.services.get(web).attrs["CreatedAt"]) >= max(db_running, migrated)
 
     # the same files again: nothing changes, the job does not run again
     before = stack.versions()

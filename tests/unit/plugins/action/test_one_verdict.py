@@ -9,7 +9,6 @@ import types
 import pytest
 
 from ansible_collections.spin.platform.plugins.action import spin_policy, spin_stack, spin_translate
-from ansible_collections.spin.platform.plugins.module_utils import compose
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "compose"))
@@ -36,9 +35,9 @@ def manager(module_name, module_args, task_vars=None):
     controller = module_args.get("_controller") or {}
     if module_name == "spin.platform.spin_policy":
         return {"changed": False, "violations": list(controller.get("violations") or [])}
-    if controller.get("violations") or controller.get("error_count") or module_args.get("_tasks") is None:
-        return {"failed": True, "refused": True, "changed": False, "violations": list(controller.get("violations")
-                                                                                       or []), "msg": "refused"}
+    violations = list(controller.get("violations") or [])
+    if violations or controller.get("error_count") or module_args.get("_tasks") is None:
+        return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
     return {"changed": True, "urls": [], "generated": []}
 
 

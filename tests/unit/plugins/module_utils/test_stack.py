@@ -629,7 +629,7 @@ def test_an_unchanged_service_does_not_wait_for_its_dependencies_again():
 # ---- a generated root password: made once, kept by every later deploy ---------------------------
 
 def test_a_generated_password_is_made_once_and_kept():
-    model, _ = compose.parse_stack("services:\n  db:\n    image: mysql\n", "docker-compose.yml")
+    model = compose.parse_stack("services:\n  db:\n    image: mysql\n", "docker-compose.yml")[0]
     stack_tasks = translate.stack_to_tasks(model, "demo", "st")
     docker, rec, clock = make()
     rec.apply(rec.plan_present("demo", "st", stack_tasks))
@@ -638,7 +638,7 @@ def test_a_generated_password_is_made_once_and_kept():
     assert len(data) == 32 and set(data.decode()) <= set(
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
     # random, not derived from anything a tenant could know: another deploy from scratch gets another one
-    docker2, rec2, _ = make()
+    docker2, rec2 = make()[:2]
     rec2.apply(rec2.plan_present("demo", "st", stack_tasks))
     assert docker2.stored_secret != data
     assert secret["Spec"]["Labels"]["spin.generated"] == "MYSQL_ROOT_PASSWORD_FILE"
