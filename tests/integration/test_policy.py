@@ -121,7 +121,9 @@ def test_refused_stack_names_every_cause_and_creates_nothing(playbook, docker_cl
         "docker-compose.yml: service 'web': key 'volumes': [global-fs-read-only] /global/cfs/cdirs/cory is "
         "mounted read-write",
         "docker-compose.yml: service 'web': key 'volumes': [docker-socket] bind mount of /var/run/docker.sock",
-        "docker-compose.yml: service 'web': key 'ports': [published-port] port 22 is not among the ports",
+        # which ports may be published is the edge's (spin_lb_ports), checked with the policy: one verdict
+        "docker-compose.yml: service 'web': key 'ports[0]': port 22 is not one the platform lets stacks publish: "
+        "use one of 80, 443, 8000-8009 (the platform variable lb_ports)",
         "docker-compose.yml: service 'web': key 'security_opt': [security-opt] 'seccomp=unconfined'",
     ]:
         assert line in out, line
@@ -130,7 +132,8 @@ def test_refused_stack_names_every_cause_and_creates_nothing(playbook, docker_cl
     assert (record["tenant"], record["stack"], record["action"], record["verdict"]) == ("cory", stack,
                                                                                         "check", "refused")
     assert record["violations"] == sorted(["image", "privileged", "global-fs-user", "global-fs-read-only",
-                                           "docker-socket", "published-port", "security-opt"])
+                                           "docker-socket", "security-opt"])
+    assert record["errors"] == 1  # the port, refused by the load balancer's rules
     assert record["input_digest"].startswith("sha256:")
     assert oct(os.stat(audit_log).st_mode & 0o777) == "0o640"
 
