@@ -29,10 +29,11 @@ RAW_MARKUP = re.compile(r"\b(?:[BCIMOUVE]|RV)\([^)]")
 
 
 def _ansible_doc(collections_path, tmp_path_factory, *args):
-    # python -m ansible doc: the ansible-doc of the ansible-core under test, also where no script is installed
+    # the ansible-doc of the ansible-core under test, also where it is not installed with its scripts and
+    # entry points (ansible-test units puts it on PYTHONPATH)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1")
     env.pop("ANSIBLE_CONFIG", None)  # no checkout ansible.cfg: the collection comes from collections_path only
-    proc = subprocess.run([sys.executable, "-m", "ansible", "doc"] + list(args), cwd=str(tmp_path_factory.getbasetemp()),
+    proc = subprocess.run([sys.executable, "-m", "ansible.cli.doc"] + list(args), cwd=str(tmp_path_factory.getbasetemp()),
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     assert proc.returncode == 0 and not proc.stderr.strip(), "ansible-doc %s:\n%s" % (" ".join(args), proc.stderr)
     return proc.stdout
