@@ -120,9 +120,9 @@ oldest_core() {
     "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
     local scratch
     scratch="$(mktemp -d)"
-    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/translate.yml -e @examples/seed/vars.yml \
+    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/translate.yml -e @examples/seed.vars.yml \
         -e "spin_translate_dest=$scratch/seed.tasks.yml"
-    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/deploy.yml -e @examples/seed/vars.yml --check
+    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/deploy.yml -e @examples/seed.vars.yml --check
     rm -rf "$scratch"
 }
 
