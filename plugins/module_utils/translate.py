@@ -438,11 +438,11 @@ def render_task_file(tasks, tenant, stack, inactive=None):
                 params = {key: value for key, value in params.items() if value is not None}
             entries.append({"name": "%s %s" % (kind[:-1].capitalize(), item["name"]), TASK_MODULES[kind]: params})
     header = ("# Stack '%s' of tenant '%s', translated by spin.platform from the tenant's compose files.\n"
-              "# For review: the deploy applies the same data. Secret contents are redacted.\n"
-              "# Public endpoints (published by the platform load balancer):\n" % (stack, tenant))
-    if tasks["secrets"]:
+              "# For review: the deploy applies the same data. Secret contents are redacted.\n" % (stack, tenant))
+    if any(not secret.get("generate") for secret in tasks["secrets"]):
         header += ("# To run it, give spin_secret the submission directory, which holds the secret files:\n"
                    "#   module_defaults: {spin.platform.spin_secret: {data_file: <submission directory>}}\n")
+    header += "# Public endpoints (published by the platform load balancer):\n"
     for endpoint in tasks.get("endpoints", []):
         header += "#   %s%s/%s -> %s:%s\n" % (endpoint.get("hostname") + ":" if endpoint.get("hostname") else "",
                                               endpoint["published"] or "(any)", endpoint["protocol"],
