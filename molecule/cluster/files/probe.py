@@ -1,7 +1,8 @@
 """A bounded load on one URL: N client threads, each sending one request after another (paced to
 --rate requests per second in all), until --stop-file appears, --seconds pass or --requests are sent.
-Prints one JSON line: requests, failed (non-2xx answers and connection errors), the failure kinds,
-and when the first and last failures happened (seconds after the start)."""
+Prints one JSON line: requests, failed (non-2xx answers, connection errors and answers slower than
+--timeout), the failure kinds, when the first and last failures happened (seconds after the start),
+and the slowest and the 99th-percentile answer times in milliseconds."""
 import argparse
 import http.client
 import json
@@ -19,13 +20,14 @@ def main():
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--requests", type=int, default=10000)
-    parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--stop-file")
     parser.add_argument("--ready-file", help="written once the first request has been answered")
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.url)
     lock = threading.Lock()
     stats = {"requests": 0, "failed": 0, "kinds": {}, "first_failure": None, "last_failure": None}
+    latencies = []
     start = time.monotonic()
     interval = args.threads / args.rate
 
@@ -49,6 +51,7 @@ def main():
                 kind = type(exc).__name__
             with lock:
                 stats["requests"] += 1
+                latencies.append(time.monotonic() - began)
                 if kind:
                     stats["failed"] += 1
                     stats["kinds"][kind] = stats["kinds"].get(kind, 0) + 1
@@ -65,6 +68,9 @@ def main():
     for thread in threads:
         thread.join()
     stats["seconds"] = round(time.monotonic() - start, 2)
+    latencies.sort()
+    stats["max_ms"] = round(latencies[-1] * 1000) if latencies else None
+    stats["p99_ms"] = round(latencies[int(len(latencies) * 0.99)] * 1000) if latencies else None
     print(json.dumps(stats))
 
 
