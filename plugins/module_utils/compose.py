@@ -24,7 +24,7 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils import safe_yaml, units
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model, safe_yaml, units
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -680,7 +680,7 @@ class _Service:
 def empty_service():
     """A service of the model with every key at its default (see docs/design.md)."""
     return {
-        "image": None, "command": None, "entrypoint": None, "environment": {}, "ports": [],
+        "image": None, "build": None, "command": None, "entrypoint": None, "environment": {}, "ports": [],
         "expose": [], "loopback_ports": [], "volumes": [], "networks": {}, "links": {}, "depends_on": [],
         "depends_on_conditions": {},
         "healthcheck": None, "restart_policy": None, "user": None, "working_dir": None,
@@ -907,7 +907,15 @@ def _k_scale(sp, value):
 
 
 def _k_ignore(sp, value):
-    """Keys consumed elsewhere (extends is resolved before the service is parsed; build in _finish)."""
+    """Keys consumed elsewhere (extends is resolved before the service is parsed)."""
+
+
+def _k_build(sp, value):
+    """build: the platform builds the image from the submission (build.py normalises and judges it)."""
+    model, problems = build_model.normalise(value, sp.st.env)
+    for severity, key, message in problems:
+        sp.report(severity, key, message)
+    sp.model["build"] = model
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1656,7 +1664,7 @@ _DEPLOY_KEYS = {
 # the tables: every service key the compose schemas know is here, or an error names it unknown
 
 SERVICE_KEYS = {
-    "image": _k_image, "build": _k_ignore, "extends": _k_ignore, "profiles": _k_ignore,
+    "image": _k_image, "build": _k_build, "extends": _k_ignore, "profiles": _k_ignore,
     "command": _k_command, "entrypoint": _k_entrypoint,
     "environment": _k_environment, "env_file": _k_env_file,
     "labels": _k_labels, "label_file": _k_label_file,
@@ -1770,11 +1778,8 @@ def _finish_service(sp):
     model["labels"] = dict(sp.label_file_vars, **sp.labels)
     if "build" in raw:
         if model["image"]:
-            sp.warning("build", "ignored: spin.platform builds nothing; the image '%s' must already be on "
-                       "the nodes" % model["image"])
-        else:
-            sp.error("build", "build without image is not supported: spin.platform builds nothing and has no "
-                     "registry; build the image on the nodes and name it with image:")
+            sp.warning("image", "'%s' does not name the built image: the platform tags what it builds "
+                       "<registry>/<tenant>/<stack>-%s:<content hash>" % (model["image"], sp.name))
     elif not model["image"] and "image" not in raw:
         sp.error("image", "missing: every service needs an image")
     if model["network_mode"] is not None and "networks" in raw:

@@ -105,14 +105,17 @@ def pin_image(ref, engine, registry=None):
     raise SpinError("image '%s' was found neither in %s" % (ref, " nor in ".join(tried)))
 
 
-def pin_services(engine, services, registry=None):
+def pin_services(engine, services, registry=None, built=(), check_mode=False):
     """Pin the image of every service params dict (translate.stack_to_tasks ``services``) in place.
 
     Each service keeps the name its tenant wrote as the label ``spin.image``. Returns
     ``(pins, warnings)``, pins being ``{service name: {"image": written, "pinned": ..., "source": ...}}``.
-    Every service whose image is nowhere is named in one SpinError.
+    Every service whose image is nowhere is named in one SpinError. ``built`` names the images the
+    platform builds from the submission (``build:``): in check mode one not built yet stays as its
+    tag (source ``build``), since the deploy builds it first.
     """
     pins, warnings, problems = {}, [], []
+    built = set(built or ())
     for params in services:
         written = params.get("image")
         if not written:
@@ -122,8 +125,16 @@ def pin_services(engine, services, registry=None):
             found = pin_image(written, engine, registry)
         except SpinError as exc:
             service = (params.get("labels") or {}).get("spin.service") or params["name"]
-            problems.append("service '%s': %s" % (service, exc.message))
-            continue
+            if written in built and check_mode:
+                found = {"image": written, "source": "build", "warning": None}
+            elif written in built:
+                problems.append("service '%s': its image is built from the submission (build:) and %s is not built "
+                                "yet; playbooks/deploy.yml builds it (spin.platform.spin_build) before the deploy"
+                                % (service, written))
+                continue
+            else:
+                problems.append("service '%s': %s" % (service, exc.message))
+                continue
         params["image"] = found["image"]
         params["labels"] = dict(params.get("labels") or {}, **{LABEL: written})
         pins[params["name"]] = {"image": written, "pinned": found["image"], "source": found["source"]}

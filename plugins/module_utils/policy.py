@@ -41,6 +41,7 @@ RULES = {
     "sysctls": "sysctls outside the allow-list",
     "published-port": "published ports outside the platform's allowed sets",
     "image": "images outside the allowed registries and names",
+    "build": "builds from base images outside the allowed ones, with network, secrets or SSH",
     "replica-quota": "more replicas than the tenant's quota, over all its stacks",
     "cgroup-parent": "cgroup_parent",
     "volumes-from": "volumes_from (another container's volumes)",
@@ -77,6 +78,13 @@ DEFAULT_POLICY = {
     # images: name patterns (fnmatch, optional :tag) of local images, and registries (host[/prefix])
     "images": ["httpd", "mysql", "mariadb", "spin/httpd", "spin/mariadb"],
     "registries": [],
+    # compose build: images a Dockerfile may start FROM besides those above; RUN steps without
+    # network unless build_network; a build stopped after build_timeout seconds; a context of at
+    # most build_context_bytes
+    "build_base_images": ["spin/base"],
+    "build_network": False,
+    "build_timeout": 600,
+    "build_context_bytes": 100 * 1024 * 1024,
     "default_replica_quota": 10,
     "name_patterns": {
         # no '_' in tenant and stack names: '<stack>_' then names the stack's objects unambiguously
@@ -156,6 +164,10 @@ _CHECKS = {
     "proxy_protocols": (_is_str_list, "a list of load balancer protocols"),
     "images": (_is_str_list, "a list of image name patterns"),
     "registries": (_is_str_list, "a list of registries (host[:port][/prefix])"),
+    "build_base_images": (_is_str_list, "a list of image name patterns"),
+    "build_network": (_is_bool, "true or false"),
+    "build_timeout": (_is_count, "a number of seconds"),
+    "build_context_bytes": (_is_count, "a number of bytes"),
     "default_replica_quota": (_is_count, "a whole number >= 0"),
     "security_opt": (_is_str_list, "a list of security options"),
     "volume_drivers": (_is_str_list, "a list of volume driver names"),
@@ -468,12 +480,27 @@ class _Checker:
 
     # -- one service ---------------------------------------------------------------------------
 
+    def build_options(self, name, spec):
+        network = spec.get("network")
+        if network not in (None, "none") and not (network == "default" and self.policy["build_network"]):
+            self.svc("build", name, "build.network", "builds run without network (RUN steps cannot download anything); "
+                     "network '%s' is not available" % network,
+                     "remove build.network; put what the build needs in the build context")
+        for key in ("secrets", "ssh"):
+            if spec.get(key):
+                self.svc("build", name, "build." + key, "build %s are not available on the platform: nothing secret may "
+                         "go into an image others can pull" % key,
+                         "remove build.%s; give the running service a secret (secrets:) instead" % key)
+
     def service(self, name, svc):
         policy = self.policy
         self.labels(name, "", "labels", svc.get("labels"))
         self.labels(name, "", "deploy.labels", (svc.get("deploy") or {}).get("labels"))
         image = svc.get("image")
-        if image and not image_allowed(image, policy):
+        # a built image is judged by how and from what it is built (its Dockerfile: build.check, on the controller)
+        if svc.get("build"):
+            self.build_options(name, svc["build"])
+        elif image and not image_allowed(image, policy):
             allowed = ", ".join(policy["images"] + ["%s/*" % r for r in policy["registries"]])
             self.svc("image", name, "image", "image '%s' is not among the images the platform allows (%s)"
                      % (image, allowed), "use one of the allowed images, or ask the platform staff to add yours")

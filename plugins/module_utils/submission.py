@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import (audit, compose, haproxy, placement, policy,
-                                                                    translate)
+from ansible_collections.spin.platform.plugins.module_utils import (audit, build, build_context, compose, haproxy,
+                                                                    placement, policy, translate)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
@@ -140,6 +140,8 @@ def check_submission(args, bases):
     files = {"compose": names["compose"], "rancher": names["rancher"]}
     # the quota needs the tenant's other stacks: the module checks it with the full count
     violations = policy.evaluate(model, tenant, entry, pol, files=files, stack=stack, skip=("replica-quota",))
+    builds = plan_builds(model, base, tenant, stack, (args.get("platform") or {}).get("registry"), pol,
+                         files["compose"], diagnostics, violations)
     replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
                        else policy.stack_replicas({"services": {name: svc}})[name])
                 for name, svc in model["services"].items()}
@@ -158,7 +160,7 @@ def check_submission(args, bases):
     facts = {"compose_path": compose_path, "files": files, "violations": violations, "diagnostics": diagnostics,
              "error_count": sum(1 for d in diagnostics if d["severity"] == "error"),
              "replicas": replicas, "binds": policy.bind_mounts(model), "input_digest": audit.digest_files(seen),
-             "inactive": model.get("inactive") or {}}
+             "inactive": model.get("inactive") or {}, "builds": builds}
     return model, facts, tasks
 
 
@@ -178,6 +180,37 @@ def health_checks(model):
     """rancher-compose health checks of the services, which the edge's checks use."""
     return {name: svc["rancher_health_check"] for name, svc in model["services"].items()
             if svc.get("rancher_health_check")}
+
+
+def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_name, diagnostics, violations):
+    """Judge and hash every service's ``build`` (reading its context), and name the image it runs:
+    ``model`` services get ``image`` = the build's tag. Problems are appended to ``diagnostics`` and
+    ``violations``. -> ``{service: {image, digest, context, dockerfile, bytes, files, archive_sha256,
+    max_bytes, timeout, network, bases, build}}``."""
+    builds = {}
+    for name, svc in sorted(model["services"].items()):
+        spec = svc.get("build")
+        if not spec:
+            continue
+        try:
+            dockerfile_text = build_context.read_dockerfile(submission_dir, spec)
+            packed = build_context.pack(submission_dir, spec, max_bytes=pol["build_context_bytes"])
+        except SpinError as exc:
+            diagnostics.append(compose.diagnostic("error", compose_name, name, "build", exc.message))
+            continue
+        if "build" not in pol["disabled_rules"]:
+            violations.extend(build.check(name, spec, dockerfile_text, pol, compose_name, policy.image_allowed,
+                                          policy.violation))
+        digest = build.content_digest(packed["sha256"], spec)
+        svc["image"] = build.image_name(registry, tenant, stack, name, digest)
+        builds[name] = {"image": svc["image"], "digest": digest, "context": spec["context"],
+                        "dockerfile": packed["dockerfile"], "bytes": packed["bytes"], "files": packed["files"],
+                        "archive_sha256": packed["sha256"], "max_bytes": pol["build_context_bytes"],
+                        "timeout": pol["build_timeout"], "network": pol["build_network"],
+                        "bases": [b["image"] for b in build.dockerfile_bases(dockerfile_text, spec["args"])["bases"]
+                                  if b["image"]],
+                        "build": spec}
+    return builds
 
 
 def problem_messages(diagnostics, violations):

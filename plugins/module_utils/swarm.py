@@ -10,8 +10,11 @@ prefixes (services, secrets, configs) or substrings (networks).
 from __future__ import annotations
 
 import io
+import json
+import socket
 import sys
 import tarfile
+import threading
 import time
 
 from .errors import SpinError
@@ -430,6 +433,59 @@ class SwarmClient(object):
         what = "pull image '%s'" % reference
         return _progress_result(what, self._consume(self._call(what, self.api.pull, repository, tag=tag, stream=True,
                                                                decode=True), what))
+
+    def build_image(self, archive, tag, dockerfile, buildargs=None, target=None, labels=None, network=False,
+                    deadline=600):
+        """Build ``tag`` with the engine's own builder from the tar file object ``archive``.
+
+        RUN steps get no network unless ``network``. A build still running after ``deadline`` seconds
+        is stopped: the connection is cut, and the engine cancels the build and removes its
+        container. -> ``{"id": image ID | None, "output": [lines], "error": None | text, "timed_out": bool,
+        "seconds": float}``; a failed build is a result with ``error``, not an exception.
+        """
+        params = {"t": tag, "dockerfile": dockerfile, "rm": True, "forcerm": True, "pull": False,
+                  "buildargs": json.dumps(buildargs or {}), "labels": json.dumps(labels or {}),
+                  "networkmode": "default" if network else "none"}
+        if target:
+            params["target"] = target
+        started = time.monotonic()
+        response = self._call("start building image '%s'" % tag, self.api._post, self.api._url("/build"),
+                              params=params, data=archive, headers={"Content-Type": "application/x-tar"},
+                              stream=True, timeout=None)
+        state = {"timed_out": False}
+
+        def cut():
+            state["timed_out"] = True
+            try:
+                response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+            except Exception:  # noqa: BLE001 - another transport: closing is the next best thing
+                response.close()
+        timer = threading.Timer(deadline, cut)
+        timer.daemon = True
+        timer.start()
+        output, image_id, error = [], None, None
+        try:
+            for event in self.api._stream_helper(response, decode=True):
+                if not isinstance(event, dict):
+                    continue
+                if event.get("stream"):
+                    output.extend(line for line in event["stream"].splitlines() if line.strip())
+                if event.get("error"):
+                    error = str(event["error"]).strip()
+                    output.append(error)
+                if (event.get("aux") or {}).get("ID"):
+                    image_id = event["aux"]["ID"]
+        except Exception as exc:  # noqa: BLE001 - the cut connection, or the engine went away
+            if not state["timed_out"]:
+                error = error or "the connection to the engine broke during the build: %s" % exc
+        finally:
+            timer.cancel()
+            response.close()
+        if state["timed_out"]:
+            error = "stopped after %d s, the platform's build time limit" % deadline
+            image_id = None
+        return {"id": None if error else image_id, "output": output, "error": error,
+                "timed_out": state["timed_out"], "seconds": round(time.monotonic() - started, 1)}
 
     def _consume(self, stream, what):
         return self._call(what, lambda: list(stream))

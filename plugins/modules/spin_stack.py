@@ -343,7 +343,9 @@ def run(module, client):
             return {"failed": True, "refused": True, "changed": False, "violations": violations,
                     "audit": record, "msg": "refused"}
         tasks = params["_tasks"]
-        pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"))
+        built = [b["image"] for b in (controller.get("builds") or {}).values()]
+        pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"),
+                                                 built=built, check_mode=module.check_mode)
         for warning in pin_warnings:
             module.warn(warning)
         routes = _plan_routes(client, params, tasks, module.check_mode) if params["lb"] else None

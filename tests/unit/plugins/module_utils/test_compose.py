@@ -365,9 +365,23 @@ ERRORS = [
     ("log_opt: {a: b}", ["key 'log_opt': needs log_driver: name the driver the options are for"]),
     ("sysctls: [net.core.somaxconn]", ["key 'sysctls.net.core.somaxconn': has no value: write "
                                        "net.core.somaxconn=VALUE"]),
-    ("build: .\nimage: null", ["key 'image': must be an image name, not empty (null)",
-                               "key 'build': build without image is not supported: spin.platform builds nothing "
-                               "and has no registry; build the image on the nodes and name it with image:"]),
+    ("build: .\nimage: null", ["key 'image': must be an image name, not empty (null)"]),
+    ("build: /srv/app\nimage: null", ["key 'build.context': '/srv/app' is outside the submission directory: give a "
+                                      "directory relative to the compose file, inside it",
+                                      "key 'image': must be an image name, not empty (null)"]),
+    ("build: {context: ../app, privileged: true}", [
+        "key 'build.privileged': not supported on spin.platform: builds never run privileged",
+        "key 'build.context': '../app' is outside the submission directory: give a directory relative to the "
+        "compose file, inside it"]),
+    ("build: {context: git://example.org/app.git}", [
+        "key 'build.context': 'git://example.org/app.git' is a remote context: the platform builds only from the "
+        "submission directory; put the sources next to the compose file"]),
+    ("build: {contxt: app}", ["key 'build.contxt': unknown key (build knows additional_contexts, args, cache_from, "
+                              "cache_to, context, dockerfile, dockerfile_inline, entitlements, extra_hosts, isolation, "
+                              "labels, network, no_cache, platforms, privileged, pull, secrets, shm_size, ssh, tags, "
+                              "target, ulimits)"]),
+    ("build: {dockerfile: a, dockerfile_inline: 'FROM x'}",
+     ["key 'build.dockerfile_inline': give dockerfile or dockerfile_inline, not both"]),
     ("devices: [{path: /dev/x}]", ["key 'devices': a device mapping has source, target and permissions"]),
 ]
 
@@ -376,6 +390,19 @@ ERRORS = [
 def test_error(body, expected):
     model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
     assert messages(diagnostics) == ["docker-compose.yml: service 's': " + e for e in expected]
+
+
+def test_build_is_normalised():
+    model, diagnostics = parse("services:\n  s:\n    build:\n      context: ./app/\n      args: [A=1, B, C]\n"
+                               "      target: prod\n      cache_from: [x]\n", env={"B": "from-env"})
+    assert messages(diagnostics) == []
+    assert messages(diagnostics, "warning") == [
+        "docker-compose.yml: service 's': key 'build.cache_from': warning: ignored on spin.platform: the platform's "
+        "builder uses its own cache"]
+    assert model["services"]["s"]["image"] is None
+    assert model["services"]["s"]["build"] == {
+        "context": "app", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {"A": "1", "B": "from-env"},
+        "target": "prod", "labels": {}, "network": None, "secrets": [], "ssh": []}
 
 
 def test_missing_image():
@@ -401,8 +428,8 @@ def test_ignored_keys_warn(key):
 
 
 WARNINGS = [
-    ("build: .", "key 'build': warning: ignored: spin.platform builds nothing; the image 'img' must already be on "
-                 "the nodes"),
+    ("build: .", "key 'image': warning: 'img' does not name the built image: the platform tags what it builds "
+                 "<registry>/<tenant>/<stack>-s:<content hash>"),
     ("restart: always\ndeploy: {restart_policy: {condition: none}}",
      "key 'restart': warning: ignored because deploy.restart_policy is given"),
     ("ports: ['10.1.2.3:8080:80']", "key 'ports[0]': warning: host IP '10.1.2.3' is ignored: the platform load "

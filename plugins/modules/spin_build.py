@@ -1,0 +1,234 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: spin_build
+short_description: Build the images of a tenant's stack that its compose file builds (C(build:))
+version_added: 0.1.0
+description:
+  - "For every service with C(build:) in the tenant's C(docker-compose.yml): an action plugin on the controller
+    reads the build context inside the submission directory (after C(.dockerignore)), checks what would be built
+    against the platform's policy, packs the context and sends it to this host, the build node (in
+    C(playbooks/deploy.yml) the node labelled C(spin.build=true), else the first manager)."
+  - "The image is tagged C(<registry>/<tenant>/<stack>-<service>:<content hash>) (without C(<registry>/) where
+    the platform has no registry, C(spin_platform.registry)); the hash covers every file sent and the build
+    options (C(dockerfile), C(args), C(target), C(labels)), so the same submission is built once, and
+    M(spin.platform.spin_stack) names the same image from the same files."
+  - "Nothing is built when the image exists already (in the registry, or on this engine without a registry) and,
+    where this engine has it, was built from the base images this engine has now."
+  - "Policy (C(spin_policy), see C(docs/policy.md), rule C(build)): base images (C(FROM), C(COPY --from)) only from
+    the allowed images (C(images), C(build_base_images)) and registries; C(RUN) steps without network unless
+    C(build_network); no build secrets or SSH; a build that runs longer than C(build_timeout) seconds is stopped;
+    a context of at most C(build_context_bytes)."
+  - A failed build fails the task, quoting the build's last lines of output; nothing is pushed.
+  - With a registry the image is pushed to it, so that every node can pull it.
+extends_documentation_fragment:
+  - spin.platform.submission
+  - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
+  - spin.platform.attributes.action
+attributes:
+  check_mode:
+    support: full
+    details: Checks the policy, hashes the contexts and reports what would be built; builds and pushes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: The same submission gives the same tag, which exists after the first run.
+  action:
+    support: full
+    details: An action plugin reads, checks and packs the build contexts on the controller.
+options:
+  compose_file:
+    description:
+      - The tenant's C(docker-compose.yml); its directory is the submission directory, and every build context
+        must lie inside it.
+    type: path
+    required: true
+  platform:
+    description:
+      - The platform settings; C(registry) (C(host:port)) is the platform registry the images are pushed to.
+        Defaults to the inventory variable C(spin_platform).
+    type: dict
+  _builds:
+    description: Internal, set by the action plugin - the packed builds.
+    type: list
+    elements: dict
+'''
+
+EXAMPLES = r'''
+- name: Build the stack's images on the build node
+  spin.platform.spin_build:
+    tenant: cory
+    stack: magic
+    compose_file: /srv/submissions/magic/docker-compose.yml
+  delegate_to: build1
+
+- name: What would be built
+  spin.platform.spin_build:
+    tenant: cory
+    stack: magic
+    compose_file: /srv/submissions/magic/docker-compose.yml
+  check_mode: true
+'''
+
+RETURN = r'''
+builds:
+  description: One entry per service with C(build:), in service name order.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: The compose service.
+      type: str
+    image:
+      description: The image's tag.
+      type: str
+    built:
+      description: Whether the image was (or, in check mode, would be) built.
+      type: bool
+    why:
+      description: Why it was built or not.
+      type: str
+    id:
+      description: The image's ID on the build node (none in check mode when not built yet).
+      type: str
+    digest:
+      description: The registry's manifest digest, with a registry.
+      type: str
+    seconds:
+      description: How long the build took.
+      type: float
+  sample: [{service: app, image: "spin-registry:5000/cory/magic-app:3f2a9c0b1d4e5f60", built: true,
+            why: "not built yet", id: "sha256:9b1e...", digest: "sha256:41aa...", seconds: 12.5}]
+summary:
+  description: One line per image, for people.
+  returned: success
+  type: list
+  elements: str
+  sample: ["image of app: spin-registry:5000/cory/magic-app:3f2a9c0b1d4e5f60 built in 12.5 s (not built yet)"]
+refused:
+  description: The stack was refused by the policy or has errors; nothing was built. RV(messages) lists every problem.
+  returned: when refused
+  type: bool
+messages:
+  description: Every problem of a refused stack, one line each.
+  returned: when refused
+  type: list
+  elements: str
+'''
+
+import json
+
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+
+OUTPUT_LINES = 30
+
+
+def argument_spec():
+    spec = dict(
+        tenant=dict(type="str", required=True),
+        stack=dict(type="str", required=True),
+        compose_file=dict(type="path", required=True),
+        rancher_compose_file=dict(type="path"),
+        variables=dict(type="dict", default={}),
+        profiles=dict(type="list", elements="str"),
+        submission_roots=dict(type="list", elements="path"),
+        tenants=dict(type="dict"),
+        global_fs_roots=dict(type="list", elements="str"),
+        global_fs=dict(type="dict"),
+        policy=dict(type="dict"),
+        platform=dict(type="dict"),
+        _builds=dict(type="list", elements="dict"),
+    )
+    spec.update(connection_argument_spec())
+    return spec
+
+
+def _bases(client, refs):
+    """{base image ref: its ID on this engine, or None}."""
+    out = {}
+    for ref in refs:
+        found = client.inspect_image(ref)
+        out[ref] = found["Id"] if found else None
+    return out
+
+
+def plan(client, item, registry):
+    """-> (build it?, why, the local image or None)."""
+    local = client.inspect_image(item["image"])
+    if registry and not client.distribution_digest(item["image"]):
+        return True, "not in the registry %s yet" % registry, local
+    if not registry and local is None:
+        return True, "not built yet", None
+    if local is not None:
+        labels = (local.get("Config") or {}).get("Labels") or {}
+        try:
+            recorded = json.loads(labels.get(build_model.LABEL_BASES) or "{}")
+        except ValueError:
+            recorded = {}
+        now = _bases(client, item["bases"])
+        moved = sorted(ref for ref, image_id in now.items() if image_id and recorded.get(ref) != image_id)
+        if moved:
+            return True, "its base image changed (%s)" % ", ".join(moved), local
+    return False, "up to date", local
+
+
+def failure(item, result):
+    lines = result["output"][-OUTPUT_LINES:]
+    quoted = "\n".join("  | " + line for line in lines)
+    return ("service '%s': the build of %s failed: %s\n  the build's last %d lines:\n%s"
+            % (item["service"], item["image"], result["error"], len(lines), quoted))
+
+
+def run(module, client):
+    params = module.params
+    registry = (params["platform"] or {}).get("registry")
+    results = []
+    for item in params["_builds"] or []:
+        wanted, why, local = plan(client, item, registry)
+        entry = {"service": item["service"], "image": item["image"], "built": wanted, "why": why,
+                 "id": local["Id"] if local else None, "digest": None, "seconds": 0.0}
+        if wanted and not module.check_mode:
+            bases = _bases(client, item["bases"])
+            labels = dict(item["build"].get("labels") or {})
+            labels.update({"spin.tenant": params["tenant"], "spin.stack": params["stack"],
+                           "spin.service": item["service"], build_model.LABEL_DIGEST: item["digest"],
+                           build_model.LABEL_BASES: json.dumps(bases, sort_keys=True)})
+            with open(item["archive"], "rb") as archive:
+                result = client.build_image(archive, item["image"], item["dockerfile"],
+                                            buildargs=item["build"].get("args"), target=item["build"].get("target"),
+                                            labels=labels, network=bool(item["network"]),
+                                            deadline=int(item["timeout"]))
+            entry["seconds"] = result["seconds"]
+            if result["error"]:
+                raise SpinError(failure(item, result))
+            entry["id"] = result["id"]
+        if registry and not module.check_mode:
+            entry["digest"] = client.push_image(item["image"]) if wanted else client.distribution_digest(item["image"])
+        results.append(entry)
+    return {"changed": any(r["built"] for r in results), "builds": results,
+            "summary": [summary_line(r, module.check_mode) for r in results]}
+
+
+def summary_line(entry, check_mode):
+    if not entry["built"]:
+        return "image of %s: %s (up to date)" % (entry["service"], entry["image"])
+    done = "would be built" if check_mode else "built in %.1f s" % entry["seconds"]
+    return "image of %s: %s %s (%s)" % (entry["service"], entry["image"], done, entry["why"])
+
+
+def main():
+    run_module(argument_spec(), run)
+
+
+if __name__ == "__main__":
+    main()

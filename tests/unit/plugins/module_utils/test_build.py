@@ -1,0 +1,217 @@
+"""Images built from the submission: compose build normalised, Dockerfile bases, the build policy,
+.dockerignore, the deterministic context archive and the content-hash tag."""
+import io
+import os
+import tarfile
+import time
+
+import pytest
+
+from ansible_collections.spin.platform.plugins.module_utils import build, build_context, policy
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+
+
+# ---- compose build -> model -------------------------------------------------------------------
+
+def test_a_string_is_the_context():
+    model, problems = build.normalise("./app/")
+    assert problems == []
+    assert model["context"] == "app" and model["dockerfile"] == "Dockerfile"
+
+
+def test_args_without_value_take_the_stacks_variable_or_are_left_out():
+    model, _ = build.normalise({"context": ".", "args": ["A=1", "B", "C"]}, env={"B": "b"})
+    assert model["args"] == {"A": "1", "B": "b"}
+    model, _ = build.normalise({"args": {"A": None, "N": 3}}, env={"A": "a"})
+    assert model["args"] == {"A": "a", "N": "3"}
+
+
+@pytest.mark.parametrize("value, key, fragment", [
+    ({"context": "/srv"}, "build.context", "outside the submission directory"),
+    ({"context": "a/../../b"}, "build.context", "outside the submission directory"),
+    ({"context": "https://example.org/app.git"}, "build.context", "remote context"),
+    ({"dockerfile": "/etc/Dockerfile"}, "build.dockerfile", "absolute"),
+    ({"privileged": True}, "build.privileged", "never run privileged"),
+    ({"additional_contexts": {"x": "."}}, "build.additional_contexts", "one context"),
+    ({"args": "A=1"}, "build.args", "mapping or a list"),
+    (["."], "build", "directory name or a mapping"),
+])
+def test_refused_build_values_name_their_key(value, key, fragment):
+    _model, problems = build.normalise(value)
+    assert [(p[0], p[1]) for p in problems] == [("error", key)]
+    assert fragment in problems[0][2]
+
+
+# ---- Dockerfiles ----------------------------------------------------------------------------------
+
+def bases(text, args=None):
+    found = build.dockerfile_bases(text, args)
+    return [(b["line"], b["image"]) for b in found["bases"]], [u["line"] for u in found["unresolved"]]
+
+
+def test_from_lines_stages_and_copy_from():
+    text = ("# syntax comment\nARG BASE=spin/base:bookworm\nFROM ${BASE} AS build\nRUN make\n"
+            "FROM scratch\nCOPY --from=build /out /out\nCOPY --from=0 /x /x\nCOPY --from=httpd:2.4 /etc/a /a\n"
+            "FROM build\n")
+    assert bases(text) == ([(3, "spin/base:bookworm"), (5, None), (8, "httpd:2.4"), (9, None)], [])
+
+
+def test_build_args_override_arg_defaults_and_an_open_arg_is_unresolved():
+    assert bases("ARG B=spin/base\nFROM $B\n", {"B": "httpd"}) == ([(2, "httpd")], [])
+    assert bases("ARG B\nFROM $B\n") == ([], [2])
+    assert bases("ARG B\nFROM ${B:-spin/base}\n") == ([(2, "spin/base")], [])
+
+
+def test_continuation_lines_and_platform_flags():
+    assert bases("FROM \\\n  --platform=linux/amd64 \\\n  spin/base:bookworm\nRUN true\n") == (
+        [(1, "spin/base:bookworm")], [])
+
+
+def judge(text, pol=None, spec=None):
+    pol = pol or policy.merge_policy({})
+    spec = spec or {"context": ".", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}}
+    return [policy.format_violation(v)
+            for v in build.check("app", spec, text, pol, "docker-compose.yml", policy.image_allowed, policy.violation)]
+
+
+def test_base_images_only_from_allowed_names_and_registries():
+    assert judge("FROM spin/base:bookworm\nFROM httpd:2.4\n") == []
+    assert judge("FROM someone/toolbox:latest\n") == [
+        "docker-compose.yml: service 'app': key 'build': [build] Dockerfile line 1: base image 'someone/toolbox:latest' "
+        "is not among the images a build may start from (httpd, mysql, mariadb, spin/httpd, spin/mariadb, spin/base); "
+        "start FROM one of them, or ask the platform staff to allow yours"]
+    pol = policy.merge_policy({"spin_policy": {"registries": ["reg.example.org/science"]}})
+    assert judge("FROM reg.example.org/science/python:3\n", pol) == []
+    assert len(judge("FROM reg.example.org/other/python:3\n", pol)) == 1
+
+
+def test_an_unresolved_or_missing_from_is_refused():
+    assert "through an ARG without a value" in judge("ARG B\nFROM $B\n")[0]
+    assert "has no FROM line" in judge("RUN true\n")[0]
+
+
+def test_build_network_secrets_and_ssh_are_refused_by_the_policy():
+    model = {"services": {"app": {"image": None, "build": {"context": ".", "network": "host", "secrets": ["t"],
+                                                          "ssh": ["default"]}}}}
+    pol = policy.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000}}})
+    found = [(v["rule"], v["key"]) for v in policy.evaluate(model, "cory", pol["tenants"]["cory"], pol, stack="s")]
+    assert ("build", "build.network") in found and ("build", "build.secrets") in found
+    assert ("build", "build.ssh") in found
+    allowed = policy.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000}},
+                                   "spin_policy": {"build_network": True}})
+    model["services"]["app"]["build"] = {"context": ".", "network": "default"}
+    assert [v for v in policy.evaluate(model, "cory", allowed["tenants"]["cory"], allowed, stack="s")
+            if v["rule"] == "build"] == []
+
+
+# ---- names ------------------------------------------------------------------------------------------
+
+def test_image_name_with_and_without_a_registry():
+    digest = "0123456789abcdef" + "0" * 48
+    assert build.image_name("spin-registry:5000", "cory", "magic", "app_1", digest) == \
+        "spin-registry:5000/cory/magic-app-1:0123456789abcdef"
+    assert build.image_name(None, "cory", "magic", "app", digest) == "cory/magic-app:0123456789abcdef"
+
+
+def test_the_content_digest_follows_every_option_that_shapes_the_image():
+    spec = {"dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {"A": "1"}, "target": None}
+    one = build.content_digest("a" * 64, spec)
+    assert one == build.content_digest("a" * 64, dict(spec))
+    assert one != build.content_digest("b" * 64, spec)
+    assert one != build.content_digest("a" * 64, dict(spec, args={"A": "2"}))
+    assert one != build.content_digest("a" * 64, dict(spec, target="prod"))
+
+
+# ---- .dockerignore ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rules, path, excluded", [
+    ("*.log", "a.log", True),
+    ("*.log", "dir/a.log", False),
+    ("**/*.log", "dir/a.log", True),
+    ("node_modules", "node_modules/x/y.js", True),
+    ("secret/\n!secret/keep", "secret/keep", False),
+    ("secret/\n!secret/keep", "secret/other", True),
+    ("# comment\n\n/build", "build/out", True),
+    ("a?c", "abc", True),
+    ("[ab].txt", "b.txt", True),
+    ("*\n!src", "src/main.c", False),
+    ("*\n!src", "README", True),
+])
+def test_dockerignore(rules, path, excluded):
+    assert build.IgnoreRules(rules).excluded(path) is excluded
+
+
+# ---- the context archive ----------------------------------------------------------------------------
+
+def spec(context="app", **extra):
+    out = {"context": context, "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}, "target": None,
+           "labels": {}, "network": None, "secrets": [], "ssh": []}
+    out.update(extra)
+    return out
+
+
+@pytest.fixture
+def submission(tmp_path):
+    app = tmp_path / "app"
+    (app / "src").mkdir(parents=True)
+    (app / "Dockerfile").write_text("FROM spin/base:bookworm\nCOPY src /src\n")
+    (app / "src" / "main.sh").write_text("echo hi\n")
+    os.chmod(app / "src" / "main.sh", 0o755)
+    (app / "debug.log").write_text("noise\n")
+    (app / ".dockerignore").write_text("*.log\nDockerfile\n")
+    os.symlink("main.sh", app / "src" / "run")
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    return tmp_path
+
+
+def members(submission_dir, build_spec):
+    out = io.BytesIO()
+    packed = build_context.pack(str(submission_dir), build_spec, out=out)
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        return packed, {m.name: m for m in tar.getmembers()}
+
+
+def test_the_archive_keeps_what_dockerignore_keeps_links_as_links_and_the_dockerfile(submission):
+    packed, found = members(submission, spec())
+    assert sorted(found) == [".dockerignore", "Dockerfile", "src", "src/main.sh", "src/run"]
+    assert found["src/run"].issym() and found["src/run"].linkname == "main.sh"
+    assert found["src/main.sh"].mode == 0o755 and found["src/main.sh"].mtime == 0 and found["src/main.sh"].uid == 0
+    assert packed["dockerfile"] == "Dockerfile" and packed["files"] == 3
+
+
+def test_the_same_content_gives_the_same_hash_and_any_change_another(submission):
+    first = build_context.pack(str(submission), spec())["sha256"]
+    later = time.time() + 100
+    os.utime(submission / "app" / "src" / "main.sh", (later, later))
+    assert build_context.pack(str(submission), spec())["sha256"] == first
+    (submission / "app" / "debug.log").write_text("ignored, so no change\n")
+    assert build_context.pack(str(submission), spec())["sha256"] == first
+    (submission / "app" / "src" / "main.sh").write_text("echo bye\n")
+    assert build_context.pack(str(submission), spec())["sha256"] != first
+
+
+def test_a_dockerfile_outside_the_context_and_an_inline_one_travel_in_the_archive(submission):
+    (submission / "Dockerfile.prod").write_text("FROM spin/base:bookworm\n")
+    packed, found = members(submission, spec(dockerfile="../Dockerfile.prod"))
+    assert packed["dockerfile"] == build.INLINE_DOCKERFILE and build.INLINE_DOCKERFILE in found
+    packed, found = members(submission, spec(dockerfile=None, dockerfile_inline="FROM spin/base:bookworm\n"))
+    assert packed["dockerfile"] == build.INLINE_DOCKERFILE
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda d: os.symlink("/etc", d / "outside"), "leads outside the submission directory"),
+    (lambda d: (d / "file").write_text("x"), "is not a directory"),
+])
+def test_contexts_outside_or_not_directories_are_refused(submission, make, fragment):
+    make(submission)
+    name = "outside" if "outside" in fragment else "file"
+    with pytest.raises(SpinError, match=fragment):
+        build_context.pack(str(submission), spec(context=name))
+
+
+def test_a_missing_dockerfile_and_a_context_too_large_are_refused(submission):
+    with pytest.raises(SpinError, match="does not exist in the build context"):
+        build_context.pack(str(submission), spec(dockerfile="Dockerfile.missing"))
+    with pytest.raises(SpinError, match="more than 0 MB"):
+        build_context.pack(str(submission), spec(), max_bytes=4)
