@@ -23,11 +23,13 @@ def main():
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--stop-file")
     parser.add_argument("--ready-file", help="written once the first request has been answered")
+    parser.add_argument("--marker", help="ask for <path>?<marker>-<n>, n counting the requests, to find them in logs")
     args = parser.parse_args()
     url = urllib.parse.urlsplit(args.url)
     lock = threading.Lock()
     stats = {"requests": 0, "failed": 0, "kinds": {}, "first_failure": None, "last_failure": None}
     latencies = []
+    sent = [0]
     start = time.monotonic()
     interval = args.threads / args.rate
 
@@ -39,10 +41,14 @@ def main():
         while not stop():
             began = time.monotonic()
             kind = None
+            path = url.path or "/"
+            if args.marker:
+                with lock:
+                    sent[0] += 1
+                    path += "?%s-%d" % (args.marker, sent[0])
             try:
                 conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=args.timeout)
-                conn.request("GET", url.path or "/", headers={"Host": args.host_header or url.netloc,
-                                                              "Connection": "close"})
+                conn.request("GET", path, headers={"Host": args.host_header or url.netloc, "Connection": "close"})
                 status = conn.getresponse().status
                 conn.close()
                 if not 200 <= status < 300:
