@@ -23,7 +23,7 @@ description:
     C(build_network); no build secrets or SSH; a build that runs longer than C(build_timeout) seconds is stopped;
     a context of at most C(build_context_bytes)."
   - A failed build fails the task, quoting the build's last lines of output; nothing is pushed.
-  - With a registry the image is pushed to it, so that every node can pull it.
+  - With a platform registry (C(registry) in O(platform), C(host:port)) the image is pushed to it, so that every node can pull it.
 extends_documentation_fragment:
   - spin.platform.submission
   - spin.platform.docker
@@ -42,6 +42,8 @@ attributes:
   action:
     support: full
     details: An action plugin reads, checks and packs the build contexts on the controller.
+author:
+  - spin.platform contributors (@spin-platform)
 options:
   compose_file:
     description:
@@ -49,11 +51,6 @@ options:
         must lie inside it.
     type: path
     required: true
-  platform:
-    description:
-      - The platform settings; C(registry) (C(host:port)) is the platform registry the images are pushed to.
-        Defaults to the inventory variable C(spin_platform).
-    type: dict
   _builds:
     description: Internal, set by the action plugin - the packed builds.
     type: list
@@ -147,6 +144,7 @@ def argument_spec():
         global_fs=dict(type="dict"),
         policy=dict(type="dict"),
         platform=dict(type="dict"),
+        lb_platform=dict(type="dict"),
         _builds=dict(type="list", elements="dict"),
     )
     spec.update(connection_argument_spec())

@@ -1,5 +1,32 @@
 """Helpers for the integration tests that deploy stacks through the tenant's entry points."""
+import glob
+import os
+import uuid
+
 import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def write_inventory(directory, **platform_vars):
+    """An inventory of a test's own: inventory/local.yml with its group_vars folded in (they live
+    beside the inventory file, which a copy elsewhere would lose), and ``platform_vars`` merged into
+    ``all.vars`` (dicts one level deep, e.g. ``spin_tenants={"clsb": {...}}`` adds a tenant). -> its path."""
+    with open(os.path.join(ROOT, "inventory", "local.yml")) as f:
+        data = yaml.safe_load(f)
+    merged = data["all"].setdefault("vars", {})
+    for path in sorted(glob.glob(os.path.join(ROOT, "inventory", "group_vars", "all", "*.yml"))):
+        with open(path) as f:
+            merged.update(yaml.safe_load(f) or {})
+    for key, value in platform_vars.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = dict(merged[key], **value)
+        else:
+            merged[key] = value
+    path = os.path.join(str(directory), "inventory-%s.yml" % uuid.uuid4().hex[:6])
+    with open(path, "w") as f:
+        yaml.safe_dump(data, f)
+    return path
 
 
 class Tenant(object):

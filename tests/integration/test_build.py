@@ -1,15 +1,11 @@
 """compose build: on the real engine, through playbooks/deploy.yml, on this machine's one-node platform
 (no registry: the image stays on the local engine, the service runs its image ID). The tenant is
 ``clsb`` (an inventory of the test's own), so the images are ``clsb/<stack>-<service>:<hash>``."""
-import os
 import re
 import uuid
 
 import pytest
-import yaml
-from stacklib import Tenant
-
-from conftest import ROOT
+from stacklib import Tenant, write_inventory
 
 DOCKERFILE = """\
 ARG GREETING=hello
@@ -22,14 +18,10 @@ COPY site/ /var/www/html/site/
 
 
 def inventory(tmp_path, **policy):
-    with open(os.path.join(ROOT, "inventory", "local.yml")) as f:
-        data = yaml.safe_load(f)
-    data["all"]["vars"]["spin_tenants"]["clsb"] = {"uid": 1990, "gid": 1990}
+    extra = {"spin_tenants": {"clsb": {"uid": 1990, "gid": 1990}}}
     if policy:
-        data["all"]["vars"]["spin_policy"] = policy
-    path = tmp_path / ("inventory-%s.yml" % uuid.uuid4().hex[:6])
-    path.write_text(yaml.safe_dump(data))
-    return str(path)
+        extra["spin_policy"] = policy
+    return write_inventory(tmp_path, **extra)
 
 
 @pytest.fixture

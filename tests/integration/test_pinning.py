@@ -2,27 +2,20 @@
 nothing; an image built anew under the same tag is picked up by the next deploy, whose diff shows the
 old and the new digest. Objects carry the prefix ``clspin``."""
 import io
-import os
 import uuid
 
 import pytest
-import yaml
-from stacklib import Tenant
-
-from conftest import ROOT
+from stacklib import Tenant, write_inventory
 
 
 @pytest.fixture
 def pinning(tmp_path, docker_client, playbook):
     stack = "clspin-" + uuid.uuid4().hex[:6]
     repo = "clspin/%s" % stack
-    with open(os.path.join(ROOT, "inventory", "local.yml")) as f:
-        inventory = yaml.safe_load(f)
-    inventory["all"]["vars"]["spin_policy"] = {"images": ["clspin/*"]}
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    inventory = write_inventory(tmp_path, spin_policy={"images": ["clspin/*"]})
 
     def run(path, *args, check=True):
-        return playbook(path, *args, inventory=str(tmp_path / "inventory.yml"), check=check)
+        return playbook(path, *args, inventory=inventory, check=check)
 
     tenant = Tenant(tmp_path, docker_client, run, stack)
 

@@ -20,9 +20,9 @@ def test_a_string_is_the_context():
 
 
 def test_args_without_value_take_the_stacks_variable_or_are_left_out():
-    model, _ = build.normalise({"context": ".", "args": ["A=1", "B", "C"]}, env={"B": "b"})
+    model = build.normalise({"context": ".", "args": ["A=1", "B", "C"]}, env={"B": "b"})[0]
     assert model["args"] == {"A": "1", "B": "b"}
-    model, _ = build.normalise({"args": {"A": None, "N": 3}}, env={"A": "a"})
+    model = build.normalise({"args": {"A": None, "N": 3}}, env={"A": "a"})[0]
     assert model["args"] == {"A": "a", "N": "3"}
 
 
@@ -91,8 +91,8 @@ def test_an_unresolved_or_missing_from_is_refused():
 
 
 def test_build_network_secrets_and_ssh_are_refused_by_the_policy():
-    model = {"services": {"app": {"image": None, "build": {"context": ".", "network": "host", "secrets": ["t"],
-                                                          "ssh": ["default"]}}}}
+    spec = {"context": ".", "network": "host", "secrets": ["t"], "ssh": ["default"]}
+    model = {"services": {"app": {"image": None, "build": spec}}}
     pol = policy.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000}}})
     found = [(v["rule"], v["key"]) for v in policy.evaluate(model, "cory", pol["tenants"]["cory"], pol, stack="s")]
     assert ("build", "build.network") in found and ("build", "build.secrets") in found

@@ -6,6 +6,7 @@ The table is written by hand from what Compose does with each file; the share of
 unchanged is printed (pytest -s) and asserted, so a change that turns a file away shows up here."""
 import base64
 import os
+import re
 
 import pytest
 
@@ -74,6 +75,8 @@ def check_proxy_app(model, tasks):
     assert routes(tasks) == [("proxy", 80, "proxy.fx.demo.localhost", 80)]
     assert tasks["wait_for"] == {"fx_app": ["fx_db"]}
     assert service(tasks, "app")["env"]["DATABASE_URL"] == "postgres://app:app@db:5432/app"
+    # build: . is built by the platform (spin_build) and named by its content hash
+    assert re.match(r"^demo/fx-app:[0-9a-f]{16}$", service(tasks, "app")["image"])
 
 
 def check_static_site(model, tasks):
@@ -223,8 +226,9 @@ def test_warnings_of_the_accepted_files_name_file_service_and_key():
     for name in sorted(ACCEPTED):
         _model, facts, _tasks = judge(name)
         seen[name] = [compose.format_diagnostic(d) for d in facts["diagnostics"] if d["severity"] == "warning"]
-    assert seen["proxy-app"] == ["docker-compose.yml: service 'app': key 'build': warning: ignored: spin.platform "
-                                 "builds nothing; the image 'app:latest' must already be on the nodes"]
+    assert seen["proxy-app"] == ["docker-compose.yml: service 'app': key 'image': warning: 'app:latest' does not "
+                                 "name the built image: the platform tags what it builds "
+                                 "<registry>/<tenant>/<stack>-app:<content hash>"]
     assert seen["keycloak"] == [
         "docker-compose.yml: service 'keycloak': key 'depends_on.mailhog': warning: service 'mailhog' is not deployed "
         "(not in an active profile: dev); it is not required (required: false), so 'keycloak' starts without it"]
