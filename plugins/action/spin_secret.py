@@ -5,14 +5,15 @@ spin_stack reads it), so that a secret's content never lies in a file on the man
 gets the content as ``data``, which it never logs."""
 from __future__ import annotations
 
-import hashlib
 import os
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import data_from_file, parse_redacted
+from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import (data_from_file, is_reviewed_content,
+                                                                                  parse_redacted)
+from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files
 
 MODULE = "spin.platform.spin_secret"
 
@@ -40,7 +41,7 @@ class ActionModule(ActionBase):
             except SpinError as exc:
                 result.update(exc.to_result())
                 return result
-        result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+        result.update(execute_module_without_files(self, MODULE, args, task_vars))
         return result
 
     def _find(self, path):
@@ -70,20 +71,19 @@ class ActionModule(ActionBase):
         marker = parse_redacted(data)
         if marker is None:
             raise SpinError("secret '%s': data_file %s is a directory, which is searched only for the content that "
-                            "the review file's data names (<redacted: N bytes, sha256 H>): give a file, or data"
+                            "the review file's data names (<redacted: N bytes>): give a file, or data"
                             % (name, directory))
-        size, digest = marker
         for root, dirs, files in os.walk(directory):
             dirs.sort()
             for candidate in sorted(os.path.join(root, f) for f in files):
                 try:
-                    if os.path.isfile(candidate) and os.path.getsize(candidate) == size:
+                    if os.path.isfile(candidate) and os.path.getsize(candidate) == marker[0]:
                         with open(candidate, "rb") as handle:
-                            if hashlib.sha256(handle.read()).hexdigest() == digest:
+                            if is_reviewed_content(handle.read(), marker, name):
                                 return candidate
                 except OSError:
                     continue
-        raise SpinError("secret '%s': no file under %s has the reviewed content (%d bytes, sha256 %s). Give the "
-                        "tenant's secret file as data_file; a secret that comes from a variable (compose "
-                        "'environment:') needs data: \"{{ <variable> | b64encode }}\" instead"
-                        % (name, directory, size, digest))
+        raise SpinError("secret '%s': no file under %s has the reviewed content (%d bytes, the content the secret's "
+                        "name was made from). Give the tenant's secret file as data_file; a secret that comes from a "
+                        "variable (compose 'environment:') needs data: \"{{ <variable> | b64encode }}\" instead"
+                        % (name, directory, marker[0]))

@@ -9,11 +9,12 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.module_utils import compose
+from ansible_collections.spin.platform.plugins.module_utils import compose, sensitive
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, health_checks,
                                                                                platform_defaults, problem_messages)
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
+from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files
 
 MODULE = "spin.platform.spin_stack"
 
@@ -33,14 +34,19 @@ class ActionModule(ActionBase):
         try:
             platform_defaults(args, task_vars, self._templar, self._loader)
             controller, tasks, diagnostics = self._controller_part(args)
+            # the deploy only checks a candidate config (any password does); the edge nodes' own
+            # spin_lb run writes the real one: the stats password does not travel to the manager
+            (args.get("lb_platform") or {}).pop("stats_password", None)
         except SpinError as exc:
             result.update(exc.to_result())
             return result
 
         module_args = {k: v for k, v in args.items() if k in spec and not k.startswith("_")}
+        # secret contents and passwords travel in _sensitive (no_log), never in a file on the manager
+        tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
         module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
-                            "_controller": controller, "_tasks": tasks})
-        remote = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+                            "_controller": controller, "_tasks": tasks, "_sensitive": secret_values})
+        remote = execute_module_without_files(self, MODULE, module_args, task_vars)
         warnings = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
         if warnings:
             result.setdefault("warnings", []).extend(warnings)

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The audit trail: one JSON line per deploy, remove or check, appended on the manager (issue 5).
+"""The audit trail: JSON lines appended on the manager for every deploy, remove or check.
 
 A record holds the time (UTC, ISO 8601), tenant, stack, action, the sha256 digest of the input
 files, the policy verdict (allowed / refused and the rules that refused) and a summary of what
@@ -8,7 +8,16 @@ changed. The file is only ever appended to: opened with O_APPEND, one ``write`` 
 concurrent writers never interleave within a line), never truncated or rewritten. The file is
 created 0640 and its directory 0750: tenants' stack names are not for every local user.
 
-``digest_files`` and ``make_record`` are pure; ``append_record`` and ``read_records`` do the I/O.
+A run that may change something writes two records with the same ``run`` id (``Run``): an
+**intent** (``phase: intent``) before anything changes, and a **result** (``phase: result``) after,
+whose ``outcome`` is ``deployed``/``removed``, ``refused`` (with the ``cause``), ``failed`` (the
+cause says what was undone) or ``interrupted``. A run killed outright writes no result: the next
+run of the same stack finds its intent without a result, appends an ``interrupted`` result for it
+and warns; ``runs()`` (the ``spin_audit`` module) lists such a run as ``interrupted`` too, or as
+``running`` while its process is alive. A check (dry run) writes one result record only.
+
+``digest_files``, ``make_record`` and ``runs`` are pure; ``append_record``, ``read_records`` and
+``Run`` do the I/O.
 """
 from __future__ import annotations
 
@@ -17,11 +26,14 @@ import errno
 import hashlib
 import json
 import os
+import socket
+import uuid
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 DEFAULT_AUDIT_LOG = "/var/log/spin/audit.jsonl"
 ACTIONS = ("deploy", "remove", "check")
+OUTCOMES = ("deployed", "removed", "refused", "failed", "interrupted", "checked")
 FILE_MODE = 0o640
 DIR_MODE = 0o750
 
@@ -103,3 +115,134 @@ def read_records(path=DEFAULT_AUDIT_LOG):
     """Every record of the log, oldest first (for tests and tools)."""
     with open(path, encoding="ascii") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+# ---- runs: an intent before, a result after ----------------------------------------------------
+
+def _proc_start(pid):
+    """A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def _process():
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "boot": _boot_id(), "pid": pid, "pid_start": _proc_start(pid)}
+
+
+def process_alive(record):
+    """Is the process that wrote ``record`` still running (same host, same boot, same process)?"""
+    if record.get("host") != socket.gethostname() or record.get("boot") != _boot_id() or not record.get("pid"):
+        return False
+    return _proc_start(int(record["pid"])) == record.get("pid_start")
+
+
+def runs(records, alive=process_alive):
+    """Pair intents with results: one dict per run, oldest first, with ``started``, ``finished``,
+    ``outcome`` (``running`` or ``interrupted`` for an intent without a result) and ``cause``.
+    Records written before runs had ids (one record per deploy) are runs of their own."""
+    out, by_id = [], {}
+    for record in records:
+        run_id = record.get("run")
+        phase = record.get("phase")
+        if run_id and run_id in by_id:
+            entry = by_id[run_id]
+        else:
+            entry = {"run": run_id, "tenant": record.get("tenant"), "stack": record.get("stack"),
+                     "action": record.get("action"), "input_digest": record.get("input_digest"),
+                     "started": None, "finished": None, "outcome": None, "cause": None, "changes": {},
+                     "dry_run": bool(record.get("dry_run"))}
+            out.append(entry)
+            if run_id:
+                by_id[run_id] = entry
+        if phase == "intent":
+            entry["started"] = record.get("time")
+            entry["_intent"] = record
+        else:
+            entry["finished"] = record.get("time")
+            entry["outcome"] = record.get("outcome") or ("refused" if record.get("verdict") == "refused" else
+                                                         "checked" if record.get("dry_run") else
+                                                         {"deploy": "deployed", "remove": "removed"}.get(
+                                                             record.get("action"), "checked"))
+            entry["cause"] = record.get("cause")
+            entry["changes"] = record.get("changes") or {}
+            if record.get("violations"):
+                entry["violations"] = record["violations"]
+    for entry in out:
+        intent = entry.pop("_intent", None)
+        if entry["outcome"] is None:
+            entry["outcome"] = "running" if intent is not None and alive(intent) else "interrupted"
+            if entry["outcome"] == "interrupted":
+                entry["cause"] = "no result was written: the run was killed, or lost its manager, before it ended"
+    return out
+
+
+def read_stack_records(path, stack):
+    """The records of one stack (the others are skipped before they are parsed); [] without a log."""
+    needle = '"stack":%s' % json.dumps(stack)
+    try:
+        with open(path, encoding="ascii") as handle:
+            return [json.loads(line) for line in handle if needle in line]
+    except FileNotFoundError:
+        return []
+
+
+class Run(object):
+    """The audit records of one spin_stack run. ``path`` None or empty: no audit trail."""
+
+    def __init__(self, path, tenant, stack, action, digest, dry_run=False):
+        self.path, self.tenant, self.stack, self.action, self.digest = path, tenant, stack, action, digest
+        self.dry_run = dry_run
+        self.id = uuid.uuid4().hex
+        self.started = False
+
+    def close_interrupted(self):
+        """Earlier runs of this stack that never wrote a result (and are not running): append an
+        ``interrupted`` result for each. -> a warning per run, for the operator."""
+        if not self.path or self.dry_run:
+            return []
+        warnings = []
+        for entry in runs(read_stack_records(self.path, self.stack)):
+            if entry["outcome"] != "interrupted" or not entry["run"] or entry["finished"]:
+                continue
+            append_record(make_record(entry["tenant"], entry["stack"], entry["action"], entry["input_digest"],
+                                      run=entry["run"], phase="result", outcome="interrupted",
+                                      cause="%s; found by run %s" % (entry["cause"], self.id)), self.path)
+            warnings.append("the %s of stack '%s' that started at %s (run %s) never ended: it was interrupted, and "
+                            "what it had done so far stayed. This run brings the stack to what its files declare"
+                            % (entry["action"], entry["stack"], entry["started"], entry["run"]))
+        return warnings
+
+    def start(self):
+        """The intent record, before anything changes (not for a dry run)."""
+        if not self.path or self.dry_run:
+            return None
+        record = make_record(self.tenant, self.stack, self.action, self.digest, run=self.id, phase="intent",
+                             **_process())
+        append_record(record, self.path)
+        self.started = True
+        return record
+
+    def finish(self, outcome, cause=None, violations=(), errors=0, changes=None, **extra):
+        """The result record. ``outcome``: one of OUTCOMES."""
+        if not self.path:
+            return None
+        if outcome not in OUTCOMES:
+            raise SpinError("audit outcome must be one of %s, not %r" % (", ".join(OUTCOMES), outcome))
+        if self.dry_run:
+            extra["dry_run"] = True
+        record = make_record(self.tenant, self.stack, self.action, self.digest, violations=violations, errors=errors,
+                             changes=changes, run=self.id, phase="result", outcome=outcome, cause=cause, **extra)
+        append_record(record, self.path)
+        return record

@@ -155,6 +155,9 @@ def _mounts(b, mounts):
                 spec["VolumeOptions"] = {"DriverConfig": driver}
             if mtype == "volume" and m.get("volume_nocopy"):
                 spec.setdefault("VolumeOptions", {})["NoCopy"] = True
+            if mtype == "volume" and m.get("volume_labels"):
+                # the labels Swarm gives the volume when it creates it on the node that runs the task
+                spec.setdefault("VolumeOptions", {})["Labels"] = _str_dict(m["volume_labels"])
         if m.get("readonly"):
             spec["ReadOnly"] = True
         out.append(spec)
@@ -263,7 +266,7 @@ def build_service_spec(params, refs=None, api_version=None):
         cs["Command"] = [str(a) for a in params["entrypoint"]]
     if params.get("command") is not None:
         cs["Args"] = [str(a) for a in params["command"]]
-    env = _env_list(b, params.get("env"))
+    env = _env_list(b, dict(params.get("env") or {}, **(params.get("secret_env") or {})))
     if env:
         cs["Env"] = env
     for option, field in (("workdir", "Dir"), ("user", "User"), ("hostname", "Hostname"),
@@ -365,6 +368,8 @@ def build_service_spec(params, refs=None, api_version=None):
             b.fail("replicas", "a job needs at least one task to complete")
         spec["Mode"] = {"ReplicatedJob": {"MaxConcurrent": replicas, "TotalCompletions": replicas}}
     else:
+        if replicas < 0:
+            b.fail("replicas", "must be 0 or more, not %s (0 stops every task and keeps the service)" % replicas)
         spec["Mode"] = {"Replicated": {"Replicas": replicas}}
     if mode in JOB_MODES and params.get("update_config"):
         b.fail("update_config", "a job has no rolling updates: it runs again when its options change; remove "
@@ -487,7 +492,7 @@ def _n_mounts(value, ctx):
         out.append({
             "type": m.get("Type") or "volume", "source": m.get("Source") or None, "target": m.get("Target"),
             "readonly": bool(m.get("ReadOnly")), "volume_driver": driver.get("Name") or None,
-            "volume_options": dict(driver.get("Options") or {}),
+            "volume_options": dict(driver.get("Options") or {}), "volume_labels": dict(volume.get("Labels") or {}),
             "tmpfs_size": tmpfs.get("SizeBytes") or None, "tmpfs_mode": tmpfs.get("Mode") or None,
             "volume_nocopy": bool(volume.get("NoCopy")),
         })

@@ -16,8 +16,8 @@ import base64
 import secrets as pysecrets
 import time
 
-from .diff import differences_as_list
 from .errors import SpinError
+from .local_data import is_image_volume
 from .reconcile import ServicePlan, ServiceReconciler, WaitError
 
 NEW_ID = "(created by this run)"
@@ -99,7 +99,7 @@ class StackPlan(object):
                 continue
             entry = {"kind": "service", "name": plan.name, "action": plan.action}
             if plan.action == "update":
-                entry["differences"] = differences_as_list(plan.differences)
+                entry["differences"] = plan.differences_list()
             out.append(entry)
         out.extend(r.summary() for r in self.stale)
         return out
@@ -203,8 +203,10 @@ class StackReconciler(object):
         for net in self.client.networks(labels=label) or []:
             if net["Name"] not in wanted["networks"]:
                 plan.stale.append(ResourceAction("network", net["Name"], "remove", actual_id=net["Id"]))
+        services = {(s.get("labels") or {}).get("spin.service") for s in tasks.get("services") or []}
         for vol in self.client.volumes(labels=label) or []:
-            if vol["Name"] in wanted["volumes"]:
+            if vol["Name"] in wanted["volumes"] or (plan.state == "present" and is_image_volume(vol, services)):
+                # a service's own volumes (per replica, made by Swarm) stay while the service does
                 continue
             if remove_volumes:
                 plan.stale.append(ResourceAction("volume", vol["Name"], "remove", actual_id=vol["Name"]))
@@ -294,17 +296,14 @@ class StackReconciler(object):
         done, failed, removed = [], [], []
         for kind, item, previous in reversed([e for e in journal if e[0] == "service"]):
             try:
+                what = self.services.undo(item, previous)
                 if item.action == "create":
-                    self.client.remove_service(item.service_id)
                     gone = ServicePlan(item.name, "remove", {"name": item.name, "state": "absent"},
                                        actual={"ID": item.service_id})
                     gone.applied = True
                     removed.append(gone)
-                    done.append("removed service %s" % item.name)
-                elif item.action == "update" and previous is not None:
-                    fresh = self.client.inspect_service(item.service_id)
-                    self.client.update_service(item.service_id, fresh["Version"]["Index"], previous["Spec"])
-                    done.append("restored the previous spec of service %s" % item.name)
+                if what:
+                    done.append(what)
             except SpinError as exc:
                 failed.append(exc.message)
         if removed:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 
 from ansible_collections.spin.platform.plugins.module_utils import (audit, build, build_context, compose, haproxy,
-                                                                    placement, policy, translate)
+                                                                    placement, policy, sensitive,
+                                                                    translate)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
@@ -157,6 +158,8 @@ def check_submission(args, bases):
                                                                   exc.message)]
     if tasks is not None and compose.has_errors(diagnostics):
         tasks = None
+    # passwords written in environment: warn, and say how to use a secret instead
+    diagnostics = diagnostics + sensitive.plain_password_warnings(model, files["compose"])
     facts = {"compose_path": compose_path, "files": files, "violations": violations, "diagnostics": diagnostics,
              "error_count": sum(1 for d in diagnostics if d["severity"] == "error"),
              "replicas": replicas, "binds": policy.bind_mounts(model), "input_digest": audit.digest_files(seen),

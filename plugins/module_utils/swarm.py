@@ -508,12 +508,15 @@ class SwarmClient(object):
         return code, _text(output)
 
     def run_once(self, image, argv, files=None, directory="/tmp", labels=None, timeout=RUN_ONCE_TIMEOUT,
-                 entrypoint=None, name=None):
-        """A one-off container without network; -> (exit code, output). Always removed."""
+                 entrypoint=None, name=None, binds=None, user=None):
+        """A one-off container without network; -> (exit code, output). Always removed.
+        ``binds``: ``["volume-or-path:/target[:ro]"]``."""
+        extra = {"user": user} if user else {}
+        host = {"binds": list(binds)} if binds else {}
         created = self._call("create a container of image '%s'" % image, self.api.create_container, image,
                              command=argv, entrypoint=entrypoint, labels=labels or {}, name=name,
-                             network_disabled=True,
-                             host_config=self.api.create_host_config(network_mode="none"))
+                             network_disabled=True, host_config=self.api.create_host_config(network_mode="none", **host),
+                             **extra)
         cid = created["Id"]
         try:
             if files:

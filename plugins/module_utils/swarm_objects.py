@@ -29,16 +29,30 @@ from .stack import check_network, create_resource, network_settings
 
 OWNER_LABELS = ("spin.tenant", "spin.stack")
 
-# translate.redacted() writes secret data in the review file like this
-REDACTED = re.compile(r"^<redacted: (\d+) bytes, sha256 ([0-9a-f]{64})>$")
+# translate.redacted() writes secret data in the review file as "<redacted: N bytes>"; files written
+# by earlier builds carry the content's full sha256 as well, which is still understood (and never written)
+REDACTED = re.compile(r"^<redacted: (\d+) bytes(?:, sha256 ([0-9a-f]{64}))?>$")
 # translate.data_name(): <stack>_<name>_<sha256[:10] of the content>
 NAME_DIGEST = re.compile(r"_([0-9a-f]{10})$")
 
 
 def parse_redacted(value):
-    """(size, sha256) when ``value`` is the review file's redaction marker, else None."""
+    """(size, full sha256 or None) when ``value`` is the review file's redaction marker, else None."""
     match = REDACTED.match(value or "") if isinstance(value, str) else None
     return (int(match.group(1)), match.group(2)) if match else None
+
+
+def is_reviewed_content(raw, marker, name):
+    """Do the bytes ``raw`` match the review file's ``marker`` for the secret ``name``? The size must
+    match, and the start of the content's sha256 that the name carries (or an old marker's digest)."""
+    size, digest = marker
+    if len(raw) != size:
+        return False
+    actual = hashlib.sha256(raw).hexdigest()
+    if digest:
+        return actual == digest
+    named = NAME_DIGEST.search(name or "")
+    return not named or actual.startswith(named.group(1))
 
 
 def data_from_file(raw, data, name, path):
@@ -51,14 +65,11 @@ def data_from_file(raw, data, name, path):
     if data is not None and marker is None:
         raise SpinError("secret '%s': give either data or data_file, not both (data_file %s would replace data)"
                         % (name, path))
-    if marker is not None:
-        size, digest = marker
-        actual = hashlib.sha256(raw).hexdigest()
-        if (len(raw), actual) != (size, digest):
-            raise SpinError(
-                "secret '%s': data_file %s (%d bytes, sha256 %s) is not the content that was reviewed (%d bytes, "
-                "sha256 %s): use the tenant's file the stack was translated from, or translate the stack again and "
-                "review the new file" % (name, path, len(raw), actual, size, digest))
+    if marker is not None and not is_reviewed_content(raw, marker, name):
+        raise SpinError(
+            "secret '%s': data_file %s (%d bytes) is not the content that was reviewed (%d bytes, the content the "
+            "secret's name was made from): use the tenant's file the stack was translated from, or translate the "
+            "stack again and review the new file" % (name, path, len(raw), marker[0]))
     return base64.b64encode(raw).decode("ascii")
 
 
@@ -169,10 +180,14 @@ def ensure_volume(client, params, check_mode=False):
 
 # ---- secrets and configs -------------------------------------------------------------------
 
-def _data_view(labels, raw=None):
+def _data_view(kind, labels, raw=None):
+    """A secret's or config's view for the diff: a secret's shows its size only (a digest would confirm
+    guesses at its content)."""
     view = {"labels": dict(labels or {})}
     if raw is not None:
-        view.update({"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()})
+        view["bytes"] = len(raw)
+        if kind == "config":
+            view["sha256"] = hashlib.sha256(raw).hexdigest()
     return view
 
 
@@ -185,7 +200,7 @@ def ensure_data(client, kind, params, check_mode=False):
     if params["state"] == "absent":
         remover = {"secret": client.remove_secret, "config": client.remove_config}[kind]
         return _remove(remover, kind, name, found and found["ID"], found, params, check_mode,
-                       lambda a: dict(_data_view(a["Spec"].get("Labels")), name=name))
+                       lambda a: dict(_data_view(kind, a["Spec"].get("Labels")), name=name))
     data = params.get("data")
     if params.get("generate") and kind == "secret":
         return _ensure_generated(client, name, found, params, check_mode)
@@ -194,15 +209,15 @@ def ensure_data(client, kind, params, check_mode=False):
                         % (kind, name, " or data_file" if kind == "secret" else ""))
     marker = parse_redacted(data) if kind == "secret" else None
     raw = None if marker else _decode(kind, name, data)
-    digest = marker[1] if marker else hashlib.sha256(raw).hexdigest()
     named = NAME_DIGEST.search(name)
-    if named and not digest.startswith(named.group(1)):
+    digest = marker[1] if marker else hashlib.sha256(raw).hexdigest()   # an old marker's digest, or None
+    if named and digest and not digest.startswith(named.group(1)):
         raise SpinError(
-            "%s '%s' is named for content whose sha256 starts %s, but data has sha256 %s. Swarm %ss are immutable, "
-            "so new content gets a new name: translate the stack again and use the file it writes"
-            % (kind, name, named.group(1), digest, kind))
+            "%s '%s' is named for content whose sha256 starts %s, but data has other content. Swarm %ss are "
+            "immutable, so new content gets a new name: translate the stack again and use the file it writes"
+            % (kind, name, named.group(1), kind))
     labels = dict(params.get("labels") or {})
-    after = dict(_data_view(labels, raw), name=name)
+    after = dict(_data_view(kind, labels, raw), name=name)
     if found is not None:
         spec = found.get("Spec") or {}
         _check_owner(kind, name, spec.get("Labels"), labels)
@@ -213,16 +228,16 @@ def ensure_data(client, kind, params, check_mode=False):
                 "config '%s' exists with other content (%d bytes, sha256 %s; asked for %d bytes, sha256 %s). Swarm "
                 "configs are immutable: give the new content a new name (the translator names configs "
                 "<stack>_<name>_<sha256[:10]>), or remove the config once no service uses it"
-                % (name, len(stored), hashlib.sha256(stored).hexdigest(), len(raw), digest))
-        before = dict(_data_view(spec.get("Labels"), base64.b64decode(spec["Data"]) if spec.get("Data") else None),
-                      name=name)
+                % (name, len(stored), hashlib.sha256(stored).hexdigest(), len(raw), hashlib.sha256(raw).hexdigest()))
+        before = dict(_data_view(kind, spec.get("Labels"),
+                                 base64.b64decode(spec["Data"]) if spec.get("Data") else None), name=name)
         return _result(False, name, found["ID"], before, before,
                        _kept(kind, name, {"labels": dict(spec.get("Labels") or {})}, {"labels": labels}))
     if marker:
         raise SpinError(
-            "secret '%s' does not exist yet, and its content is redacted in this task (%d bytes, sha256 %s). Add "
-            "data_file: <the tenant's secret file> to the task (read on the controller and checked against that "
-            "sha256), or deploy the stack with playbooks/deploy.yml" % (name, marker[0], marker[1]))
+            "secret '%s' does not exist yet, and its content is redacted in this task (%d bytes). Add "
+            "data_file: <the tenant's secret file> to the task (read on the controller and checked against the "
+            "reviewed content), or deploy the stack with playbooks/deploy.yml" % (name, marker[0]))
     object_id = None if check_mode else create_resource(client, kind, params)
     return _result(True, name, object_id, {}, after)
 

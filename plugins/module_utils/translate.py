@@ -13,7 +13,10 @@ Public ports are not published by the services: the platform load balancer publi
 
 - ``endpoint_mode`` (``dnsrr``): for services that do not set ``deploy.endpoint_mode``. Swarm's
   virtual IPs need IPVS in the kernel; DNS round robin works everywhere.
-- ``wait`` (``true``) and ``wait_timeout`` (``180``): passed to every spin_service task.
+- ``wait`` (``true``), ``wait_timeout`` (``180``) and ``monitor_window`` (``5``, seconds a new task must
+  stay running, healthy where it has a healthcheck, before it counts as started): passed to every
+  spin_service task.
+- ``pin_local_data`` (``true``): spin_service's ``pin_to_data`` for every service.
 - ``auto_routes``, ``route_domain``, ``route_port``, ``http_images``, ``http_ports``,
   ``database_images``: what the platform adds by itself (``stack_defaults``: automatic routes,
   generated root passwords).
@@ -33,20 +36,21 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, placement, stack_defaults, units
+from ansible_collections.spin.platform.plugins.module_utils import compose, placement, sensitive, stack_defaults, units
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
-PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180}
+PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180, "monitor_window": 5,
+                     "pin_local_data": True}
 # ports the edge shares between stacks by host name; the action plugins pass the policy's proxy_ports
 DEFAULT_PROXY_PORTS = (80, 443)
 
 # the order of docs/design.md; render_task_file writes the parameters in this order
 SERVICE_PARAM_KEYS = (
-    "name", "state", "image", "command", "entrypoint", "env", "workdir", "user", "hostname", "labels",
+    "name", "state", "image", "command", "entrypoint", "env", "secret_env", "workdir", "user", "hostname", "labels",
     "container_labels", "mode", "replicas", "networks", "endpoint_mode", "publish", "mounts", "healthcheck",
     "restart_policy", "resources", "placement", "update_config", "rollback_config", "secrets", "configs",
     "cap_add", "cap_drop", "read_only", "init", "stop_grace_period", "stop_signal", "logging", "sysctls",
-    "ulimits", "tty", "stdin_open", "wait", "wait_timeout",
+    "ulimits", "tty", "stdin_open", "image_volumes", "pin_to_data", "wait", "wait_timeout", "monitor_window",
 )
 
 # modules of the reviewable task file, by resource kind
@@ -207,7 +211,7 @@ def _update_config(config):
 
 def _mount(volume, model, volume_names):
     mount = {"type": volume["type"], "source": volume["source"], "target": volume["target"],
-             "readonly": volume["read_only"], "volume_driver": None, "volume_options": None,
+             "readonly": volume["read_only"], "volume_driver": None, "volume_options": None, "volume_labels": None,
              "tmpfs_size": volume.get("tmpfs_size"), "tmpfs_mode": volume.get("tmpfs_mode"),
              "volume_nocopy": bool(volume.get("nocopy"))}
     if volume["type"] == "volume" and volume["source"]:
@@ -268,7 +272,8 @@ def service_params(name, svc, ctx):
     deploy = svc["deploy"]
     params = {
         "name": "%s_%s" % (stack, name), "state": "present", "image": svc["image"],
-        "command": svc["command"], "entrypoint": svc["entrypoint"], "env": dict(svc["environment"]),
+        "command": svc["command"], "entrypoint": svc["entrypoint"],
+        "env": sensitive.split_env(svc["environment"])[0], "secret_env": sensitive.split_env(svc["environment"])[1],
         "workdir": svc["working_dir"], "user": svc["user"], "hostname": svc["hostname"],
         "labels": dict(deploy["labels"], **marks), "container_labels": dict(svc["labels"], **marks),
         "mode": deploy["mode"], "replicas": None if deploy["mode"].startswith("global") else deploy["replicas"],
@@ -295,6 +300,8 @@ def service_params(name, svc, ctx):
         "ulimits": [dict(limit, name=limit_name) for limit_name, limit in sorted(svc["ulimits"].items())],
         "tty": svc["tty"], "stdin_open": svc["stdin_open"],
         "wait": platform["wait"], "wait_timeout": platform["wait_timeout"],
+        "monitor_window": platform["monitor_window"],
+        "image_volumes": True, "pin_to_data": bool(platform["pin_local_data"]),
     }
     return {key: params[key] for key in SERVICE_PARAM_KEYS}
 
@@ -416,7 +423,7 @@ def redacted(item):
     if item.get("generate"):
         return dict(item, data=None)
     raw = base64.b64decode(item["data"])
-    return dict(item, data="<redacted: %d bytes, sha256 %s>" % (len(raw), hashlib.sha256(raw).hexdigest()))
+    return dict(item, data="<redacted: %d bytes>" % len(raw))
 
 
 def render_task_file(tasks, tenant, stack, inactive=None):

@@ -11,10 +11,12 @@ description:
   - Creates or removes one Swarm secret (for a stack, C(<stack>_<name>_<sha256[:10] of the content>)).
   - The options are what C(playbooks/translate.yml) writes for each secret of a tenant's stack, plus
     O(data_file), so that the reviewed task file creates the secret exactly as M(spin.platform.spin_stack) does.
-  - "The review file does not show a secret's content: its O(data) reads C(<redacted: N bytes, sha256 H>).
+  - "The review file does not show a secret's content: its O(data) reads C(<redacted: N bytes>).
     Such a task still runs unchanged when the secret exists already (the name carries the content's digest).
     To create it, the content comes from O(data_file), which is read B(on the controller) and must have exactly
-    the N bytes and the sha256 H that were reviewed; any other file is refused."
+    the N bytes that were reviewed and the sha256 whose start the name carries; any other file is refused. The
+    review file shows no full digest of a secret (one would confirm guesses at a weak password); files written
+    by earlier builds, with C(<redacted: N bytes, sha256 H>), are still understood."
   - "How to run a reviewed file: include it unchanged from a play on a swarm manager with
     C(module_defaults: {spin.platform.spin_secret: {data_file: <the tenant's submission directory>}}): for each
     secret the file with the reviewed content is found in that directory. Or add O(data_file) to a secret's
@@ -37,8 +39,8 @@ attributes:
       and checked).
   diff_mode:
     support: full
-    details: The secret's name and labels, and the size and sha256 of new content, before and after; never the
-      content.
+    details: The secret's name and labels, and the size of new content, before and after; never the content
+      or a digest of it.
   idempotent:
     support: full
     details: Running again with the same options changes nothing and reports C(changed=false).
@@ -60,8 +62,9 @@ options:
   data:
     description:
       - The content, base64-encoded, as the translator writes it; never logged.
-      - "Or the review file's V(<redacted: N bytes, sha256 H>); then O(data_file) gives the content, which must
-        match N and H. Without O(data_file) the task works only when the secret exists already."
+      - "Or the review file's V(<redacted: N bytes>); then O(data_file) gives the content, which must
+        match N and the digest in the name. Without O(data_file) the task works only when the secret exists
+        already."
       - O(state=present) needs O(data), O(data_file) or O(generate).
     type: str
   data_file:
@@ -107,7 +110,7 @@ EXAMPLES = r'''
 - name: Secret seed_db_password_5e884898da
   spin.platform.spin_secret:
     name: seed_db_password_5e884898da
-    data: '<redacted: 8 bytes, sha256 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8>'
+    data: '<redacted: 8 bytes>'
     data_file: /srv/submissions/seed/db_password.txt
     labels:
       spin.tenant: demo
@@ -145,8 +148,8 @@ id:
   sample: fsiubuucfpqz5xkp6l5xoidp5
 diff:
   description:
-    - The secret's labels before and after; C(bytes) and C(sha256) of the content it is created with.
-    - Docker never shows an existing secret's content, so C(before) has no size or digest.
+    - The secret's labels before and after; C(bytes) of the content it is created with (no digest).
+    - Docker never shows an existing secret's content, so C(before) has no size.
   returned: when diff mode is on
   type: dict
   contains:

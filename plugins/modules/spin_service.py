@@ -63,6 +63,13 @@ options:
       - Environment variables; the order does not matter.
       - Values must be text; quote YAML booleans (V('true')). Numbers are turned into text.
     type: dict
+  secret_env:
+    description:
+      - Environment variables whose values are secret (passwords, tokens, keys), merged with O(env).
+      - Never logged, and redacted in the diff, the differences and the returned service.
+      - The translator puts every variable of a compose C(environment) that looks like a password here
+        (C(MYSQL_PASSWORD), C(API_TOKEN), ...), and warns the tenant to use a Swarm secret instead.
+    type: dict
   workdir:
     description: Working directory inside the container.
     type: str
@@ -166,6 +173,11 @@ options:
         type: str
       volume_options:
         description: Driver options used when Docker creates the volume.
+        type: dict
+      volume_labels:
+        description:
+          - Labels Docker gives the volume when it creates it (on whichever node runs the task).
+          - C(spin_stack) labels the volumes it makes for an image's C(VOLUME) paths with their owner.
         type: dict
       tmpfs_size:
         description: Size limit of a tmpfs mount, in bytes or like V(64M).
@@ -430,6 +442,39 @@ options:
     description: Seconds to wait at most when O(wait=true).
     type: int
     default: 180
+  image_volumes:
+    description:
+      - "Data survives: every path the image declares as C(VOLUME) that no mount covers, and every O(mounts) entry
+        of type V(volume) without a source (an anonymous volume), is mounted from a named volume of its own,
+        C(<name>_<path>.{{.Task.Slot}}) (one per replica; C(<name>_<path>) for V(global)), labelled with the
+        service's C(spin.tenant)/C(spin.stack) labels, C(spin.service) and C(spin.image-volume=<path>). Swarm
+        would give every new task (a killed container, an engine restart, an update) a new, empty anonymous
+        volume; a named one is kept, until it is removed."
+      - A service that ran with an anonymous volume at such a path, in a container on this node, is stopped while
+        its data is copied into the named volume, once.
+      - The image must be on the node the module runs on to read its C(VOLUME)s (a warning says so when not).
+    type: bool
+    default: true
+  pin_to_data:
+    description:
+      - "A replicated service with a volume of the C(local) driver (one that is not a network file system or tmpfs)
+        runs on the node where that volume is, its data being there: a placement constraint C(node.id==<id>),
+        remembered in the service label C(spin.data-node)."
+      - "The node: the one the service is pinned to already; else the node its newest task ran on; else this node
+        (where spin_stack creates a stack's volumes) if O(placement) allows it; else the first node by host name
+        that O(placement) allows."
+    type: bool
+    default: true
+  monitor_window:
+    description:
+      - "Seconds each task must have stayed running before the service counts as started (healthy, where the
+        service has a healthcheck: the window starts when the task is healthy). A task that crashes within
+        the window does not count, so a service that crashes at once fails the run with the container's last
+        output instead of passing while its first task runs for a moment."
+      - Tasks that already ran that long before the run (an unchanged service) count at once.
+      - "Set by C(spin_stack) from the platform variable C(spin_platform.monitor_window)."
+    type: float
+    default: 5
 author:
   - spin.platform contributors (@spin-platform)
 '''
@@ -544,6 +589,7 @@ def argument_spec():
         command=dict(type="list", elements="str"),
         entrypoint=dict(type="list", elements="str"),
         env=dict(type="dict"),
+        secret_env=dict(type="dict", no_log=True),
         workdir=dict(type="str"),
         user=dict(type="str"),
         hostname=dict(type="str"),
@@ -562,8 +608,8 @@ def argument_spec():
             type=dict(type="str", choices=["volume", "bind", "tmpfs"], default="volume"),
             source=dict(type="str"), target=dict(type="str", required=True),
             readonly=dict(type="bool", default=False), volume_driver=dict(type="str"),
-            volume_options=dict(type="dict"), tmpfs_size=dict(type="raw"), tmpfs_mode=dict(type="raw"),
-            volume_nocopy=dict(type="bool", default=False))),
+            volume_options=dict(type="dict"), volume_labels=dict(type="dict"), tmpfs_size=dict(type="raw"),
+            tmpfs_mode=dict(type="raw"), volume_nocopy=dict(type="bool", default=False))),
         healthcheck=dict(type="dict", options=dict(
             test=dict(type="raw"), interval=dict(type="raw"), timeout=dict(type="raw"),
             retries=dict(type="int"), start_period=dict(type="raw"))),
@@ -601,6 +647,9 @@ def argument_spec():
         stdin_open=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=180),
+        monitor_window=dict(type="float", default=5.0),
+        image_volumes=dict(type="bool", default=True),
+        pin_to_data=dict(type="bool", default=True),
     )
     spec.update(connection_argument_spec())
     return spec

@@ -29,8 +29,22 @@ description:
     stays on the service as the label C(spin.image)."
   - With O(state=absent) the stack's services, networks, secrets and configs are removed; its volumes only
     with O(remove_volumes=true).
-  - Every deploy and removal is appended to the audit trail (O(audit_log)) with the tenant, the stack, the
-    digest of the input, the policy's verdict and what changed.
+  - "Data survives: every path a service's image declares as C(VOLUME) that no mount covers, and every anonymous
+    volume the compose file writes, gets a named volume of its own, C(<stack>_<service>_<path>.<slot>) (per
+    replica; C(<stack>_<service>_<path>) for a global service), where Swarm would give each new task a new, empty
+    anonymous one. A replicated service with volumes of the C(local) driver is placed on the node where they are
+    (constraint C(node.id==...), label C(spin.data-node)); C(spin_platform.pin_local_data=false) turns that off.
+    A service that ran with an anonymous volume there has its data copied into the named volume once, while it is
+    stopped. The diff shows the volumes and the service's new mounts and constraint; see docs/data.md."
+  - "A replica counts as started only after it has stayed running (healthy, where it has a healthcheck) for
+    C(spin_platform.monitor_window) seconds (5); a service that keeps crashing fails the deploy with the
+    container's last output, and the run is undone."
+  - "Every deploy and removal is written to the audit trail (O(audit_log)) twice: an intent record before
+    anything changes, and a result record after it (C(deployed), C(removed), C(refused) with the cause, such as a
+    port held by another stack, C(failed) with what was undone, or C(interrupted)), both with the tenant, the
+    stack, the digest of the input and the run's id; the result has the policy's verdict and what changed. A run
+    killed outright leaves an intent without a result: the next run of the stack records it as C(interrupted) and
+    warns, and M(spin.platform.spin_audit) lists it so."
   - The platform options (O(tenants), O(global_fs_roots), O(policy), O(platform)) default to the inventory
     variables C(spin_tenants), C(spin_global_fs_roots), C(spin_policy) and C(spin_platform). A tenant's vars
     file (C(-e @vars.yml)) that sets any of them is refused.
@@ -190,19 +204,32 @@ images:
   returned: when state is present
   type: dict
   sample: {magic_web: {image: httpd, pinned: "registry.example.org:5000/httpd:latest@sha256:4c1d...", source: registry}}
+data:
+  description:
+    - Where the stack's data lives, one sentence each; the paths that would get an anonymous volume (the image's
+      C(VOLUME)s no mount covers, the compose file's own anonymous volumes) and the named volume each gets, the
+      node a service with node-local volumes runs on and why, and data copied from an old anonymous volume.
+  returned: when state is present
+  type: list
+  elements: str
+  sample: ["service seed_db runs on node p3l9...: this manager creates the stack's volumes",
+           "service seed_db: /var/lib/mysql gets the named volume seed_db_var-lib-mysql.{{.Task.Slot}}"]
 violations:
   description: Policy violations when the stack was refused, each with rule, file, service, key, message, fix.
   returned: when refused
   type: list
   elements: dict
 audit:
-  description: The audit record that was appended.
+  description: The audit result record that was appended (its C(run) id is the intent's too).
   returned: when audit_log is set
   type: dict
 '''
 
+import signal
+
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import audit, haproxy, images, lb, policy, preflight, stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils import (audit, haproxy, images, lb, policy, preflight,
+                                                                    sensitive, stack_defaults)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -233,6 +260,7 @@ def argument_spec():
         "public_host": {"type": "str"},
         # filled in by the action plugin
         "_tasks": {"type": "dict"},
+        "_sensitive": {"type": "dict", "default": {}, "no_log": True},
         "_controller": {"type": "dict", "default": {}},
     }
     spec.update(connection_argument_spec())
@@ -246,16 +274,6 @@ def _changes(plan):
         if key:
             out[key].append("%s %s" % (action["kind"], action["name"]))
     return out
-
-
-def _record(params, action, violations=(), errors=0, changes=None, **extra):
-    if not params["audit_log"]:
-        return None
-    controller = params["_controller"] or {}
-    record = audit.make_record(params["tenant"], params["stack"], action, controller.get("input_digest"),
-                               violations=violations, errors=errors, changes=changes, **extra)
-    audit.append_record(record, params["audit_log"])
-    return record
 
 
 def route_url(route, public_host=None):
@@ -323,13 +341,57 @@ def serve_edge(client, platform, candidate=None, check_mode=False, forget_networ
     return None
 
 
+class _Terminated(BaseException):
+    """SIGTERM: end the run the way Ctrl-C does, so that its audit result says interrupted."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated("stopped by signal %d" % signum)
+
+
 def run(module, client):
+    params = module.params
+    tenant, stack = params["tenant"], params["stack"]
+    if params["_tasks"] is not None:
+        params["_tasks"] = sensitive.attach(params["_tasks"], params["_sensitive"])
+    action = "deploy" if params["state"] == "present" else "remove"
+    trail = audit.Run(params["audit_log"], tenant, stack, action, (params["_controller"] or {}).get("input_digest"),
+                      dry_run=module.check_mode)
+    for warning in trail.close_interrupted():
+        module.warn(warning)
+    trail.start()   # the intent: before anything (a claim included) changes
+    stage = {"applying": False}
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result = _run(module, client, action, stage)
+    except SpinError as exc:
+        exc.details["audit"] = trail.finish("failed" if stage["applying"] else "refused", cause=exc.message)
+        raise
+    except (KeyboardInterrupt, _Terminated) as exc:
+        trail.finish("interrupted", cause="%s while %s" % (str(exc) or "interrupted (SIGINT)",
+                                                           "applying the plan" if stage["applying"] else "planning"))
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if result.get("refused"):
+        messages = [policy.format_violation(v) for v in result["violations"]]
+        errors = int((params["_controller"] or {}).get("error_count") or 0)
+        if errors:
+            messages.append("%d error(s) in the compose files" % errors)
+        result["audit"] = trail.finish("refused", cause="; ".join(messages), violations=result["violations"],
+                                       errors=errors)
+    else:
+        outcome = "checked" if module.check_mode else {"deploy": "deployed", "remove": "removed"}[action]
+        result["audit"] = trail.finish(outcome, changes=result.pop("_changes"))
+    return result
+
+
+def _run(module, client, action, stage):
     params = module.params
     tenant, stack = params["tenant"], params["stack"]
     controller = params["_controller"] or {}
     platform = {"spin_tenants": params["tenants"], "spin_global_fs_roots": params["global_fs_roots"],
                 "spin_policy": params["policy"], "spin_global_fs": params.get("global_fs")}
-    action = "deploy" if params["state"] == "present" else "remove"
     reconciler = StackReconciler(client, check_mode=module.check_mode)
 
     if params["state"] == "present":
@@ -339,9 +401,7 @@ def run(module, client):
         for warning in checked["warnings"]:
             module.warn(warning)
         if violations or errors or params["_tasks"] is None:
-            record = _record(params, action, violations, errors, dry_run=module.check_mode)
-            return {"failed": True, "refused": True, "changed": False, "violations": violations,
-                    "audit": record, "msg": "refused"}
+            return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
         tasks = params["_tasks"]
         built = [b["image"] for b in (controller.get("builds") or {}).values()]
         pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"),
@@ -353,18 +413,16 @@ def run(module, client):
     else:
         violations = policy.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
         if violations:
-            record = _record(params, action, violations, dry_run=module.check_mode)
-            return {"failed": True, "refused": True, "changed": False, "violations": violations,
-                    "audit": record, "msg": "refused"}
+            return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
         routes = None
         plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
 
+    stage["applying"] = True
     try:
         reconciler.apply(plan, wait=params["wait"], before_wait=routes["serve"] if routes else None)
-    except SpinError as exc:
+    except SpinError:
         if routes is not None:
             routes["undo"]()
-        _record(params, action, changes={"failed": exc.message}, dry_run=module.check_mode)
         raise
     lb_changed, synced = False, None
     if params["lb"] and params["state"] == "present":
@@ -379,7 +437,7 @@ def run(module, client):
         module.warn(warning)
     result = {"changed": plan.changed or lb_changed, "actions": plan.actions(), "summary": plan.summary(),
               "services": stack_services_state(client, stack), "diff": plan.diff(), "lb_changed": lb_changed,
-              "edge_synced": synced is not None}
+              "edge_synced": synced is not None, "_changes": _changes(plan)}
     if synced is not None:
         result["edge"] = {"reloaded": synced["reloaded"], "reload_seconds": synced["reload_seconds"],
                           "networks": synced["networks"]}
@@ -388,11 +446,11 @@ def run(module, client):
         result["endpoints"] = params["_tasks"].get("endpoints") or []
         result["images"] = pins
         result["generated"] = generated_secrets(params["_tasks"])
+        result["data"] = [note for svc in plan.services for note in svc.data.notes]
         if routes is not None:
             result["lb"] = {"network": routes["plan"]["network"], "public_services": routes["plan"]["public_services"],
                             "routes": routes["plan"]["routes"]["routes"]}
             result["urls"] = [route_url(route, params["public_host"]) for route in result["lb"]["routes"]]
-    result["audit"] = _record(params, action, changes=_changes(plan), dry_run=module.check_mode)
     return result
 
 

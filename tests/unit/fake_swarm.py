@@ -94,6 +94,12 @@ class FakeSwarm(object):
         self.conflicts = 0           # next update_service calls that someone else's update beats
         self.names = {}              # object ID -> name, for steps()
         self.logs = {}               # task ID -> what its container wrote
+        self.node_id = "node1"       # this engine's swarm node
+        self.node_list = [{"ID": "node1", "Spec": {"Role": "manager", "Availability": "active", "Labels": {}},
+                           "Description": {"Hostname": "m1"}, "Status": {"State": "ready"}}]
+        self.images = {}             # name or ID -> inspect output
+        self.ctrs = {}               # container ID -> inspect output (containers of this engine)
+        self.ran = []                # run_once calls: (image, argv, binds)
         self._ids = itertools.count(1)
         self._service_ids = itertools.count(1)
 
@@ -157,7 +163,8 @@ class FakeSwarm(object):
             self.conflicts -= 1
             svc["Version"]["Index"] += 1
             raise UpdateOutOfSequence("update out of sequence")
-        assert version == svc["Version"]["Index"]
+        if version != svc["Version"]["Index"]:
+            raise UpdateOutOfSequence("rpc error: code = Unknown desc = update out of sequence")
         svc["PreviousSpec"] = svc["Spec"]
         svc["Spec"] = self._store(spec)
         svc["Version"]["Index"] += 1
@@ -179,6 +186,7 @@ class FakeSwarm(object):
 
     def task_logs(self, task_id, tail=10, tty=False):
         return "".join(line + "\n" for line in self.logs.get(task_id, "").splitlines()[-tail:])
+    def task_output(self, task, tail=15):
 
     def leftover_tasks(self, name, service_id):
         script = self.leftover.get(name) or [[]]
@@ -212,6 +220,30 @@ class FakeSwarm(object):
             raise SpinError("Docker at %s refused to remove network %s: rpc error: code = FailedPrecondition desc = "
                             "network %s is in use by task of %s" % (HOST, network_id, network_id, users[0]))
         self.nets = {k: v for k, v in self.nets.items() if v["Id"] != network_id}
+
+    # ---- engine, nodes, images, containers ---------------------------------------------------
+
+    def info(self):
+        return {"Swarm": {"NodeID": self.node_id, "LocalNodeState": "active"}}
+
+    def nodes(self):
+        return copy.deepcopy(self.node_list)
+
+    def inspect_image(self, name):
+        """Any image exists, without VOLUMEs, unless ``images`` says otherwise (None: not on this node)."""
+        return copy.deepcopy(self.images.get(name, {"Id": "sha256:" + "0" * 64, "Config": {}}))
+
+    def containers(self, labels=None, status=None):
+        return [{"Id": cid} for cid, c in self.ctrs.items() if _matches(c["Config"]["Labels"], labels)]
+
+    def inspect_container(self, container_id):
+        return copy.deepcopy(self.ctrs.get(container_id))
+
+    def run_once(self, image, argv, files=None, directory="/tmp", labels=None, timeout=60, entrypoint=None,
+                 name=None, binds=None, user=None):
+        self._record("run_once", image)
+        self.ran.append((image, list(entrypoint or []) + list(argv), list(binds or [])))
+        return 0, ""
 
     # ---- volumes: Docker answers Options/Labels null when none were given -------------------
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 
-MODULES = ["spin_build", "spin_config", "spin_lb", "spin_mount", "spin_network", "spin_node_labels", "spin_policy",
+MODULES = ["spin_audit", "spin_build", "spin_config", "spin_lb", "spin_mount", "spin_network", "spin_node_labels", "spin_policy",
            "spin_registry_image", "spin_secret", "spin_service", "spin_stack", "spin_translate", "spin_volume"]
 PACKAGE = "ansible_collections.spin.platform.plugins"
 

@@ -14,7 +14,8 @@ from ansible_collections.spin.platform.tests.unit.redaction import PASSWORD, mar
 def action(tmp_path, monkeypatch, **args):
     """The action plugin with the module call captured."""
     task = types.SimpleNamespace(args=args, async_val=0, check_mode=False, action="spin.platform.spin_secret")
-    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir=str(tmp_path)))
+    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir=str(tmp_path)),
+                                       is_pipelining_enabled=lambda wrap_async=False: True)
     plugin = ActionModule(task, connection, None, None, None, None)  # shared_loader_obj is required before 2.19
     sent = []
     monkeypatch.setattr(plugin, "_execute_module",

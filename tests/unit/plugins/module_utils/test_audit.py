@@ -99,3 +99,63 @@ def test_concurrent_writers_do_not_interleave(tmp_path):
     records = audit.read_records(path)
     assert len(records) == 80
     assert all(r["changes"] == big for r in records)
+
+
+# ---- runs: intent before, result after ------------------------------------------------------------
+
+def test_a_run_writes_an_intent_then_a_result_with_the_same_id(tmp_path):
+    path = str(tmp_path / "audit.jsonl")
+    run = audit.Run(path, "cory", "magic", "deploy", "sha256:ab")
+    assert run.close_interrupted() == []
+    intent = run.start()
+    assert (intent["phase"], intent["run"], intent["pid"]) == ("intent", run.id, os.getpid())
+    result = run.finish("deployed", changes={"created": ["service magic_web"]})
+    assert (result["phase"], result["run"], result["outcome"]) == ("result", run.id, "deployed")
+    [entry] = audit.runs(audit.read_records(path))
+    assert entry["outcome"] == "deployed" and entry["started"] == intent["time"] and entry["finished"] == result["time"]
+    assert entry["changes"] == {"created": ["service magic_web"]}
+    with pytest.raises(SpinError):
+        run.finish("exploded")
+
+
+def test_a_dry_run_writes_one_result_only(tmp_path):
+    path = str(tmp_path / "audit.jsonl")
+    run = audit.Run(path, "cory", "magic", "deploy", "sha256:ab", dry_run=True)
+    assert run.start() is None
+    run.finish("refused", cause="port 80 is held by stack 'seed' (tenant 'demo')", violations=REFUSAL)
+    [record] = audit.read_records(path)
+    assert record["dry_run"] is True and record["verdict"] == "refused" and record["outcome"] == "refused"
+    [entry] = audit.runs([record])
+    assert entry["outcome"] == "refused" and entry["cause"].startswith("port 80 is held")
+
+
+def test_a_killed_run_shows_as_interrupted_and_the_next_run_records_it(tmp_path):
+    path = str(tmp_path / "audit.jsonl")
+    killed = audit.Run(path, "cory", "magic", "deploy", "sha256:ab")
+    intent = killed.start()
+    # while its process lives it is running; then it is gone (a pid that is not this process any more)
+    assert audit.runs(audit.read_records(path))[0]["outcome"] == "running"
+    assert audit.runs(audit.read_records(path), alive=lambda r: False)[0]["outcome"] == "interrupted"
+    with open(path) as handle:
+        text = handle.read()
+    with open(path, "w") as handle:   # as if another process had written it (a test may rewrite its own file)
+        handle.write(text.replace('"pid_start":%s' % json.dumps(intent["pid_start"]), '"pid_start":"0"'))
+    other = audit.Run(path, "cory", "other-stack", "deploy", "sha256:cd")
+    assert other.close_interrupted() == []       # only its own stack's runs
+    later = audit.Run(path, "cory", "magic", "deploy", "sha256:ab")
+    [warning] = later.close_interrupted()
+    assert "the deploy of stack 'magic' that started at %s (run %s) never ended: it was interrupted" % (
+        intent["time"], killed.id) in warning
+    assert later.close_interrupted() == []       # recorded once
+    later.start()
+    later.finish("deployed")
+    entries = audit.runs(audit.read_records(path))
+    assert [(e["run"], e["outcome"]) for e in entries] == [(killed.id, "interrupted"), (later.id, "deployed")]
+    assert "found by run %s" % later.id in entries[0]["cause"]
+
+
+def test_records_written_before_runs_had_ids_are_runs_of_their_own():
+    old = [audit.make_record("cory", "magic", "deploy", "sha256:1", now="t1"),
+           audit.make_record("cory", "magic", "check", "sha256:1", now="t2", violations=REFUSAL),
+           audit.make_record("cory", "magic", "deploy", "sha256:1", now="t3", changes={"failed": "x"}, dry_run=True)]
+    assert [e["outcome"] for e in audit.runs(old)] == ["deployed", "refused", "checked"]

@@ -359,3 +359,124 @@ def test_a_removed_jobs_completed_tasks_do_not_hold_up_the_removal():
     docker.leftover["t_web"] = [[task(svc, 1, "complete", desired="complete")]]
     result = rec.run({"name": "t_web", "state": "absent", "wait_timeout": 30})
     assert result["changed"] is True and clock.now == 0
+
+
+# ---- the monitor window: running means staying up ----------------------------------------------
+
+EPOCH = 1800000000.0          # the fake wall clock at clock.now == 0 (2027-01-15T08:00:00Z)
+
+
+def _ts(seconds):
+    """Docker's timestamp for EPOCH + seconds."""
+    import datetime
+    when = datetime.datetime.fromtimestamp(EPOCH + seconds, datetime.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + "%09dZ" % int(round((EPOCH + seconds) % 1 * 1e9))
+
+
+def make_walled():
+    docker, rec, clock = make()
+    rec.wall = lambda: EPOCH + clock.now
+    return docker, rec, clock
+
+
+def test_a_new_task_counts_only_after_the_monitor_window():
+    docker, rec, clock = make_walled()
+    docker.tasks_for = lambda svc, poll: [task(svc, 1, "running", ts=_ts(0), tid="a")]
+    rec.run(params(replicas=1, monitor_window=3))
+    assert 3 <= clock.now < 3.2
+
+
+def test_a_task_docker_started_long_ago_counts_at_once():
+    docker, rec, clock = make_walled()
+    docker.tasks_for = lambda svc, poll: [task(svc, 1, "running", ts=_ts(-3600), tid="old")]
+    rec.run(params(replicas=1, monitor_window=5))
+    assert clock.now == 0
+
+
+def test_docker_time_ahead_of_ours_never_makes_the_window_longer():
+    docker, rec, clock = make_walled()
+    docker.tasks_for = lambda svc, poll: [task(svc, 1, "running", ts=_ts(+600), tid="skewed")]
+    rec.run(params(replicas=1, monitor_window=2))
+    assert 2 <= clock.now < 2.2
+
+
+def _crash_loop(svc, poll):
+    """Slot 1 runs for a moment, exits, is started again 5 s later: Docker's default restart delay."""
+    crashes = min(poll // 50 + 1, 6)
+    tasks = [task(svc, 1, "failed", desired="shutdown", err="task: non-zero exit (1)", ts=_ts(5 * i + 0.2),
+                  tid="crash%d" % i) for i in range(crashes - 1)]
+    tasks.append(task(svc, 1, "running", ts=_ts(5 * (crashes - 1)), tid="crash%d" % (crashes - 1)))
+    if poll % 50 > 1:
+        tasks[-1]["Status"].update(State="failed", Err="task: non-zero exit (1)")
+    return [_with_status(t) for t in tasks]
+
+
+def test_a_crash_loop_fails_with_the_last_output_and_the_created_service_is_removed():
+    docker, rec, clock = make_walled()
+    docker.tasks_for = _crash_loop
+    docker.logs = {"crash2": "mysqld: Can't create/write to file '/var/lib/mysql/x'\n[ERROR] Aborting"}
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=1, entrypoint=["/bin/false"]))
+    msg = err.value.message
+    assert "service 't_web' does not start: task t_web.1 (crash2) failed: task: non-zero exit (1) " \
+           "(3 failed attempts)" in msg
+    assert "the container's last output:\n    mysqld: Can't create/write" in msg
+    assert msg.endswith("[ERROR] Aborting; undone: removed service t_web")
+    assert docker.svcs == {}
+    assert [c[0] for c in docker.calls] == ["create_service", "remove_service"]
+
+
+def test_a_crash_loop_on_update_puts_the_previous_spec_back():
+    docker, rec, clock = make_walled()
+    rec.run(params(replicas=1))
+    sid = next(iter(docker.svcs))
+    docker.tasks_for = _crash_loop
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=1, entrypoint=["/bin/false"]))
+    assert err.value.message.endswith("; undone: restored the previous spec of service t_web")
+    assert "Command" not in docker.svcs[sid]["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert [c[0] for c in docker.calls] == ["create_service", "update_service", "update_service"]
+
+
+def test_a_clean_exit_counts_as_a_crash_and_is_final_without_restart_on_it():
+    docker, rec, clock = make_walled()
+    docker.tasks_for = lambda svc, poll: [task(svc, 1, "complete", desired="shutdown", ts=_ts(0), tid="done")]
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=1, restart_policy={"condition": "on-failure"}))
+    assert "task t_web.1 (done) complete" in err.value.message and clock.now == 0
+
+
+def test_a_timeout_quotes_the_last_output_too():
+    docker, rec, clock = make_walled()
+
+    def tasks_for(svc, poll):
+        return [_with_status(task(svc, 1, "failed", desired="shutdown", err="task: non-zero exit (2)", ts=_ts(0),
+                                  tid="f1")), task(svc, 1, "starting", ts=_ts(1), tid="s2")]
+    docker.tasks_for = tasks_for
+    docker.logs = {"f1": "config error on line 3"}
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=1, wait_timeout=2))
+    assert "not ready within 2s" in err.value.message
+    assert "the container's last output:\n    config error on line 3" in err.value.message
+
+
+def test_negative_replicas_get_a_message_not_dockers_unmarshal_error():
+    docker, rec, clock = make()
+    with pytest.raises(SpinError) as err:
+        rec.run(params(replicas=-2))
+    assert err.value.message == ("service 't_web': key 'replicas': must be 0 or more, not -2 (0 stops every task "
+                                 "and keeps the service)")
+    assert docker.calls == []
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("2026-11-30T04:48:31Z", 1796014111.0),
+    ("2026-11-30T04:48:31.123456789Z", 1796014111.123456789),
+    ("2026-11-30T05:48:31.5+01:00", 1796014111.5),
+    ("0001-01-01T00:00:00Z", -62135596800.0),
+    ("yesterday", None),
+    (None, None),
+])
+def test_parse_timestamp(text, seconds):
+    from ansible_collections.spin.platform.plugins.module_utils.reconcile import parse_timestamp
+    assert parse_timestamp(text) == (pytest.approx(seconds, abs=1e-6) if seconds is not None else None)

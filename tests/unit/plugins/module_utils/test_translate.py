@@ -33,18 +33,19 @@ def _read(name):
         return handle.read()
 
 
-def _seed_service(name, image, replicas, env, labels_service, secrets=()):
+def _seed_service(name, image, replicas, env, labels_service, secrets=(), secret_env=None):
     labels = dict(OWNER, **{"spin.service": labels_service})
     return {
         "name": name, "state": "present", "image": image, "command": None, "entrypoint": None, "env": env,
-        "workdir": None, "user": None, "hostname": None, "labels": labels, "container_labels": labels,
+        "secret_env": secret_env or {}, "workdir": None, "user": None, "hostname": None, "labels": labels, "container_labels": labels,
         "mode": "replicated", "replicas": replicas,
         "networks": [{"name": "seed_default", "aliases": [labels_service]}],
         "endpoint_mode": "dnsrr", "publish": [], "mounts": [], "healthcheck": None, "restart_policy": None,
         "resources": None, "placement": None, "update_config": None, "rollback_config": None,
         "secrets": list(secrets), "configs": [], "cap_add": [], "cap_drop": [], "read_only": False, "init": False,
         "stop_grace_period": None, "stop_signal": None, "logging": None, "sysctls": {}, "ulimits": [], "tty": True,
-        "stdin_open": False, "wait": True, "wait_timeout": 180,
+        "stdin_open": False, "image_volumes": True, "pin_to_data": True, "wait": True,
+        "wait_timeout": 180, "monitor_window": 5,
     }
 
 
@@ -62,9 +63,8 @@ def test_seed_example():
                      "labels": dict(OWNER, **{"spin.generated": "MYSQL_ROOT_PASSWORD_FILE", "spin.service": "db"})}],
         "services": [
             _seed_service("seed_db", "mysql", 1, {"MYSQL_DATABASE": "magic", "MYSQL_USER": "cory",
-                                                  "MYSQL_PASSWORD": "MyOwnPass",
                                                   "MYSQL_ROOT_PASSWORD_FILE": "/run/secrets/db_root_password"},
-                          "db", [generated]),
+                          "db", [generated], secret_env={"MYSQL_PASSWORD": "MyOwnPass"}),
             _seed_service("seed_web", "httpd", 2, {}, "web"),
         ],
         "endpoints": [{"service": "seed_web", "compose_service": "web", "target": 80, "published": 80,
@@ -144,7 +144,7 @@ def test_every_field_translates():
     marks = dict(OWNER, **{"spin.service": "app"})
     assert app == {
         "name": "seed_app", "state": "present", "image": "app:1",
-        "command": ["serve", "--port", "8080"], "entrypoint": ["tini", "--"], "env": {"MODE": "prod"},
+        "command": ["serve", "--port", "8080"], "entrypoint": ["tini", "--"], "env": {"MODE": "prod"}, "secret_env": {},
         "workdir": "/srv", "user": "1000:1000", "hostname": "app",
         "labels": dict(marks, tier="app"), "container_labels": dict(marks, team="x"),
         "mode": "replicated", "replicas": 3,
@@ -152,14 +152,14 @@ def test_every_field_translates():
         "endpoint_mode": "vip", "publish": [],
         "mounts": [
             {"type": "volume", "source": "seed_data", "target": "/data", "readonly": True, "volume_driver": "local",
-             "volume_options": {"type": "nfs", "o": "addr=10.0.0.1", "device": ":/export"}, "tmpfs_size": None,
+             "volume_options": {"type": "nfs", "o": "addr=10.0.0.1", "device": ":/export"}, "volume_labels": None, "tmpfs_size": None,
              "tmpfs_mode": None, "volume_nocopy": False},
             {"type": "bind", "source": "/global/cfs/proj", "target": "/proj", "readonly": False,
-             "volume_driver": None, "volume_options": None, "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False},
+             "volume_driver": None, "volume_options": None, "volume_labels": None, "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False},
             {"type": "volume", "source": "projects_shared", "target": "/shared", "readonly": False,
-             "volume_driver": None, "volume_options": None, "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False},
+             "volume_driver": None, "volume_options": None, "volume_labels": None, "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False},
             {"type": "tmpfs", "source": None, "target": "/run", "readonly": False, "volume_driver": None,
-             "volume_options": None, "tmpfs_size": 16 * 1024 * 1024, "tmpfs_mode": 0o700, "volume_nocopy": False},
+             "volume_options": None, "volume_labels": None, "tmpfs_size": 16 * 1024 * 1024, "tmpfs_mode": 0o700, "volume_nocopy": False},
         ],
         "healthcheck": {"test": ["CMD", "/healthz"], "interval": "1m30s", "timeout": "500ms", "retries": 3,
                         "start_period": "10s"},
@@ -182,7 +182,8 @@ def test_every_field_translates():
         "logging": {"driver": "json-file", "options": {"max-size": "10m"}},
         "sysctls": {"net.core.somaxconn": "1024"},
         "ulimits": [{"name": "nofile", "soft": 20000, "hard": 40000}, {"name": "nproc", "soft": 65535, "hard": 65535}],
-        "tty": True, "stdin_open": True, "wait": True, "wait_timeout": 180,
+        "tty": True, "stdin_open": True, "image_volumes": True, "pin_to_data": True, "wait": True,
+        "wait_timeout": 180, "monitor_window": 5,
     }
     assert tasks["networks"] == [
         {"name": "seed_front", "driver": "overlay", "internal": False, "attachable": False, "driver_opts": {},
@@ -370,5 +371,6 @@ def test_render_task_file():
     assert tuple(params) == translate.SERVICE_PARAM_KEYS
     assert params == tasks["services"][0]
     secret = entries[3]["spin.platform.spin_secret"]
-    assert secret["data"] == "<redacted: 7 bytes, sha256 %s>" % hashlib.sha256(b"hunter2").hexdigest()
+    assert secret["data"] == "<redacted: 7 bytes>"
+    assert hashlib.sha256(b"hunter2").hexdigest()[:11] not in text
     assert entries[4]["spin.platform.spin_config"]["data"] == base64.b64encode(b"key = value").decode()

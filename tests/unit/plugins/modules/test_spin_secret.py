@@ -14,7 +14,7 @@ from ansible_collections.spin.platform.plugins.module_utils.stack import StackRe
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import (data_from_file, ensure_data,
                                                                                   parse_redacted)
 from ansible_collections.spin.platform.plugins.modules import spin_secret
-from ansible_collections.spin.platform.tests.unit.redaction import PASSWORD, marker, name_for
+from ansible_collections.spin.platform.tests.unit.redaction import PASSWORD, legacy_marker, marker, name_for
 
 OWNER = {"spin.tenant": "demo", "spin.stack": "seed", "com.docker.stack.namespace": "seed"}
 COMPOSE = """
@@ -64,7 +64,8 @@ def test_options_are_the_translators_keys_and_data_file():
 
 def test_the_marker_is_the_one_translate_writes():
     item = {"name": "x", "data": base64.b64encode(PASSWORD).decode()}
-    assert parse_redacted(translate.redacted(item)["data"]) == (len(PASSWORD), hashlib.sha256(PASSWORD).hexdigest())
+    assert parse_redacted(translate.redacted(item)["data"]) == (len(PASSWORD), None)
+    assert parse_redacted(legacy_marker(PASSWORD)) == (len(PASSWORD), hashlib.sha256(PASSWORD).hexdigest())
     assert parse_redacted(item["data"]) is None
     assert parse_redacted(None) is None
 
@@ -75,8 +76,8 @@ def test_create_then_nothing_to_do(fake_swarm):
     assert first["changed"] is True and first["id"] == swarm.secs[name_for(PASSWORD)]["ID"]
     assert swarm.stored_secret == PASSWORD
     assert first["diff"]["before"] == {}
-    assert first["diff"]["after"] == {"name": name_for(PASSWORD), "labels": OWNER, "bytes": len(PASSWORD),
-                                      "sha256": hashlib.sha256(PASSWORD).hexdigest()}
+    # the size only: a digest would confirm guesses at the content
+    assert first["diff"]["after"] == {"name": name_for(PASSWORD), "labels": OWNER, "bytes": len(PASSWORD)}
     assert PASSWORD.decode() not in repr(first) and params()["data"] not in repr(first)
     second = ensure_data(swarm, "secret", params())
     assert second["changed"] is False and second["id"] == first["id"] and second["warnings"] == []
@@ -106,11 +107,11 @@ def test_redacted_data_cannot_create_the_secret(fake_swarm):
         message = raised.value.message
         assert "secret '%s' does not exist yet, and its content is redacted" % name_for(PASSWORD) in message
         assert "Add data_file: <the tenant's secret file>" in message
-        assert hashlib.sha256(PASSWORD).hexdigest() in message
+        assert hashlib.sha256(PASSWORD).hexdigest() not in message
     assert swarm.calls == []
 
 
-@pytest.mark.parametrize("data", [lambda: base64.b64encode(b"other").decode(), lambda: marker(b"other")])
+@pytest.mark.parametrize("data", [lambda: base64.b64encode(b"other").decode(), lambda: legacy_marker(b"other")])
 def test_new_content_under_the_old_name_is_an_error(fake_swarm, data):
     swarm = fake_swarm()
     ensure_data(swarm, "secret", params())
@@ -187,14 +188,19 @@ def test_same_docker_calls_as_spin_stack(fake_swarm):
 # ---- data_file (the action plugin, on the controller) ---------------------------------------
 
 def test_data_file_must_hold_the_reviewed_content():
-    assert base64.b64decode(data_from_file(PASSWORD, marker(PASSWORD), "s", "f")) == PASSWORD
+    assert base64.b64decode(data_from_file(PASSWORD, marker(PASSWORD), name_for(PASSWORD), "f")) == PASSWORD
+    assert base64.b64decode(data_from_file(PASSWORD, legacy_marker(PASSWORD), "s", "f")) == PASSWORD
+    # same size, but not the content whose digest the name carries
+    with pytest.raises(SpinError):
+        data_from_file(b"s3cr3T\n", marker(PASSWORD), name_for(PASSWORD), "f")
     assert base64.b64decode(data_from_file(PASSWORD, None, "s", "f")) == PASSWORD
     for other in (PASSWORD.rstrip(b"\n"), b"s3cr3T\n"):
         with pytest.raises(SpinError) as raised:
-            data_from_file(other, marker(PASSWORD), "s", "/sub/db_password.txt")
-        expected = "secret 's': data_file /sub/db_password.txt (%d bytes, sha256 %s) is not the content that " \
-            "was reviewed (%d bytes" % (len(other), hashlib.sha256(other).hexdigest(), len(PASSWORD))
+            data_from_file(other, marker(PASSWORD), name_for(PASSWORD), "/sub/db_password.txt")
+        expected = "secret '" + name_for(PASSWORD) + "': data_file /sub/db_password.txt (%d bytes) is not the content that " \
+            "was reviewed (%d bytes" % (len(other), len(PASSWORD))
         assert expected in raised.value.message
+        assert hashlib.sha256(other).hexdigest()[:10] not in raised.value.message
     with pytest.raises(SpinError) as raised:
         data_from_file(PASSWORD, base64.b64encode(PASSWORD).decode(), "s", "f")
     assert "give either data or data_file, not both" in raised.value.message
