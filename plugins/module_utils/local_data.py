@@ -87,7 +87,7 @@ def name_anonymous_volumes(params, image_volumes, owner):
         mounts = [m for m in params.get("mounts") or [] if _norm(m.get("target")) != path]
         mounts.append({"type": "volume", "source": source, "target": path, "readonly": False,
                        "volume_driver": "local", "volume_options": None, "volume_labels": labels,
-                       "tmpfs_size": None, "tmpfs_mode": None})
+                       "tmpfs_size": None, "tmpfs_mode": None, "volume_nocopy": False})
         params["mounts"] = mounts
         added.append({"path": path, "source": source, "labels": labels})
     return added

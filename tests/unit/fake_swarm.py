@@ -186,7 +186,6 @@ class FakeSwarm(object):
 
     def task_logs(self, task_id, tail=10, tty=False):
         return "".join(line + "\n" for line in self.logs.get(task_id, "").splitlines()[-tail:])
-    def task_output(self, task, tail=15):
 
     def leftover_tasks(self, name, service_id):
         script = self.leftover.get(name) or [[]]

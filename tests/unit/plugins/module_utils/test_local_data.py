@@ -39,7 +39,7 @@ def test_each_anonymous_path_gets_a_named_volume_per_replica():
     assert [a["source"] for a in added] == ["seed_db_scratch.{{.Task.Slot}}", "seed_db_var-lib-mysql.{{.Task.Slot}}"]
     labels = dict(OWNER, **{"spin.service": "db", "spin.image-volume": "/var/lib/mysql"})
     assert params["mounts"][-1] == mount("/var/lib/mysql", "seed_db_var-lib-mysql.{{.Task.Slot}}",
-                                         volume_driver="local", volume_labels=labels)
+                                         volume_driver="local", volume_labels=labels, volume_nocopy=False)
     assert [m["target"] for m in params["mounts"]] == ["/scratch", "/var/lib/mysql"]   # /scratch replaced, once
     glob = service(mode="global")
     assert local_data.name_anonymous_volumes(glob, ["/data"], OWNER)[0]["source"] == "seed_db_data"
@@ -133,7 +133,8 @@ def test_the_seed_db_gets_a_volume_per_replica_and_is_pinned_here_as_the_diff_sh
     labels = dict(OWNER, **{"spin.service": "db", "spin.image-volume": "/var/lib/mysql"})
     assert after["mounts"] == [{"type": "volume", "source": "seed_db_var-lib-mysql.{{.Task.Slot}}",
                                 "target": "/var/lib/mysql", "readonly": False, "volume_driver": "local",
-                                "volume_options": {}, "volume_labels": labels, "tmpfs_size": None, "tmpfs_mode": None}]
+                                "volume_options": {}, "volume_labels": labels, "tmpfs_size": None, "tmpfs_mode": None,
+                                "volume_nocopy": False}]
     assert plan.diff()["after"]["service seed_web"]["placement"]["constraints"] == []
     assert tasks["services"][0]["mounts"] == []     # the translated parameters stay as they were
 

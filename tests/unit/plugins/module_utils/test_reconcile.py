@@ -301,7 +301,8 @@ def test_a_failed_start_quotes_the_containers_last_output():
         rec.run(params(replicas=1, restart_policy={"condition": "none"}))
     assert err.value.message.endswith(
         "task: non-zero exit (1) (1 failed attempts); the container's last output:\n    line 2\n    line 3\n"
-        "    line 4\n    line 5\n    [entrypoint] error: no root password is given: set MYSQL_ROOT_PASSWORD")
+        "    line 4\n    line 5\n    [entrypoint] error: no root password is given: set MYSQL_ROOT_PASSWORD"
+        "; undone: removed service t_web")
 
 
 def test_a_task_that_never_started_has_no_output_to_quote():
@@ -311,7 +312,7 @@ def test_a_task_that_never_started_has_no_output_to_quote():
     docker.logs["never"] = "must not be asked for"
     with pytest.raises(SpinError) as err:
         rec.run(params(replicas=1, restart_policy={"condition": "none"}))
-    assert err.value.message.endswith("No such image: x (1 failed attempts)")
+    assert err.value.message.endswith("No such image: x (1 failed attempts); undone: removed service t_web")
 
 
 def _job_tasks(states):
@@ -348,7 +349,8 @@ def test_a_failed_job_ends_the_wait_with_its_error_and_output():
     with pytest.raises(SpinError) as err:
         rec.run(params(mode="replicated-job", replicas=1, restart_policy={"condition": "none"}))
     assert "service 't_web' does not start: task t_web.1 (job0failed) failed" in err.value.message
-    assert err.value.message.endswith("the container's last output:\n    migrating\n    ERROR: table users exists")
+    assert err.value.message.endswith("the container's last output:\n    migrating\n    ERROR: table users exists"
+                                      "; undone: removed service t_web")
 
 
 def test_a_removed_jobs_completed_tasks_do_not_hold_up_the_removal():

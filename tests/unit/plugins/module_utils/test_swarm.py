@@ -189,18 +189,3 @@ def test_distribution_digest_asks_the_engine_and_reads_none_for_any_registry_ref
     with pytest.raises(SpinError) as err:
         client(inspect_distribution=ConnectionError("Connection refused")).distribution_digest("reg:5000/x")
     assert "is not reachable" in err.value.message
-
-
-def test_task_output_reads_the_tasks_log_through_the_manager_and_keeps_the_last_lines():
-    lines = "".join("line %d\r\n" % i for i in range(30))
-    c = client(_url="/v1.41/tasks/t1/logs", _get="response", _get_result_tty=lines.encode())
-    out = c.task_output({"ID": "t1", "Spec": {"ContainerSpec": {"TTY": True}}}, tail=3)
-    assert out == "line 27\nline 28\nline 29"
-    assert c.api.calls[1] == ("_get", ("/v1.41/tasks/t1/logs",), {
-        "params": {"stdout": 1, "stderr": 1, "tail": 3, "follow": 0, "timestamps": 0}, "stream": False})
-    assert c.api.calls[2] == ("_get_result_tty", (False, "response", True), {})
-
-
-def test_task_output_is_none_when_docker_cannot_give_it():
-    c = client(_url="/x", _get=api_error(501, "configured logging driver does not support reading"))
-    assert c.task_output({"ID": "t1"}) is None
