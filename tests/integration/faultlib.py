@@ -376,8 +376,8 @@ def digits(text):
 # ---- a host of our own for engine crashes ------------------------------------------------------
 
 NODE_IMAGE = "flt/fault-node:bookworm"
-NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files", "fault_node")
-ENTRYPOINT = os.path.join(ROOT, "molecule", "swarm", "node", "node-entrypoint")
+# the platform's node recipe (molecule, local_cluster.yml), with the engine installed but not started
+NODE_CONTEXT = os.path.join(ROOT, "playbooks", "files", "node")
 # what a nested dockerd needs where --privileged is refused (PLATFORM-NOTES)
 NODE_FLAGS = ["--cap-add=ALL", "--cap-drop=SYS_RESOURCE", "--security-opt=seccomp=unconfined",
               "--security-opt=apparmor=unconfined", "--security-opt=systempaths=unconfined",
@@ -403,13 +403,8 @@ class EngineNode(object):
         self.key = os.path.join(self.scratch, "id_ed25519")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.key], check=True)
         if _docker("image", "inspect", NODE_IMAGE, check=False).returncode != 0:
-            context = os.path.join(self.scratch, "image")
-            os.makedirs(context)
-            for source in (os.path.join(NODE_DIR, "Dockerfile"), ENTRYPOINT):
-                with open(source, "rb") as src, open(os.path.join(context, os.path.basename(source)), "wb") as dst:
-                    dst.write(src.read())
-            os.chmod(os.path.join(context, "node-entrypoint"), 0o755)
-            _docker("build", "--quiet", "--tag", NODE_IMAGE, context, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+            _docker("build", "--quiet", "--build-arg", "ENGINE=docker.io", "--tag", NODE_IMAGE, NODE_CONTEXT,
+                    env=dict(os.environ, DOCKER_BUILDKIT="0"))
         _docker("network", "create", self.name)
         with open(self.key + ".pub") as handle:
             pubkey = handle.read().strip()
