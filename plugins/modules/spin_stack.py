@@ -35,7 +35,7 @@ description:
     anonymous one. A replicated service with volumes of the C(local) driver is placed on the node where they are
     (constraint C(node.id==...), label C(spin.data-node)); C(spin_platform.pin_local_data=false) turns that off.
     A service that ran with an anonymous volume there has its data copied into the named volume once, while it is
-    stopped. The diff shows the volumes and the service's new mounts and constraint; see docs/data.md."
+    stopped. The diff shows the volumes and the service's new mounts and constraint; see docs/faults.md."
   - "A replica counts as started only after it has stayed running (healthy, where it has a healthcheck) for
     C(spin_platform.monitor_window) seconds (5); a service that keeps crashing fails the deploy with the
     container's last output, and the run is undone."
