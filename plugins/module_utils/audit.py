@@ -120,12 +120,14 @@ def read_records(path=DEFAULT_AUDIT_LOG):
 # ---- runs: an intent before, a result after ----------------------------------------------------
 
 def _proc_start(pid):
-    """A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None."""
+    """A live process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or None
+    when there is no such process or it is a zombie (killed, not yet reaped)."""
     try:
         with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
+            fields = handle.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError, ValueError):
         return None
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def _boot_id():
@@ -145,7 +147,8 @@ def process_alive(record):
     """Is the process that wrote ``record`` still running (same host, same boot, same process)?"""
     if record.get("host") != socket.gethostname() or record.get("boot") != _boot_id() or not record.get("pid"):
         return False
-    return _proc_start(int(record["pid"])) == record.get("pid_start")
+    start = _proc_start(int(record["pid"]))
+    return start is not None and start == record.get("pid_start")
 
 
 def runs(records, alive=process_alive):

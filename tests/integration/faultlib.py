@@ -62,7 +62,7 @@ def finish(proc, out, timeout=900):
         proc.wait(timeout)
     finally:
         if proc.poll() is None:
-            kill_session(proc)
+            kill_tree(proc)
     with open(out) as handle:
         text = handle.read()
     os.unlink(out)
@@ -73,14 +73,37 @@ def run_playbook(playbook, *args, **kwargs):
     return finish(*start_playbook(playbook, *args, **kwargs))
 
 
-def kill_session(proc):
-    """SIGKILL the playbook and everything it started (the module on the target too): what a lost
-    controller, an OOM kill or a killed CI job does."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def _descendants(pid):
+    """Every process under ``pid`` (Ansible's workers detach into sessions of their own, so a
+    process group or session does not hold them all; the parent links do)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_tree(proc):
+    """SIGKILL the playbook and every process under it (its workers, the module they run): what a
+    lost controller, an OOM kill or a killed CI job's cgroup does."""
+    for pid in [proc.pid] + _descendants(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait(30)
+
 
 
 # ---- syslog --------------------------------------------------------------------------------
@@ -134,10 +157,12 @@ _IN_CLOSE_WRITE, _IN_MOVED_TO, _IN_CREATE, _IN_ISDIR = 0x8, 0x80, 0x100, 0x40000
 class TempWatcher(object):
     """Watches a directory tree with inotify and reads every file written in it the moment it is
     closed (before Ansible can remove it), looking for ``needles`` (bytes). ``found`` lists
-    (path, needle index) pairs; ``files`` every file path seen written."""
+    (path, needle index) pairs; ``files`` every file path seen written. ``env`` points a playbook
+    run's temp directories (remote, local, the module's own) into the tree."""
 
     def __init__(self, top, needles):
         self.top, self.needles = str(top), [n for n in needles if n]
+        self.env = temp_env(self.top)
         self.found, self.files = [], []
         self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         self._fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -193,13 +218,12 @@ class TempWatcher(object):
         self._stop.set()
         self._thread.join(5)
         os.close(self._fd)
-        self._add_tree_scan_only()
-
-    def _add_tree_scan_only(self):
-        """What is left on disk at the end (a killed run's leftovers) is read as well."""
+        self.left = []
         for root, _dirs, files in os.walk(self.top):
             for name in files:
-                self._check(os.path.join(root, name))
+                # what is left on disk at the end (a killed run's leftovers) is read as well
+                self.left.append(os.path.join(root, name))
+                self._check(self.left[-1])
 
 
 def temp_env(top):
@@ -364,13 +388,6 @@ def secret_needles(*values):
     return list(dict.fromkeys(out))
 
 
-def recovery_seconds(failure_times):
-    """From the first failure to the last one (0 without failures)."""
-    return (max(failure_times) - min(failure_times)) if failure_times else 0.0
-
-
-def digits(text):
-    return re.sub(r"\D", "", text)
 
 
 # ---- a host of our own for engine crashes ------------------------------------------------------

@@ -3,6 +3,7 @@ import json
 import os
 import stat
 import threading
+import time
 
 import pytest
 
@@ -159,3 +160,19 @@ def test_records_written_before_runs_had_ids_are_runs_of_their_own():
            audit.make_record("cory", "magic", "check", "sha256:1", now="t2", violations=REFUSAL),
            audit.make_record("cory", "magic", "deploy", "sha256:1", now="t3", changes={"failed": "x"}, dry_run=True)]
     assert [e["outcome"] for e in audit.runs(old)] == ["deployed", "refused", "checked"]
+
+
+def test_a_zombie_is_not_alive(tmp_path):
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
+    record = audit.Run(str(tmp_path / "a.jsonl"), "cory", "magic", "deploy", "sha256:x").start()
+    record.update(pid=child.pid, pid_start=audit._proc_start(child.pid))
+    assert audit.process_alive(record) is True
+    deadline = time.monotonic() + 30
+    while audit._proc_start(child.pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)      # it exits and stays a zombie: this process does not reap it yet
+    with open("/proc/%d/stat" % child.pid) as handle:
+        assert handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    assert audit.process_alive(record) is False
+    child.wait()
