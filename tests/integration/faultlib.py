@@ -97,12 +97,24 @@ def _descendants(pid):
 def kill_tree(proc):
     """SIGKILL the playbook and every process under it (its workers, the module they run): what a
     lost controller, an OOM kill or a killed CI job's cgroup does."""
-    for pid in [proc.pid] + _descendants(proc.pid):
+    victims = [proc.pid] + _descendants(proc.pid)
+    for pid in victims:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     proc.wait(30)
+    # a signal is delivered when the process next runs: on a busy machine that takes a moment
+    wait_for("the killed processes to be gone", lambda: not [p for p in victims if _alive(p)], timeout=30,
+             interval=0.05)
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 
