@@ -150,7 +150,7 @@ def choose_node(nodes, constraints, pinned=None, last_ran=None, here=None):
     if last_ran and last_ran in known:
         return last_ran, "its data is there (its last task ran there)"
     if here in known and node_fits(known[here], constraints):
-        return here, "this manager creates the stack's volumes"
+        return here, "this manager runs the deploy and its constraints allow it"
     fitting = sorted((n for n in known.values() if node_fits(n, constraints)),
                      key=lambda n: ((n.get("Description") or {}).get("Hostname") or "", n.get("ID")))
     if fitting:

@@ -212,7 +212,7 @@ data:
   returned: when state is present
   type: list
   elements: str
-  sample: ["service seed_db runs on node p3l9...: this manager creates the stack's volumes",
+  sample: ["service seed_db runs on node p3l9...: this manager runs the deploy and its constraints allow it",
            "service seed_db: /var/lib/mysql gets the named volume seed_db_var-lib-mysql.{{.Task.Slot}}"]
 violations:
   description: Policy violations when the stack was refused, each with rule, file, service, key, message, fix.

@@ -124,7 +124,8 @@ def test_the_seed_db_gets_a_volume_per_replica_and_is_pinned_here_as_the_diff_sh
     plan = StackReconciler(docker, check_mode=True).plan_present("demo", "seed", tasks)
     assert docker.calls == []   # planning changes nothing
     db, web = plan.services
-    assert db.data.notes == ["service seed_db runs on node node1: this manager creates the stack's volumes",
+    assert db.data.notes == ["service seed_db runs on node node1: this manager runs the deploy and its constraints "
+                             "allow it",
                              "service seed_db: /var/lib/mysql gets the named volume "
                              "seed_db_var-lib-mysql.{{.Task.Slot}}"]
     assert web.data.notes == [] and db.warnings == [] and web.warnings == []
