@@ -48,7 +48,8 @@ def run(plugin, directory, dest, check_mode=False):
     if plugin is spin_translate:
         args["dest"] = dest
     task = types.SimpleNamespace(args=args, async_val=0, check_mode=check_mode, diff=False, action=plugin.__name__)
-    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir="/tmp"))
+    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir="/tmp"),
+                                       is_pipelining_enabled=lambda wrap_async=False: True)
     action = plugin.ActionModule(task, connection, None, Loader(directory), Templar(), None)
     action._execute_module = lambda module_name=None, module_args=None, task_vars=None, **kw: manager(
         module_name, module_args, task_vars)

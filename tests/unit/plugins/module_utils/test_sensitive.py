@@ -67,7 +67,8 @@ def test_a_plain_password_is_warned_about_with_the_way_to_a_secret():
 def test_the_translator_puts_passwords_in_secret_env():
     tasks = translate.stack_to_tasks(_model(SEED), "demo", "seed")
     db = next(s for s in tasks["services"] if s["name"] == "seed_db")
-    assert db["env"] == {"MYSQL_DATABASE": "magic", "MYSQL_USER": "cory"}
+    assert db["env"] == {"MYSQL_DATABASE": "magic", "MYSQL_USER": "cory",
+                         "MYSQL_ROOT_PASSWORD_FILE": "/run/secrets/db_root_password"}   # generated, in a secret
     assert db["secret_env"] == {"MYSQL_PASSWORD": "MyOwnPass"}
 
 
