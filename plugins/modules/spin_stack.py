@@ -124,6 +124,12 @@ options:
         (violations, compose errors, the stack's replicas and bind mounts, the input's digest).
     type: dict
     default: {}
+  _sensitive:
+    description:
+      - Internal, set by the action plugin; never set it yourself. The secret values of O(_tasks) (secret contents,
+        passwords of the services' environment), sent apart so that they are never logged.
+    type: dict
+    default: {}
 author:
   - spin.platform contributors (@spin-platform)
 '''
