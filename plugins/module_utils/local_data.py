@@ -40,6 +40,7 @@ from .errors import SpinError
 
 L_IMAGE_VOLUME = "spin.image-volume"
 L_DATA_NODE = "spin.data-node"
+L_REPLACED = "spin.replaced"      # on the copy of a named volume's older content, naming the volume
 SLOT = "{{.Task.Slot}}"
 _ANONYMOUS = re.compile(r"^[0-9a-f]{64}$")
 # local-driver options that point at data elsewhere: such a volume is not tied to a node
@@ -238,7 +239,9 @@ def plan_service(client, params, actual, context):
         for move in _migrations(client, params, actual, item):
             out.migrations.append(move)
             out.notes.append("service %s: the data at %s is copied from its anonymous volume %s into %s, the "
-                             "service stopped meanwhile" % (name, move["path"], move["from"][:12], move["to"]))
+                             "service stopped meanwhile%s" % (name, move["path"], move["from"][:12], move["to"],
+                                                              "; what %s holds now is kept aside" % move["to"]
+                                                              if move["replaces"] else ""))
     return out
 
 
@@ -259,14 +262,16 @@ def _migrations(client, params, existing, item):
         parts = task_name.split(".")
         slot = parts[1] if len(parts) == 3 and parts[1].isdigit() else None
         target = item["source"] if params.get("mode") == "global" else (expand(item["source"], slot) if slot else None)
-        if target is None or client.find_volume(target) is not None:
+        if target is None:
             continue
         for mount in detail.get("Mounts") or []:
             if mount.get("Type") == "volume" and _norm(mount.get("Destination")) == item["path"] \
                     and _ANONYMOUS.match(mount.get("Name") or ""):
+                # the running container's data is the live data; a named volume of the same name left by
+                # an earlier deploy (with the data of back then) is kept aside, not thrown away
                 out.append({"service": params["name"], "service_id": existing["ID"], "path": item["path"],
                             "from": mount["Name"], "to": target, "labels": item["labels"],
-                            "image": params.get("image")})
+                            "image": params.get("image"), "replaces": client.find_volume(target) is not None})
     return out
 
 
@@ -290,18 +295,26 @@ def migrate(client, migrations):
             _wait_stopped(client, service_id, name)
         try:
             for item in items:
+                binds = ["%s:/from:ro" % item["from"], "%s:/to" % item["to"]]
+                script = "cp -a /from/. /to/"
+                kept = None
                 if client.find_volume(item["to"]) is None:
                     client.create_volume(item["to"], driver="local", labels=item["labels"])
-                code, output = client.run_once(item["image"], ["-c", "cp -a /from/. /to/"], entrypoint=["/bin/sh"],
-                                               binds=["%s:/from:ro" % item["from"], "%s:/to" % item["to"]],
+                else:
+                    kept = "%s.before-%s" % (item["to"], time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+                    client.create_volume(kept, driver="local", labels=dict(item["labels"], **{L_REPLACED: item["to"]}))
+                    binds.append("%s:/kept" % kept)
+                    script = "cp -a /to/. /kept/ && find /to -mindepth 1 -delete && " + script
+                code, output = client.run_once(item["image"], ["-c", script], entrypoint=["/bin/sh"], binds=binds,
                                                user="0:0", labels={"spin.stack": spec.get("Labels", {}).get(
                                                    "spin.stack", "")})
                 if code != 0:
                     raise SpinError("could not copy the data of service %s at %s from its anonymous volume %s into "
                                     "%s (exit %s): %s" % (name, item["path"], item["from"], item["to"], code,
                                                           output.strip()[-500:]))
-                notes.append("service %s: copied the data at %s from the anonymous volume %s into %s"
-                             % (name, item["path"], item["from"][:12], item["to"]))
+                notes.append("service %s: copied the data at %s from the anonymous volume %s into %s%s"
+                             % (name, item["path"], item["from"][:12], item["to"],
+                                "; what %s held before is kept in %s" % (item["to"], kept) if kept else ""))
         except SpinError:
             if replicas:
                 fresh = client.inspect_service(service_id)

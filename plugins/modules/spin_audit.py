@@ -47,7 +47,7 @@ options:
     type: int
     default: 50
 author:
-  - spin.platform developers
+  - spin.platform contributors (@spin-platform)
 '''
 
 EXAMPLES = r'''

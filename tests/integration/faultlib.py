@@ -7,7 +7,6 @@ import ctypes
 import ctypes.util
 import http.client
 import os
-import re
 import signal
 import socket
 import struct
@@ -115,7 +114,6 @@ def _alive(pid):
             return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except (OSError, IndexError):
         return False
-
 
 
 # ---- syslog --------------------------------------------------------------------------------
@@ -400,8 +398,6 @@ def secret_needles(*values):
     return list(dict.fromkeys(out))
 
 
-
-
 # ---- a host of our own for engine crashes ------------------------------------------------------
 
 NODE_IMAGE = "flt/fault-node:bookworm"
@@ -448,7 +444,7 @@ class EngineNode(object):
                          "      ansible_ssh_private_key_file: %s\n      ansible_python_interpreter: /usr/bin/python3\n"
                          "      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n"
                          % (self.name, self.ip, self.key))
-        wait_for("sshd in %s" % self.name, lambda: self._ssh_up(), timeout=60)
+        wait_for("sshd in %s" % self.name, self._ssh_up, timeout=60)
 
     def _ssh_up(self):
         try:

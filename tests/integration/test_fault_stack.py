@@ -25,6 +25,22 @@ AUDIT_LOG = "/var/log/spin/audit.jsonl"
 PORT = int(os.environ.get("SPIN_TEST_FAULT_PORT", "8007"))
 
 
+def fault_inventory(scratch):
+    """The local inventory with the tenant 'flt' added to its registry (group_vars beside it)."""
+    directory = os.path.join(str(scratch), "inventory")
+    if not os.path.isdir(directory):
+        os.makedirs(os.path.join(directory, "group_vars", "all"))
+        with open(os.path.join(ROOT, "inventory", "local.yml")) as src, \
+                open(os.path.join(directory, "local.yml"), "w") as dst:
+            dst.write(src.read())
+        with open(os.path.join(ROOT, "inventory", "group_vars", "all", "spin_tenants.yml")) as handle:
+            registry = yaml.safe_load(handle)
+        registry["spin_tenants"]["flt"] = {"uid": 2042, "gid": 2042}
+        with open(os.path.join(directory, "group_vars", "all", "spin_tenants.yml"), "w") as handle:
+            yaml.safe_dump(registry, handle)
+    return os.path.join(directory, "local.yml")
+
+
 class FaultStack(object):
     """The tenant's submission directory, an inventory with the tenant 'flt', and the stack's objects."""
 
@@ -39,12 +55,7 @@ class FaultStack(object):
         self.stats_password = "flt-stats-" + uuid.uuid4().hex[:12]
         with open(os.path.join(self.dir, "db_root.txt"), "w") as handle:
             handle.write(self.root_password)
-        with open(os.path.join(ROOT, "inventory", "local.yml")) as handle:
-            inventory = yaml.safe_load(handle)
-        inventory["all"]["vars"]["spin_tenants"]["flt"] = {"uid": 2042, "gid": 2042}
-        self.inventory = os.path.join(str(scratch), "inventory.yml")
-        with open(self.inventory, "w") as handle:
-            yaml.safe_dump(inventory, handle)
+        self.inventory = fault_inventory(scratch)
         self.vars = os.path.join(self.dir, "vars.yml")
         with open(self.vars, "w") as handle:
             yaml.safe_dump({"spin_tenant": "flt", "spin_stack": self.name,
@@ -235,8 +246,8 @@ def test_a_redeploy_and_a_removal_without_volumes_keep_the_data(stack):
 
 def test_a_crash_looping_service_fails_the_deploy_is_undone_and_the_stack_keeps_serving(stack):
     rows = stack.db.count()
-    stack.write({"crash": {"image": "httpd", "entrypoint": ["/bin/sh", "-c",
-                                                          "echo flt-crash: no configuration found >&2; exit 3"]}})
+    crash = ["/bin/sh", "-c", "echo flt-crash: no configuration found >&2; exit 3"]
+    stack.write({"crash": {"image": "httpd", "entrypoint": crash}})
     http = stack.http_load()
     try:
         started = time.monotonic()
@@ -308,8 +319,8 @@ def test_a_killed_deploy_shows_as_interrupted_leaves_no_secret_and_the_next_run_
     assert http.failed == 0
 
 
-def test_a_deploy_refused_for_a_claim_held_by_another_stack_is_audited_with_the_holder(stack, tmp_path,
-                                                                                         docker_client):
+def test_a_deploy_refused_for_a_claim_held_by_another_stack_is_audited_with_the_holder(
+        stack, tmp_path, docker_client):
     thief = FaultStack(tmp_path, docker_client)
     thief.host = stack.host
     thief.write()

@@ -204,5 +204,24 @@ def test_an_anonymous_volume_of_a_running_container_is_copied_into_the_named_one
     assert docker.svcs[sid]["Spec"]["Mode"] == {"Replicated": {"Replicas": 1}}
     assert docker.ran == [("mysql", ["/bin/sh", "-c", "cp -a /from/. /to/"],
                            [anonymous + ":/from:ro", "seed_db_var-lib-mysql.1:/to"])]
-    # once the named volume exists there is nothing to copy
+    # once its container runs on the named volume there is nothing to copy
+    docker.ctrs["c1"]["Mounts"] = [{"Type": "volume", "Name": "seed_db_var-lib-mysql.1",
+                                    "Destination": "/var/lib/mysql"}]
     assert ServiceReconciler(docker, check_mode=True).plan(stack_service()).data.migrations == []
+
+
+def test_a_named_volume_left_by_an_earlier_deploy_is_kept_aside_not_used_instead_of_the_live_data():
+    docker = swarm_with_images()
+    ServiceReconciler(docker).run(stack_service(image_volumes=False, wait=False))
+    sid = docker.find_service("seed_db")["ID"]
+    docker.create_volume("seed_db_var-lib-mysql.1")          # from a deploy long ago, with the data of back then
+    docker.ctrs["c1"] = {"Config": {"Labels": {"com.docker.swarm.service.id": sid,
+                                               "com.docker.swarm.task.name": "seed_db.1.xyz"}},
+                         "Mounts": [{"Type": "volume", "Name": "b" * 64, "Destination": "/var/lib/mysql"}]}
+    result = ServiceReconciler(docker).run(stack_service(wait=False))
+    kept = [name for name in docker.vols if name.startswith("seed_db_var-lib-mysql.1.before-")]
+    assert len(kept) == 1 and docker.vols[kept[0]]["Labels"]["spin.replaced"] == "seed_db_var-lib-mysql.1"
+    assert result["data"][-1].endswith("; what seed_db_var-lib-mysql.1 held before is kept in %s" % kept[0])
+    image, argv, binds = docker.ran[-1]
+    assert argv == ["/bin/sh", "-c", "cp -a /to/. /kept/ && find /to -mindepth 1 -delete && cp -a /from/. /to/"]
+    assert binds == ["b" * 64 + ":/from:ro", "seed_db_var-lib-mysql.1:/to", kept[0] + ":/kept"]
