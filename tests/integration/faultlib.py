@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import http.client
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -426,6 +427,10 @@ class EngineNode(object):
         self.name = new_prefix().replace("flt", "flt-node-")
         self.scratch = str(scratch)
         self.key = os.path.join(self.scratch, "id_ed25519")
+        if not shutil.which("ssh-keygen") and shutil.which("apt-get"):
+            # a fresh machine may lack the SSH client that Ansible reaches the node with
+            subprocess.run(["apt-get", "install", "-y", "-q", "openssh-client"], check=False,
+                           env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.key], check=True)
         if _docker("image", "inspect", NODE_IMAGE, check=False).returncode != 0:
             _docker("build", "--quiet", "--build-arg", "ENGINE=docker.io", "--tag", NODE_IMAGE, NODE_CONTEXT,

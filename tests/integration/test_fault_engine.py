@@ -42,6 +42,7 @@ STACK_PLAY = """
         tenant: flt
         stack: fltengine
         compose_file: {compose}
+        submission_roots: [{root}]
         lb: false
         tenants: {{flt: {{uid: 2042, gid: 2042}}}}
         audit_log: /tmp/audit.jsonl
@@ -97,7 +98,7 @@ def test_after_a_crash_the_role_restarts_the_engine_and_no_committed_row_is_lost
         yaml.safe_dump(COMPOSE, handle)
     stack = os.path.join(str(node.scratch_dir), "stack.yml")
     with open(stack, "w") as handle:
-        handle.write(STACK_PLAY.format(compose=compose))
+        handle.write(STACK_PLAY.format(compose=compose, root=os.path.dirname(compose)))
     rc, out = node.play(stack)
     assert rc == 0, out[-3000:]
     assert "fltengine_db_var-lib-mysql.1" in node.sh("docker volume ls -q")[1]
