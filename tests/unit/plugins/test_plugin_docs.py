@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import yaml
@@ -15,7 +16,9 @@ import yaml
 from antsibull_docs_parser import dom
 from antsibull_docs_parser.parser import Context, parse
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from ansible_collections.spin.platform.tests.conftest import collections_root
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules"))
                  if name.endswith(".py") and not name.startswith("_"))
 INVENTORY = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "inventory"))
@@ -28,27 +31,45 @@ RETURN_KEYS = {"description", "returned", "type", "elements", "sample", "contain
 RAW_MARKUP = re.compile(r"\b(?:[BCIMOUVE]|RV)\([^)]")
 
 
-def _ansible_doc(collections_path, tmp_path_factory, *args):
+def _ansible_doc(collections_path, *args):
     # the ansible-doc of the ansible-core under test, also where it is not installed with its scripts and
-    # entry points (ansible-test units puts it on PYTHONPATH)
+    # entry points (ansible-test units puts it on PYTHONPATH); run outside the checkout, so that no
+    # ansible.cfg applies: the collection comes from collections_path only
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1")
-    env.pop("ANSIBLE_CONFIG", None)  # no checkout ansible.cfg: the collection comes from collections_path only
-    proc = subprocess.run([sys.executable, "-m", "ansible.cli.doc"] + list(args), cwd=str(tmp_path_factory.getbasetemp()),
-                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    env.pop("ANSIBLE_CONFIG", None)
+    with tempfile.TemporaryDirectory(prefix="spin-doc-") as cwd:
+        proc = subprocess.run([sys.executable, "-m", "ansible.cli.doc"] + list(args), cwd=cwd, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     assert proc.returncode == 0 and not proc.stderr.strip(), "ansible-doc %s:\n%s" % (" ".join(args), proc.stderr)
     return proc.stdout
 
 
-@pytest.fixture(scope="module")
-def docs(collections_path, tmp_path_factory):
-    """{(plugin type, short name): ansible-doc's JSON for it}, read in one ansible-doc call per type."""
+def _load_docs():
+    """{(plugin type, short name): ansible-doc's JSON for it}, every plugin and role in one ansible-doc
+    call (``--metadata-dump`` gives what ``--json -t <type>`` gives, all types at once, and fails on
+    any plugin whose docs do not load)."""
+    dump = json.loads(_ansible_doc(collections_root(ROOT), "--metadata-dump", "spin.platform"))["all"]
     found = {}
     for kind, names in (("module", MODULES), ("inventory", INVENTORY), ("role", ROLES)):
         fqcns = ["spin.platform." + name for name in names]
-        loaded = json.loads(_ansible_doc(collections_path, tmp_path_factory, "--json", "-t", kind, *fqcns))
-        assert sorted(loaded) == sorted(fqcns), kind
-        found.update({(kind, fqcn.rsplit(".", 1)[1]): loaded[fqcn] for fqcn in fqcns})
+        assert sorted(dump.get(kind) or {}) == sorted(fqcns), kind
+        found.update({(kind, fqcn.rsplit(".", 1)[1]): dump[kind][fqcn] for fqcn in fqcns})
     return found
+
+
+# Loaded once, when the tests are collected: ansible-test units runs every test in a fork of its own,
+# where a fixture's work would be done again for each test (an ansible-doc call per test).
+try:
+    DOCS, DOCS_PROBLEM = _load_docs(), None
+except AssertionError as exc:
+    DOCS, DOCS_PROBLEM = None, exc
+
+
+@pytest.fixture
+def docs():
+    if DOCS_PROBLEM is not None:
+        raise DOCS_PROBLEM
+    return DOCS
 
 
 def _texts(node, where):
@@ -141,10 +162,9 @@ def test_examples_are_tasks_and_return_values_are_documented(docs, name):
     walk(entry.get("return") or {}, "")
 
 
-def test_ansible_doc_renders_no_raw_markup(collections_path, tmp_path_factory):
-    text = _ansible_doc(collections_path, tmp_path_factory, "-t", "module", *["spin.platform." + m for m in MODULES])
-    text += _ansible_doc(collections_path, tmp_path_factory, "-t", "inventory",
-                         *["spin.platform." + i for i in INVENTORY])
+def test_ansible_doc_renders_no_raw_markup(collections_path):
+    text = _ansible_doc(collections_path, "-t", "module", *["spin.platform." + m for m in MODULES])
+    text += _ansible_doc(collections_path, "-t", "inventory", *["spin.platform." + i for i in INVENTORY])
     for module in MODULES:
         assert "spin.platform.%s" % module in text
     # the examples are YAML as written; everything else is prose ansible-doc has rendered
