@@ -7,6 +7,7 @@
 #   tests/utils/collection-tree.sh --copy DIR always a fresh copy, under DIR (for tools that write)
 # The copy holds the files git tracks plus untracked files git does not ignore, so uncommitted changes
 # are tested too; it lies outside any git repository, where ansible-test would list files with git.
+# tests/output/spin-checkout in the copy holds the checkout's path.
 set -euo pipefail
 checkout="$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd -P)"
 
@@ -27,4 +28,8 @@ mkdir -p "$root"
     | while IFS= read -r -d '' f; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi; done \
     | tar --null --no-recursion -T - -cf -) \
     | tar -C "$root" -xf -
+# the copy names its checkout (in ansible-test's output directory, which no test reads as content), so that
+# tests find what lies beside the checkout: ../shared/compose-spec/compose-spec.json
+mkdir -p "$root/tests/output"
+printf '%s\n' "$checkout" > "$root/tests/output/spin-checkout"
 printf '%s\n' "$root"
