@@ -29,11 +29,19 @@ def _why_not(connection):
     return None
 
 
+def _pipelining_enabled(action):
+    # Connection.is_pipelining_enabled arrived in ansible-core 2.18; 2.17 asks the action plugin.
+    ask = getattr(action._connection, "is_pipelining_enabled", None)
+    if callable(ask):
+        return ask()
+    return action._is_pipelining_enabled("new")
+
+
 def execute_module_without_files(action, module_name, module_args, task_vars):
     """``action._execute_module`` with pipelining on for this call; -> the module's result (with a
     warning added when the connection cannot pipeline)."""
     connection = action._connection
-    if connection.is_pipelining_enabled():
+    if _pipelining_enabled(action):
         return action._execute_module(module_name=module_name, module_args=module_args, task_vars=task_vars)
     why = _why_not(connection)
     previous = None

@@ -60,3 +60,23 @@ def test_a_become_method_that_cannot_pipeline_is_named():
     result, seen = run(Connection(become=become))
     assert seen == [False]
     assert "(become method su cannot pipeline)" in result["warnings"][0]
+
+
+class OldConnection(Connection):
+    """ansible-core 2.17: the connection has no is_pipelining_enabled; the action plugin decides."""
+    is_pipelining_enabled = None
+
+
+def test_on_ansible_core_2_17_the_action_plugin_is_asked_and_pipelining_still_turned_on():
+    connection = OldConnection(pipelining=False)
+    seen = []
+
+    def execute(module_name, module_args, task_vars):
+        seen.append(connection.options["pipelining"])
+        return {"changed": False}
+
+    def action_says(module_style, wrap_async=False):
+        return module_style == "new" and bool(connection.options["pipelining"])
+    action = types.SimpleNamespace(_connection=connection, _execute_module=execute, _is_pipelining_enabled=action_says)
+    result = execute_module_without_files(action, "spin.platform.spin_stack", {"a": 1}, {})
+    assert seen == [True] and connection.options["pipelining"] is False and "warnings" not in result
