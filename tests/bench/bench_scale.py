@@ -24,6 +24,9 @@ import yaml
 
 from figures import record
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from stacklib import write_inventory  # noqa: E402  (the integration tests' inventory, group_vars folded in)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
 N = int(os.environ.get("SPIN_BENCH_SCALE_N", "200"))
@@ -189,19 +192,12 @@ def main():
     client = docker.from_env(timeout=300)
     port, stats_port = free_port(), free_port()
     workdir = tempfile.mkdtemp(prefix=PREFIX + "-")
-    with open(os.path.join(ROOT, "inventory", "local.yml")) as handle:
-        inventory = yaml.safe_load(handle)
-    inventory["all"]["vars"].update({
-        "spin_lb_edge_service": EDGE, "spin_lb_ports": [port], "spin_lb_config_dir": CONFIG_DIR,
-        "spin_lb_network_prefix": PREFIX + "-lb-", "spin_lb_stats_port": stats_port,
-        "spin_lb_hostnames": ["*.scale.test"],
-        "spin_policy": {"published_ports": [port], "default_replica_quota": 100000}})
     # a tenant of the benchmark's own: its replicas count against no other tenant's quota
-    inventory["all"]["vars"]["spin_tenants"] = dict(inventory["all"]["vars"]["spin_tenants"],
-                                                    **{TENANT: {"uid": 1990, "gid": 1990}})
-    inv = os.path.join(workdir, "inventory.yml")
-    with open(inv, "w") as handle:
-        yaml.safe_dump(inventory, handle)
+    inv = write_inventory(
+        workdir, spin_lb_edge_service=EDGE, spin_lb_ports=[port], spin_lb_config_dir=CONFIG_DIR,
+        spin_lb_network_prefix=PREFIX + "-lb-", spin_lb_stats_port=stats_port, spin_lb_hostnames=["*.scale.test"],
+        spin_policy={"published_ports": [port], "default_replica_quota": 100000},
+        spin_tenants={TENANT: {"uid": 1990, "gid": 1990}})
     edge_book = os.path.join(workdir, "edge.yml")
     with open(edge_book, "w") as handle:
         yaml.safe_dump([{"name": "bench edge", "hosts": "swarm_managers:swarm_workers", "gather_facts": False,

@@ -22,6 +22,9 @@ import docker
 
 from figures import record
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from stacklib import write_inventory  # noqa: E402  (the integration tests' inventory, group_vars folded in)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
 BIN = os.path.dirname(sys.executable)
@@ -33,15 +36,7 @@ INVENTORY = {"path": os.path.join(ROOT, "inventory", "local.yml")}
 
 
 def bench_inventory(workdir):
-    import yaml
-    with open(os.path.join(ROOT, "inventory", "local.yml")) as handle:
-        inv = yaml.safe_load(handle)
-    inv["all"]["vars"]["spin_tenants"] = dict(inv["all"]["vars"]["spin_tenants"], **{TENANT: {"uid": 1991,
-                                                                                              "gid": 1991}})
-    path = os.path.join(workdir, "inventory.yml")
-    with open(path, "w") as handle:
-        yaml.safe_dump(inv, handle)
-    INVENTORY["path"] = path
+    INVENTORY["path"] = write_inventory(workdir, spin_tenants={TENANT: {"uid": 1991, "gid": 1991}})
 
 
 SEED_V3 = """
@@ -240,9 +235,9 @@ def noop(client, workdir, vars_file, stack):
 def plan_in_process(vars_file):
     """What the no-op's action plugin and module do, in this process and in check mode: read,
     check and translate the files, then the manager's checks, the LB plan and the stack plan."""
-    from ansible_collections.spin.platform.plugins.module_utils import translate
+    from ansible_collections.spin.platform.plugins.module_utils import sensitive
     from ansible_collections.spin.platform.plugins.module_utils.lb import LbClient
-    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission, health_checks
     from ansible_collections.spin.platform.plugins.modules import spin_stack
 
     with open(vars_file) as handle:
@@ -259,15 +254,19 @@ def plan_in_process(vars_file):
     args = {"tenant": TENANT, "stack": given["spin_stack"], "compose_file": given["spin_compose_file"],
             "rancher_compose_file": given["spin_rancher_compose_file"], "variables": {},
             "tenants": {TENANT: {"uid": 1991, "gid": 1991}},
-            "global_fs_roots": None, "policy": None}
-    model, facts = check_submission(args, [ROOT])
-    tasks = translate.stack_to_tasks(model, TENANT, given["spin_stack"])
-    tasks.update({"load_balancers": model["load_balancers"], "health_checks": {}, "files": facts["files"]})
+            "global_fs_roots": None, "policy": None,
+            "submission_roots": [os.path.dirname(os.path.dirname(given["spin_compose_file"]))]}
+    model, facts, tasks = check_submission(args, [ROOT])
+    tasks.update({"load_balancers": model["load_balancers"], "health_checks": health_checks(model),
+                  "files": facts["files"]})
+    facts.pop("diagnostics")
+    facts.pop("compose_path", None)
+    facts.pop("inactive", None)
+    tasks, secret_values = sensitive.detach(tasks)
     module = Module()
-    module.params = dict(args, state="present", remove_volumes=False, wait=True, wait_timeout=180, platform=None,
-                         daemon_json="/etc/docker/daemon.json", audit_log="", lb=True, lb_platform={},
-                         public_host=None, _tasks=tasks, _controller=facts, docker_host="unix:///var/run/docker.sock",
-                         timeout=60)
+    module.params = {name: option.get("default") for name, option in spin_stack.argument_spec().items()}
+    module.params.update(args, state="present", wait_timeout=180, audit_log="", lb_platform={}, _tasks=tasks,
+                         _controller=facts, _sensitive=secret_values, compose_file=None, rancher_compose_file=None)
     result = spin_stack.run(module, LbClient())
     elapsed = time.monotonic() - start
     if result.get("changed") or result.get("failed"):
