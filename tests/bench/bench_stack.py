@@ -16,7 +16,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 
 import docker
 
@@ -82,6 +84,7 @@ def docker_stack_module(client, workdir, stack, compose_text, wanted):
     compose = os.path.join(workdir, stack + "-compose.yml")
     with open(compose, "w") as handle:
         handle.write(compose_text)
+    assert_nothing_of(client, stack)
     book = os.path.join(workdir, stack + "-peer.yml")
     with open(book, "w") as handle:
         json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": [{"community.docker.docker_stack": {
@@ -118,6 +121,19 @@ def all_running(client, stack, wanted=None):
     return True
 
 
+def stack_objects(client, stack):
+    label = {"label": "com.docker.stack.namespace=" + stack}
+    return client.services.list(filters=label) + client.networks.list(filters=label)
+
+
+def assert_nothing_of(client, stack):
+    """Every timing starts from nothing: a service left over from an earlier (killed) run under the
+    same name would count as running at once."""
+    left = stack_objects(client, stack)
+    if left:
+        raise RuntimeError("stack %s is not gone before its timing starts: %s" % (stack, [o.name for o in left]))
+
+
 def wait_gone(client, stack, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,12 +154,14 @@ def playbook(name, vars_file, times_file=None):
     return proc.stdout
 
 
-def first_200(port, since, deadline):
+def first_200(host, since, deadline, port=80):
+    """Seconds from ``since`` to the first 200 from the edge for ``host`` (the stack's automatic
+    route: ``web.<stack>.<tenant>.localhost`` on the edge's port 80), or None by ``deadline``."""
     import http.client
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/")
+            conn.request("GET", "/", headers={"Host": host})
             if conn.getresponse().status == 200:
                 return time.monotonic() - since
         except (OSError, http.client.HTTPException):
@@ -155,7 +173,7 @@ def first_200(port, since, deadline):
 def spin_deploy(client, workdir, stack, one=False):
     """-> (seconds until every replica runs, seconds until the playbook ended, vars file, seconds to
     the first HTTP 200 through the edge or None)."""
-    # the seed's files, but on the edge's port 8008: the example stack (./spin up) holds port 80
+    # the seed's files as they are: web gets its automatic route web.<stack>.<tenant>.localhost:80
     submission = os.path.join(workdir, stack)
     os.makedirs(submission, exist_ok=True)
     files = {"spin_compose_file": os.path.join(submission, "docker-compose.yml")}
@@ -167,17 +185,17 @@ def spin_deploy(client, workdir, stack, one=False):
         for name in ("docker-compose.yml", "rancher-compose.yml"):
             with open(os.path.join(ROOT, "examples/seed", name)) as src, \
                     open(os.path.join(submission, name), "w") as dst:
-                dst.write(src.read().replace("- 80:80", "- 8008:80"))
+                dst.write(src.read())
     vars_file = os.path.join(workdir, stack + ".yml")
     with open(vars_file, "w") as handle:
         json.dump(dict(files, spin_tenant=TENANT, spin_stack=stack), handle)
     wanted = {"web": 1} if one else WANTED
+    assert_nothing_of(client, stack)
     start = time.monotonic()
     watch = {}
-    if not one:
-        import threading
-        watcher = threading.Thread(target=lambda: watch.update(s=first_200(8008, start, start + 180)), daemon=True)
-        watcher.start()
+    host = "web.%s.%s.localhost" % (stack, TENANT)
+    watcher = threading.Thread(target=lambda: watch.update(s=first_200(host, start, start + 180)), daemon=True)
+    watcher.start()
     proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], "playbooks/deploy.yml",
                              "-e", "@" + vars_file], cwd=ROOT, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -194,8 +212,7 @@ def spin_deploy(client, workdir, stack, one=False):
         if not all_running(client, stack, wanted):
             raise RuntimeError("deploy.yml ended before every replica of %s ran" % stack)
         running_at = ended
-    if not one:
-        watcher.join(200)
+    watcher.join(200)
     return running_at, ended, vars_file, watch.get("s")
 
 
@@ -203,6 +220,7 @@ def docker_deploy(client, workdir, stack, compose_text=SEED_V3, wanted=None):
     compose = os.path.join(workdir, stack + "-v3.yml")
     with open(compose, "w") as handle:
         handle.write(compose_text)
+    assert_nothing_of(client, stack)
     start = time.monotonic()
     subprocess.run(["docker", "stack", "deploy", "--resolve-image", "never", "-c", compose, stack], check=True,
                    stdout=subprocess.DEVNULL, env=env())
@@ -277,11 +295,12 @@ def plan_in_process(vars_file):
 def main():
     client = docker.from_env()
     t = {key: [] for key in ("spin", "spin_ended", "first200", "docker", "peer", "noop_task", "noop_whole", "plan",
-                             "one_spin", "one_docker", "one_peer")}
+                             "one_spin", "one_docker", "one_peer", "one_first200")}
     with tempfile.TemporaryDirectory() as workdir:
         bench_inventory(workdir)
+        run = uuid.uuid4().hex[:4]  # names of this run only: nothing an earlier, killed run left matches them
         for round_no in range(ROUNDS):
-            names = {who: "bench-%s%d" % (who, round_no) for who in ("spin", "docker", "peer")}
+            names = {who: "b%s-%s%d" % (run, who, round_no) for who in ("spin", "docker", "peer")}
             # rotate who goes first, so that nobody always meets a warmer engine
             order = [("spin", "docker", "peer"), ("docker", "peer", "spin"), ("peer", "spin", "docker")][round_no % 3]
             seed_vars = one_vars = None  # spin's turn of each kind below sets them
@@ -297,6 +316,7 @@ def main():
                             t["first200"].append(first)
                             seed_vars = vars_file
                         else:
+                            t["one_first200"].append(first)
                             one_vars = vars_file
                     elif who == "docker":
                         t[prefix + "docker"].append(docker_deploy(client, workdir, stack, ONE_V3 if one else SEED_V3,
@@ -341,6 +361,9 @@ def main():
         record(bench, "seed: deploy.yml / docker_stack", round(med(t["spin"]) / med(t["peer"]), 2), "x")
     record(bench, "one service: docker stack deploy -> running", round(med(t["one_docker"]), 2), "s")
     record(bench, "one service: deploy.yml -> running", round(med(t["one_spin"]), 2), "s")
+    firsts = [x for x in t["one_first200"] if x is not None]
+    record(bench, "one service: deploy.yml -> first HTTP 200 through the edge",
+           round(med(firsts), 2) if firsts else None, "s")
     record(bench, "one service: deploy.yml / docker stack deploy", round(med(t["one_spin"]) / med(t["one_docker"]), 2),
            "x", "<= 1.5")
     if t["one_peer"]:
