@@ -28,8 +28,8 @@ def _call(fn, *args, **kwargs):
         raise AnsibleFilterError(exc.message)
 
 
-def tenant_onboard(registry, entry, filesystems=None, roots=None, name_pattern=None, min_uid=1000):
-    return _call(tenants.onboard, registry, entry, filesystems, roots, name_pattern, min_uid)
+def tenant_onboard(registry, entry, filesystems=None, roots=None, name_pattern=None, min_uid=1000, lb_platform=None):
+    return _call(tenants.onboard, registry, entry, filesystems, roots, name_pattern, min_uid, lb_platform)
 
 
 def tenant_offboard(registry, name):

@@ -257,6 +257,14 @@ def _hostname_allowed(hostname, patterns):
     return any(fnmatch.fnmatchcase(hostname, str(p).lower()) for p in patterns or [])
 
 
+def _allowed_port(port, allowance):
+    return not allowance or allowance.get("ports") is None or port in allowance["ports"]
+
+
+def _allowed_hostname(hostname, allowance):
+    return not allowance or allowance.get("hostnames") is None or _hostname_allowed(hostname, allowance["hostnames"])
+
+
 def _endpoint_service(stack, endpoint):
     name = endpoint.get("compose_service") or endpoint.get("service") or ""
     prefix = stack + "_"
@@ -266,13 +274,15 @@ def _endpoint_service(stack, endpoint):
 
 
 def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_checks=None, platform=None,
-                 files=None):
+                 files=None, allowance=None):
     """One stack's public ports and lb_config -> its routes document (without the network).
 
     ``endpoints``: ``[{service | compose_service, target, published, protocol}]`` (translator);
     ``load_balancers``: the stack model's ``load_balancers``; ``health_checks``: ``{compose
     service: rancher_health_check}`` of the target services; ``files``: ``{"compose": name,
-    "rancher": name}`` for the diagnostics. Raises SpinError with every problem as diagnostics.
+    "rancher": name}`` for the diagnostics; ``allowance``: the tenant's own narrower ports and
+    host names (``allowance.of``; None: the platform's). Raises SpinError with every problem as
+    diagnostics.
     """
     platform = normalise_platform(platform)
     problems = _Problems(files)
@@ -281,11 +291,19 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
     allowed_ports = set(platform["port_set"])
     seen = {}
 
-    def add(route, kind, service, key):
+    def add(route, kind, service, key, automatic=False):
         port = route["port"]
         if port not in allowed_ports:
             problems.error(kind, service, key, "port %s is not one the platform lets stacks publish: use one of %s "
                            "(the platform variable lb_ports)" % (port, ports_text(allowed_ports)))
+            return
+        # the tenant's allowance narrows what the tenant writes; an automatic route is the platform's
+        if not automatic and not _allowed_port(port, allowance):
+            problems.error(kind, service, key, "port %s is not one tenant '%s' may publish: use one of %s (the "
+                           "tenant's allowance, spin_tenants.%s.ports; infra staff change it with the role "
+                           "spin.platform.tenant)" % (port, allowance["tenant"],
+                                                      ports_text(set(allowance["ports"]) & allowed_ports),
+                                                      allowance["tenant"]))
             return
         hostname = route["hostname"]
         if hostname is not None:
@@ -297,6 +315,14 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
                 problems.error(kind, service, key + ".hostname", "hostname '%s' is not one the platform serves: use "
                                "a name matching %s (the platform variable lb_hostnames)"
                                % (hostname, ", ".join("'%s'" % p for p in platform["hostnames"]) or "(none)"))
+                return
+            # a name the tenant writes (lb_config); the names the platform gives its services are its own
+            if kind == "rancher" and not _allowed_hostname(hostname, allowance):
+                problems.error(kind, service, key + ".hostname", "hostname '%s' is not one tenant '%s' may claim: "
+                               "use a name matching %s (the tenant's allowance, spin_tenants.%s.hostnames; infra "
+                               "staff change it with the role spin.platform.tenant)"
+                               % (hostname, allowance["tenant"], ", ".join("'%s'" % p for p in allowance["hostnames"]),
+                                  allowance["tenant"]))
                 return
         if route["path"] is not None and not _PATH.match(route["path"]):
             problems.error(kind, service, key + ".path", "'%s' is not a path: start with '/' and use no spaces, quotes, "
@@ -357,7 +383,7 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
                  "path": None, "priority": None, "service": service,
                  "target_port": int(endpoint["target"]), "sticky": None,
                  "check": _check(problems, "rancher", service, health_checks.get(service), "health_check")}
-        add(route, "compose", service, key)
+        add(route, "compose", service, key, automatic=bool(endpoint.get("key")))
 
     for lb_name in sorted(load_balancers or {}):
         lb = load_balancers[lb_name] or {}

@@ -20,6 +20,7 @@ import fnmatch
 import posixpath
 import re
 
+from ansible_collections.spin.platform.plugins.module_utils import allowance
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # rule id -> what it refuses (docs/policy.md has an allowed and a refused example of each)
@@ -209,22 +210,27 @@ def _did_you_mean(word, candidates):
     return " (did you mean '%s'?)" % close[0] if close else ""
 
 
+# what a registry entry holds: ports and hostnames narrow the edge's for this tenant (allowance.py)
+TENANT_KEYS = ("uid", "gid", "paths", "quota") + allowance.KEYS
+
+
 def validate_tenants(tenants):
     """Errors of the tenant registry ``spin_tenants`` (infra staff's data), as strings."""
     errors = []
     if tenants is None:
         return errors
     if not isinstance(tenants, dict):
-        return ["spin_tenants must be a mapping of tenant name -> {uid, gid, paths, quota}"]
+        return ["spin_tenants must be a mapping of tenant name -> {uid, gid, paths, quota, ports, hostnames}"]
     owners = {}
     for name, entry in tenants.items():
         where = "spin_tenants.%s" % name
         if not isinstance(entry, dict):
             errors.append("%s must be a mapping with uid, gid, paths and quota" % where)
             continue
-        unknown = sorted(set(entry) - {"uid", "gid", "paths", "quota"})
+        unknown = sorted(set(entry) - set(TENANT_KEYS))
         for key in unknown:
-            errors.append("%s: unknown key '%s'%s" % (where, key, _did_you_mean(key, ("uid", "gid", "paths", "quota"))))
+            errors.append("%s: unknown key '%s'%s" % (where, key, _did_you_mean(key, TENANT_KEYS)))
+        errors.extend(allowance.check(entry, where))
         for key in ("uid", "gid"):
             value = entry.get(key)
             if value is None:

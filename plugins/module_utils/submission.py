@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import (audit, build, build_context, compose, haproxy,
-                                                                    placement, policy, sensitive,
+from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, build_context, compose,
+                                                                    haproxy, placement, policy, sensitive,
                                                                     translate)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
@@ -149,7 +149,7 @@ def check_submission(args, bases):
     platform = dict(args.get("platform") or {}, proxy_ports=policy.port_numbers(pol["proxy_ports"]))
     tasks = None
     # the edge's rules on the ports the files name, even when something else is wrong: every problem at once
-    diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files)
+    diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files, allowance.of(tenant, entry))
     if not compose.has_errors(diagnostics) and not violations:
         try:
             tasks = translate.stack_to_tasks(model, tenant, stack, platform, args.get("global_fs"), files)
@@ -167,13 +167,14 @@ def check_submission(args, bases):
     return model, facts, tasks
 
 
-def route_problems(model, tenant, stack, platform, lb_platform, files):
+def route_problems(model, tenant, stack, platform, lb_platform, files, tenant_allowance=None):
     """The load balancer's own rules on the stack's public ports, automatic routes and lb_config
-    (allowed ports and host names, protocols, certificates), checked here as on the manager."""
+    (allowed ports and host names, protocols, certificates), checked here as on the manager, and
+    the tenant's own allowance of ports and host names (``allowance.of``), checked here only."""
     try:
         endpoints = translate.public_endpoints(model, tenant, stack, platform, files)
         haproxy.stack_routes(tenant, stack, endpoints, model["load_balancers"], health_checks(model), lb_platform,
-                             files)
+                             files, allowance=tenant_allowance)
     except SpinError as exc:
         return exc.diagnostics or [compose.diagnostic("error", files["compose"], None, None, exc.message)]
     return []

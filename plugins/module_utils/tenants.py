@@ -15,11 +15,11 @@ import copy
 import posixpath
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils import placement, policy
+from ansible_collections.spin.platform.plugins.module_utils import allowance, placement, policy
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # what the registry holds per tenant (policy.validate_tenants reads the same keys)
-REGISTRY_KEYS = ("uid", "gid", "paths", "quota")
+REGISTRY_KEYS = policy.TENANT_KEYS
 ENTRY_KEYS = ("name",) + REGISTRY_KEYS
 
 
@@ -36,11 +36,13 @@ def root_of(path, filesystems=None, roots=None):
     return max(inside, key=len) if inside else None
 
 
-def check_entry(entry, registry, filesystems=None, roots=None, name_pattern=None, min_uid=1000):
-    """Every mistake of a tenant's entry, as strings (empty: it may be onboarded)."""
+def check_entry(entry, registry, filesystems=None, roots=None, name_pattern=None, min_uid=1000, lb_platform=None):
+    """Every mistake of a tenant's entry, as strings (empty: it may be onboarded). ``lb_platform``:
+    the edge's ``spin_lb_*`` settings (``ports``, ``hostnames``), which the allowance may only narrow."""
     errors = []
     if not isinstance(entry, dict):
-        return ["the tenant entry must be a mapping with name, uid, gid, paths and quota"]
+        return ["the tenant entry must be a mapping with name, uid, gid, paths and quota (ports and hostnames if "
+                "the tenant has an allowance of its own)"]
     name = entry.get("name")
     pattern = name_pattern or policy.DEFAULT_POLICY["name_patterns"]["tenant"]
     if not isinstance(name, str) or not re.match(pattern, name):
@@ -80,13 +82,15 @@ def check_entry(entry, registry, filesystems=None, roots=None, name_pattern=None
     if quota is not None and (not isinstance(quota, dict) or set(quota) - {"replicas"}
                               or not isinstance(quota.get("replicas", 0), int) or quota.get("replicas", 0) < 0):
         errors.append("quota must be {replicas: <whole number>}")
+    errors.extend(allowance.check(entry, "tenant_entry"))
+    errors.extend(allowance.within_platform(entry, "tenant_entry", lb_platform))
     return errors
 
 
-def onboard(registry, entry, filesystems=None, roots=None, name_pattern=None, min_uid=1000):
+def onboard(registry, entry, filesystems=None, roots=None, name_pattern=None, min_uid=1000, lb_platform=None):
     """-> the registry with the tenant's entry (added or replaced). Raises SpinError listing every
     mistake; the registry as a whole must still pass the policy's own check."""
-    errors = check_entry(entry, registry, filesystems, roots, name_pattern, min_uid)
+    errors = check_entry(entry, registry, filesystems, roots, name_pattern, min_uid, lb_platform)
     if errors:
         raise SpinError("tenant %r cannot be onboarded (%d problem(s)):\n%s"
                         % ((entry or {}).get("name") if isinstance(entry, dict) else entry, len(errors),

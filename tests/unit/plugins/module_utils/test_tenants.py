@@ -32,7 +32,8 @@ def test_onboard_records_exactly_the_registry_keys():
     ({"paths": ["global/cfs/x"]}, "must be absolute and normalised"),
     ({"paths": ["/global/cfs"]}, "is the file system's mount point itself"),
     ({"quota": {"replicas": -1}}, "quota must be {replicas: <whole number>}"),
-    ({"ports": [8080]}, "unknown key 'ports'"),
+    ({"ports": [8080]}, "tenant_entry.ports: 8080 is not among the edge's ports"),
+    ({"ports": [80], "hostname": ["a.b.c"]}, "unknown key 'hostname'"),
 ])
 def test_onboard_refuses_naming_the_problem(change, message):
     entry = dict(CORY, **change)
