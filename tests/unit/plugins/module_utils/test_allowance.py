@@ -48,8 +48,8 @@ def test_within_platform_only_narrows_the_edge():
 def test_of_normalises_and_none_without_allowance():
     assert allowance.of("cory", {"uid": 1000}) is None
     assert allowance.of("cory", None) is None
-    assert allowance.of("cory", {"ports": ["8003-8004"]}) == {"tenant": "cory", "ports": {8003, 8004},
-                                                             "hostnames": None}
+    expected = {"tenant": "cory", "ports": {8003, 8004}, "hostnames": None}
+    assert allowance.of("cory", {"ports": ["8003-8004"]}) == expected
     assert allowance.of("cory", {"hostnames": ["*.Cory.Org"]})["hostnames"] == ["*.cory.org"]
 
 
