@@ -258,3 +258,21 @@ def test_engine_no_new_privileges_seen_in_a_running_task(playbook, tmp_path, sta
     assert newest is not None and newest["name"].startswith("%s_probe." % stack)
     assert newest["no_new_privs"] is True
     assert data["engine"]["daemon_json"] is True
+
+
+def test_a_tenants_own_allowance_of_ports_is_the_verdict(playbook, docker_client, tmp_path, stack, submission):
+    """spin_tenants.<name>.ports narrows the edge's ports for that tenant: the same stack is refused
+    for a tenant allowed 8003 only and passes for one allowed 8005, nothing created either way."""
+    directory = submission("services:\n  web:\n    image: httpd\n    ports: ['8005:80']\n")
+    registry = tenants()
+    registry["cory"]["ports"] = [8003]
+    refused = run_policy(playbook, tmp_path, stack, directory, registry=registry, check=False)
+    assert refused.rc != 0
+    assert ("docker-compose.yml: service 'web': key 'ports[0]': port 8005 is not one tenant 'cory' may publish: "
+            "use one of 8003 (the tenant's allowance, spin_tenants.cory.ports; infra staff change it with the role "
+            "spin.platform.tenant)") in refused.output
+    registry["cory"]["ports"] = ["8004-8005"]
+    allowed = run_policy(playbook, tmp_path, stack, directory, registry=registry, check=False)
+    assert allowed.rc == 0, allowed.output
+    assert allowed.data["allowed"] is True and allowed.data["violations"] == [] and allowed.data["messages"] == []
+    assert stack_objects(docker_client, stack) == []
