@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import secrets as pysecrets
+import threading
 import time
 
 from .errors import SpinError
@@ -128,6 +129,36 @@ class StackPlan(object):
         return {"before": before, "after": after}
 
 
+class _Alongside(object):
+    """A callable run in a thread of its own; ``result()`` waits for it and raises what it raised
+    (anything but a SpinError becomes one); ``settle()`` only waits."""
+
+    def __init__(self, work):
+        self.error = None
+        self.thread = None
+        if work is not None:
+            self.thread = threading.Thread(target=self._run, args=(work,), name="spin-alongside", daemon=True)
+            self.thread.start()
+
+    def _run(self, work):
+        try:
+            work()
+        except SpinError as exc:
+            self.error = exc
+        except Exception as exc:  # pylint: disable=broad-except  # reported by result(), in the main thread
+            self.error = SpinError("%s: %s" % (type(exc).__name__, exc))
+
+    def settle(self):
+        if self.thread is not None:
+            self.thread.join()
+
+    def result(self):
+        self.settle()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
 class StackReconciler(object):
 
     def __init__(self, client, check_mode=False, services=None, release_timeout=30, clock=time.monotonic,
@@ -216,16 +247,20 @@ class StackReconciler(object):
 
     # ---- apply -------------------------------------------------------------------------------
 
-    def apply(self, plan, wait=True, before_wait=None):
+    def apply(self, plan, wait=True, alongside=None):
         """Carry the plan out (nothing in check mode). On failure, undo this run's changes.
 
-        ``before_wait`` (optional) runs once the services are created or updated, while their tasks
-        start: work that can overlap with that start, and that undoes the run when it raises."""
+        ``alongside`` (optional) runs in a thread of its own from the start, while the resources
+        and services are created and their tasks start (spin_stack: the edge brought up to date,
+        whose network join takes about a second); apply awaits it after the services are ready,
+        and when it raised, the run is undone as for any other failure. In check mode it runs
+        first, in this thread."""
         if self.check_mode:
-            if before_wait is not None:
-                before_wait()
+            if alongside is not None:
+                alongside()
             return plan
         journal = []
+        side = _Alongside(alongside)
         try:
             for res in plan.resources:
                 if res.action == "create":
@@ -240,15 +275,15 @@ class StackReconciler(object):
                 self.services.apply(svc)
                 if svc.applied:
                     journal.append(("service", svc, previous))
-            if before_wait is not None:
-                before_wait()
             if wait:
                 self.services.wait(plan.services)
+            side.result()
             for svc in plan.removals:
                 self.services.apply(svc)
             if plan.removals:
                 self.services.wait(plan.removals)
         except SpinError as exc:
+            side.settle()  # nothing runs beside the undo
             undone = self._undo(journal)
             raise SpinError("%s%s" % (exc.message, undone), failures=getattr(exc, "failures", None),
                             actions=plan.actions())

@@ -425,7 +425,7 @@ def _run(module, client, action, stage):
 
     stage["applying"] = True
     try:
-        reconciler.apply(plan, wait=params["wait"], before_wait=routes["serve"] if routes else None)
+        reconciler.apply(plan, wait=params["wait"], alongside=routes["serve"] if routes else None)
     except SpinError:
         if routes is not None:
             routes["undo"]()

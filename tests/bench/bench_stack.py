@@ -250,6 +250,21 @@ def noop(client, workdir, vars_file, stack):
     return task, whole
 
 
+def floor(workdir):
+    """ansible-playbook itself with one module task on the same host and inventory (ping): what any
+    playbook costs before a module does work, the part of deploy.yml no change in spin can remove."""
+    book = os.path.join(workdir, "floor.yml")
+    with open(book, "w") as handle:
+        json.dump([{"hosts": "swarm_managers[0]", "gather_facts": False, "tasks": [{"ansible.builtin.ping": {}}]}],
+                  handle)
+    start = time.monotonic()
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], book], cwd=ROOT, env=env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError("the floor playbook failed:\n" + proc.stdout[-2000:])
+    return time.monotonic() - start
+
+
 def plan_in_process(vars_file):
     """What the no-op's action plugin and module do, in this process and in check mode: read,
     check and translate the files, then the manager's checks, the LB plan and the stack plan."""
@@ -295,7 +310,7 @@ def plan_in_process(vars_file):
 def main():
     client = docker.from_env()
     t = {key: [] for key in ("spin", "spin_ended", "first200", "docker", "peer", "noop_task", "noop_whole", "plan",
-                             "one_spin", "one_docker", "one_peer", "one_first200")}
+                             "one_spin", "one_docker", "one_peer", "one_first200", "floor")}
     with tempfile.TemporaryDirectory() as workdir:
         bench_inventory(workdir)
         run = uuid.uuid4().hex[:4]  # names of this run only: nothing an earlier, killed run left matches them
@@ -330,6 +345,7 @@ def main():
             t["noop_task"].append(task)
             t["noop_whole"].append(whole)
             t["plan"].append(plan_in_process(seed_vars))
+            t["floor"].append(floor(workdir))
             remove(names["spin"], seed_vars)
             remove(names["spin"] + "o", one_vars)
             for who in ("docker", "peer"):
@@ -372,6 +388,7 @@ def main():
     record(bench, "no-op re-run: whole playbook", round(med(t["noop_whole"]), 2), "s", "<= 1.5")
     record(bench, "no-op re-run: spin_stack task", round(med(t["noop_task"]), 2), "s")
     record(bench, "no-op: action + module work in process", round(med(t["plan"]), 3), "s")
+    record(bench, "floor: ansible-playbook with one ping task", round(med(t["floor"]), 2), "s")
     return 0
 
 

@@ -4,6 +4,7 @@ that removed services' tasks still hold. The stack's input is the translator's o
 compose file, so the tasks have the shape spin_stack gets."""
 import base64
 import copy
+import threading
 
 import pytest
 
@@ -308,9 +309,9 @@ def test_check_mode_calls_nothing_that_changes_docker(deploy_first, planner, exp
     docker, rec, clock = make(check_mode=True, docker=docker)
     hooked = []
     plan = planner(rec)
-    assert rec.apply(plan, before_wait=lambda: hooked.append(True)) is plan
+    assert rec.apply(plan, alongside=lambda: hooked.append(True)) is plan
     assert docker.calls == [] and state(docker) == before and docker.polls == {} and clock.now == 0
-    assert hooked == [True], "before_wait runs in check mode too (it checks, it does not change)"
+    assert hooked == [True], "alongside runs in check mode too (it checks, it does not change)"
     assert plan.changed is True and plan.warnings == []
     # the same plan outside check mode makes exactly the calls check mode reported
     real = make(docker=docker)[1]
@@ -320,10 +321,47 @@ def test_check_mode_calls_nothing_that_changes_docker(deploy_first, planner, exp
         (kind.split("_")[1], name, kind.split("_")[0]) for kind, name in expected]
 
 
+def test_alongside_runs_while_the_services_are_created_and_start():
+    """spin_stack's edge update overlaps the deploy: it is under way while apply polls the services'
+    tasks (not before the services exist, not after they are ready), and apply returns after it."""
+    docker, rec, clock = make()
+    active, polled, seen, done = threading.Event(), threading.Event(), [], []
+    started = running_after(0)
+
+    def tasks_for(svc, poll):
+        seen.append(active.wait(10))  # bounded: a work that never starts fails the test, never hangs it
+        polled.set()
+        return started(svc, poll)
+
+    docker.tasks_for = tasks_for
+
+    def edge():
+        active.set()
+        assert polled.wait(10)
+        done.append(True)
+
+    rec.apply(rec.plan_present("demo", "st", tasks()), alongside=edge)
+    assert done == [True], "apply returned before the work beside it ended"
+    assert seen and seen[0] is True, "the services were polled before the work beside them began"
+    assert docker.steps() == FIRST_DEPLOY
+
+
+def test_a_failure_beside_the_deploy_is_raised_after_the_wait_and_undoes_the_run():
+    docker, rec, clock = make()
+
+    def edge():
+        raise KeyError("boom")
+
+    with pytest.raises(SpinError) as err:
+        rec.apply(rec.plan_present("demo", "st", tasks()), alongside=edge)
+    assert err.value.message.startswith("KeyError: 'boom'; undone: removed service st_web, removed service st_db")
+    assert state(docker) == ({}, {}, {}, {}, {})
+
+
 # ---- undo ------------------------------------------------------------------------------------
 
 class HookFailed(object):
-    """before_wait that fails, like spin_stack's check of the candidate HAProxy config."""
+    """alongside that fails, like spin_stack's check of the candidate HAProxy config."""
     message = "the edge's candidate configuration does not load: 'st_web' has no server"
 
     def __call__(self):
@@ -331,24 +369,24 @@ class HookFailed(object):
 
 
 def fail_by(how, docker, service_name):
-    """-> (before_wait, the start of the error message, its failures)."""
-    if how == "before_wait":
+    """-> (alongside, the start of the error message, its failures)."""
+    if how == "alongside":
         return HookFailed(), HookFailed.message + "; undone: ", None
     docker.tasks_for = fails(service_name)
     return None, "service '%s' does not start: task %s.1 (bad2) rejected: No such image: httpd:0.0-missing (3 " \
                  "failed attempts); undone: " % (service_name, service_name), [service_name]
 
 
-@pytest.mark.parametrize("how", ["wait", "before_wait"])
+@pytest.mark.parametrize("how", ["wait", "alongside"])
 def test_a_failed_first_deploy_is_undone(how):
     docker, rec, clock = make()
-    before_wait, message, failures = fail_by(how, docker, "st_web")
+    alongside, message, failures = fail_by(how, docker, "st_web")
     # the removed services' tasks hold the networks and the volume for a few polls
     docker.leftover["st_db"] = [[{"ID": "t1"}]] * 3 + [[]]
     docker.leftover["st_web"] = [[{"ID": "t2"}]] * 2 + [[]]
     plan = rec.plan_present("demo", "st", tasks())
     with pytest.raises(SpinError) as err:
-        rec.apply(plan, before_wait=before_wait)
+        rec.apply(plan, alongside=alongside)
     assert err.value.message == message + (
         "removed service st_web, removed service st_db, removed config %s, removed secret %s, removed volume "
         "st_data, removed network st_back, removed network st_front" % (CONFIG, SECRET))
@@ -376,15 +414,15 @@ def update_with_a_new_network_and_service():
     return wanted
 
 
-@pytest.mark.parametrize("how", ["wait", "before_wait"])
+@pytest.mark.parametrize("how", ["wait", "alongside"])
 def test_a_failed_update_puts_back_what_was_there(how):
     docker, rec, clock = deployed()
     before = state(docker)
-    before_wait, message, failures = fail_by(how, docker, "st_web")
+    alongside, message, failures = fail_by(how, docker, "st_web")
     plan = rec.plan_present("demo", "st", update_with_a_new_network_and_service())
     assert names(plan.services) == [("st_db", "none"), ("st_cache", "create"), ("st_web", "update")]
     with pytest.raises(SpinError) as err:
-        rec.apply(plan, before_wait=before_wait)
+        rec.apply(plan, alongside=alongside)
     assert err.value.message == message + (
         "restored the previous spec of service st_web, removed service st_cache, removed network st_extra")
     assert docker.steps() == [("create_network", "st_extra"), ("create_service", "st_cache"),
@@ -406,7 +444,7 @@ def test_a_network_the_restored_service_still_holds_is_asked_for_again():
                        "FailedPrecondition desc = network net9 is in use by task abc")
     docker.faults["remove_network"] = [in_use, in_use, None]
     with pytest.raises(SpinError) as err:
-        rec.apply(rec.plan_present("demo", "st", update_with_a_new_network_and_service()), before_wait=HookFailed())
+        rec.apply(rec.plan_present("demo", "st", update_with_a_new_network_and_service()), alongside=HookFailed())
     assert err.value.message.endswith("removed service st_cache, removed network st_extra")
     assert "could not undo" not in err.value.message
     assert docker.steps()[-3:] == [("remove_network", "st_extra")] * 3
@@ -431,7 +469,7 @@ def test_what_cannot_be_undone_is_named_and_the_rest_is_undone():
     refused = SpinError("Docker at unix:///var/run/docker.sock refused to remove volume 'st_data': permission denied")
     docker.faults["remove_volume"] = [refused]
     with pytest.raises(SpinError) as err:
-        rec.apply(rec.plan_present("demo", "st", tasks()), before_wait=HookFailed())
+        rec.apply(rec.plan_present("demo", "st", tasks()), alongside=HookFailed())
     assert err.value.message == (
         HookFailed.message + "; undone: removed service st_web, removed service st_db, removed config %s, removed "
         "secret %s, removed network st_back, removed network st_front; could not undo: %s"
