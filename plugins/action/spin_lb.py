@@ -8,7 +8,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.spin.platform.plugins.module_utils import haproxy
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.submission import refuse_platform_vars_from_tenant
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import refuse_platform_vars_from_tenant
 
 MODULE = "spin.platform.spin_lb"
 

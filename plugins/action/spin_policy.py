@@ -9,9 +9,9 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.module_utils import compose
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, platform_defaults,
                                                                                problem_messages)
 from ansible_collections.spin.platform.plugins.modules.spin_policy import argument_spec
 

@@ -9,9 +9,10 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, sensitive
+from ansible_collections.spin.platform.plugins.module_utils import sensitive
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, health_checks,
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, health_checks,
                                                                                platform_defaults, problem_messages)
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
 from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files

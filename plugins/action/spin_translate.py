@@ -8,9 +8,9 @@ import os
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.submission import (check_submission, platform_defaults,
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, platform_defaults,
                                                                                problem_messages)
 
 SPEC = {

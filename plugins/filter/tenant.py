@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the role tenant: the registry with a tenant on- or offboarded, the directories to
-create, the file systems to check first. The logic is module_utils/tenants.py (pure)."""
+create, the file systems to check first. The logic is plugin_utils/tenants.py (pure)."""
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.spin.platform.plugins.module_utils import tenants
+from ansible_collections.spin.platform.plugins.plugin_utils import tenants
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 

@@ -270,7 +270,7 @@ def plan_in_process(vars_file):
     check and translate the files, then the manager's checks, the LB plan and the stack plan."""
     from ansible_collections.spin.platform.plugins.module_utils import sensitive
     from ansible_collections.spin.platform.plugins.module_utils.lb import LbClient
-    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission, health_checks
+    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, health_checks
     from ansible_collections.spin.platform.plugins.modules import spin_stack
 
     with open(vars_file) as handle:

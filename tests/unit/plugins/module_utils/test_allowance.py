@@ -2,9 +2,10 @@
 registry's check, the role's check against the edge's settings, and the one verdict on a stack."""
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import allowance, policy, tenants
+from ansible_collections.spin.platform.plugins.module_utils import allowance, policy
+from ansible_collections.spin.platform.plugins.plugin_utils import tenants
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
 
 ROUTE_DOMAIN_STACK = "services:\n  web:\n    image: httpd\n"
 

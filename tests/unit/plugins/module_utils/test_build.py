@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import build, build_context, policy
+from ansible_collections.spin.platform.plugins.module_utils import build, policy
+from ansible_collections.spin.platform.plugins.plugin_utils import build_context
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 

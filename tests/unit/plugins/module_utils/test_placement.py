@@ -2,7 +2,8 @@
 it, and a stack whose file system no node carries is refused on the manager, naming it."""
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, placement, translate
+from ansible_collections.spin.platform.plugins.module_utils import placement
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules import spin_policy
 

@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, policy
+from ansible_collections.spin.platform.plugins.module_utils import policy
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))

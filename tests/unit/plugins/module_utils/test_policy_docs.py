@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, policy
+from ansible_collections.spin.platform.plugins.module_utils import policy
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 DOC = os.path.join(ROOT, "docs", "policy.md")

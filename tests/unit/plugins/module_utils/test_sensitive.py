@@ -1,7 +1,8 @@
 """sensitive.py: which environment values are secret, the warning, and detach/attach for transport."""
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, sensitive, translate
+from ansible_collections.spin.platform.plugins.module_utils import sensitive
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 
 
 @pytest.mark.parametrize("name, value, secret", [

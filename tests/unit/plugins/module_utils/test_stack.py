@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.reconcile import ServiceReconciler
 from ansible_collections.spin.platform.plugins.module_utils.stack import (NEW_ID, ResourceAction, StackReconciler,

@@ -3,7 +3,8 @@ import textwrap
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, haproxy, stack_defaults, translate
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, stack_defaults
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import ensure_data

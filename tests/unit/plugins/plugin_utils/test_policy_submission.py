@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.submission import locate, read_submission
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import locate, read_submission
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 
@@ -54,7 +54,7 @@ def test_read_submission_missing_compose(tmp_path):
 
 
 def test_check_submission_judges_on_the_controller(tmp_path):
-    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
     directory = tmp_path / "sub"
     directory.mkdir()
     (directory / "docker-compose.yml").write_text(
@@ -92,7 +92,7 @@ def _args(compose_file, roots, **extra):
 
 
 def test_a_file_outside_the_submission_roots_is_refused_unread(tmp_path):
-    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
     roots = tmp_path / "submissions"
     roots.mkdir()
     with pytest.raises(SpinError) as info:
@@ -103,7 +103,7 @@ def test_a_file_outside_the_submission_roots_is_refused_unread(tmp_path):
 
 
 def test_a_symbolic_link_that_leads_out_of_the_roots_is_refused(tmp_path):
-    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
     roots = tmp_path / "submissions"
     (roots / "demo").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
@@ -124,7 +124,7 @@ def test_a_symbolic_link_that_leads_out_of_the_roots_is_refused(tmp_path):
     "- first secret line\n- second secret line\n",
 ])
 def test_a_file_that_is_not_a_compose_file_is_refused_without_its_content(tmp_path, content):
-    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
     (tmp_path / "shadow").write_bytes(content if isinstance(content, bytes) else content.encode())
     model, facts, tasks = check_submission(_args("shadow", [str(tmp_path)]), [str(tmp_path)])
     messages = [d["message"] for d in facts["diagnostics"]]
@@ -135,7 +135,7 @@ def test_a_file_that_is_not_a_compose_file_is_refused_without_its_content(tmp_pa
 
 
 def test_dotenv_gives_defaults_that_the_vars_file_overrides(tmp_path):
-    from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission
+    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
     (tmp_path / "docker-compose.yml").write_text(
         "services:\n  web:\n    image: 'httpd:${TAG}'\n    environment: {GREETING: '${GREETING}', ONLY: $ONLY}\n"
         "  debug:\n    image: httpd\n    profiles: [debug]\n")

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import safe_yaml
+from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, build_context, compose,
-                                                                    haproxy, placement, policy, sensitive,
-                                                                    translate)
+from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, haproxy, placement, policy,
+                                                                    sensitive)
+from ansible_collections.spin.platform.plugins.plugin_utils import build_context, compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)

@@ -36,7 +36,8 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, placement, sensitive, stack_defaults, units
+from ansible_collections.spin.platform.plugins.module_utils import placement, sensitive, stack_defaults, units
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180, "monitor_window": 5,

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))

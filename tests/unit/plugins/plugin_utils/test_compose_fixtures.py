@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose
-from ansible_collections.spin.platform.plugins.module_utils.submission import check_submission, problem_messages
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, problem_messages
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "compose"))

@@ -1,7 +1,7 @@
 """Onboarding checks and the directories the role tenant creates."""
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import tenants
+from ansible_collections.spin.platform.plugins.plugin_utils import tenants
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 FS = {"cfs": {"src": "nfs1:/cfs", "path": "/global/cfs", "fstype": "nfs4"},

@@ -24,7 +24,8 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model, safe_yaml, units
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model, units
+from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")

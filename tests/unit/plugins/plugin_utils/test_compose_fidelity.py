@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import compose, translate
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 
 
 def parse(text, env=None, files=None, profiles=None, modes=None):

@@ -17,8 +17,8 @@ import os
 import stat
 import tarfile
 
-from . import build as build_model
-from .errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
