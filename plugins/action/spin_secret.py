@@ -8,39 +8,32 @@ from __future__ import annotations
 import os
 
 from ansible.errors import AnsibleError
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import (data_from_file, is_reviewed_content,
                                                                                   parse_redacted)
+from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction
 from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files
 
 MODULE = "spin.platform.spin_secret"
 
 
-class ActionModule(ActionBase):
+class ActionModule(SpinAction):
     TRANSFERS_FILES = False
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
+    def spin_run(self, result, task_vars):
         args = dict(self._task.args)
         path = args.pop("data_file", None)
         # a generated secret (generate: true) has no content to read
         if path is not None and args.get("state") != "absent" and not args.get("generate"):
-            try:
-                found = self._find(path)
-                data, name = args.get("data"), args.get("name")
-                if os.path.isdir(found):
-                    # a directory (module_defaults) only finds reviewed content; given content is used as it is
-                    found = None if data is not None and parse_redacted(data) is None else \
-                        self._reviewed_file(found, data, name)
-                if found is not None:
-                    args["data"] = data_from_file(self._read(found), data, name, found)
-            except SpinError as exc:
-                result.update(exc.to_result())
-                return result
+            found = self._find(path)
+            data, name = args.get("data"), args.get("name")
+            if os.path.isdir(found):
+                # a directory (module_defaults) only finds reviewed content; given content is used as it is
+                found = None if data is not None and parse_redacted(data) is None else \
+                    self._reviewed_file(found, data, name)
+            if found is not None:
+                args["data"] = data_from_file(self._read(found), data, name, found)
         result.update(execute_module_without_files(self, MODULE, args, task_vars))
         return result
 

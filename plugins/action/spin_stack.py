@@ -5,63 +5,43 @@ check and translate them; the module on a manager checks what only the swarm kno
 reconciles. Every problem the tenant must fix is reported at once, in one message."""
 from __future__ import annotations
 
-import os
-
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.spin.platform.plugins.module_utils import sensitive
-from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, health_checks,
-                                                                               platform_defaults, problem_messages)
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
+from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction
 from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import health_checks, problem_messages
 
 MODULE = "spin.platform.spin_stack"
 
 
-class ActionModule(ActionBase):
+class ActionModule(SubmissionAction):
     TRANSFERS_FILES = False
     _requires_connection = True
+    CONTROLLER_PATHS = ("compose_file", "rancher_compose_file")
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        spec = argument_spec()
-        for option in ("compose_file", "rancher_compose_file"):
-            spec[option]["type"] = "str"  # resolved below, against the working directory
-        validation, args = self.validate_argument_spec(argument_spec=spec)
-        try:
-            platform_defaults(args, task_vars, self._templar, self._loader)
-            controller, tasks, diagnostics = self._controller_part(args)
-            # the deploy only checks a candidate config (any password does); the edge nodes' own
-            # spin_lb run writes the real one: the stats password does not travel to the manager
-            (args.get("lb_platform") or {}).pop("stats_password", None)
-        except SpinError as exc:
-            result.update(exc.to_result())
-            return result
+    def argument_spec(self):
+        return argument_spec()
 
-        module_args = {k: v for k, v in args.items() if k in spec and not k.startswith("_")}
+    def submit(self, args, result, task_vars):
+        controller, tasks, diagnostics = self._controller_part(args)
+        # the deploy only checks a candidate config (any password does); the edge nodes' own
+        # spin_lb run writes the real one: the stats password does not travel to the manager
+        (args.get("lb_platform") or {}).pop("stats_password", None)
+
+        module_args = self.module_args(args)
         # secret contents and passwords travel in _sensitive (no_log), never in a file on the manager
         tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
         module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
                             "_controller": controller, "_tasks": tasks, "_sensitive": secret_values})
         remote = execute_module_without_files(self, MODULE, module_args, task_vars)
-        warnings = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
-        if warnings:
-            result.setdefault("warnings", []).extend(warnings)
+        self.add_warnings(result, diagnostics)
         if remote.get("refused"):
             messages = problem_messages(diagnostics, remote.get("violations") or [])
-            remote["msg"] = "stack '%s' of tenant '%s' is refused, nothing was changed (%d problem(s)):\n%s" % (
-                args["stack"], args["tenant"], len(messages), "\n".join(messages))
+            remote["msg"] = self.refusal(args, messages, ", nothing was changed")
             remote["messages"] = messages
             remote["diagnostics"] = diagnostics
-        for key in ("warnings",):
-            if remote.get(key):
-                result.setdefault(key, []).extend(remote.pop(key))
-        result.update({k: v for k, v in remote.items() if k not in ("invocation", "_ansible_parsed")})
-        return result
+        return self.merge_module_result(result, remote)
 
     def _controller_part(self, args):
         """-> (facts for the module, translated tasks or None when refused, diagnostics)."""
@@ -69,7 +49,7 @@ class ActionModule(ActionBase):
             return {}, None, []
         if not args.get("compose_file"):
             raise SpinError("state=present needs compose_file: the tenant's docker-compose.yml")
-        model, facts, tasks = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        model, facts, tasks = self.check_submission(args)
         diagnostics = facts.pop("diagnostics")
         facts.pop("compose_path", None)
         facts.pop("inactive", None)

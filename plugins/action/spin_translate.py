@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 
 from ansible.module_utils.common.text.converters import to_bytes
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, platform_defaults,
-                                                                               problem_messages)
+from ansible_collections.spin.platform.plugins.plugin_utils import translate
+from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import problem_messages, warning_messages
 
 SPEC = {
     "tenant": {"type": "str", "required": True},
@@ -31,24 +30,16 @@ SPEC = {
 }
 
 
-class ActionModule(ActionBase):
+class ActionModule(SubmissionAction):
     TRANSFERS_FILES = False
     _requires_connection = False
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=SPEC)
-        try:
-            platform_defaults(args, task_vars, self._templar, self._loader)
-            text, tasks, diagnostics = self._translate(args)
-        except SpinError as exc:
-            result.update(exc.to_result())
-            return result
-        warnings = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
-        if warnings:
-            result["warnings"] = warnings
+    def argument_spec(self):
+        return dict((k, dict(v)) for k, v in SPEC.items())
+
+    def submit(self, args, result, task_vars):
+        text, tasks, diagnostics = self._translate(args)
+        self.add_warnings(result, diagnostics)
         dest = os.path.abspath(os.path.expanduser(args["dest"]))
         before = None
         if os.path.exists(dest):
@@ -65,13 +56,12 @@ class ActionModule(ActionBase):
         return result
 
     def _translate(self, args):
-        _model, facts, tasks = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        _model, facts, tasks = self.check_submission(args)
         messages = problem_messages(facts["diagnostics"], facts["violations"])
         if messages:
-            warnings = [compose.format_diagnostic(d) for d in facts["diagnostics"] if d["severity"] == "warning"]
-            raise SpinError("stack '%s' of tenant '%s' is refused (%d problem(s)):\n%s" % (
-                args["stack"], args["tenant"], len(messages), "\n".join(messages)),
-                diagnostics=facts["diagnostics"], violations=facts["violations"], messages=messages,
-                **({"warnings": warnings} if warnings else {}))
+            warnings = warning_messages(facts["diagnostics"])
+            raise SpinError(self.refusal(args, messages), diagnostics=facts["diagnostics"],
+                            violations=facts["violations"], messages=messages,
+                            **({"warnings": warnings} if warnings else {}))
         return (translate.render_task_file(tasks, args["tenant"], args["stack"], facts["inactive"]), tasks,
                 facts["diagnostics"])

@@ -223,6 +223,11 @@ def problem_messages(diagnostics, violations):
     return errors + [policy.format_violation(v) for v in violations]
 
 
+def warning_messages(diagnostics):
+    """The warnings among ``diagnostics``, one line each, as the task's warnings."""
+    return [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
+
+
 PLATFORM_ONLY_VARS = tuple(PLATFORM_VARS.values())
 
 
