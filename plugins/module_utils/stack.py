@@ -12,47 +12,19 @@ Objects belong to a stack by their labels (``spin.stack``), never by their names
 """
 from __future__ import annotations
 
-import base64
-import secrets as pysecrets
 import threading
 import time
 
 from .errors import SpinError
 from .local_data import is_image_volume
 from .reconcile import ServicePlan, ServiceReconciler, WaitError
+from .swarm_objects import check_network, create_resource
 
 NEW_ID = "(created by this run)"
-GENERATED_BYTES = 24      # a generated password: 24 random bytes, 32 URL-safe characters
 
 
 def _stack_filter(stack):
     return {"spin.stack": stack}
-
-
-def network_settings(net):
-    """A translated network's settings, as check_network compares them."""
-    return {"driver": net.get("driver") or "overlay", "internal": bool(net.get("internal")),
-            "attachable": bool(net.get("attachable")), "options": dict(net.get("driver_opts") or {}),
-            "labels": dict(net.get("labels") or {})}
-
-
-def check_network(net, actual):
-    """``net`` (a translated network) against ``actual`` (Docker's inspect output). Raises SpinError
-    when they differ, since Swarm cannot change a network in place; returns the settings compared.
-    Shared by StackReconciler and spin_network."""
-    wanted = network_settings(net)
-    have = {"driver": actual.get("Driver"), "internal": bool(actual.get("Internal")),
-            "attachable": bool(actual.get("Attachable")),
-            # Docker adds its own options (the VXLAN ID list); compare only the ones asked for
-            "options": {k: v for k, v in (actual.get("Options") or {}).items() if k in wanted["options"]},
-            "labels": dict(actual.get("Labels") or {})}
-    changed = sorted(k for k in wanted if wanted[k] != have[k])
-    if changed:
-        raise SpinError(
-            "network '%s' exists with other settings (%s); Swarm cannot change a network in place. Remove "
-            "the stack (state: absent) and deploy it again, or keep the network's settings as they are"
-            % (net["name"], ", ".join("%s: %s -> %s" % (k, have[k], wanted[k]) for k in changed)))
-    return have
 
 
 class ResourceAction(object):
@@ -361,31 +333,6 @@ class StackReconciler(object):
         if failed:
             text += "; could not undo: " + "; ".join(failed)
         return text
-
-
-def create_resource(client, kind, item):
-    """Create a network, volume, secret or config from the translator's item (secret and config
-    ``data`` in base64). -> its ID (a volume's name). spin_stack and the review file's modules
-    (swarm_objects) both create through here, so both leave the same objects."""
-    if kind == "network":
-        return client.create_network(item["name"], driver=item.get("driver") or "overlay",
-                                     options=item.get("driver_opts"), labels=item.get("labels"),
-                                     attachable=bool(item.get("attachable")), internal=bool(item.get("internal")))
-    if kind == "volume":
-        client.create_volume(item["name"], driver=item.get("driver") or "local",
-                             driver_opts=item.get("driver_opts"), labels=item.get("labels"))
-        return item["name"]
-    create = {"secret": client.create_secret, "config": client.create_config}[kind]
-    return create(item["name"], resource_data(item), labels=item.get("labels"))
-
-
-def resource_data(item):
-    """The bytes of a secret or config: its ``data`` (base64), or, for a generated secret (a
-    database's root password, ``generate: true``), random ones that nobody sees: made once, when
-    the secret does not exist yet, and kept by every later deploy."""
-    if item.get("data") is None and item.get("generate"):
-        return pysecrets.token_urlsafe(GENERATED_BYTES).encode("ascii")
-    return base64.b64decode(item["data"])
 
 
 def stack_services_state(client, stack):

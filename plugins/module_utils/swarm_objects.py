@@ -7,11 +7,13 @@ The rules are StackReconciler's, so that running the reviewed file and deploying
 ``spin_stack`` leave the same objects:
 
 - a network is created with the translated settings; one that exists with other settings is an
-  error (``stack.check_network``: Swarm cannot change a network in place);
+  error (``check_network``: Swarm cannot change a network in place);
 - a volume, secret or config that exists is kept as it is (spin_stack plans ``none`` for it);
   secrets and configs are immutable, so a change of content must come with a new name (the
   translator puts ``sha256[:10]`` of the content in the name);
-- every object is created by ``stack.create_resource``, as spin_stack creates it.
+- every object is created by ``create_resource``, which spin_stack's reconciler calls too.
+
+This is the single-object layer: ``stack.StackReconciler`` builds on it, never the other way round.
 
 Unlike spin_stack, these modules run without its ownership preflight, so an object that exists
 with other ``spin.tenant``/``spin.stack`` labels is an error here (spin_stack refuses the same
@@ -23,17 +25,69 @@ import base64
 import binascii
 import hashlib
 import re
+import secrets as pysecrets
 
 from .errors import SpinError
-from .stack import check_network, create_resource, network_settings
 
 OWNER_LABELS = ("spin.tenant", "spin.stack")
+GENERATED_BYTES = 24      # a generated password: 24 random bytes, 32 URL-safe characters
 
 # translate.redacted() writes secret data in the review file as "<redacted: N bytes>"; files written
 # by earlier builds carry the content's full sha256 as well, which is still understood (and never written)
 REDACTED = re.compile(r"^<redacted: (\d+) bytes(?:, sha256 ([0-9a-f]{64}))?>$")
 # translate.data_name(): <stack>_<name>_<sha256[:10] of the content>
 NAME_DIGEST = re.compile(r"_([0-9a-f]{10})$")
+
+
+def network_settings(net):
+    """A translated network's settings, as check_network compares them."""
+    return {"driver": net.get("driver") or "overlay", "internal": bool(net.get("internal")),
+            "attachable": bool(net.get("attachable")), "options": dict(net.get("driver_opts") or {}),
+            "labels": dict(net.get("labels") or {})}
+
+
+def check_network(net, actual):
+    """``net`` (a translated network) against ``actual`` (Docker's inspect output). Raises SpinError
+    when they differ, since Swarm cannot change a network in place; returns the settings compared.
+    Shared by StackReconciler and spin_network."""
+    wanted = network_settings(net)
+    have = {"driver": actual.get("Driver"), "internal": bool(actual.get("Internal")),
+            "attachable": bool(actual.get("Attachable")),
+            # Docker adds its own options (the VXLAN ID list); compare only the ones asked for
+            "options": {k: v for k, v in (actual.get("Options") or {}).items() if k in wanted["options"]},
+            "labels": dict(actual.get("Labels") or {})}
+    changed = sorted(k for k in wanted if wanted[k] != have[k])
+    if changed:
+        raise SpinError(
+            "network '%s' exists with other settings (%s); Swarm cannot change a network in place. Remove "
+            "the stack (state: absent) and deploy it again, or keep the network's settings as they are"
+            % (net["name"], ", ".join("%s: %s -> %s" % (k, have[k], wanted[k]) for k in changed)))
+    return have
+
+
+def create_resource(client, kind, item):
+    """Create a network, volume, secret or config from the translator's item (secret and config
+    ``data`` in base64). -> its ID (a volume's name). spin_stack and the review file's modules
+    (swarm_objects) both create through here, so both leave the same objects."""
+    if kind == "network":
+        return client.create_network(item["name"], driver=item.get("driver") or "overlay",
+                                     options=item.get("driver_opts"), labels=item.get("labels"),
+                                     attachable=bool(item.get("attachable")), internal=bool(item.get("internal")))
+    if kind == "volume":
+        client.create_volume(item["name"], driver=item.get("driver") or "local",
+                             driver_opts=item.get("driver_opts"), labels=item.get("labels"))
+        return item["name"]
+    create = {"secret": client.create_secret, "config": client.create_config}[kind]
+    return create(item["name"], resource_data(item), labels=item.get("labels"))
+
+
+def resource_data(item):
+    """The bytes of a secret or config: its ``data`` (base64), or, for a generated secret (a
+    database's root password, ``generate: true``), random ones that nobody sees: made once, when
+    the secret does not exist yet, and kept by every later deploy."""
+    if item.get("data") is None and item.get("generate"):
+        return pysecrets.token_urlsafe(GENERATED_BYTES).encode("ascii")
+    return base64.b64decode(item["data"])
 
 
 def parse_redacted(value):
