@@ -13,6 +13,10 @@ from ansible_collections.spin.platform.plugins.plugin_utils.no_files import exec
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import health_checks, problem_messages
 
 MODULE = "spin.platform.spin_stack"
+# the options of spin_stack that spin_build takes too (build: true hands them on)
+BUILD_OPTIONS = ("tenant", "stack", "compose_file", "rancher_compose_file", "variables", "profiles",
+                 "submission_roots", "tenants", "global_fs_roots", "global_fs", "policy", "platform", "lb_platform",
+                 "docker_host", "timeout")
 
 
 class ActionModule(SubmissionAction):
@@ -29,6 +33,15 @@ class ActionModule(SubmissionAction):
         # spin_lb run writes the real one: the stats password does not travel to the manager
         (args.get("lb_platform") or {}).pop("stats_password", None)
 
+        built_changed = False
+        if args.get("build") and tasks is not None and controller.get("builds"):
+            built = self._build_first(task_vars)
+            result["build"] = built
+            if built.get("failed"):
+                result.update({k: built[k] for k in ("failed", "msg") if k in built})
+                return result
+            built_changed = bool(built.get("changed"))
+
         module_args = self.module_args(args)
         # secret contents and passwords travel in _sensitive (no_log), never in a file on the manager
         tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
@@ -41,7 +54,20 @@ class ActionModule(SubmissionAction):
             remote["msg"] = self.refusal(args, messages, ", nothing was changed")
             remote["messages"] = messages
             remote["diagnostics"] = diagnostics
-        return self.merge_module_result(result, remote)
+        self.merge_module_result(result, remote)
+        result["changed"] = bool(result.get("changed")) or built_changed
+        return result
+
+    def _build_first(self, task_vars):
+        """The stack's images, built on this host by spin_build's own action plugin (over this
+        task's connection), before the deploy: one task instead of two, and a stack that builds
+        nothing never gets here. -> spin_build's result."""
+        task = self._task.copy()
+        task.args = {k: v for k, v in self._task.args.items() if k in BUILD_OPTIONS}
+        action = self._shared_loader_obj.action_loader.get(
+            "spin.platform.spin_build", task=task, connection=self._connection, play_context=self._play_context,
+            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
+        return action.run(task_vars=task_vars)
 
     def _controller_part(self, args):
         """-> (facts for the module, translated tasks or None when refused, diagnostics)."""

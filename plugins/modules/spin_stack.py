@@ -113,6 +113,16 @@ options:
   public_host:
     description: The name or address the edge answers on, for the URLs of routes without a hostname.
     type: str
+  build:
+    description:
+      - "Build the images the submission declares (compose C(build:)) on this host first, as
+        M(spin.platform.spin_build) does, within the same task: the submission is read once, and a stack that
+        builds nothing costs nothing more. A refused stack builds nothing. The build's result is returned
+        in RV(build)."
+      - "C(playbooks/deploy.yml) sets it when the build node (labelled C(spin.build)) is the deploying
+        manager; on another build node a M(spin.platform.spin_build) task of its own builds first."
+    type: bool
+    default: false
   _tasks:
     description:
       - Internal, set by the action plugin; never set it yourself. The translation of the compose files made
@@ -159,6 +169,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+build:
+  description:
+    - "With O(build=true) and a stack that builds images, the result of building them (that of
+      M(spin.platform.spin_build): C(builds), C(summary), C(changed))."
+  returned: when O(build=true) and the stack builds images
+  type: dict
 actions:
   description: What changed (or would change), object by object; updates list their differences.
   returned: always
@@ -264,6 +280,7 @@ def argument_spec():
         "lb": {"type": "bool", "default": True},
         "lb_platform": {"type": "dict"},
         "public_host": {"type": "str"},
+        "build": {"type": "bool", "default": False},
         # filled in by the action plugin
         "_tasks": {"type": "dict"},
         "_sensitive": {"type": "dict", "default": {}, "no_log": True},
