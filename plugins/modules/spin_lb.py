@@ -302,7 +302,7 @@ networks:
 '''
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 
@@ -381,27 +381,27 @@ def run(module, client):
     result["changed"] = result["changed"] or bool(result.get("stored"))
 
     if params["provision"]:
-        edge = lb.ensure_edge(client, platform, check_mode=check, wait=params["wait"],
-                              wait_timeout=params["wait_timeout"])
+        edge = lb_provision.ensure_edge(client, platform, check_mode=check, wait=params["wait"],
+                                        wait_timeout=params["wait_timeout"])
         for warning in edge.pop("warnings"):
             module.warn(warning)
         result["edge"] = edge
         result["changed"] = result["changed"] or edge["changed"]
 
     if params["sync"]:
-        synced = lb.sync_edge(client, platform, check_mode=check, stored=stored)
+        synced = lb_node.sync_edge(client, platform, check_mode=check, stored=stored)
         if params["edge"]:
             # the config is on disk first, so that a new container starts with it
-            container = lb.ensure_edge_container(client, platform, check_mode=check)
+            container = lb_provision.ensure_edge_container(client, platform, check_mode=check)
             result["edge_container"] = container
             if container["changed"] and not check:
-                lb.EdgeNode(platform).wait_running(params["wait_timeout"])
-                synced = dict(lb.sync_edge(client, platform, stored=stored), changed=True)
+                lb_node.EdgeNode(platform).wait_running(params["wait_timeout"])
+                synced = dict(lb_node.sync_edge(client, platform, stored=stored), changed=True)
         result["diff"] = synced.pop("diff")
         result["changed"] = result["changed"] or synced.pop("changed")
         result.update(synced)
     if params["sync"] and params["wait"] and not check:
-        lb.EdgeNode(platform).wait_running(params["wait_timeout"])
+        lb_node.EdgeNode(platform).wait_running(params["wait_timeout"])
     return result
 
 

@@ -250,8 +250,8 @@ audit:
 import signal
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import (audit, haproxy, images, lb, policy, preflight,
-                                                                    sensitive, stack_defaults)
+from ansible_collections.spin.platform.plugins.module_utils import (audit, haproxy, images, lb, lb_node, policy,
+                                                                    preflight, sensitive, stack_defaults)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -351,7 +351,7 @@ def serve_edge(client, platform, candidate=None, check_mode=False, forget_networ
     (-> sync result); else the ``candidate`` config checked in a one-off container (-> None)."""
     container = lb.edge_container(client, platform)
     if container is not None:
-        return lb.sync_edge(client, platform, check_mode=check_mode, container=container)
+        return lb_node.sync_edge(client, platform, check_mode=check_mode, container=container)
     if candidate is not None:
         lb.validate_config(client, candidate, platform, check_mode=check_mode)
     if forget_network and not check_mode:

@@ -15,7 +15,7 @@ import uuid
 import docker
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision
 
 IMAGE = os.environ.get("SPIN_LB_TEST_IMAGE", "spin/haproxy:2.6")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -111,25 +111,25 @@ class Edge(object):
             "config_dir": self.config_dir, "image": IMAGE, "hostnames": ["*.test"], "hard_stop_after": "30s",
         }, **platform))
         self.client = lb.LbClient(timeout=120)
-        self.node = lb.EdgeNode(self.platform)
+        self.node = lb_node.EdgeNode(self.platform)
 
     # ---- the edge -------------------------------------------------------------------------
 
     def provision(self, stats=True):
         """What the role does: the config on disk, the edge container, the stats relay."""
-        lb.sync_edge(self.client, self.platform)
-        lb.ensure_edge_container(self.client, self.platform)
+        lb_node.sync_edge(self.client, self.platform)
+        lb_provision.ensure_edge_container(self.client, self.platform)
         if stats:
-            lb.ensure_edge(self.client, self.platform)
+            lb_provision.ensure_edge(self.client, self.platform)
         self.node.wait_running(60)
-        lb.sync_edge(self.client, self.platform)
+        lb_node.sync_edge(self.client, self.platform)
         return self
 
     def container(self):
         return lb.edge_container(self.client, self.platform)
 
     def show_proc(self):
-        return lb.parse_show_proc(self.node.master("show proc"))
+        return lb_node.parse_show_proc(self.node.master("show proc"))
 
     def servers_state(self):
         """{backend: {server: (address, operational state)}} of the servers with an address."""
@@ -159,11 +159,11 @@ class Edge(object):
         plan = lb.plan_stack_routes(self.client, tenant, stack, endpoints, load_balancers, self.platform,
                                     health_checks, validate=False)
         lb.store_stack_routes(self.client, plan["routes"], self.platform)
-        return plan, lb.sync_edge(self.client, self.platform)
+        return plan, lb_node.sync_edge(self.client, self.platform)
 
     def unroute(self, tenant, stack):
         lb.drop_stack_routes(self.client, tenant, stack, self.platform)
-        return lb.sync_edge(self.client, self.platform)
+        return lb_node.sync_edge(self.client, self.platform)
 
     def backend(self, stack, service, network, replicas=2, image="httpd:latest", healthcheck=None,
                 start_first=False, tenant="t", wait=True):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from lblib import Edge, get, new_prefix, wait_for
 
@@ -144,7 +144,7 @@ def test_an_invalid_rule_is_refused_and_the_old_config_keeps_serving(edge, playb
     lb.store_stack_routes(edge.client, dict(plan["routes"], routes=plan["routes"]["routes"] + [dict(
         plan["routes"]["routes"][0], rule=2, origin="service 'web' ports[1]", hostname="x.test")]), edge.platform)
     with pytest.raises(SpinError) as err:
-        lb.sync_edge(edge.client, edge.platform)
+        lb_node.sync_edge(edge.client, edge.platform)
     assert "HAProxy refused the new configuration (haproxy -c in the edge container" in err.value.message
     assert "rule 1 of stack '%s' (service 'web' ports[0])" % stack in err.value.message
     assert "nonsense" in err.value.message

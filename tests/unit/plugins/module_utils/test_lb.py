@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "ports": [80, 443, "8000-8002"],
@@ -371,7 +371,7 @@ def test_routes_of_another_edge_are_not_seen():
 
 # ---- the edge node ----------------------------------------------------------------------------
 
-class FakeNode(lb.EdgeNode):
+class FakeNode(lb_node.EdgeNode):
     """An EdgeNode on a temporary directory whose HAProxy master is simulated."""
 
     def __init__(self, p, running=True, fail_reload=False):
@@ -408,7 +408,7 @@ class FakeNode(lb.EdgeNode):
     ("", {"master": None, "workers": [], "old_workers": []}),
 ])
 def test_parse_show_proc(text, expected):
-    assert lb.parse_show_proc(text) == expected
+    assert lb_node.parse_show_proc(text) == expected
 
 
 def test_sync_writes_checks_reloads_then_does_nothing(tmp_path):
@@ -416,7 +416,7 @@ def test_sync_writes_checks_reloads_then_does_nothing(tmp_path):
     client = FakeClient()
     seed_stack(client, "cory", "magic", rule("www.example.org"))
     node = FakeNode(p)
-    result = lb.sync_edge(client, p, node=node)
+    result = lb_node.sync_edge(client, p, node=node)
     assert result["changed"] and result["reloaded"] and result["stacks"] == ["magic"]
     assert ("admin.sock", "show servers state") in node.commands and ("master.sock", "reload") in node.commands
     text = (tmp_path / "edge" / "haproxy.cfg").read_text()
@@ -425,14 +425,14 @@ def test_sync_writes_checks_reloads_then_does_nothing(tmp_path):
     assert (tmp_path / "edge" / "run" / "servers.state").read_text().startswith("1\n")
     assert "pw" not in result["diff"]["after"]
     node.commands = []
-    again = lb.sync_edge(client, p, node=node)
+    again = lb_node.sync_edge(client, p, node=node)
     assert not again["changed"] and not again["reloaded"] and node.commands == []
 
 
 def test_sync_in_check_mode_checks_but_writes_nothing(tmp_path):
     p = platform(config_dir=str(tmp_path / "edge"))
     client = FakeClient()
-    result = lb.sync_edge(client, p, check_mode=True, node=FakeNode(p))
+    result = lb_node.sync_edge(client, p, check_mode=True, node=FakeNode(p))
     assert result["changed"] and not result["reloaded"]
     assert not (tmp_path / "edge").exists()  # not even the generated stats password
     assert len(client.checks) == 1
@@ -442,23 +442,23 @@ def test_sync_with_an_invalid_config_keeps_the_old_file(tmp_path):
     p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
     client = FakeClient()
     node = FakeNode(p)
-    lb.sync_edge(client, p, node=node)
+    lb_node.sync_edge(client, p, node=node)
     old = (tmp_path / "edge" / "haproxy.cfg").read_text()
     seed_stack(client, "cory", "magic", rule("www.example.org"))
     client.check_result = (1, "[ALERT]    (1) : config : something\n")
     with pytest.raises(SpinError, match="HAProxy refused the new configuration"):
-        lb.sync_edge(client, p, node=node)
+        lb_node.sync_edge(client, p, node=node)
     assert (tmp_path / "edge" / "haproxy.cfg").read_text() == old
 
 
 def test_failed_reload_puts_the_old_file_back(tmp_path):
     p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
     client = FakeClient()
-    lb.sync_edge(client, p, node=FakeNode(p, running=False))
+    lb_node.sync_edge(client, p, node=FakeNode(p, running=False))
     old = (tmp_path / "edge" / "haproxy.cfg").read_text()
     seed_stack(client, "cory", "magic", rule("www.example.org"))
     with pytest.raises(SpinError, match="could not load the new configuration"):
-        lb.sync_edge(client, p, node=FakeNode(p, fail_reload=True))
+        lb_node.sync_edge(client, p, node=FakeNode(p, fail_reload=True))
     assert (tmp_path / "edge" / "haproxy.cfg").read_text() == old
 
 
@@ -466,22 +466,22 @@ def test_without_the_image_check_mode_skips_the_check_and_a_real_run_says_what_t
     p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
     client = FakeClient()
     client.has_image = False
-    assert lb.sync_edge(client, p, check_mode=True, node=FakeNode(p))["changed"]
+    assert lb_node.sync_edge(client, p, check_mode=True, node=FakeNode(p))["changed"]
     with pytest.raises(SpinError, match="image 'spin/haproxy:2.6' is not on this node.*images role"):
-        lb.sync_edge(client, p, node=FakeNode(p))
+        lb_node.sync_edge(client, p, node=FakeNode(p))
     assert not (tmp_path / "edge" / "haproxy.cfg").exists()
 
 
 def test_sync_without_a_running_edge_only_writes(tmp_path):
     p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
-    result = lb.sync_edge(FakeClient(), p, node=FakeNode(p, running=False))
+    result = lb_node.sync_edge(FakeClient(), p, node=FakeNode(p, running=False))
     assert result["changed"] and not result["reloaded"]
 
 
 def test_generated_stats_password_is_kept(tmp_path):
     p = platform(config_dir=str(tmp_path / "edge"))
-    first = lb.EdgeNode(p).stats_password()
-    assert len(first) == 32 and lb.EdgeNode(p).stats_password() == first
+    first = lb_node.EdgeNode(p).stats_password()
+    assert len(first) == 32 and lb_node.EdgeNode(p).stats_password() == first
     assert oct((tmp_path / "edge" / "stats.password").stat().st_mode & 0o777) == "0o600"
 
 
@@ -489,17 +489,17 @@ def test_generated_stats_password_is_kept(tmp_path):
 
 def test_edge_container_spec():
     p = platform()
-    spec = lb.edge_container_spec(p, "sha256:img", "abc")
+    spec = lb_provision.edge_container_spec(p, "sha256:img", "abc")
     assert spec["ports"] == {80: 80, 443: 443, 8000: 8000, 8001: 8001, 8002: 8002}
     assert spec["binds"] == ["/var/lib/spin/edge:/var/lib/spin/edge:rw",
                              "/etc/spin/wild.pem:/run/secrets/spin-cert-wild.pem:ro"]
     assert spec["command"] == ["/var/lib/spin/edge"] and spec["stop_signal"] == "SIGUSR1"
     assert spec["labels"][lb.L_RECIPE] == "abc" and spec["labels"]["spin.role"] == "edge"
     # the spec label changes with what needs a new container, and only then
-    assert lb.edge_container_spec(p, "sha256:img")["labels"]["spin.lb.spec"] == spec["labels"]["spin.lb.spec"]
-    assert lb.edge_container_spec(platform(ports=[80]), "sha256:img")["labels"]["spin.lb.spec"] != \
+    assert lb_provision.edge_container_spec(p, "sha256:img")["labels"]["spin.lb.spec"] == spec["labels"]["spin.lb.spec"]
+    assert lb_provision.edge_container_spec(platform(ports=[80]), "sha256:img")["labels"]["spin.lb.spec"] != \
         spec["labels"]["spin.lb.spec"]
-    stats = lb.stats_service_params(p)
+    stats = lb_provision.stats_service_params(p)
     assert stats["name"] == "edge_stats" and stats["networks"] == [{"name": "host", "aliases": []}]
     assert stats["command"] == ["TCP-LISTEN:8404,bind=127.0.0.1,fork,reuseaddr",
                                 "UNIX-CONNECT:/var/lib/spin/edge/run/stats.sock"]
@@ -515,7 +515,7 @@ def test_joining_a_network_is_tried_again_when_the_swarm_is_slow():
             if len(calls) < 3:
                 raise SpinError("Docker refused to connect container: attaching to network failed, make sure your "
                                 "network options are correct and check manager logs: context deadline exceeded")
-    lb._connect(Client(), "lb-magic", "c1", sleep=lambda s: None)
+    lb_node._connect(Client(), "lb-magic", "c1", sleep=lambda s: None)
     assert calls == ["lb-magic"] * 3
 
     class Refusing(object):
@@ -524,5 +524,5 @@ def test_joining_a_network_is_tried_again_when_the_swarm_is_slow():
             raise SpinError("Docker refused: network lb-x not found")
     calls[:] = []
     with pytest.raises(SpinError, match="not found"):
-        lb._connect(Refusing(), "lb-x", "c1", sleep=lambda s: None)
+        lb_node._connect(Refusing(), "lb-x", "c1", sleep=lambda s: None)
     assert calls == ["lb-x"]  # no point in asking again
