@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 
+from . import diagnostics as diag
 from .errors import SpinError
 
 ROUTES_VERSION = 1
@@ -187,8 +188,7 @@ class _Problems(object):
         self.diagnostics = []
 
     def error(self, kind, service, key, message):
-        self.diagnostics.append({"severity": "error", "file": self.files.get(kind), "service": service,
-                                 "key": key, "message": message})
+        self.diagnostics.append(diag.error(self.files.get(kind), service, key, message))
 
 
 def _ms(ns, default_ms):
@@ -421,18 +421,9 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
 
     if problems.diagnostics:
         raise SpinError("the load balancer rules of stack '%s' have %d problem(s): %s" % (
-            stack, len(problems.diagnostics), "; ".join(format_diagnostic(d) for d in problems.diagnostics)),
+            stack, len(problems.diagnostics), "; ".join(diag.format_diagnostic(d) for d in problems.diagnostics)),
             diagnostics=problems.diagnostics)
     return {"version": ROUTES_VERSION, "tenant": tenant, "stack": stack, "network": None, "routes": routes}
-
-
-def format_diagnostic(d):
-    parts = [d["file"]] if d.get("file") else []
-    if d.get("service"):
-        parts.append("service '%s'" % d["service"])
-    if d.get("key"):
-        parts.append("key '%s'" % d["key"])
-    return ": ".join(parts + [d["message"]])
 
 
 def public_services(routes_doc):

@@ -21,6 +21,8 @@ from __future__ import annotations
 import copy
 import re
 
+from . import diagnostics as diag
+
 REDACTED = "<redacted>"
 DETACHED = "<sent separately>"
 
@@ -54,14 +56,13 @@ def plain_password_warnings(model, compose_file="docker-compose.yml"):
             if not is_secret_env(name, value):
                 continue
             secret = "%s_%s" % (service, name.lower())
-            out.append({
-                "severity": "warning", "file": compose_file, "service": service, "key": "environment.%s" % name,
-                "message": "a password in plain text: anyone who may inspect the service reads it. Keep it in a "
-                           "secret instead: put the value in a file beside %s (say %s.txt), declare it under the "
-                           "top-level secrets (%s: {file: ./%s.txt}), give the service secrets: [%s] and, for "
-                           "images that read *_FILE variables (mysql, mariadb, postgres), replace %s with "
-                           "%s_FILE: /run/secrets/%s" % (compose_file, secret, secret, secret, secret, name, name,
-                                                         secret)})
+            out.append(diag.warning(
+                compose_file, service, "environment.%s" % name,
+                "a password in plain text: anyone who may inspect the service reads it. Keep it in a "
+                "secret instead: put the value in a file beside %s (say %s.txt), declare it under the "
+                "top-level secrets (%s: {file: ./%s.txt}), give the service secrets: [%s] and, for "
+                "images that read *_FILE variables (mysql, mariadb, postgres), replace %s with "
+                "%s_FILE: /run/secrets/%s" % (compose_file, secret, secret, secret, secret, name, name, secret)))
     return out
 
 

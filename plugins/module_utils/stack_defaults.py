@@ -22,6 +22,7 @@ import copy
 import fnmatch
 import re
 
+from . import diagnostics as diag
 from .errors import SpinError
 
 DEFAULTS = {
@@ -178,8 +179,7 @@ def automatic_routes(model, tenant, stack, config, file="docker-compose.yml"):
     found, diagnostics = {}, []
 
     def error(name, message):
-        diagnostics.append({"severity": "error", "file": file, "service": name, "key": ROUTE_KEY,
-                            "message": message})
+        diagnostics.append(diag.error(file, name, ROUTE_KEY, message))
 
     services = model.get("services") or {}
     targeted = {rule.get("service") for lb in (model.get("load_balancers") or {}).values()

@@ -25,6 +25,8 @@ import re
 import shlex
 
 from ansible_collections.spin.platform.plugins.module_utils import build as build_model, units
+from ansible_collections.spin.platform.plugins.module_utils.diagnostics import (  # noqa: F401 (the parser's API)
+    diagnostic, format_diagnostic, has_errors, messages as diagnostic_messages)
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
@@ -40,29 +42,11 @@ DEFAULT_NETWORK = "default"
 # ---------------------------------------------------------------------------------------------
 # diagnostics
 
-def diagnostic(severity, file, service, key, message):
-    return {"severity": severity, "file": file, "service": service, "key": key, "message": message}
-
-
-def format_diagnostic(d):
-    """``docker-compose.yml: service 'web': key 'imagee': unknown key (did you mean 'image'?)``"""
-    parts = [d.get("file") or "stack"]
-    if d.get("service"):
-        parts.append("service '%s'" % d["service"])
-    if d.get("key"):
-        parts.append("key '%s'" % d["key"])
-    if d.get("severity") == "warning":
-        parts.append("warning")
-    return ": ".join(parts) + ": " + d["message"]
-
-
-def has_errors(diagnostics):
-    return any(d["severity"] == "error" for d in diagnostics)
-
+# (their home is module_utils/diagnostics.py; the names stay here for the parser's callers)
 
 def raise_for_errors(diagnostics, what="the stack"):
     """Raise one SpinError listing every error (warnings ride along in ``diagnostics``)."""
-    errors = [format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
+    errors = diagnostic_messages(diagnostics, "error")
     if errors:
         raise SpinError("%s has %d error(s):\n%s" % (what, len(errors), "\n".join(errors)),
                         diagnostics=diagnostics)

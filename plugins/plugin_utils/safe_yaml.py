@@ -19,6 +19,7 @@ import re
 import yaml
 from yaml.events import AliasEvent
 
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 DEFAULT_LIMITS = {
@@ -166,5 +167,4 @@ def load(text, name, limits=None):
 
 
 def _fail(name, message):
-    diagnostic = {"severity": "error", "file": name, "service": None, "key": None, "message": message}
-    raise SpinError("%s: %s" % (name, message), diagnostics=[diagnostic])
+    raise SpinError("%s: %s" % (name, message), diagnostics=[diag.error(name, None, None, message)])

@@ -15,6 +15,7 @@ import os
 from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, haproxy, placement, policy,
                                                                     sensitive)
 from ansible_collections.spin.platform.plugins.plugin_utils import build_context, compose, translate
+from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
@@ -219,13 +220,12 @@ def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_nam
 
 def problem_messages(diagnostics, violations):
     """Every error a tenant must fix, one line each: parse errors first, then policy violations."""
-    errors = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
-    return errors + [policy.format_violation(v) for v in violations]
+    return diagnostics_messages(diagnostics, "error") + [policy.format_violation(v) for v in violations]
 
 
 def warning_messages(diagnostics):
     """The warnings among ``diagnostics``, one line each, as the task's warnings."""
-    return [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "warning"]
+    return diagnostics_messages(diagnostics, "warning")
 
 
 PLATFORM_ONLY_VARS = tuple(PLATFORM_VARS.values())

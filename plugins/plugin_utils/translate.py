@@ -36,7 +36,8 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import placement, sensitive, stack_defaults, units
+from ansible_collections.spin.platform.plugins.module_utils import (diagnostics as diag, placement, sensitive,
+                                                                    stack_defaults, units)
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
@@ -99,10 +100,9 @@ def data_name(stack, name, content_b64):
 
 def _fail(problems, file=None, diagnostics=()):
     """One SpinError with every problem; ``problems`` are (service, key, message) of ``file``."""
-    diagnostics = list(diagnostics) + [compose.diagnostic("error", file, service, key, message)
-                                       for service, key, message in problems]
+    diagnostics = list(diagnostics) + [diag.error(file, service, key, message) for service, key, message in problems]
     raise SpinError("the stack cannot be translated:\n%s" % "\n".join(
-        compose.format_diagnostic(d) for d in diagnostics), diagnostics=diagnostics)
+        diag.format_diagnostic(d) for d in diagnostics), diagnostics=diagnostics)
 
 
 def _check_names(tenant, stack):
