@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Images pinned at deploy: every service runs the image its tag named when the stack was deployed.
+"""Image references, parsed in one place (``split_reference`` and the views built on it, for the
+policy, the service spec comparison, the registry, the edge image and pulls), and images pinned at
+deploy: every service runs the image its tag named when the stack was deployed.
 
 A tag moves; a digest does not. ``pin_services`` resolves each service's image once, on the
 manager, and the service is created with the result, so that
@@ -28,6 +30,7 @@ from __future__ import annotations
 from .errors import SpinError
 
 LABEL = "spin.image"
+HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
 def split_reference(ref):
@@ -44,6 +47,34 @@ def split_reference(ref):
     if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
         registry, ref = parts[0], "/".join(parts[1:])
     return registry, ref, tag, digest
+
+
+def repository_of(ref):
+    """``reg:5000/a/b:1@sha256:x`` -> ``reg:5000/a/b``: the reference without its tag and digest."""
+    registry, repository, dummy, dummy = split_reference(ref)
+    return _join(registry, repository, None)
+
+
+def short_name(ref):
+    """-> (registry | None, repository, tag | None), Docker Hub's spellings folded:
+    ``docker.io/library/httpd:2`` -> (None, ``httpd``, ``2``)."""
+    registry, repository, tag, dummy = split_reference(ref)
+    if registry in HUB:
+        registry = None
+    if registry is None and repository.startswith("library/"):
+        repository = repository[len("library/"):]
+    return registry, repository, tag
+
+
+def full_name(ref):
+    """-> (full name, tag | None, digest | None), Docker Hub's spellings made explicit:
+    ``httpd`` -> (``docker.io/library/httpd``, None, None)."""
+    registry, repository, tag, digest = split_reference(ref)
+    if registry is None or registry in HUB:
+        registry = "docker.io"
+    if registry == "docker.io" and "/" not in repository:
+        repository = "library/" + repository
+    return "%s/%s" % (registry, repository), tag, digest
 
 
 def is_image_id(ref):

@@ -22,6 +22,7 @@ import re
 
 from ansible_collections.spin.platform.plugins.module_utils import allowance
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.images import short_name
 
 # rule id -> what it refuses (docs/policy.md has an allowed and a refused example of each)
 RULES = {
@@ -349,20 +350,7 @@ def parse_image(ref):
 
     Docker Hub's spellings (``docker.io/library/httpd``) become the short name (``httpd``).
     """
-    name = ref.split("@", 1)[0]
-    tag = None
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = name.rsplit(":", 1)
-    parts = name.split("/")
-    registry = None
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        registry, name = parts[0], "/".join(parts[1:])
-    if registry in ("docker.io", "index.docker.io", "registry-1.docker.io"):
-        registry = None
-    if registry is None and name.startswith("library/"):
-        name = name[len("library/"):]
-    return registry, name, tag
+    return short_name(ref)
 
 
 def image_allowed(ref, policy):

@@ -10,6 +10,7 @@ The client is a SwarmClient (``inspect_image``, ``distribution_digest``, ``tag_i
 from __future__ import annotations
 
 from .errors import SpinError
+from .images import repository_of
 
 
 def registry_reference(registry, name):
@@ -19,13 +20,9 @@ def registry_reference(registry, name):
     return "%s/%s" % (registry.rstrip("/"), name)
 
 
-def _repo(reference):
-    return reference.rsplit(":", 1)[0] if reference.rfind(":") > reference.rfind("/") else reference
-
-
 def _recorded_digest(image, reference):
     """The digest the engine recorded for ``reference``'s repository (RepoDigests), or None."""
-    repo = _repo(reference)
+    repo = repository_of(reference)
     for entry in (image or {}).get("RepoDigests") or []:
         name, dummy, digest = entry.partition("@")
         if name == repo:
@@ -73,7 +70,7 @@ def pull(client, name, registry, check_mode=False, tag_as=None):
     result["changed"] = True
     if not check_mode:
         if not (have and result["before"] == remote):
-            client.pull_image("%s@%s" % (_repo(target), remote))
-            client.tag_image("%s@%s" % (_repo(target), remote), target)
+            client.pull_image("%s@%s" % (repository_of(target), remote))
+            client.tag_image("%s@%s" % (repository_of(target), remote), target)
         client.tag_image(target, local_name)
     return result

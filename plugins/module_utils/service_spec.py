@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .diff import DifferenceTracker
 from .errors import SpinError
+from .images import full_name
 from .units import format_duration, parse_bytes, parse_cpus, parse_duration, parse_mode
 
 # Docker's values when a spec leaves a setting out (measured on engine 20.10, API 1.41).
@@ -569,22 +570,8 @@ def _n_ports(value, ctx):
     return sorted(out, key=lambda p: (p["target_port"] or 0, p["protocol"], p["published_port"] or 0))
 
 
-def split_image(ref):
-    """'httpd' -> ('docker.io/library/httpd', None, None); 'r.io/a/b:1@sha256:..' -> (name, '1', digest)."""
-    digest = None
-    if "@" in ref:
-        ref, digest = ref.split("@", 1)
-    tag = None
-    if ref.rfind(":") > ref.rfind("/"):
-        ref, tag = ref.rsplit(":", 1)
-    parts = ref.split("/")
-    if len(parts) == 1 or not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        parts.insert(0, "docker.io")
-    if parts[0] in ("index.docker.io", "registry-1.docker.io"):
-        parts[0] = "docker.io"
-    if parts[0] == "docker.io" and len(parts) == 2:
-        parts.insert(1, "library")
-    return "/".join(parts), tag, digest
+# 'httpd' -> ('docker.io/library/httpd', None, None); 'r.io/a/b:1@sha256:..' -> (name, '1', digest)
+split_image = full_name
 
 
 def image_equal(desired, actual):

@@ -24,6 +24,7 @@ import re
 
 from . import diagnostics as diag
 from .errors import SpinError
+from .images import split_reference
 
 DEFAULTS = {
     "auto_routes": True,
@@ -94,15 +95,8 @@ def _port(value):
 
 def repository(image):
     """``registry.example.org:5000/lib/app:1@sha256:..`` -> ``lib/app``; ``docker.io/library/httpd`` -> ``httpd``."""
-    name = str(image or "").split("@", 1)[0]
-    if ":" in name.rsplit("/", 1)[-1]:
-        name = name.rsplit(":", 1)[0]
-    parts = name.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        parts = parts[1:]
-    if len(parts) > 1 and parts[0] == "library":
-        parts = parts[1:]
-    return "/".join(parts)
+    repo = split_reference(str(image or ""))[1]
+    return repo[len("library/"):] if repo.startswith("library/") else repo
 
 
 def _matches(image, patterns):

@@ -18,6 +18,7 @@ import threading
 import time
 
 from .errors import SpinError
+from .images import repository_of, split_reference
 
 try:
     import docker
@@ -91,12 +92,8 @@ def _text(output):
 def _repository_tag(reference):
     """``reg:5000/a/b:1`` -> (``reg:5000/a/b``, ``1``); ``a@sha256:x`` -> (``a``, ``sha256:x``) as the SDK's
     pull takes it; no tag -> ``latest``."""
-    if "@" in reference:
-        repository, digest = reference.split("@", 1)
-        return repository.rsplit(":", 1)[0] if repository.rfind(":") > repository.rfind("/") else repository, digest
-    if reference.rfind(":") > reference.rfind("/"):
-        return tuple(reference.rsplit(":", 1))
-    return reference, "latest"
+    dummy, dummy, tag, digest = split_reference(reference)
+    return repository_of(reference), digest or tag or "latest"
 
 
 def _progress_result(what, events):

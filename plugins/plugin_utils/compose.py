@@ -24,7 +24,7 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model, units
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model, images, units
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import (  # noqa: F401 (the parser's API)
     diagnostic, format_diagnostic, has_errors, messages as diagnostic_messages)
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
@@ -1891,8 +1891,7 @@ def _apply_rancher(sp, entry, file, keys=None):
 def _is_lb(raw, rancher_entry):
     image = raw.get("image")
     if isinstance(image, str):
-        repository = image.rsplit("@", 1)[0]
-        repository = repository.rsplit(":", 1)[0] if ":" in repository.rsplit("/", 1)[-1] else repository
+        repository = images.repository_of(image)
         if repository == LB_IMAGE or repository.endswith("/" + LB_IMAGE):
             return True
     return isinstance(rancher_entry, dict) and "lb_config" in rancher_entry
