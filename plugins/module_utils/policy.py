@@ -22,7 +22,8 @@ import re
 
 from ansible_collections.spin.platform.plugins.module_utils import allowance
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.images import short_name
+from ansible_collections.spin.platform.plugins.module_utils.capabilities import short_name
+from ansible_collections.spin.platform.plugins.module_utils.images import short_name as image_short_name
 
 # rule id -> what it refuses (docs/policy.md has an allowed and a refused example of each)
 RULES = {
@@ -340,9 +341,7 @@ def path_inside(path, root):
     return path == root or root == "/" or path.startswith(root + "/")
 
 
-def normal_cap(name):
-    name = str(name).strip().upper()
-    return name[4:] if name.startswith("CAP_") else name
+normal_cap = short_name
 
 
 def parse_image(ref):
@@ -350,7 +349,7 @@ def parse_image(ref):
 
     Docker Hub's spellings (``docker.io/library/httpd``) become the short name (``httpd``).
     """
-    return short_name(ref)
+    return image_short_name(ref)
 
 
 def image_allowed(ref, policy):

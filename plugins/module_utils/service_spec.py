@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from .diff import DifferenceTracker
 from .errors import SpinError
+from .capabilities import kernel_name
 from .images import full_name
 from .units import format_duration, parse_bytes, parse_cpus, parse_duration, parse_mode
 
@@ -105,9 +106,7 @@ def _is_set(params, dotted):
     return bool(value)
 
 
-def normalize_capability(cap):
-    cap = str(cap).strip().upper()
-    return cap if cap == "ALL" or cap.startswith("CAP_") else "CAP_" + cap
+normalize_capability = kernel_name
 
 
 def _env_list(b, env):

@@ -24,7 +24,7 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model, images, units
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images, units
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import (  # noqa: F401 (the parser's API)
     diagnostic, format_diagnostic, has_errors, messages as diagnostic_messages)
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
@@ -824,17 +824,12 @@ def _k_sysctls(sp, value):
     sp.model["sysctls"] = sysctls
 
 
-def _normal_cap(name):
-    name = name.strip().upper()
-    return name if name == "ALL" or not name.startswith("CAP_") else name[4:]
-
-
 def _k_cap_add(sp, value):
-    sp.model["cap_add"] = [_normal_cap(c) for c in _str_list(value)]
+    sp.model["cap_add"] = [capabilities.short_name(c) for c in _str_list(value)]
 
 
 def _k_cap_drop(sp, value):
-    sp.model["cap_drop"] = [_normal_cap(c) for c in _str_list(value)]
+    sp.model["cap_drop"] = [capabilities.short_name(c) for c in _str_list(value)]
 
 
 def _k_read_only(sp, value):
