@@ -22,6 +22,7 @@ import re
 
 from . import diagnostics as diag
 from .errors import SpinError
+from .ports import port_set, ports_text  # noqa: F401 (port_set: the platform's API)
 
 ROUTES_VERSION = 1
 
@@ -69,33 +70,6 @@ _SECRET_MARK = "  # spin:secret"
 
 # ---------------------------------------------------------------------------------------------
 # platform variables
-
-def port_set(ports):
-    """``[80, "8000-8009"]`` -> ``{80, 8000, ..., 8009}``; raises ValueError on a bad item."""
-    out = set()
-    for item in ports or []:
-        text = str(item).strip()
-        low, sep, high = text.partition("-")
-        if not low.isdigit() or (sep and not high.isdigit()):
-            raise ValueError("'%s' is not a port or a range like 8000-8009" % text)
-        low, high = int(low), int(high if sep else low)
-        if not 1 <= low <= high <= 65535:
-            raise ValueError("'%s' is not a port or a range like 8000-8009" % text)
-        out.update(range(low, high + 1))
-    return out
-
-
-def ports_text(ports):
-    """A sorted set of ports -> "80, 443, 8000-8009" (for messages)."""
-    ports, out, i = sorted(ports), [], 0
-    while i < len(ports):
-        j = i
-        while j + 1 < len(ports) and ports[j + 1] == ports[j] + 1:
-            j += 1
-        out.append(str(ports[i]) if i == j else "%d-%d" % (ports[i], ports[j]))
-        i = j + 1
-    return ", ".join(out) or "(none)"
-
 
 def normalise_platform(platform=None):
     """Fill in the defaults and check the platform variables; raises SpinError naming the variable."""

@@ -24,6 +24,7 @@ from ansible_collections.spin.platform.plugins.module_utils import allowance
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.capabilities import short_name
 from ansible_collections.spin.platform.plugins.module_utils.images import short_name as image_short_name
+from ansible_collections.spin.platform.plugins.module_utils.ports import in_ports, is_port_list, port_set
 
 # rule id -> what it refuses (docs/policy.md has an allowed and a refused example of each)
 RULES = {
@@ -144,10 +145,6 @@ def _is_str_list(value):
     return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
 
 
-def _is_port_list(value):
-    return isinstance(value, list) and all(_port_range(item) is not None for item in value)
-
-
 def _is_bool(value):
     return isinstance(value, bool)
 
@@ -163,7 +160,7 @@ _CHECKS = {
     "host_path_roots": (_is_str_list, "a list of absolute paths"),
     "docker_socket_paths": (_is_str_list, "a list of absolute paths"),
     "sysctls": (_is_str_list, "a list of sysctl names or patterns"),
-    "proxy_ports": (_is_port_list, "a list of ports"),
+    "proxy_ports": (is_port_list, "a list of ports"),
     "proxy_protocols": (_is_str_list, "a list of load balancer protocols"),
     "images": (_is_str_list, "a list of image name patterns"),
     "registries": (_is_str_list, "a list of registries (host[:port][/prefix])"),
@@ -184,27 +181,7 @@ _CHECKS = {
 
 def port_numbers(items):
     """``[80, "8000-8002"]`` -> ``[80, 8000, 8001, 8002]`` (the items were checked by merge_policy)."""
-    out = set()
-    for item in items or []:
-        low, high = _port_range(item) or (None, None)
-        if low is not None:
-            out.update(range(low, high + 1))
-    return sorted(out)
-
-
-def _port_range(item):
-    """80 | "80" | "8000-8999" -> (low, high), or None when it is not a port or a range."""
-    if isinstance(item, bool):
-        return None
-    if isinstance(item, int):
-        return (item, item) if 1 <= item <= 65535 else None
-    if not isinstance(item, str):
-        return None
-    match = re.match(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$", item)
-    if not match:
-        return None
-    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-    return (low, high) if 1 <= low <= high <= 65535 else None
+    return sorted(port_set(items))
 
 
 def _did_you_mean(word, candidates):
@@ -371,10 +348,6 @@ def parse_user(user):
     text = str(user).strip()
     name, dummy, group = text.partition(":")
     return name, (group or None)
-
-
-def _in_ports(port, items):
-    return any(low <= port <= high for low, high in (_port_range(item) for item in items))
 
 
 def _owner_of_uid(uid, policy):
@@ -660,7 +633,7 @@ class _Checker:
         load balancer's rules; the policy adds what the shared ports (proxy_ports) need."""
         for port in ports:
             published = port.get("published")
-            shared = published is not None and _in_ports(published, self.policy["proxy_ports"])
+            shared = published is not None and in_ports(published, self.policy["proxy_ports"])
             if shared and port.get("mode") == "host":
                 self.svc("published-port", name, "ports",
                          "port %d is shared by every tenant through the edge: in mode host the service would take "
@@ -673,7 +646,7 @@ class _Checker:
         policy = self.policy
         for i, rule in enumerate(lb.get("port_rules") or []):
             port, protocol = rule.get("source_port"), (rule.get("protocol") or "http")
-            if port is None or not _in_ports(port, policy["proxy_ports"]) or protocol in policy["proxy_protocols"]:
+            if port is None or not in_ports(port, policy["proxy_ports"]) or protocol in policy["proxy_protocols"]:
                 continue
             self.add("published-port", self.rancher, name, "lb_config.port_rules[%d].protocol" % i,
                      "port %d is shared by every tenant through the edge, by host name: it serves %s, not %s"
