@@ -29,8 +29,7 @@ import re
 import shlex
 
 from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images
-from ansible_collections.spin.platform.plugins.module_utils.diagnostics import (  # noqa: F401 (the parser's API)
-    diagnostic, format_diagnostic, has_errors, messages as diagnostic_messages)
+from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic, messages as diagnostic_messages
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (_Invalid, _abs_path, _bool, _bytes,
                                                                                    _container_path, _cpus,
@@ -40,10 +39,11 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_values impor
                                                                                    _nonempty_str, _restart_policy,
                                                                                    _scalar_text, _show, _str,
                                                                                    _str_list, _unknown_key)
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import (  # noqa: F401 (the parser's API)
-    _as_bytes, _as_text, _interpolate_tree, interpolate, make_dir_reader, make_dir_stat, parse_env_file)
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (  # noqa: F401 (the parser's API)
-    _check_cycles, _check_lb_rules, _check_published, _check_references, _settle_conditions, start_order)
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import (_as_bytes, _as_text, _interpolate_tree,
+                                                                                 parse_env_file)
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (_check_cycles, _check_lb_rules,
+                                                                                   _check_published, _check_references,
+                                                                                   _settle_conditions)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -57,7 +57,7 @@ DEFAULT_NETWORK = "default"
 # ---------------------------------------------------------------------------------------------
 # diagnostics
 
-# (their home is module_utils/diagnostics.py; the names stay here for the parser's callers)
+# (their home is module_utils/diagnostics.py)
 
 def raise_for_errors(diagnostics, what="the stack"):
     """Raise one SpinError listing every error (warnings ride along in ``diagnostics``)."""

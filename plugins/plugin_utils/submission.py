@@ -14,8 +14,9 @@ import os
 
 from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, haproxy, placement, policy,
                                                                     sensitive)
-from ansible_collections.spin.platform.plugins.plugin_utils import build_context, compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
+from ansible_collections.spin.platform.plugins.plugin_utils import build_context, compose, compose_text, translate
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
@@ -77,7 +78,7 @@ def read_submission(compose_path, rancher_path):
     compose files name, and ``seen`` ({name: text} of every file read, for the digest).
     """
     base = os.path.dirname(compose_path)
-    inner = compose.make_dir_reader(base)
+    inner = compose_text.make_dir_reader(base)
     seen = {}
 
     def reader(relpath):
@@ -107,9 +108,9 @@ def dotenv(reader, base, variables):
     try:
         text = reader(DOTENV)
     except SpinError as exc:
-        return dict(variables or {}), [compose.diagnostic("error", DOTENV, None, None, exc.message)]
-    values, problems, _unresolved = compose.parse_env_file(text, dict(variables or {}))
-    diagnostics = [compose.diagnostic("error", DOTENV, None, None, problem) for problem in problems]
+        return dict(variables or {}), [diag.error(DOTENV, None, None, exc.message)]
+    values, problems, _unresolved = compose_text.parse_env_file(text, dict(variables or {}))
+    diagnostics = [diag.error(DOTENV, None, None, problem) for problem in problems]
     return dict(values, **(variables or {})), diagnostics
 
 
@@ -134,7 +135,7 @@ def check_submission(args, bases):
     variables, diagnostics = dotenv(reader, base, args.get("variables"))
     model, parsed = compose.parse_stack(texts["compose"], names["compose"], texts["rancher"], names["rancher"],
                                         read_file=reader, env=variables, profiles=args.get("profiles"),
-                                        stat_file=compose.make_dir_stat(base))
+                                        stat_file=compose_text.make_dir_stat(base))
     diagnostics += parsed
     tenant, stack = args["tenant"], args["stack"]
     entry = pol["tenants"].get(tenant)
@@ -151,13 +152,12 @@ def check_submission(args, bases):
     tasks = None
     # the edge's rules on the ports the files name, even when something else is wrong: every problem at once
     diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files, allowance.of(tenant, entry))
-    if not compose.has_errors(diagnostics) and not violations:
+    if not diag.has_errors(diagnostics) and not violations:
         try:
             tasks = translate.stack_to_tasks(model, tenant, stack, platform, args.get("global_fs"), files)
         except SpinError as exc:
-            diagnostics += exc.diagnostics or [compose.diagnostic("error", files["compose"], None, None,
-                                                                  exc.message)]
-    if tasks is not None and compose.has_errors(diagnostics):
+            diagnostics += exc.diagnostics or [diag.error(files["compose"], None, None, exc.message)]
+    if tasks is not None and diag.has_errors(diagnostics):
         tasks = None
     # passwords written in environment: warn, and say how to use a secret instead
     diagnostics = diagnostics + sensitive.plain_password_warnings(model, files["compose"])
@@ -177,7 +177,7 @@ def route_problems(model, tenant, stack, platform, lb_platform, files, tenant_al
         haproxy.stack_routes(tenant, stack, endpoints, model["load_balancers"], health_checks(model), lb_platform,
                              files, allowance=tenant_allowance)
     except SpinError as exc:
-        return exc.diagnostics or [compose.diagnostic("error", files["compose"], None, None, exc.message)]
+        return exc.diagnostics or [diag.error(files["compose"], None, None, exc.message)]
     return []
 
 
@@ -201,7 +201,7 @@ def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_nam
             dockerfile_text = build_context.read_dockerfile(submission_dir, spec)
             packed = build_context.pack(submission_dir, spec, max_bytes=pol["build_context_bytes"])
         except SpinError as exc:
-            diagnostics.append(compose.diagnostic("error", compose_name, name, "build", exc.message))
+            diagnostics.append(diag.error(compose_name, name, "build", exc.message))
             continue
         if "build" not in pol["disabled_rules"]:
             violations.extend(build.check(name, spec, dockerfile_text, pol, compose_name, policy.image_allowed,

@@ -39,6 +39,7 @@ import yaml
 from ansible_collections.spin.platform.plugins.module_utils import (diagnostics as diag, placement, sensitive,
                                                                     stack_defaults, units)
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180, "monitor_window": 5,
@@ -344,7 +345,7 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None, files=
     file = (files or {}).get("compose") or "docker-compose.yml"
     owner = ownership_labels(tenant, stack)
     services = model["services"]
-    order, cycle = compose.start_order(services)
+    order, cycle = compose_checks.start_order(services)
     problems = []
     if cycle:
         problems.append((cycle[0], "depends_on", "services depend on each other in a loop: %s; remove one "
@@ -388,7 +389,7 @@ def public_endpoints(model, tenant, stack, platform=None, files=None):
     routes, problems = stack_defaults.automatic_routes(model, tenant, stack, config, file)
     if problems:
         _fail([], file, problems)
-    order, _cycle = compose.start_order(model["services"])
+    order, _cycle = compose_checks.start_order(model["services"])
     return _endpoints(order, model["services"], stack, tenant, config, platform, routes)
 
 

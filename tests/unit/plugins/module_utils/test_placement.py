@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import placement
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules import spin_policy
 
@@ -51,7 +52,7 @@ volumes:
 
 def test_translate_adds_one_constraint_per_file_system_after_the_tenants_own():
     model, diagnostics = compose.parse_stack(COMPOSE, "docker-compose.yml")
-    assert not compose.has_errors(diagnostics)
+    assert not diag.has_errors(diagnostics)
     tasks = translate.stack_to_tasks(model, "cory", "magic", filesystems=FS)
     web = next(s for s in tasks["services"] if s["name"] == "magic_web")
     db = next(s for s in tasks["services"] if s["name"] == "magic_db")

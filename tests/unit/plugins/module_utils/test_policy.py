@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import policy
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -26,7 +27,7 @@ def parse(compose_text, rancher_text=None):
     model, diagnostics = compose.parse_stack(textwrap.dedent(compose_text), "docker-compose.yml",
                                              textwrap.dedent(rancher_text) if rancher_text else None,
                                              "rancher-compose.yml")
-    errors = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
+    errors = [diag.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
     assert not errors, errors
     return model
 
@@ -400,7 +401,7 @@ def test_seed_passes_with_default_policy():
     files = seed_files()
     model, diagnostics = compose.parse_stack(files["docker-compose.yml"], "docker-compose.yml",
                                              files.get("rancher-compose.yml"), "rancher-compose.yml")
-    assert not compose.has_errors(diagnostics)
+    assert not diag.has_errors(diagnostics)
     pol = make_policy()
     model = policy.apply_policy_defaults(model, "cory", pol["tenants"]["cory"], pol)
     assert policy.evaluate(model, "cory", pol["tenants"]["cory"], pol, stack="seed") == []

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import policy
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 DOC = os.path.join(ROOT, "docs", "policy.md")
@@ -40,7 +41,7 @@ def examples():
 def evaluate(body):
     options = dict(re.findall(r"^# (tenant|stack): (\S+)$", body, re.M))
     model, diagnostics = compose.parse_stack(body, "docker-compose.yml")
-    errors = [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
+    errors = [diag.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
     assert not errors, errors
     pol = policy.merge_policy({"spin_tenants": REGISTRY})
     tenant = options.get("tenant", "cory")

@@ -3,6 +3,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import sensitive
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 
 
 @pytest.mark.parametrize("name, value, secret", [
@@ -49,7 +50,7 @@ def _model(text):
 
 def test_a_plain_password_is_warned_about_with_the_way_to_a_secret():
     warnings = sensitive.plain_password_warnings(_model(SEED), "docker-compose.yml")
-    assert [compose.format_diagnostic(w) for w in warnings] == [
+    assert [diag.format_diagnostic(w) for w in warnings] == [
         "docker-compose.yml: service 'db': key 'environment.MYSQL_PASSWORD': warning: a password in plain text: anyone who may "
         "inspect the service reads it. Keep it in a secret instead: put the value in a file beside docker-compose.yml "
         "(say db_mysql_password.txt), declare it under the top-level secrets (db_mysql_password: {file: "

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.reconcile import ServiceReconciler
 from ansible_collections.spin.platform.plugins.module_utils.stack import (NEW_ID, ResourceAction, StackReconciler,
@@ -49,7 +50,7 @@ PAGE, PASSWORD = "<h1>hi</h1>\n", "s3cret\n"
 def translated(page=PAGE):
     files = {"./index.html": page, "./dbpass": PASSWORD}
     model, diagnostics = compose.parse_stack(COMPOSE, "docker-compose.yml", read_file=files.__getitem__)
-    assert not compose.has_errors(diagnostics), diagnostics
+    assert not diag.has_errors(diagnostics), diagnostics
     return translate.stack_to_tasks(model, "demo", "st")
 
 
@@ -613,7 +614,7 @@ services:
     environment: {MYSQL_ROOT_PASSWORD: x}
 """
     model, diagnostics = compose.parse_stack(text, "docker-compose.yml")
-    assert not compose.has_errors(diagnostics), diagnostics
+    assert not diag.has_errors(diagnostics), diagnostics
     return translate.stack_to_tasks(model, "demo", "st")
 
 

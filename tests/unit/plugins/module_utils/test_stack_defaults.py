@@ -5,19 +5,20 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import haproxy, stack_defaults
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 
 def model_of(text):
     model, diagnostics = compose.parse_stack(textwrap.dedent(text), "docker-compose.yml")
-    assert not compose.has_errors(diagnostics), diagnostics
+    assert not diag.has_errors(diagnostics), diagnostics
     return model
 
 
 def routes(text, **platform):
     found, diagnostics = stack_defaults.automatic_routes(model_of(text), "demo", "st",
                                                          stack_defaults.settings(platform))
-    return found, [compose.format_diagnostic(d) for d in diagnostics]
+    return found, [diag.format_diagnostic(d) for d in diagnostics]
 
 
 # ---- the rule, case by case --------------------------------------------------------------------
@@ -103,7 +104,7 @@ def test_a_route_the_edge_refuses_names_the_service_and_the_opt_out():
                                      {"route_port": 8080})
     with pytest.raises(SpinError) as err:
         haproxy.stack_routes("demo", "st", tasks["endpoints"], files={"compose": "docker-compose.yml"})
-    assert [compose.format_diagnostic(d) for d in err.value.diagnostics] == [
+    assert [diag.format_diagnostic(d) for d in err.value.diagnostics] == [
         "docker-compose.yml: service 'web': key 'x-spin.route': port 8080 is not one the platform lets stacks "
         "publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports)"]
 

@@ -9,6 +9,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import ensure_data
@@ -31,7 +32,7 @@ configs:
 def translated_tasks():
     files = {"./index.html": PAGE.decode()}
     model, diagnostics = compose.parse_stack(COMPOSE, "docker-compose.yml", read_file=files.__getitem__)
-    assert not compose.has_errors(diagnostics), diagnostics
+    assert not diag.has_errors(diagnostics), diagnostics
     tasks = translate.stack_to_tasks(model, "demo", "seed")
     written = yaml.safe_load(translate.render_task_file(tasks, "demo", "seed"))
     return tasks, [t["spin.platform.spin_config"] for t in written if "spin.platform.spin_config" in t]

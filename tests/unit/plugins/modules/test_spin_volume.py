@@ -6,6 +6,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler
 from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import ensure_volume
@@ -28,7 +29,7 @@ volumes:
 
 def translated_tasks():
     model, diagnostics = compose.parse_stack(COMPOSE, "docker-compose.yml")
-    assert not compose.has_errors(diagnostics), diagnostics
+    assert not diag.has_errors(diagnostics), diagnostics
     tasks = translate.stack_to_tasks(model, "demo", "seed")
     written = yaml.safe_load(translate.render_task_file(tasks, "demo", "seed"))
     return tasks, [t["spin.platform.spin_volume"] for t in written if "spin.platform.spin_volume" in t]

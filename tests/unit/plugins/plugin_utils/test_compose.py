@@ -7,6 +7,9 @@ import textwrap
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_text
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -30,7 +33,7 @@ def service_doc(body, extra=""):
 
 
 def messages(diagnostics, severity="error"):
-    return [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == severity]
+    return [diag.format_diagnostic(d) for d in diagnostics if d["severity"] == severity]
 
 
 def dig(data, path):
@@ -494,10 +497,10 @@ def test_invalid_service_name():
 
 
 def test_format_diagnostic():
-    assert compose.format_diagnostic(compose.diagnostic("error", "docker-compose.yml", "web", "imagee",
-                                                        "unknown key (did you mean 'image'?)")) == \
+    assert diag.format_diagnostic(compose.diagnostic("error", "docker-compose.yml", "web", "imagee",
+                                                     "unknown key (did you mean 'image'?)")) == \
         "docker-compose.yml: service 'web': key 'imagee': unknown key (did you mean 'image'?)"
-    assert compose.format_diagnostic(compose.diagnostic("warning", "f.yml", None, None, "m")) == "f.yml: warning: m"
+    assert diag.format_diagnostic(compose.diagnostic("warning", "f.yml", None, None, "m")) == "f.yml: warning: m"
 
 
 def test_raise_for_errors_lists_every_error():
@@ -666,7 +669,7 @@ INTERPOLATION = [
 
 @pytest.mark.parametrize("text, env, expected", INTERPOLATION)
 def test_interpolate(text, env, expected):
-    assert compose.interpolate(text, env) == expected
+    assert compose_text.interpolate(text, env) == expected
 
 
 INTERPOLATION_ERRORS = [
@@ -688,7 +691,7 @@ INTERPOLATION_ERRORS = [
 @pytest.mark.parametrize("text, env, message", INTERPOLATION_ERRORS)
 def test_interpolate_errors(text, env, message):
     with pytest.raises(compose._Invalid) as info:
-        compose.interpolate(text, env)
+        compose_text.interpolate(text, env)
     assert info.value.message == message
 
 
@@ -736,7 +739,7 @@ def submission(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     write.dir = tmp_path
-    write.reader = compose.make_dir_reader(str(tmp_path))
+    write.reader = compose_text.make_dir_reader(str(tmp_path))
     return write
 
 
@@ -827,7 +830,7 @@ def test_dir_reader_refuses_escapes(tmp_path, path, message):
     (base / "link.txt").symlink_to(tmp_path / "outside.txt")
     (base / "dirlink").symlink_to(tmp_path)
     with pytest.raises(SpinError) as info:
-        compose.make_dir_reader(str(base))(path)
+        compose_text.make_dir_reader(str(base))(path)
     assert info.value.message == message
 
 
@@ -835,7 +838,7 @@ def test_dir_reader_reads_inside_and_follows_inner_links(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "f.txt").write_text("inside")
     (tmp_path / "inner.txt").symlink_to(tmp_path / "a" / "f.txt")
-    read = compose.make_dir_reader(str(tmp_path))
+    read = compose_text.make_dir_reader(str(tmp_path))
     assert read("a/f.txt") == "inside"
     assert read("./a/../a/f.txt") == "inside"
     assert read("inner.txt") == "inside"
@@ -844,7 +847,7 @@ def test_dir_reader_reads_inside_and_follows_inner_links(tmp_path):
 def test_dir_reader_size_limit(tmp_path):
     (tmp_path / "big").write_bytes(b"x" * 101)
     with pytest.raises(SpinError) as info:
-        compose.make_dir_reader(str(tmp_path), max_bytes=100)("big")
+        compose_text.make_dir_reader(str(tmp_path), max_bytes=100)("big")
     assert info.value.message == "'big' is larger than 100 bytes: refused"
 
 
@@ -988,8 +991,8 @@ RANCHER_ERRORS = [
 
 @pytest.mark.parametrize("rancher, expected", RANCHER_ERRORS)
 def test_rancher_errors(rancher, expected):
-    compose_text = "services:\n  web:\n    image: x\n    deploy: {replicas: 2, update_config: {parallelism: 1}}\n"
-    _model, diagnostics = parse(compose_text, "services:\n  " + rancher + "\n")
+    compose_yaml = "services:\n  web:\n    image: x\n    deploy: {replicas: 2, update_config: {parallelism: 1}}\n"
+    _model, diagnostics = parse(compose_yaml, "services:\n  " + rancher + "\n")
     assert messages(diagnostics) == [expected]
 
 
@@ -1094,9 +1097,9 @@ LB_ERRORS = [
 
 @pytest.mark.parametrize("rule, expected", LB_ERRORS)
 def test_lb_errors(rule, expected):
-    compose_text = "services:\n  web: {image: x}\n  lb: {image: rancher/lb-service-haproxy, ports: ['80:80']}\n"
+    compose_yaml = "services:\n  web: {image: x}\n  lb: {image: rancher/lb-service-haproxy, ports: ['80:80']}\n"
     rancher = "services:\n  lb:\n    lb_config:\n      port_rules:\n      " + rule + "\n"
-    _model, diagnostics = parse(compose_text, rancher)
+    _model, diagnostics = parse(compose_yaml, rancher)
     assert expected in messages(diagnostics)
     assert len(messages(diagnostics)) == 1 + ("selector" in rule)   # a rule without service also lacks one
 
@@ -1128,7 +1131,7 @@ def _read(name):
 def test_seed_example():
     model, diagnostics = compose.parse_stack(_read("docker-compose.yml"), "docker-compose.yml",
                                              _read("rancher-compose.yml"), "rancher-compose.yml",
-                                             read_file=compose.make_dir_reader(SEED), env={})
+                                             read_file=compose_text.make_dir_reader(SEED), env={})
     assert diagnostics == []
     web, db = model["services"]["web"], model["services"]["db"]
     assert list(model["services"]) == ["web", "db"]
@@ -1139,7 +1142,7 @@ def test_seed_example():
     assert web["networks"] == db["networks"] == {"default": {"aliases": []}}
     assert list(model["networks"]) == ["default"]
     assert model["load_balancers"] == {} and model["volumes"] == {}
-    assert compose.start_order(model["services"]) == (["db", "web"], None)
+    assert compose_checks.start_order(model["services"]) == (["db", "web"], None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1287,7 +1290,7 @@ SCHEMA_INVALID = [
 def test_schema_invalid_files_are_not_accepted_silently(schema, document):
     assert list(_validator(schema).iter_errors(document)), "the case itself must be schema-invalid"
     _model, diagnostics = compose.parse_stack(json.dumps(document), "dc.yml")
-    assert compose.has_errors(diagnostics), document
+    assert diag.has_errors(diagnostics), document
 
 
 def test_schema_valid_examples_parse_cleanly(schema):

@@ -6,6 +6,8 @@ import textwrap
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_text
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 
 
 def parse(text, env=None, files=None, profiles=None, modes=None):
@@ -23,7 +25,7 @@ def parse(text, env=None, files=None, profiles=None, modes=None):
 
 
 def errors(diagnostics, severity="error"):
-    return [compose.format_diagnostic(d) for d in diagnostics if d["severity"] == severity]
+    return [diag.format_diagnostic(d) for d in diagnostics if d["severity"] == severity]
 
 
 def warnings(diagnostics):
@@ -340,7 +342,7 @@ def test_sizes_as_compose_writes_them():
 
 # ---- relative bind mounts: files become configs, directories are refused with the fix -------------
 
-def _submission(tmp_path, compose_text, files):
+def _submission(tmp_path, text, files):
     for name, content in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -348,10 +350,10 @@ def _submission(tmp_path, compose_text, files):
             path.mkdir(exist_ok=True)
         else:
             path.write_text(content)
-    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(compose_text))
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(text))
     return compose.parse_stack((tmp_path / "docker-compose.yml").read_text(), "docker-compose.yml",
-                               read_file=compose.make_dir_reader(str(tmp_path)),
-                               stat_file=compose.make_dir_stat(str(tmp_path)))
+                               read_file=compose_text.make_dir_reader(str(tmp_path)),
+                               stat_file=compose_text.make_dir_stat(str(tmp_path)))
 
 
 def test_relative_bind_mounts_of_files_become_content_hashed_configs(tmp_path):
@@ -375,8 +377,8 @@ def test_relative_bind_mounts_of_files_become_content_hashed_configs(tmp_path):
     """, {"nginx.conf": "events {}\n", "conf.d/app.conf": "server {}\n", "bin/entry.sh": "#!/bin/sh\n"})
     (tmp_path / "bin" / "entry.sh").chmod(0o755)
     model, diagnostics = compose.parse_stack((tmp_path / "docker-compose.yml").read_text(), "docker-compose.yml",
-                                             read_file=compose.make_dir_reader(str(tmp_path)),
-                                             stat_file=compose.make_dir_stat(str(tmp_path)))
+                                             read_file=compose_text.make_dir_reader(str(tmp_path)),
+                                             stat_file=compose_text.make_dir_stat(str(tmp_path)))
     assert errors(diagnostics) == []
     assert warnings(diagnostics) == [
         "docker-compose.yml: service 'proxy': key 'volumes[2]': warning: './bin/entry.sh' becomes a Swarm config, "

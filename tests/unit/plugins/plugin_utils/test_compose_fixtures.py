@@ -11,6 +11,7 @@ import re
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, problem_messages
 
 HERE = os.path.dirname(__file__)
@@ -226,7 +227,7 @@ def test_warnings_of_the_accepted_files_name_file_service_and_key():
     seen, passwords = {}, {}
     for name in sorted(ACCEPTED):
         _model, facts, _tasks = judge(name)
-        warnings = [compose.format_diagnostic(d) for d in facts["diagnostics"] if d["severity"] == "warning"]
+        warnings = [diag.format_diagnostic(d) for d in facts["diagnostics"] if d["severity"] == "warning"]
         # a password written in environment is warned about (with the way to a secret) in every file that has one
         seen[name] = [w for w in warnings if "a password in plain text" not in w]
         passwords[name] = sorted(w.split("'")[3] for w in warnings if "a password in plain text" in w)

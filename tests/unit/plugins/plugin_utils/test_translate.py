@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
+from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
@@ -16,7 +17,7 @@ OWNER = {"spin.tenant": "nersc", "spin.stack": "seed", "com.docker.stack.namespa
 def model_of(text, rancher=None, env=None):
     model, diagnostics = compose.parse_stack(text, "docker-compose.yml", rancher, "rancher-compose.yml",
                                              env=env or {})
-    assert not compose.has_errors(diagnostics), diagnostics
+    assert not diag.has_errors(diagnostics), diagnostics
     return model
 
 
