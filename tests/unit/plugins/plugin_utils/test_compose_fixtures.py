@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, problem_messages
 
