@@ -307,6 +307,10 @@ def plan_in_process(vars_file):
     return elapsed
 
 
+def seconds_or_dash(value):
+    return "-" if value is None else "%.2fs" % value
+
+
 def main():
     client = docker.from_env()
     t = {key: [] for key in ("spin", "spin_ended", "first200", "docker", "peer", "noop_task", "noop_whole", "plan",
@@ -353,11 +357,14 @@ def main():
                     remove(stack)
             for stack in [n + s for n in names.values() for s in ("", "o")]:
                 wait_gone(client, stack)
-            print("round %d: seed: deploy.yml %.2fs (ended %.2fs, first 200 %ss), docker stack deploy %.2fs, "
-                  "docker_stack %s; one service: %.2fs / %.2fs / %s; no-op task %.2fs (playbook %.2fs), plan %.3fs"
-                  % (round_no + 1, t["spin"][-1], t["spin_ended"][-1], t["first200"][-1], t["docker"][-1],
-                     t["peer"][-1] if t["peer"] else "-", t["one_spin"][-1], t["one_docker"][-1],
-                     t["one_peer"][-1] if t["one_peer"] else "-", task, whole, t["plan"][-1]), flush=True)
+            print("round %d: seed: deploy.yml %.2fs (ended %.2fs, first 200 %s), docker stack deploy %.2fs, "
+                  "docker_stack %s; one service: %.2fs (first 200 %s) / %.2fs / %s; no-op task %.2fs (playbook "
+                  "%.2fs), plan %.3fs, floor %.2fs"
+                  % (round_no + 1, t["spin"][-1], t["spin_ended"][-1], seconds_or_dash(t["first200"][-1]),
+                     t["docker"][-1], seconds_or_dash(t["peer"][-1] if t["peer"] else None), t["one_spin"][-1],
+                     seconds_or_dash(t["one_first200"][-1]), t["one_docker"][-1],
+                     seconds_or_dash(t["one_peer"][-1] if t["one_peer"] else None), task, whole, t["plan"][-1],
+                     t["floor"][-1]), flush=True)
 
     med = statistics.median
     bench = "stack"
