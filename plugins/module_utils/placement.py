@@ -106,7 +106,7 @@ def carried_filesystems(nodes):
 
 
 def placement_violations(binds, filesystems, nodes, files=None):
-    """A violation for each bind mount (``policy.bind_mounts`` entries) on a file system that no
+    """A violation for each bind mount (``policy_facts.bind_mounts`` entries) on a file system that no
     ready, active node carries."""
     carried = carried_filesystems(nodes)
     compose_file = (files or {}).get("compose") or "docker-compose.yml"

@@ -9,6 +9,7 @@ import json
 import os
 
 from ansible_collections.spin.platform.plugins.module_utils import placement, policy
+from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
 
 DOCKER_PIDFILE = "/var/run/docker.pid"
 
@@ -106,12 +107,12 @@ def resolve_binds(binds):
 def manager_checks(client, tenant, stack, platform, controller, docker_host, daemon_json):
     """Every violation the manager adds to the controller's. Returns a dict with ``violations``
     (the controller's and these), ``warnings``, ``replicas`` and ``engine``."""
-    pol = policy.merge_policy(platform)
+    pol = policy_settings.merge_policy(platform)
     entry = pol["tenants"].get(tenant)
     files = controller.get("files") or {}
     found = list(controller.get("violations") or [])
 
-    found.extend(policy.check_ownership(stack_objects(client, stack), tenant, stack))
+    found.extend(policy_facts.check_ownership(stack_objects(client, stack), tenant, stack))
 
     info = client.info() or {}
     node_count = int(((info.get("Swarm") or {}).get("Nodes")) or 1)
@@ -121,14 +122,14 @@ def manager_checks(client, tenant, stack, platform, controller, docker_host, dae
     model = {"services": {name: {"deploy": {"mode": "global" if count == "global" else "replicated",
                                             "replicas": None if count == "global" else int(count)}}
                           for name, count in counts.items()}}
-    found.extend(policy.quota_violations(model, tenant, entry, pol, others, node_count, files))
-    found.extend(policy.resolved_bind_violations(resolve_binds(controller.get("binds")), tenant, entry, pol, files))
+    found.extend(policy_facts.quota_violations(model, tenant, entry, pol, others, node_count, files))
+    found.extend(policy_facts.resolved_bind_violations(resolve_binds(controller.get("binds")), tenant, entry, pol, files))
     if platform.get("spin_global_fs") and "global-fs-placement" not in pol["disabled_rules"]:
         found.extend(placement.placement_violations(controller.get("binds"), platform["spin_global_fs"],
                                                     client.nodes(), files))
 
     facts = engine_facts(client, docker_host, daemon_json)
-    engine_found, warnings = policy.engine_violations(facts, pol)
+    engine_found, warnings = policy_facts.engine_violations(facts, pol)
     found.extend(engine_found)
     return {"violations": found, "warnings": warnings, "engine": facts,
             "replicas": {"stack": stack_total, "other_stacks": others, "quota": policy.replica_quota(entry, pol)}}

@@ -250,8 +250,9 @@ audit:
 import signal
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import (audit, haproxy, images, lb, lb_node, policy,
-                                                                    preflight, sensitive, stack_defaults)
+from ansible_collections.spin.platform.plugins.module_utils import (audit, haproxy, images, lb, lb_node, policy_facts,
+                                                                    policy_settings, preflight, sensitive,
+                                                                    stack_defaults)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -397,7 +398,7 @@ def run(module, client):
     finally:
         signal.signal(signal.SIGTERM, previous)
     if result.get("refused"):
-        messages = [policy.format_violation(v) for v in result["violations"]]
+        messages = [policy_settings.format_violation(v) for v in result["violations"]]
         errors = int((params["_controller"] or {}).get("error_count") or 0)
         if errors:
             messages.append("%d error(s) in the compose files" % errors)
@@ -434,7 +435,7 @@ def _run(module, client, action, stage):
         routes = _plan_routes(client, params, tasks, module.check_mode) if params["lb"] else None
         plan = reconciler.plan_present(tenant, stack, tasks)
     else:
-        violations = policy.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
+        violations = policy_facts.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
         if violations:
             return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
         routes = None

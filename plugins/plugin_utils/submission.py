@@ -14,6 +14,7 @@ import os
 
 from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, haproxy, placement, policy,
                                                                     sensitive)
+from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
 from ansible_collections.spin.platform.plugins.plugin_utils import build_context, compose, compose_text, translate
@@ -122,8 +123,8 @@ def check_submission(args, bases):
     facts the module on the manager needs as plain data (violations so far, diagnostics, replica
     counts, bind mounts, the input digest); the translated tasks, or None when refused.
     """
-    pol = policy.merge_policy({"spin_tenants": args.get("tenants"), "spin_policy": args.get("policy"),
-                               "spin_global_fs_roots": args.get("global_fs_roots")})
+    pol = policy_settings.merge_policy({"spin_tenants": args.get("tenants"), "spin_policy": args.get("policy"),
+                                        "spin_global_fs_roots": args.get("global_fs_roots")})
     placement.check_filesystems(args.get("global_fs"))
     lb_platform = haproxy.normalise_platform(args.get("lb_platform"))
     roots = args.get("submission_roots")
@@ -148,7 +149,7 @@ def check_submission(args, bases):
     replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
                        else policy.stack_replicas({"services": {name: svc}})[name])
                 for name, svc in model["services"].items()}
-    platform = dict(args.get("platform") or {}, proxy_ports=policy.port_numbers(pol["proxy_ports"]))
+    platform = dict(args.get("platform") or {}, proxy_ports=policy_settings.port_numbers(pol["proxy_ports"]))
     tasks = None
     # the edge's rules on the ports the files name, even when something else is wrong: every problem at once
     diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files, allowance.of(tenant, entry))
@@ -163,7 +164,7 @@ def check_submission(args, bases):
     diagnostics = diagnostics + sensitive.plain_password_warnings(model, files["compose"])
     facts = {"compose_path": compose_path, "files": files, "violations": violations, "diagnostics": diagnostics,
              "error_count": sum(1 for d in diagnostics if d["severity"] == "error"),
-             "replicas": replicas, "binds": policy.bind_mounts(model), "input_digest": audit.digest_files(seen),
+             "replicas": replicas, "binds": policy_facts.bind_mounts(model), "input_digest": audit.digest_files(seen),
              "inactive": model.get("inactive") or {}, "builds": builds}
     return model, facts, tasks
 
@@ -205,7 +206,7 @@ def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_nam
             continue
         if "build" not in pol["disabled_rules"]:
             violations.extend(build.check(name, spec, dockerfile_text, pol, compose_name, policy.image_allowed,
-                                          policy.violation))
+                                          policy_settings.violation))
         digest = build.content_digest(packed["sha256"], spec)
         svc["image"] = build.image_name(registry, tenant, stack, name, digest)
         builds[name] = {"image": svc["image"], "digest": digest, "context": spec["context"],
@@ -220,7 +221,7 @@ def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_nam
 
 def problem_messages(diagnostics, violations):
     """Every error a tenant must fix, one line each: parse errors first, then policy violations."""
-    return diagnostics_messages(diagnostics, "error") + [policy.format_violation(v) for v in violations]
+    return diagnostics_messages(diagnostics, "error") + [policy_settings.format_violation(v) for v in violations]
 
 
 def warning_messages(diagnostics):

@@ -16,17 +16,18 @@ import posixpath
 import re
 
 from ansible_collections.spin.platform.plugins.module_utils import allowance, placement, policy
+from ansible_collections.spin.platform.plugins.module_utils import policy_settings
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
-# what the registry holds per tenant (policy.validate_tenants reads the same keys)
-REGISTRY_KEYS = policy.TENANT_KEYS
+# what the registry holds per tenant (policy_settings.validate_tenants reads the same keys)
+REGISTRY_KEYS = policy_settings.TENANT_KEYS
 ENTRY_KEYS = ("name",) + REGISTRY_KEYS
 
 
 def _roots(filesystems, roots):
     """Mount points of the named file systems, then the policy roots, normalised and unique."""
     found = [posixpath.normpath(fs["path"]) for fs in (filesystems or {}).values()]
-    found += [posixpath.normpath(r) for r in (roots or policy.DEFAULT_POLICY["global_fs_roots"])]
+    found += [posixpath.normpath(r) for r in (roots or policy_settings.DEFAULT_POLICY["global_fs_roots"])]
     return list(dict.fromkeys(found))
 
 
@@ -44,7 +45,7 @@ def check_entry(entry, registry, filesystems=None, roots=None, name_pattern=None
         return ["the tenant entry must be a mapping with name, uid, gid, paths and quota (ports and hostnames if "
                 "the tenant has an allowance of its own)"]
     name = entry.get("name")
-    pattern = name_pattern or policy.DEFAULT_POLICY["name_patterns"]["tenant"]
+    pattern = name_pattern or policy_settings.DEFAULT_POLICY["name_patterns"]["tenant"]
     if not isinstance(name, str) or not re.match(pattern, name):
         errors.append("name %r is not a safe tenant name (%s: lower-case letters, digits and '-', starting with a "
                       "letter)" % (name, pattern))
@@ -99,7 +100,7 @@ def onboard(registry, entry, filesystems=None, roots=None, name_pattern=None, mi
     record = {key: copy.deepcopy(entry[key]) for key in REGISTRY_KEYS if entry.get(key) is not None}
     record["paths"] = [posixpath.normpath(p) for p in entry.get("paths") or []]
     new[entry["name"]] = record
-    problems = policy.validate_tenants(new)
+    problems = policy_settings.validate_tenants(new)
     if problems:
         raise SpinError("the registry would be invalid:\n%s" % "\n".join(problems))
     return new

@@ -2,7 +2,8 @@
 registry's check, the role's check against the edge's settings, and the one verdict on a stack."""
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import allowance, policy
+from ansible_collections.spin.platform.plugins.module_utils import allowance
+from ansible_collections.spin.platform.plugins.module_utils import policy_settings
 from ansible_collections.spin.platform.plugins.plugin_utils import tenants
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
@@ -55,11 +56,11 @@ def test_of_normalises_and_none_without_allowance():
 
 
 def test_registry_accepts_allowance_and_names_its_mistakes():
-    pol = policy.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000, "ports": [8003],
+    pol = policy_settings.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000, "ports": [8003],
                                                          "hostnames": ["*.cory.example.org"]}}})
     assert pol["tenants"]["cory"]["ports"] == [8003]
     with pytest.raises(SpinError) as info:
-        policy.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "ports": ["x"], "hostname": ["a.b.c"]}}})
+        policy_settings.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "ports": ["x"], "hostname": ["a.b.c"]}}})
     assert "spin_tenants.cory: unknown key 'hostname' (did you mean 'hostnames'?)" in info.value.message
     assert "spin_tenants.cory.ports: 'x' is not a port" in info.value.message
 

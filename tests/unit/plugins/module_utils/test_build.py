@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import build, policy
+from ansible_collections.spin.platform.plugins.module_utils import policy_settings
 from ansible_collections.spin.platform.plugins.plugin_utils import build_context
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
@@ -69,10 +70,10 @@ def test_continuation_lines_and_platform_flags():
 
 
 def judge(text, pol=None, spec=None):
-    pol = pol or policy.merge_policy({})
+    pol = pol or policy_settings.merge_policy({})
     spec = spec or {"context": ".", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}}
-    return [policy.format_violation(v)
-            for v in build.check("app", spec, text, pol, "docker-compose.yml", policy.image_allowed, policy.violation)]
+    return [policy_settings.format_violation(v)
+            for v in build.check("app", spec, text, pol, "docker-compose.yml", policy.image_allowed, policy_settings.violation)]
 
 
 def test_base_images_only_from_allowed_names_and_registries():
@@ -81,7 +82,7 @@ def test_base_images_only_from_allowed_names_and_registries():
         "docker-compose.yml: service 'app': key 'build': [build] Dockerfile line 1: base image 'someone/toolbox:latest' "
         "is not among the images a build may start from (httpd, mysql, mariadb, spin/httpd, spin/mariadb, spin/base); "
         "start FROM one of them, or ask the platform staff to allow yours"]
-    pol = policy.merge_policy({"spin_policy": {"registries": ["reg.example.org/science"]}})
+    pol = policy_settings.merge_policy({"spin_policy": {"registries": ["reg.example.org/science"]}})
     assert judge("FROM reg.example.org/science/python:3\n", pol) == []
     assert len(judge("FROM reg.example.org/other/python:3\n", pol)) == 1
 
@@ -94,12 +95,12 @@ def test_an_unresolved_or_missing_from_is_refused():
 def test_build_network_secrets_and_ssh_are_refused_by_the_policy():
     spec = {"context": ".", "network": "host", "secrets": ["t"], "ssh": ["default"]}
     model = {"services": {"app": {"image": None, "build": spec}}}
-    pol = policy.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000}}})
+    pol = policy_settings.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000}}})
     found = [(v["rule"], v["key"]) for v in policy.evaluate(model, "cory", pol["tenants"]["cory"], pol, stack="s")]
     assert ("build", "build.network") in found and ("build", "build.secrets") in found
     assert ("build", "build.ssh") in found
-    allowed = policy.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000}},
-                                   "spin_policy": {"build_network": True}})
+    allowed = policy_settings.merge_policy({"spin_tenants": {"cory": {"uid": 1000, "gid": 1000}},
+                                            "spin_policy": {"build_network": True}})
     model["services"]["app"]["build"] = {"context": ".", "network": "default"}
     assert [v for v in policy.evaluate(model, "cory", allowed["tenants"]["cory"], allowed, stack="s")
             if v["rule"] == "build"] == []

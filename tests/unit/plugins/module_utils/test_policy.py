@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import policy
+from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
@@ -38,7 +39,7 @@ def make_policy(spin_policy=None, roots=None, tenants=None):
         platform_vars["spin_policy"] = spin_policy
     if roots is not None:
         platform_vars["spin_global_fs_roots"] = roots
-    return policy.merge_policy(platform_vars)
+    return policy_settings.merge_policy(platform_vars)
 
 
 def run(model, tenant="cory", stack="demo", spin_policy=None, **kwargs):
@@ -162,7 +163,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("rule, body, overrides", ALLOWED, ids=["%s-%d" % (c[0], i) for i, c in enumerate(ALLOWED)])
 def test_rule_allows(rule, body, overrides):
-    assert rule in policy.RULES
+    assert rule in policy_settings.RULES
     violations = run(service(body or ""), spin_policy=overrides)
     assert violations == []
 
@@ -347,7 +348,7 @@ def test_format_violation_like_a_compiler():
     model = parse('services:\n  web:\n    image: httpd\n    user: root\n'
                   '    volumes: ["/global/cfs/cdirs/cory:/data:ro"]\n')
     violations = run(model)
-    assert [policy.format_violation(v) for v in violations] == [
+    assert [policy_settings.format_violation(v) for v in violations] == [
         "docker-compose.yml: service 'web': key 'user': [global-fs-user] mounts /global/cfs/cdirs/cory but runs "
         "as root; run as the tenant's uid: add \"user: 1000:1000\""]
 
@@ -375,8 +376,8 @@ def test_global_fs_roots_from_platform_vars():
 # --- apply_policy_defaults ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, cap_add", [
-    ("", policy.SPIN_CAPABILITIES),
-    ("cap_drop: [NET_RAW]", policy.SPIN_CAPABILITIES),
+    ("", policy_settings.SPIN_CAPABILITIES),
+    ("cap_drop: [NET_RAW]", policy_settings.SPIN_CAPABILITIES),
     ("cap_add: [kill]", ["KILL"]),
     ('volumes: ["/global/cfs/cdirs/cory:/d:ro"]\nuser: "1000"', ["NET_BIND_SERVICE"]),
 ])
@@ -412,17 +413,17 @@ def test_seed_passes_with_default_policy():
 # --- merge_policy --------------------------------------------------------------------------------
 
 def test_merge_policy_defaults_and_overrides():
-    pol = policy.merge_policy({"spin_policy": {"proxy_ports": [80, "8080-8081"],
-                                               "name_patterns": {"stack": "^[a-z]+$"},
-                                               "cap_add": ["cap_chown"]}})
+    pol = policy_settings.merge_policy({"spin_policy": {"proxy_ports": [80, "8080-8081"],
+                                                        "name_patterns": {"stack": "^[a-z]+$"},
+                                                        "cap_add": ["cap_chown"]}})
     assert pol["proxy_ports"] == [80, "8080-8081"]
-    assert policy.port_numbers(pol["proxy_ports"]) == [80, 8080, 8081]
+    assert policy_settings.port_numbers(pol["proxy_ports"]) == [80, 8080, 8081]
     assert pol["name_patterns"]["stack"] == "^[a-z]+$"
-    assert pol["name_patterns"]["tenant"] == policy.DEFAULT_POLICY["name_patterns"]["tenant"]
+    assert pol["name_patterns"]["tenant"] == policy_settings.DEFAULT_POLICY["name_patterns"]["tenant"]
     assert pol["cap_add"] == ["CHOWN"]
-    assert pol["global_fs_roots"] == policy.DEFAULT_POLICY["global_fs_roots"]
+    assert pol["global_fs_roots"] == policy_settings.DEFAULT_POLICY["global_fs_roots"]
     assert pol["tenants"] == {}
-    assert policy.merge_policy(None)["proxy_ports"] == [80, 443]
+    assert policy_settings.merge_policy(None)["proxy_ports"] == [80, 443]
 
 
 @pytest.mark.parametrize("platform_vars, needle", [
@@ -445,13 +446,13 @@ def test_merge_policy_defaults_and_overrides():
 ])
 def test_merge_policy_refuses_mistakes(platform_vars, needle):
     with pytest.raises(SpinError) as info:
-        policy.merge_policy(platform_vars)
+        policy_settings.merge_policy(platform_vars)
     assert needle in info.value.message
 
 
 def test_merge_policy_reports_every_mistake():
     with pytest.raises(SpinError) as info:
-        policy.merge_policy({"spin_policy": {"a": 1, "b": 2}, "spin_tenants": {"x": {"uid": 0}}})
+        policy_settings.merge_policy({"spin_policy": {"a": 1, "b": 2}, "spin_tenants": {"x": {"uid": 0}}})
     assert "3 error(s)" in info.value.message
 
 
@@ -481,14 +482,14 @@ def labels(tenant, stack):
      ["stack 'magic' belongs to tenant 'cory'", "stack 'magic' belongs to tenant 'magic'"]),
 ])
 def test_check_ownership(objects, messages):
-    violations = policy.check_ownership(objects, "other", "magic")
+    violations = policy_facts.check_ownership(objects, "other", "magic")
     assert [v["message"] for v in violations] == messages
     assert all(v["rule"] == "ownership" and v["key"] == "spin_stack" for v in violations)
 
 
 def test_check_ownership_name_collision_names_the_holder():
     objects = [{"kind": "service", "name": "magic_web", "labels": labels("cory", "elsewhere")}]
-    [v] = policy.check_ownership(objects, "other", "magic")
+    [v] = policy_facts.check_ownership(objects, "other", "magic")
     assert v["message"] == ("stack 'magic' belongs to tenant 'cory' (service 'magic_web' named like this "
                             "stack's objects, of stack 'elsewhere')")
 
@@ -503,10 +504,10 @@ def test_check_ownership_name_collision_names_the_holder():
     ({"daemon_json": None, "dockerd_flag": None, "newest_container": None}, [], True),
 ])
 def test_engine_violations(facts, rules, warned):
-    violations, warnings = policy.engine_violations(facts, make_policy())
+    violations, warnings = policy_facts.engine_violations(facts, make_policy())
     assert [v["rule"] for v in violations] == rules
     assert bool(warnings) == warned
-    assert policy.engine_violations(facts, make_policy({"require_no_new_privileges": False})) == ([], [])
+    assert policy_facts.engine_violations(facts, make_policy({"require_no_new_privileges": False})) == ([], [])
 
 
 @pytest.mark.parametrize("source, resolved, rules", [
@@ -520,10 +521,10 @@ def test_engine_violations(facts, rules, warned):
 def test_resolved_bind_violations(source, resolved, rules):
     pol = make_policy()
     model = service('volumes: ["%s:/d:ro"]\nuser: "1000"' % source)
-    binds = policy.bind_mounts(model)
+    binds = policy_facts.bind_mounts(model)
     assert binds == [{"service": "s", "key": "volumes", "source": source, "read_only": True}]
     binds[0]["resolved"] = resolved
-    violations = policy.resolved_bind_violations(binds, "cory", pol["tenants"]["cory"], pol)
+    violations = policy_facts.resolved_bind_violations(binds, "cory", pol["tenants"]["cory"], pol)
     assert [v["rule"] for v in violations] == rules
     if rules:
         assert "resolves to %s" % resolved in violations[0]["message"]

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import policy
+from ansible_collections.spin.platform.plugins.module_utils import policy_settings
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 
@@ -43,11 +44,11 @@ def evaluate(body):
     model, diagnostics = compose.parse_stack(body, "docker-compose.yml")
     errors = [diag.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
     assert not errors, errors
-    pol = policy.merge_policy({"spin_tenants": REGISTRY})
+    pol = policy_settings.merge_policy({"spin_tenants": REGISTRY})
     tenant = options.get("tenant", "cory")
     entry = pol["tenants"].get(tenant)
     model = policy.apply_policy_defaults(model, tenant, entry, pol)
-    return [policy.format_violation(v)
+    return [policy_settings.format_violation(v)
             for v in policy.evaluate(model, tenant, entry, pol, stack=options.get("stack", "demo"))]
 
 
@@ -62,7 +63,7 @@ def test_doc_example(kind, body, expected):
 def test_every_rule_is_documented_with_examples():
     dummy, text = blocks()
     sections = re.split(r"^### ", text, flags=re.M)
-    for rule in policy.RULES:
+    for rule in policy_settings.RULES:
         section = next((s for s in sections if re.match(r"[^\n]*`%s`" % re.escape(rule), s)), None)
         assert section is not None, "docs/policy.md has no section for rule %s" % rule
         assert "[%s]" % rule in section, "no message of rule %s in its section" % rule
@@ -72,6 +73,6 @@ def test_every_rule_is_documented_with_examples():
 
 def test_every_policy_key_is_documented():
     dummy, text = blocks()
-    for key in policy.DEFAULT_POLICY:
+    for key in policy_settings.DEFAULT_POLICY:
         if key != "global_fs_roots":
             assert "| `%s` |" % key in text, key
