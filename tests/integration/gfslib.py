@@ -92,6 +92,7 @@ class Site:
 
     def write_inventory(self, filesystems, **extra_vars):
         variables = {"ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                     "spin_submission_roots": [self.root],
                      "spin_global_fs_roots": [self.global_root], "spin_global_fs": filesystems,
                      "global_fs_fstab": self.fstab, "global_fs_probe_timeout": 5, "global_fs_mount_timeout": 60}
         variables.update(extra_vars)

@@ -11,13 +11,12 @@ import multiprocessing
 import os
 
 import pytest
-import yaml
 
 from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from conftest import run_playbook
 from lblib import Edge, get, wait_for
-from stacklib import Tenant
+from stacklib import Tenant, write_inventory
 
 ROUNDS = 10
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -81,12 +80,9 @@ def test_two_racing_claims_have_exactly_one_winner_every_time(edge, kind):
 
 
 def edge_inventory(edge, path):
-    """inventory/local.yml with the test edge's platform variables, its ports allowed by the policy."""
-    with open(os.path.join(ROOT, "inventory", "local.yml")) as handle:
-        inv = yaml.safe_load(handle)
-    inv["all"]["vars"].update(edge.playbook_vars())
-    path.write_text(yaml.safe_dump(inv))
-    return str(path)
+    """inventory/local.yml (its group_vars folded in) with the test edge's platform variables, its
+    ports allowed by the policy."""
+    return write_inventory(path.parent, **edge.playbook_vars())
 
 
 def test_an_edge_left_behind_is_brought_up_to_date_by_the_next_run_of_anything(edge, docker_client, tmp_path,
