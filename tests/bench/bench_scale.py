@@ -196,7 +196,7 @@ def main():
     inv = write_inventory(
         workdir, spin_lb_edge_service=EDGE, spin_lb_ports=[port], spin_lb_config_dir=CONFIG_DIR,
         spin_lb_network_prefix=PREFIX + "-lb-", spin_lb_stats_port=stats_port, spin_lb_hostnames=["*.scale.test"],
-        spin_policy={"published_ports": [port], "default_replica_quota": 100000},
+        spin_policy={"default_replica_quota": 100000},
         spin_tenants={TENANT: {"uid": 1990, "gid": 1990}})
     edge_book = os.path.join(workdir, "edge.yml")
     with open(edge_book, "w") as handle:
