@@ -133,6 +133,8 @@ def pin_image(ref, engine, registry=None):
             warning = ("image '%s' is not in the platform registry %s, only on this node's engine: nodes without it "
                        "cannot run the service; push it as %s" % (ref, registry, _join(registry, repository, tag)))
         return {"image": local["Id"], "source": "local", "warning": warning}
+    if len(tried) == 1:
+        raise SpinError("image '%s' was not found in %s" % (ref, tried[0]))
     raise SpinError("image '%s' was found neither in %s" % (ref, " nor in ".join(tried)))
 
 

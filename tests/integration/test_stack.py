@@ -108,13 +108,23 @@ def test_refused_input_creates_nothing(tenant):
     assert t.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
 
 
-def test_a_service_that_cannot_start_is_undone(tenant):
+def test_a_missing_image_is_refused_before_anything_is_created_and_a_crashing_service_is_undone(tenant):
     t = tenant()
+    # an image no engine has: the deploy pins every image first, so nothing is created
     t.write("version: '3.8'\nservices:\n  web:\n    image: httpd\n  broken:\n    image: httpd:0.0-missing\n"
             "    depends_on: [web]\n")
+    refused = t.deploy("-e", "spin_compose_variables={}", check=False)
+    assert refused.rc != 0
+    said = " ".join(refused.output.replace("''", "'").split())
+    assert "cannot pin the stack's images, nothing was changed: service 'broken': image 'httpd:0.0-missing' " \
+           "was not found in this node's engine" in said
+    assert t.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
+    # an image that exists, a container that exits at once: created, then undone
+    t.write("version: '3.8'\nservices:\n  web:\n    image: httpd\n  broken:\n    image: httpd\n"
+            "    entrypoint: [/bin/false]\n    depends_on: [web]\n")
     failed = t.deploy("-e", "spin_compose_variables={}", check=False)
     assert failed.rc != 0
-    assert "No such image: httpd:0.0-missing" in failed.output
+    assert "service '%s_broken' does not start" % t.stack in failed.output
     assert "undone" in failed.output
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(t.objects().values()):
