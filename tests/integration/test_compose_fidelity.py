@@ -115,7 +115,8 @@ def test_a_failed_start_quotes_the_containers_own_last_output(stack, docker_clie
     assert "app: cannot read /etc/app/app.conf: no such file" in said.split("last output:", 1)[1]
     with open("/var/log/spin/audit.jsonl") as handle:
         records = [json.loads(line) for line in handle if stack.stack in line]
-    assert "app: cannot read /etc/app/app.conf: no such file" in records[-1]["changes"]["failed"]
+    assert records[-1]["outcome"] == "failed"
+    assert "app: cannot read /etc/app/app.conf: no such file" in records[-1]["cause"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(stack.objects().values()):
         time.sleep(1)
