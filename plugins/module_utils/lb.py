@@ -26,7 +26,7 @@ import base64
 import json
 import uuid
 
-from . import haproxy
+from . import haproxy, haproxy_cfg
 from .errors import SpinError
 from .swarm import SwarmClient
 
@@ -91,7 +91,7 @@ def stored_routes(client, platform):
 
 
 def claim_order(stored):
-    """The stored documents, the oldest tenure first (what ``haproxy.render`` wants)."""
+    """The stored documents, the oldest tenure first (what ``haproxy_cfg.render`` wants)."""
     return [stored[name]["doc"] for name in sorted(stored, key=lambda n: (stored[n].get("index", (0, "")), n))]
 
 
@@ -289,7 +289,7 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
     others = dict((name, e) for name, e in stored.items() if name != stack)
     if doc["routes"]:
         others[stack] = {"doc": doc, "index": (stored.get(stack) or {}).get("index", (1 << 62, ""))}
-    text = haproxy.render(claim_order(others), p, stats_password="check")
+    text = haproxy_cfg.render(claim_order(others), p, stats_password="check")
     if validate:
         validate_config(client, text, p)
     return {"network": doc["network"], "routes": doc, "public_services": haproxy.public_services(doc),
@@ -333,7 +333,7 @@ def validate_config(client, text, platform, container=None, check_mode=False):
                                        labels={L_EDGE: platform["edge_service"], L_KIND: "check"})
         where = "a one-off container of %s" % platform["image"]
     if code != 0:
-        messages = haproxy.explain_check_output(text, output) or [output.strip()[-2000:]]
+        messages = haproxy_cfg.explain_check_output(text, output) or [output.strip()[-2000:]]
         raise SpinError("HAProxy refused the new configuration (haproxy -c in %s), so the edge keeps its "
                         "current one: %s" % (where, "; ".join(messages)), haproxy_errors=messages)
     return output

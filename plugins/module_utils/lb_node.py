@@ -17,7 +17,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import haproxy
+from . import haproxy, haproxy_cfg
 from .errors import SpinError
 from .lb import L_EDGE, L_KIND, claim_order, edge_container, stored_routes, validate_config
 
@@ -273,14 +273,14 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
     node = node or EdgeNode(p)
     stored = stored if stored is not None else stored_routes(client, p)
     docs = claim_order(stored)
-    text = haproxy.render(docs, p, stats_password=node.stats_password(check_mode))
+    text = haproxy_cfg.render(docs, p, stats_password=node.stats_password(check_mode))
     before = node.current()
     container = container or edge_container(client, p)
     networks = attach_edge(client, p, docs, container, check_mode)
     result = {"changed": before != text or bool(networks["connected"] or networks["disconnected"]),
               "config_changed": before != text, "reloaded": False, "reload_seconds": None,
               "stacks": sorted(d["stack"] for d in docs), "config_path": node.cfg, "networks": networks,
-              "diff": {"before": haproxy.redact(before) or "", "after": haproxy.redact(text),
+              "diff": {"before": haproxy_cfg.redact(before) or "", "after": haproxy_cfg.redact(text),
                        "before_header": node.cfg, "after_header": node.cfg}}
     if before == text:
         return result

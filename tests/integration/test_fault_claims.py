@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, haproxy_cfg, lb
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from conftest import run_playbook
 from lblib import Edge, get, wait_for
@@ -72,7 +72,7 @@ def test_two_racing_claims_have_exactly_one_winner_every_time(edge, kind):
         assert "held by stack '%s'" % won[0] in message and "nothing was changed" in message, message
         # only the winner's claim is stored, and the edge renders one stack on the port
         assert sorted(lb.stored_routes(edge.client, edge.platform)) == won
-        text = haproxy.render(lb.claim_order(lb.stored_routes(edge.client, edge.platform)), edge.platform)
+        text = haproxy_cfg.render(lb.claim_order(lb.stored_routes(edge.client, edge.platform)), edge.platform)
         assert text.count("use_backend %s:web:80" % won[0]) == 1 and "use_backend %s:" % loser not in text
         winners.append(won[0][-1])
         lb.drop_stack_routes(edge.client, "ta" if won[0] == a else "tb", won[0], edge.platform)

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node
+from ansible_collections.spin.platform.plugins.module_utils import haproxy_cfg, lb, lb_node
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from lblib import Edge, get, new_prefix, wait_for
 
@@ -135,12 +135,12 @@ def test_an_invalid_rule_is_refused_and_the_old_config_keeps_serving(edge, playb
 
     # 2. refused by haproxy -c in the edge container: a rule line HAProxy cannot parse (as if the renderer had
     # a bug) -> the message names the stack and rule, nothing is written, the edge is not reloaded
-    real_render = haproxy.render
+    real_render = haproxy_cfg.render
 
     def broken_render(stacks, platform=None, stats_password=None):
         return real_render(stacks, platform, stats_password).replace("    use_backend %s:web:80" % stack,
                                                                      "    use_backend %s:web:80 if { nonsense }" % stack)
-    monkeypatch.setattr(haproxy, "render", broken_render)
+    monkeypatch.setattr(haproxy_cfg, "render", broken_render)
     lb.store_stack_routes(edge.client, dict(plan["routes"], routes=plan["routes"]["routes"] + [dict(
         plan["routes"]["routes"][0], rule=2, origin="service 'web' ports[1]", hostname="x.test")]), edge.platform)
     with pytest.raises(SpinError) as err:
@@ -151,7 +151,7 @@ def test_an_invalid_rule_is_refused_and_the_old_config_keeps_serving(edge, playb
     assert cfg(edge) == before
     assert edge.show_proc()["master"]["reloads"] == reloads
     assert get(port)[0] == 200
-    monkeypatch.setattr(haproxy, "render", real_render)
+    monkeypatch.setattr(haproxy_cfg, "render", real_render)
     edge.route("tv", stack, endpoints=[endpoint(stack, port)])  # back to the stack's real routes
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, haproxy_cfg
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 MS = 10**6
@@ -231,11 +231,11 @@ def two_stacks():
 
 def test_render_is_deterministic_whatever_the_order():
     magic, seed = two_stacks()
-    text = haproxy.render([magic, seed], CERTS, stats_password="pw")
-    assert haproxy.render([copy.deepcopy(seed), copy.deepcopy(magic)], CERTS, stats_password="pw") == text
+    text = haproxy_cfg.render([magic, seed], CERTS, stats_password="pw")
+    assert haproxy_cfg.render([copy.deepcopy(seed), copy.deepcopy(magic)], CERTS, stats_password="pw") == text
     shuffled = copy.deepcopy(magic)
     random.Random(1).shuffle(shuffled["routes"])
-    assert haproxy.render([seed, shuffled], CERTS, stats_password="pw") == text
+    assert haproxy_cfg.render([seed, shuffled], CERTS, stats_password="pw") == text
 
 
 def _section(text, header):
@@ -247,7 +247,7 @@ def _section(text, header):
 
 def test_render_orders_rules_exact_host_longest_path_first():
     magic, seed = two_stacks()
-    text = haproxy.render([magic, seed], CERTS)
+    text = haproxy_cfg.render([magic, seed], CERTS)
     port80 = [line.strip() for line in _section(text, "frontend port:80") if "use_backend" in line]
     assert port80 == [
         "use_backend magic:api:8080 if { req.hdr(host),field(1,:),lower -m str www.example.org } "
@@ -262,14 +262,14 @@ def test_render_never_serves_two_stacks_on_one_unconditional_port():
     first = doc("first", tenant="a", network="n1", endpoints=[ep("web", 8000)])
     second = doc("second", tenant="b", network="n2", endpoints=[ep("web", 8000)],
                  load_balancers=lbs(rule(hostname="x.example.org")))
-    text = haproxy.render([first, second], {})
+    text = haproxy_cfg.render([first, second], {})
     port = _section(text, "frontend port:8000")
     assert [line.strip() for line in port if "use_backend" in line] == ["use_backend first:web:80"]
     assert "# not served: rule 1 of stack 'second' (service 'web' ports[0]): port 8000 http any host -> web:80: " \
            "port 8000 is held by stack 'first' (tenant 'a')" in text
     assert "use_backend second:web:80 if { req.hdr(host),field(1,:),lower -m str x.example.org }" in text
     # the other claim order: the other stack holds the port
-    text2 = haproxy.render([second, first], {})
+    text2 = haproxy_cfg.render([second, first], {})
     assert [line.strip() for line in _section(text2, "frontend port:8000") if "use_backend" in line] == [
         "use_backend second:web:80"]
 
@@ -278,7 +278,7 @@ def test_render_priority_breaks_ties_and_wildcards_come_after_exact_names():
     d = doc("s", load_balancers=lbs(rule(hostname="*.a.org", service="wild"), rule(hostname="x.a.org", priority=9),
                                     rule(hostname="x.a.org", priority=2, service="api"), rule(service="any")),
             platform={})
-    text = haproxy.render([d], {})
+    text = haproxy_cfg.render([d], {})
     order = [re.search(r"use_backend (\S+)", line).group(1) for line in _section(text, "frontend port:80")
              if "use_backend" in line]
     assert order == ["s:api:80", "s:web:80", "s:wild:80", "s:any:80"]
@@ -287,7 +287,7 @@ def test_render_priority_breaks_ties_and_wildcards_come_after_exact_names():
 
 def test_render_frontends_tls_tcp_headers():
     magic, seed = two_stacks()
-    text = haproxy.render([magic, seed], CERTS)
+    text = haproxy_cfg.render([magic, seed], CERTS)
     tls = _section(text, "frontend port:443")
     assert "    bind :443 ssl crt spin-cert-wild.pem crt spin-cert-other.pem alpn h2,http/1.1" in tls
     assert "    http-request set-header X-Forwarded-Proto https" in tls
@@ -303,7 +303,7 @@ def test_render_frontends_tls_tcp_headers():
 
 def test_render_backends_server_template_checks_cookies():
     magic, dummy = two_stacks()
-    text = haproxy.render([magic], dict(CERTS, servers=7))
+    text = haproxy_cfg.render([magic], dict(CERTS, servers=7))
     web = _section(text, "backend magic:web:80:2")
     assert "    option httpchk" in web
     assert "    http-check send meth GET uri /healthz ver HTTP/1.0" in web
@@ -320,23 +320,23 @@ def test_render_backends_server_template_checks_cookies():
 
 
 def test_render_global_reload_settings():
-    text = haproxy.render([], {"config_dir": "/srv/edge", "hard_stop_after": "30s", "maxconn": 5000})
+    text = haproxy_cfg.render([], {"config_dir": "/srv/edge", "hard_stop_after": "30s", "maxconn": 5000})
     for line in ("    stats socket /srv/edge/run/admin.sock mode 600 level admin expose-fd listeners",
                  "    server-state-file /srv/edge/run/servers.state", "    load-server-state-from-file global",
                  "    hard-stop-after 30s", "    maxconn 5000", "    nameserver docker 127.0.0.11:53",
                  "    retry-on conn-failure empty-response response-timeout", "    option redispatch 1",
                  "    bind unix@/srv/edge/run/stats.sock mode 600"):
         assert line in text.split("\n"), line
-    assert "maxconn" not in haproxy.render([], {})
+    assert "maxconn" not in haproxy_cfg.render([], {})
 
 
 def test_stats_password_is_in_the_file_and_redacted_in_diffs():
-    text = haproxy.render([], {"stats_user": "ops"}, stats_password="s3cret")
+    text = haproxy_cfg.render([], {"stats_user": "ops"}, stats_password="s3cret")
     assert "    stats auth 'ops:s3cret'  # spin:secret" in text
-    shown = haproxy.redact(text)
+    shown = haproxy_cfg.redact(text)
     assert "s3cret" not in shown and "    stats auth '<redacted>'  # spin:secret" in shown
-    assert haproxy.render([], {"stats_password": "given"}, stats_password="ignored").count("'admin:given'") == 1
-    closed = haproxy.render([], {})
+    assert haproxy_cfg.render([], {"stats_password": "given"}, stats_password="ignored").count("'admin:given'") == 1
+    closed = haproxy_cfg.render([], {})
     assert "stats auth" not in closed and "http-request deny deny_status 403" in closed
 
 
@@ -344,13 +344,13 @@ def test_backends_with_the_same_target_but_other_settings_get_numbered_names():
     a = doc("s", load_balancers=lbs(rule(hostname="a.x")), platform={})
     b = doc("s", load_balancers=lbs(rule(hostname="b.x"), stickiness={"cookie": "C"}), platform={})
     a["routes"].append(dict(b["routes"][0], rule=2))
-    text = haproxy.render([a], {})
+    text = haproxy_cfg.render([a], {})
     assert "backend s:web:80\n" in text and "backend s:web:80:2\n" in text
 
 
 def test_every_section_is_preceded_by_a_spin_comment():
     magic, seed = two_stacks()
-    lines = haproxy.render([magic, seed], CERTS).split("\n")
+    lines = haproxy_cfg.render([magic, seed], CERTS).split("\n")
     for i, line in enumerate(lines):
         if re.match(r"^(global|defaults|frontend|backend|resolvers) ", line + " "):
             assert lines[i - 1].startswith("# spin: "), line
@@ -360,7 +360,7 @@ def test_every_section_is_preceded_by_a_spin_comment():
 
 def test_origin_of_line_and_explain_check_output():
     magic, seed = two_stacks()
-    text = haproxy.render([magic, seed], CERTS)
+    text = haproxy_cfg.render([magic, seed], CERTS)
     lines = text.split("\n")
     api_line = next(i for i, line in enumerate(lines) if "use_backend magic:api:8080" in line) + 1
     backend_line = next(i for i, line in enumerate(lines) if "server-template db" in line) + 1
@@ -371,7 +371,7 @@ def test_origin_of_line_and_explain_check_output():
         "[ALERT]    (1) : config : backend 'seed:web:80' has no server available!",
         "[ALERT]    (1) : config : Fatal errors found in configuration.",
     ])
-    messages = haproxy.explain_check_output(text, output)
+    messages = haproxy_cfg.explain_check_output(text, output)
     assert len(messages) == 3
     assert messages[0].startswith("rule 3 of stack 'magic' (load balancer 'lb' lb_config.port_rules[1]): port 80 "
                                   "http www.example.org/api -> api:8080: config : parsing")
