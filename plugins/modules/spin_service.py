@@ -455,6 +455,20 @@ options:
       - The image must be on the node the module runs on to read its C(VOLUME)s (a warning says so when not).
     type: bool
     default: true
+  pin_image:
+    description:
+      - "Every node runs the same bits: the image is resolved to its digest (in O(registry) when given, else in this
+        node's engine) and the service runs the digest, with the written name in the label C(spin.image), as
+        spin_stack deploys it. A re-run with an unchanged tag changes nothing; a new image pushed under the same tag
+        is picked up by the next run."
+      - An image found nowhere fails the task before anything is changed.
+    type: bool
+    default: true
+  registry:
+    description:
+      - The platform registry (C(host:port)) in which O(pin_image) resolves the image first (spin_stack's
+        C(spin_platform.registry)).
+    type: str
   pin_to_data:
     description:
       - "A replicated service with a volume of the C(local) driver (one that is not a network file system or tmpfs)
@@ -571,6 +585,7 @@ diff:
       type: dict
 '''
 
+from ansible_collections.spin.platform.plugins.module_utils import images
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
 from ansible_collections.spin.platform.plugins.module_utils.reconcile import ServiceReconciler
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -650,14 +665,27 @@ def argument_spec():
         monitor_window=dict(type="float", default=5.0),
         image_volumes=dict(type="bool", default=True),
         pin_to_data=dict(type="bool", default=True),
+        pin_image=dict(type="bool", default=True),
+        registry=dict(type="str"),
     )
     spec.update(connection_argument_spec())
     return spec
 
 
+def reconcile(module, client):
+    params = module.params
+    warnings = []
+    if params["state"] == "present" and params["pin_image"]:
+        params = dict(params)
+        dummy, warnings = images.pin_services(client, [params], params.get("registry"))
+    result = ServiceReconciler(client, module.check_mode).run(params)
+    if warnings:
+        result["warnings"] = list(result.get("warnings") or []) + warnings
+    return result
+
+
 def main():
-    run_module(argument_spec(), lambda module, client: ServiceReconciler(client, module.check_mode).run(module.params),
-               warning_prefix="Docker: ", required_if=[("state", "present", ["image"])])
+    run_module(argument_spec(), reconcile, warning_prefix="Docker: ", required_if=[("state", "present", ["image"])])
 
 
 if __name__ == "__main__":

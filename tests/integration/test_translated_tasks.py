@@ -17,6 +17,9 @@ services:
     image: httpd
     networks: [back]
     depends_on: [db]
+    # the review file holds the stack's Swarm objects; the edge's routes are spin_stack's and
+    # spin_lb's (docs/load-balancer.md), so this stack has none
+    x-spin: {route: false}
   db:
     image: mysql
     environment:

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from ansible_collections.spin.platform.plugins.doc_fragments.docker import ModuleDocFragment
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules import spin_service
 
 DOC = yaml.safe_load(spin_service.DOCUMENTATION)
@@ -47,3 +48,33 @@ def test_attributes_and_return_are_documented():
 def test_every_design_md_parameter_is_an_option(option):
     # docs/design.md "spin_service parameters": the translator emits exactly these keys
     assert option in spin_service.argument_spec()
+
+
+class _Module(object):
+    check_mode = False
+
+    def __init__(self, **params):
+        self.params = dict({name: option.get("default") for name, option in spin_service.argument_spec().items()},
+                           **params)
+
+
+def test_the_image_is_pinned_to_its_digest_as_spin_stack_does_and_a_rerun_changes_nothing():
+    from ansible_collections.spin.platform.tests.unit.fake_swarm import FakeSwarm
+    docker = FakeSwarm()
+    docker.images["httpd:latest"] = {"Id": "sha256:" + "1" * 64, "Config": {}}
+    first = spin_service.reconcile(_Module(name="s_web", image="httpd", wait=False), docker)
+    assert first["changed"]
+    spec = docker.find_service("s_web")["Spec"]
+    assert spec["TaskTemplate"]["ContainerSpec"]["Image"] == "sha256:" + "1" * 64
+    assert spec["Labels"]["spin.image"] == "httpd"
+    assert not spin_service.reconcile(_Module(name="s_web", image="httpd", wait=False), docker)["changed"]
+
+
+def test_an_image_found_nowhere_fails_before_anything_is_created():
+    from ansible_collections.spin.platform.tests.unit.fake_swarm import FakeSwarm
+    docker = FakeSwarm()
+    docker.images["httpd:0.0-missing"] = None
+    with pytest.raises(SpinError) as failure:
+        spin_service.reconcile(_Module(name="s_web", image="httpd:0.0-missing", wait=False), docker)
+    assert "image 'httpd:0.0-missing' was not found in this node's engine" in failure.value.message
+    assert docker.find_service("s_web") is None
