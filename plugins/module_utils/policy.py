@@ -33,18 +33,10 @@ def path_inside(path, root):
     return path == root or root == "/" or path.startswith(root + "/")
 
 
-def parse_image(ref):
-    """``reg.example.org:5000/a/b:1.0@sha256:..`` -> (registry | None, repository, tag | None).
-
-    Docker Hub's spellings (``docker.io/library/httpd``) become the short name (``httpd``).
-    """
-    return image_short_name(ref)
-
-
 def image_allowed(ref, policy):
-    registry, name, tag = parse_image(ref)
+    registry, name, tag = image_short_name(ref)
     for pattern in policy["images"]:
-        p_registry, p_name, p_tag = parse_image(pattern)
+        p_registry, p_name, p_tag = image_short_name(pattern)
         if p_registry == registry and fnmatch.fnmatchcase(name, p_name) and \
                 (p_tag is None or fnmatch.fnmatchcase(tag or "latest", p_tag)):
             return True

@@ -30,8 +30,8 @@ from . import local_data
 from .diff import Difference, differences_as_list
 from .errors import SpinError
 from .sensitive import REDACTED, is_secret_env, redact_env
-from .service_spec import (build_service_spec, compare_service_spec, describe_service_spec, references,
-                           task_is_current)
+from .service_compare import compare_service_spec, describe_service_spec, task_is_current
+from .service_spec import build_service_spec, references
 from .swarm import UpdateOutOfSequence
 
 FAILED_STATES = ("failed", "rejected")

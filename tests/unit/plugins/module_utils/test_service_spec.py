@@ -5,9 +5,10 @@ import os
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.service_spec import (
-    build_service_spec, compare_service_spec, describe_service_spec, image_equal, references, split_image,
-    task_is_current)
+from ansible_collections.spin.platform.plugins.module_utils.images import full_name
+from ansible_collections.spin.platform.plugins.module_utils.service_compare import (
+    compare_service_spec, describe_service_spec, image_equal, task_is_current)
+from ansible_collections.spin.platform.plugins.module_utils.service_spec import build_service_spec, references
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "service_specs.json")
 with open(FIXTURE) as f:
@@ -359,7 +360,7 @@ DIGEST = "sha256:" + "a" * 64
     ("localhost/app", ("localhost/app", None, None)),
 ])
 def test_split_image(ref, parts):
-    assert split_image(ref) == parts
+    assert full_name(ref) == parts
 
 
 @pytest.mark.parametrize("desired, actual, equal", [
