@@ -77,6 +77,15 @@ def full_name(ref):
     return "%s/%s" % (registry, repository), tag, digest
 
 
+def same_image(one, other):
+    """Whether two references name the same image as Docker reads them (``httpd`` and
+    ``docker.io/library/httpd:latest``); digests are not compared."""
+    def key(ref):
+        registry, repository, tag = short_name(ref)
+        return registry, repository, tag or "latest"
+    return key(one) == key(other)
+
+
 def is_image_id(ref):
     return ref.startswith("sha256:") and len(ref) == 71
 

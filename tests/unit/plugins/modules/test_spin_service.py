@@ -78,3 +78,15 @@ def test_an_image_found_nowhere_fails_before_anything_is_created():
         spin_service.reconcile(_Module(name="s_web", image="httpd:0.0-missing", wait=False), docker)
     assert "image 'httpd:0.0-missing' was not found in this node's engine" in failure.value.message
     assert docker.find_service("s_web") is None
+
+
+def test_the_same_image_written_differently_is_no_change():
+    from ansible_collections.spin.platform.tests.unit.fake_swarm import FakeSwarm
+    docker = FakeSwarm()
+    docker.images["httpd:latest"] = {"Id": "sha256:" + "1" * 64, "Config": {}}
+    docker.images["docker.io/library/httpd:latest"] = {"Id": "sha256:" + "1" * 64, "Config": {}}
+    assert spin_service.reconcile(_Module(name="s_web", image="httpd", wait=False), docker)["changed"]
+    again = spin_service.reconcile(_Module(name="s_web", image="docker.io/library/httpd:latest", wait=False), docker)
+    assert not again["changed"]
+    other = spin_service.reconcile(_Module(name="s_web", image="httpd:2", wait=False), docker)
+    assert other["changed"]
