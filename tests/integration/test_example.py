@@ -70,6 +70,10 @@ def _one_off(docker_client, name, network, command):
         pytest.fail("the check job on %s did not finish in 120 s" % network)
     finally:
         service.remove()
+        # a job's finished task container outlives its service on this engine: remove it too
+        for container in docker_client.containers.list(
+                all=True, filters={"label": "com.docker.swarm.service.id=" + service.id}):
+            container.remove(force=True)
 
 
 def test_the_seed_deploys_verbatim_and_answers_at_its_own_host_name(playbook, docker_client, seed, prefix):
