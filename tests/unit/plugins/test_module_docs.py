@@ -6,6 +6,8 @@ import importlib
 import pytest
 import yaml
 
+from ansible_collections.spin.platform.tests.unit.spec_docs import assert_options_match
+
 
 MODULES = ["spin_audit", "spin_build", "spin_config", "spin_lb", "spin_mount", "spin_network", "spin_node_labels", "spin_policy",
            "spin_registry_image", "spin_secret", "spin_service", "spin_stack", "spin_translate", "spin_volume"]
@@ -30,21 +32,6 @@ def _argument_spec(name, module):
     return importlib.import_module("%s.action.%s" % (PACKAGE, name)).SPEC
 
 
-def _walk(doc_options, spec, path=""):
-    assert sorted(doc_options) == sorted(spec), path or "top level"
-    for name, doc in doc_options.items():
-        opt = spec[name]
-        for key in ("type", "default", "choices", "required", "elements", "aliases"):
-            documented = doc.get(key, False if key == "required" else None)
-            coded = opt.get(key, False if key == "required" else None)
-            if key == "type":
-                coded = coded or "str"
-            assert documented == coded, "%s: %s documented %r, coded %r" % (path + name, key, documented, coded)
-        assert doc.get("description"), path + name + " has no description"
-        if "suboptions" in doc or "options" in opt:
-            _walk(doc.get("suboptions") or {}, opt.get("options") or {}, path + name + ".")
-
-
 @pytest.mark.parametrize("name", MODULES)
 def test_documentation_matches_the_argument_spec(name):
     module = importlib.import_module("%s.modules.%s" % (PACKAGE, name))
@@ -52,7 +39,7 @@ def test_documentation_matches_the_argument_spec(name):
     options = dict(doc.get("options") or {}, **_fragment_options(doc.get("extends_documentation_fragment")))
     options = {k: v for k, v in options.items() if not k.startswith("_")}
     spec = {k: v for k, v in _argument_spec(name, module).items() if not k.startswith("_")}
-    _walk(options, spec)
+    assert_options_match(options, spec)
     assert doc["short_description"] and doc["description"]
     for attribute in ("check_mode", "diff_mode", "idempotent"):
         assert doc["attributes"][attribute]["support"] in ("full", "partial", "none"), attribute

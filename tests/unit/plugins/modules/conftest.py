@@ -6,25 +6,13 @@ import yaml
 
 from ansible_collections.spin.platform.plugins.doc_fragments.docker import ModuleDocFragment
 from ansible_collections.spin.platform.tests.unit.fake_swarm import FakeSwarm
+from ansible_collections.spin.platform.tests.unit.spec_docs import assert_options_match
 
 
 @pytest.fixture
 def fake_swarm():
     """The FakeSwarm class: call it for each fake engine a test needs."""
     return FakeSwarm
-
-
-def _walk(doc_options, spec, path=""):
-    assert sorted(doc_options) == sorted(spec), path or "top level"
-    for name, doc in doc_options.items():
-        opt = spec[name]
-        for key in ("type", "default", "choices", "required", "elements", "aliases"):
-            documented = doc.get(key, False if key == "required" else None)
-            coded = opt.get(key, False if key == "required" else None)
-            if key == "type":
-                coded = coded or "str"
-            assert documented == coded, "%s: %s documented %r, coded %r" % (path + name, key, documented, coded)
-        assert doc.get("description"), path + name + " has no description"
 
 
 @pytest.fixture
@@ -34,7 +22,7 @@ def check_docs():
     def check(module):
         doc = yaml.safe_load(module.DOCUMENTATION)
         options = dict(doc["options"], **yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"])
-        _walk(options, module.argument_spec())
+        assert_options_match(options, module.argument_spec())
         assert {k: v["support"] for k, v in doc["attributes"].items() if k in ("check_mode", "diff_mode",
                                                                                "idempotent")} == {
             "check_mode": "full", "diff_mode": "full", "idempotent": "full"}
