@@ -17,6 +17,8 @@ import threading
 import time
 import uuid
 
+import lblib
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
 
@@ -26,14 +28,8 @@ def new_prefix():
 
 
 def wait_for(what, check, timeout=120, interval=0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    """lblib.wait_for with the fault suite's longer default: a database or an engine takes longer to come back."""
+    return lblib.wait_for(what, check, timeout=timeout, interval=interval)
 
 
 # ---- ansible-playbook ----------------------------------------------------------------------
