@@ -147,14 +147,16 @@ def pin_image(ref, engine, registry=None):
     raise SpinError("image '%s' was found neither in %s" % (ref, " nor in ".join(tried)))
 
 
-def pin_services(engine, services, registry=None, built=(), check_mode=False):
+def pin_services(engine, services, registry=None, built=(), check_mode=False, pinned_from=None):
     """Pin the image of every service params dict (translate.stack_to_tasks ``services``) in place.
 
     Each service keeps the name its tenant wrote as the label ``spin.image``. Returns
     ``(pins, warnings)``, pins being ``{service name: {"image": written, "pinned": ..., "source": ...}}``.
     Every service whose image is nowhere is named in one SpinError. ``built`` names the images the
     platform builds from the submission (``build:``): in check mode one not built yet stays as its
-    tag (source ``build``), since the deploy builds it first.
+    tag (source ``build``), since the deploy builds it first. ``pinned_from``: {service name: the
+    ``spin.image`` label of the running service}; where the written name is the same image spelled
+    otherwise (``httpd``, ``docker.io/library/httpd:latest``) that label stays, so it is no change.
     """
     pins, warnings, problems = {}, [], []
     built = set(built or ())
@@ -163,6 +165,9 @@ def pin_services(engine, services, registry=None, built=(), check_mode=False):
         if not written:
             continue
         written = (params.get("labels") or {}).get(LABEL) or written
+        running = (pinned_from or {}).get(params["name"])
+        if running and running != written and same_image(running, written):
+            written = running
         try:
             found = pin_image(written, engine, registry)
         except SpinError as exc:

@@ -677,13 +677,10 @@ def reconcile(module, client):
     warnings = []
     if params["state"] == "present" and params["pin_image"]:
         params = dict(params)
-        # the name the running service was pinned from, where this task writes the same image otherwise
-        # (docker.io/library/httpd:latest for httpd): the label stays, so that is no change
         actual = client.find_service(params["name"])
-        pinned_from = ((actual or {}).get("Spec", {}).get("Labels") or {}).get(images.LABEL)
-        if pinned_from and pinned_from != params["image"] and images.same_image(pinned_from, params["image"]):
-            params["image"] = pinned_from
-        dummy, warnings = images.pin_services(client, [params], params.get("registry"))
+        running = ((actual or {}).get("Spec", {}).get("Labels") or {}).get(images.LABEL)
+        dummy, warnings = images.pin_services(client, [params], params.get("registry"),
+                                              pinned_from={params["name"]: running})
     result = ServiceReconciler(client, module.check_mode).run(params)
     if warnings:
         result["warnings"] = list(result.get("warnings") or []) + warnings

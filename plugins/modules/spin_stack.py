@@ -428,8 +428,10 @@ def _run(module, client, action, stage):
             return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
         tasks = params["_tasks"]
         built = [b["image"] for b in (controller.get("builds") or {}).values()]
+        running = {svc["Spec"]["Name"]: (svc["Spec"].get("Labels") or {}).get(images.LABEL)
+                   for svc in client.services(labels={"spin.stack": stack})}
         pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"),
-                                                 built=built, check_mode=module.check_mode)
+                                                 built=built, check_mode=module.check_mode, pinned_from=running)
         for warning in pin_warnings:
             module.warn(warning)
         routes = _plan_routes(client, params, tasks, module.check_mode) if params["lb"] else None

@@ -47,6 +47,12 @@ def test_unchanged_tag_touches_nothing_and_a_rebuilt_tag_is_picked_up(pinning):
     again = tenant.deploy("--diff")
     assert again.recap()["changed"] == 0, again.output[-3000:]
     assert tenant.versions() == version
+    # the same image spelled as Docker Hub's full name is no change either
+    tenant.write({"version": "3.8", "services": {"app": {"image": "docker.io/library/%s:1" % repo}}})
+    spelled = tenant.deploy("--diff")
+    assert spelled.recap()["changed"] == 0, spelled.output[-3000:]
+    assert tenant.versions() == version
+    tenant.write({"version": "3.8", "services": {"app": {"image": repo + ":1"}}})
 
     second_id = build(2)
     assert second_id != first_id

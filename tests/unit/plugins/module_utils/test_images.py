@@ -93,3 +93,14 @@ def test_every_missing_image_is_named_in_one_error():
     message = err.value.message
     assert "service 'a': image 'nope:1' was found neither in registry reg:5000 nor in this node's engine" in message
     assert "service 'b': image 'reg:5000/gone:2'" in message
+
+
+def test_the_running_services_spelling_stays_where_the_written_one_names_the_same_image():
+    engine = Engine(local={"httpd:latest": {"Id": LOCAL_ID}, "docker.io/library/httpd:latest": {"Id": LOCAL_ID},
+                           "httpd:2": {"Id": D2}})
+    same = [{"name": "s_web", "image": "docker.io/library/httpd:latest", "labels": {}}]
+    pin_services(engine, same, pinned_from={"s_web": "httpd"})
+    assert same[0]["labels"]["spin.image"] == "httpd" and same[0]["image"] == LOCAL_ID
+    other = [{"name": "s_web", "image": "httpd:2", "labels": {}}]
+    pin_services(engine, other, pinned_from={"s_web": "httpd"})
+    assert other[0]["labels"]["spin.image"] == "httpd:2" and other[0]["image"] == D2
