@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible_collections.spin.platform.plugins.module_utils import haproxy
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import refuse_platform_vars_from_tenant
+from ansible_collections.spin.platform.plugins.plugin_utils.warm_client import execute_module
 
 MODULE = "spin.platform.spin_lb"
 
@@ -21,5 +22,5 @@ class ActionModule(SpinAction):
         platform = haproxy.platform_from_vars(task_vars, self._templar.template)
         platform.update(args.get("platform") or {})
         args["platform"] = platform
-        remote = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        remote = execute_module(self, MODULE, args, task_vars)
         return self.merge_module_result(result, remote)

@@ -9,8 +9,8 @@ from ansible_collections.spin.platform.plugins.module_utils import sensitive
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction
-from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import health_checks, problem_messages
+from ansible_collections.spin.platform.plugins.plugin_utils.warm_client import execute_module
 
 MODULE = "spin.platform.spin_stack"
 # the options of spin_stack that spin_build takes too (build: true hands them on)
@@ -47,7 +47,7 @@ class ActionModule(SubmissionAction):
         tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
         module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
                             "_controller": controller, "_tasks": tasks, "_sensitive": secret_values})
-        remote = execute_module_without_files(self, MODULE, module_args, task_vars)
+        remote = execute_module(self, MODULE, module_args, task_vars)
         self.add_warnings(result, diagnostics)
         if remote.get("refused"):
             messages = problem_messages(diagnostics, remote.get("violations") or [])

@@ -1,28 +1,56 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place where a spin.platform module meets Ansible: build the AnsibleModule, connect to
-Docker, run the module's work, turn a SpinError into ``fail_json``, pass warnings on, keep the diff
-only in diff mode."""
-from __future__ import annotations
+"""The one place where a spin.platform module meets Ansible: build the module object, connect to
+Docker, run the module's work, turn a SpinError into a failure, pass warnings on, keep the diff
+only in diff mode.
 
-from ansible.module_utils.basic import AnsibleModule
+A module runs either as Ansible runs any module (its own process, ``AnsibleModule``) or inside the
+manager's warm worker (``warm.py``: a process that has imported everything once and forks per
+task), where the worker hands the task in and takes the result out here; the work and its
+result are the same either way."""
+from __future__ import annotations
 
 from .errors import SpinError
 from .swarm import SwarmClient
 
+# set by the warm worker (in the forked child that runs one task) before it calls a module's main()
+WARM_TASK = {"request": None}
 
-def run_module(argument_spec, work, warning_prefix="", **module_options):
-    """``work(module, client)`` -> result dict. A result with ``failed`` fails the task too."""
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **module_options)
+
+class Finished(Exception):
+    """Raised instead of exiting when a module ran inside the warm worker: carries the result."""
+
+    def __init__(self, result):
+        super(Finished, self).__init__("finished")
+        self.result = result
+
+
+def outcome(module, work, warning_prefix=""):
+    """``work(module, client)`` on a module object (``AnsibleModule`` or ``warm.WarmModule``) ->
+    (result, failed): warnings given to the module, the diff kept only in diff mode."""
     try:
         client = SwarmClient(module.params["docker_host"], module.params["timeout"])
         result = work(module, client)
     except SpinError as exc:
-        module.fail_json(**exc.to_result())
+        return exc.to_result(), True
     for warning in result.pop("warnings", None) or []:
         module.warn(warning_prefix + warning)
     if not module._diff:
         result.pop("diff", None)
-    if result.get("failed"):
+    return result, bool(result.get("failed"))
+
+
+def run_module(argument_spec, work, warning_prefix="", **module_options):
+    """``work(module, client)`` -> result dict. A result with ``failed`` fails the task too."""
+    request = WARM_TASK["request"]
+    if request is not None:
+        from .warm import WarmModule
+        module = WarmModule(argument_spec, request, **module_options)
+        result, failed = outcome(module, work, warning_prefix)
+        raise Finished(module.finish(result, failed))
+    from ansible.module_utils.basic import AnsibleModule
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **module_options)
+    result, failed = outcome(module, work, warning_prefix)
+    if failed:
         module.fail_json(**result)
     module.exit_json(**result)

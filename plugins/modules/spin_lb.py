@@ -299,6 +299,11 @@ networks:
   description: The stack networks this node's edge container joined (C(connected)) and left (C(disconnected)).
   returned: when O(sync=true)
   type: dict
+worker:
+  description: How the module ran on the node (C(warm), C(started) or C(off (<why>))), as for M(spin.platform.spin_stack).
+  returned: always
+  type: str
+  sample: warm
 '''
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module

@@ -29,6 +29,11 @@ description:
     stays on the service as the label C(spin.image)."
   - With O(state=absent) the stack's services, networks, secrets and configs are removed; its volumes only
     with O(remove_volumes=true).
+  - "The module runs in the manager's warm worker when one is there (a process that has imported the module
+    once and forks for each task: no Python start, no unpacking, no imports per task); otherwise the usual
+    way, and the task starts the worker for the next one. Same arguments, same result; the arguments travel
+    on stdin and through a socket of the target user only, never in a file. The inventory variable
+    C(spin_worker=false) turns it off. See docs/scale.md."
   - "Data survives: every path a service's image declares as C(VOLUME) that no mount covers, and every anonymous
     volume the compose file writes, gets a named volume of its own, C(<stack>_<service>_<path>.<slot>) (per
     replica; C(<stack>_<service>_<path>) for a global service), where Swarm would give each new task a new, empty
@@ -245,6 +250,14 @@ audit:
   description: The audit result record that was appended (its C(run) id is the intent's too).
   returned: when audit_log is set
   type: dict
+worker:
+  description:
+    - How the module ran on the manager. C(warm) in the warm worker; C(started) the usual way, with a worker
+      started for the next task; C(off (<why>)) the usual way (C(spin_worker=false), an async or delegated task,
+      ANSIBLE_KEEP_REMOTE_FILES, the target's Python not known yet).
+  returned: always
+  type: str
+  sample: warm
 '''
 
 import signal

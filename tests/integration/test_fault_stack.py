@@ -38,6 +38,11 @@ def fault_inventory(scratch):
         registry["spin_tenants"]["flt"] = {"uid": 2042, "gid": 2042}
         with open(os.path.join(directory, "group_vars", "all", "spin_tenants.yml"), "w") as handle:
             yaml.safe_dump(registry, handle)
+        # these tests watch the module's own process and files (its payload in the temp directory,
+        # kill -9 of it and of the playbook): the module runs the usual way, not in the warm worker
+        # (whose faults test_warm_worker.py covers)
+        with open(os.path.join(directory, "group_vars", "all", "spin_worker.yml"), "w") as handle:
+            yaml.safe_dump({"spin_worker": False}, handle)
     return os.path.join(directory, "local.yml")
 
 

@@ -47,7 +47,8 @@ def run(plugin, directory, dest, check_mode=False):
             "tenants": {"demo": {"uid": 1000, "gid": 1000}}}
     if plugin is spin_translate:
         args["dest"] = dest
-    task = types.SimpleNamespace(args=args, async_val=0, check_mode=check_mode, diff=False, action=plugin.__name__)
+    task = types.SimpleNamespace(args=args, async_val=0, delegate_to=None, check_mode=check_mode, diff=False,
+                                 action=plugin.__name__)
     connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir="/tmp"),
                                        is_pipelining_enabled=lambda wrap_async=False: True)
     action = plugin.ActionModule(task, connection, None, Loader(directory), Templar(), None)
