@@ -300,7 +300,9 @@ networks:
   returned: when O(sync=true)
   type: dict
 worker:
-  description: How the module ran on the node (C(warm), C(started) or C(off (<why>))), as for M(spin.platform.spin_stack).
+  description:
+    - How the module ran on the node (C(warm), C(started), or C(off) and the reason), as for
+      M(spin.platform.spin_stack).
   returned: always
   type: str
   sample: warm

@@ -253,8 +253,8 @@ audit:
 worker:
   description:
     - How the module ran on the manager. C(warm) in the warm worker; C(started) the usual way, with a worker
-      started for the next task; C(off (<why>)) the usual way (C(spin_worker=false), an async or delegated task,
-      ANSIBLE_KEEP_REMOTE_FILES, the target's Python not known yet).
+      started for the next task; C(off) and the reason in parentheses the usual way (C(spin_worker=false), an
+      async or delegated task, ANSIBLE_KEEP_REMOTE_FILES, the target's Python not known yet).
   returned: always
   type: str
   sample: warm

@@ -191,7 +191,8 @@ def execute_module(action, module_name, module_args, task_vars):
                "no_target_syslog": bool(C.DEFAULT_NO_TARGET_SYSLOG)}
     command = "%s %s -c %s %s %s" % (action._compute_environment_string(), shlex.quote(python),
                                      shlex.quote(CLIENT), shlex.quote(directory), name)
-    answer = action._low_level_execute_command(command.strip(), in_data=json.dumps(request).encode("utf-8"), sudoable=True)
+    answer = action._low_level_execute_command(command.strip(), in_data=json.dumps(request).encode("utf-8"),
+                                               sudoable=True)
     if answer["rc"] == 0:
         result = json.loads(answer["stdout"])
         result["worker"] = "warm"

@@ -12,6 +12,7 @@ Prints medians and ratios; asserts nothing about time.
 """
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -144,11 +145,12 @@ def wait_gone(client, stack, timeout=120):
     raise RuntimeError("stack %s was not gone within %ss" % (stack, timeout))
 
 
-def playbook(name, vars_file, times_file=None):
-    extra = {"SPIN_TASK_TIMES": times_file} if times_file else {}
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], name,
-                           "-e", "@" + vars_file], cwd=ROOT, env=env(**extra), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, check=False)
+def playbook(name, vars_file, times_file=None, extra=(), verbose=False):
+    environment = {"SPIN_TASK_TIMES": times_file} if times_file else {}
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], name]
+                          + (["-e", "@" + vars_file] if vars_file else []) + (["-v"] if verbose else []) + list(extra),
+                          cwd=ROOT, env=env(**environment), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError("%s failed:\n%s" % (name, proc.stdout[-3000:]))
     return proc.stdout
@@ -170,9 +172,9 @@ def first_200(host, since, deadline, port=80):
     return None
 
 
-def spin_deploy(client, workdir, stack, one=False):
+def spin_deploy(client, workdir, stack, one=False, extra=()):
     """-> (seconds until every replica runs, seconds until the playbook ended, vars file, seconds to
-    the first HTTP 200 through the edge or None)."""
+    the first HTTP 200 through the edge or None, how spin_stack ran: warm/started/off)."""
     # the seed's files as they are: web gets its automatic route web.<stack>.<tenant>.localhost:80
     submission = os.path.join(workdir, stack)
     os.makedirs(submission, exist_ok=True)
@@ -196,9 +198,9 @@ def spin_deploy(client, workdir, stack, one=False):
     host = "web.%s.%s.localhost" % (stack, TENANT)
     watcher = threading.Thread(target=lambda: watch.update(s=first_200(host, start, start + 180)), daemon=True)
     watcher.start()
-    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], "playbooks/deploy.yml",
-                             "-e", "@" + vars_file], cwd=ROOT, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-v", "-i", INVENTORY["path"],
+                             "playbooks/deploy.yml", "-e", "@" + vars_file] + list(extra), cwd=ROOT, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     running_at = None
     while proc.poll() is None:
         if running_at is None and all_running(client, stack, wanted):
@@ -213,7 +215,28 @@ def spin_deploy(client, workdir, stack, one=False):
             raise RuntimeError("deploy.yml ended before every replica of %s ran" % stack)
         running_at = ended
     watcher.join(200)
-    return running_at, ended, vars_file, watch.get("s")
+    return running_at, ended, vars_file, watch.get("s"), worker_mode(out)
+
+
+def worker_mode(output):
+    """How spin_stack ran on the manager, from the task's result (deploy.yml -v): warm, started, off."""
+    found = re.findall(r"^\s+worker: (\w+)", output, re.M)
+    return found[-1] if found else "?"
+
+
+def warm_up(workdir):
+    """The warm worker running before anything is timed (as on a platform that deploys now and then;
+    the first task after a change of the collection starts it): spin_stack state=absent of a stack
+    that does not exist, until a task says it ran warm."""
+    book = os.path.join(workdir, "warm-up.yml")
+    with open(book, "w") as handle:
+        json.dump([{"hosts": "swarm_managers[0]", "gather_facts": False, "tasks": [{"spin.platform.spin_stack": {
+            "tenant": TENANT, "stack": "nothing" + uuid.uuid4().hex[:6], "state": "absent"}}]}], handle)
+    for dummy in range(20):
+        if worker_mode(playbook(book, None, verbose=True)) == "warm":
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the warm worker did not start")
 
 
 def docker_deploy(client, workdir, stack, compose_text=SEED_V3, wanted=None):
@@ -236,12 +259,12 @@ def remove(stack, spin_vars=None):
         subprocess.run(["docker", "stack", "rm", stack], check=True, stdout=subprocess.DEVNULL, env=env())
 
 
-def noop(client, workdir, vars_file, stack):
+def noop(client, workdir, vars_file, stack, extra=()):
     times = os.path.join(workdir, "times.jsonl")
     if os.path.exists(times):
         os.unlink(times)
     start = time.monotonic()
-    out = playbook("playbooks/deploy.yml", vars_file, times_file=times)
+    out = playbook("playbooks/deploy.yml", vars_file, times_file=times, extra=extra)
     whole = time.monotonic() - start
     if "changed=0" not in out:
         raise RuntimeError("the no-op re-run changed something:\n" + out[-2000:])
@@ -314,9 +337,13 @@ def seconds_or_dash(value):
 def main():
     client = docker.from_env()
     t = {key: [] for key in ("spin", "spin_ended", "first200", "docker", "peer", "noop_task", "noop_whole", "plan",
-                             "one_spin", "one_docker", "one_peer", "one_first200", "floor")}
+                             "one_spin", "one_docker", "one_peer", "one_first200", "floor", "one_cold",
+                             "noop_cold_task", "noop_cold_whole")}
+    modes = []
+    cold = ["-e", "spin_worker=false"]
     with tempfile.TemporaryDirectory() as workdir:
         bench_inventory(workdir)
+        warm_up(workdir)
         run = uuid.uuid4().hex[:4]  # names of this run only: nothing an earlier, killed run left matches them
         for round_no in range(ROUNDS):
             names = {who: "b%s-%s%d" % (run, who, round_no) for who in ("spin", "docker", "peer")}
@@ -328,7 +355,8 @@ def main():
                 for who in order:
                     stack = names[who] + ("o" if one else "")
                     if who == "spin":
-                        seconds, ended, vars_file, first = spin_deploy(client, workdir, stack, one=one)
+                        seconds, ended, vars_file, first, mode = spin_deploy(client, workdir, stack, one=one)
+                        modes.append(mode)
                         t[prefix + "spin"].append(seconds)
                         if not one:
                             t["spin_ended"].append(ended)
@@ -348,6 +376,14 @@ def main():
             task, whole = noop(client, workdir, seed_vars, names["spin"])
             t["noop_task"].append(task)
             t["noop_whole"].append(whole)
+            # the same without the warm worker: the module run the usual way (its own process)
+            cold_task, cold_whole = noop(client, workdir, seed_vars, names["spin"], extra=cold)
+            t["noop_cold_task"].append(cold_task)
+            t["noop_cold_whole"].append(cold_whole)
+            seconds, dummy, cold_vars, dummy, dummy = spin_deploy(client, workdir, names["spin"] + "c", one=True,
+                                                                  extra=cold)
+            t["one_cold"].append(seconds)
+            remove(names["spin"] + "c", cold_vars)
             t["plan"].append(plan_in_process(seed_vars))
             t["floor"].append(floor(workdir))
             remove(names["spin"], seed_vars)
@@ -355,7 +391,7 @@ def main():
             for who in ("docker", "peer"):
                 for stack in (names[who], names[who] + "o"):
                     remove(stack)
-            for stack in [n + s for n in names.values() for s in ("", "o")]:
+            for stack in [n + s for n in names.values() for s in ("", "o")] + [names["spin"] + "c"]:
                 wait_gone(client, stack)
             print("round %d: seed: deploy.yml %.2fs (ended %.2fs, first 200 %s), docker stack deploy %.2fs, "
                   "docker_stack %s; one service: %.2fs (first 200 %s) / %.2fs / %s; no-op task %.2fs (playbook "
@@ -368,8 +404,8 @@ def main():
 
     med = statistics.median
     bench = "stack"
-    print("\nseed stack (web x2 + db x1, db healthy) and a one-service stack, %d rounds, medians; load %.1f"
-          % (ROUNDS, os.getloadavg()[0]))
+    print("\nseed stack (web x2 + db x1, db healthy) and a one-service stack, %d rounds, medians; load %.1f; "
+          "spin_stack ran: %s" % (ROUNDS, os.getloadavg()[0], ", ".join(modes)))
     record(bench, "seed: docker stack deploy -> all replicas running", round(med(t["docker"]), 2), "s")
     if t["peer"]:
         record(bench, "seed: community.docker docker_stack -> all running", round(med(t["peer"]), 2), "s")
@@ -392,8 +428,13 @@ def main():
     if t["one_peer"]:
         record(bench, "one service: deploy.yml / docker_stack", round(med(t["one_spin"]) / med(t["one_peer"]), 2),
                "x")
+    record(bench, "one service: deploy.yml without the warm worker -> running", round(med(t["one_cold"]), 2), "s")
+    record(bench, "one service: deploy.yml without the warm worker / docker stack deploy",
+           round(med(t["one_cold"]) / med(t["one_docker"]), 2), "x")
     record(bench, "no-op re-run: whole playbook", round(med(t["noop_whole"]), 2), "s", "<= 1.5")
     record(bench, "no-op re-run: spin_stack task", round(med(t["noop_task"]), 2), "s")
+    record(bench, "no-op re-run without the warm worker: whole playbook", round(med(t["noop_cold_whole"]), 2), "s")
+    record(bench, "no-op re-run without the warm worker: spin_stack task", round(med(t["noop_cold_task"]), 2), "s")
     record(bench, "no-op: action + module work in process", round(med(t["plan"]), 3), "s")
     record(bench, "floor: ansible-playbook with one ping task", round(med(t["floor"]), 2), "s")
     return 0
