@@ -27,6 +27,7 @@ import shlex
 import zipfile
 
 from ansible import constants as C
+from ansible.executor.interpreter_discovery import discover_interpreter
 import ansible.module_utils
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
@@ -35,7 +36,7 @@ from ansible_collections.spin.platform.plugins.plugin_utils.no_files import exec
 DIRECTORY = "~/.ansible/spin-worker"
 IDLE_SECONDS = 900
 NO_WORKER = 75      # the client found no worker that took the task: nothing ran
-WORKER_LOST = 70    # the worker took the task and ended without an answer
+WORKER_LOST = 70    # the worker took the task and ended without an answer (every other exit: not taken)
 
 # The target's side of one task: the client connects, sends its environment and the task, and
 # prints the answer. The worker's first byte (b"+") says it took the task; without it, no
@@ -55,14 +56,18 @@ except OSError:
     sys.exit(75)
 if ack!=b'+':
     sys.exit(75)
-o=sys.stdout.buffer
 n=0
-while True:
-    b=s.recv(65536)
-    if not b:
-        break
-    n+=len(b)
-    o.write(b)
+try:
+    o=sys.stdout.buffer
+    while True:
+        b=s.recv(65536)
+        if not b:
+            break
+        n+=len(b)
+        o.write(b)
+    o.flush()
+except Exception:
+    n=0
 sys.exit(0 if n else 70)
 """
 
@@ -150,7 +155,8 @@ def archive(files=None):
 
 
 def settings(action, task_vars):
-    """-> (python, directory, idle seconds), or a str: why this task does not use the worker."""
+    """-> (python, directory, idle seconds, facts learnt on the way), or a str: why this task does not
+    use the worker."""
     templar = action._templar
     if not _truth(templar.template(task_vars.get("spin_worker", True))):
         return "spin_worker is false"
@@ -162,11 +168,30 @@ def settings(action, task_vars):
         return "the task is delegated"
     python = task_vars.get("ansible_python_interpreter")
     python = templar.template(python) if python is not None else None
-    if not (isinstance(python, str) and python.startswith("/")):
-        python = (task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python")
-    if not (isinstance(python, str) and python.startswith("/")):
-        return "the target's Python is not known yet (interpreter discovery runs with the first module)"
-    return python, DIRECTORY, IDLE_SECONDS
+    if not _absolute(python):
+        python = (task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python") or python
+    facts = {}
+    if not _absolute(python):
+        # what Ansible does before the first module of a run: find the target's Python (one round
+        # trip), and keep it as the fact that spares later tasks the search
+        mode = python if isinstance(python, str) and python.startswith("auto") else C.config.get_config_value(
+            "INTERPRETER_PYTHON", variables=task_vars)
+        if not (isinstance(mode, str) and mode.startswith("auto")):
+            return "the target's Python (%s) is not a path" % python
+        try:
+            python = discover_interpreter(action=action, interpreter_name="python", discovery_mode=mode,
+                                          task_vars=task_vars)
+        except Exception as exc:  # pylint: disable=broad-except  # the module's own run reports it
+            return "interpreter discovery failed: %s" % exc
+        if not _absolute(python):
+            return "interpreter discovery found no Python"
+        facts["discovered_interpreter_python"] = python
+        task_vars.setdefault("ansible_facts", {})["discovered_interpreter_python"] = python
+    return python, DIRECTORY, IDLE_SECONDS, facts
+
+
+def _absolute(python):
+    return isinstance(python, str) and python.startswith("/")
 
 
 def _truth(value):
@@ -184,7 +209,7 @@ def execute_module(action, module_name, module_args, task_vars):
         result = execute_module_without_files(action, module_name, module_args, task_vars)
         result["worker"] = "off (%s)" % found
         return result
-    python, directory, idle = found
+    python, directory, idle, facts = found
     name = version(python)
     request = {"module": module_name, "args": module_args, "check_mode": bool(action._task.check_mode),
                "diff": bool(action._task.diff), "no_log": bool(action._play_context.no_log),
@@ -196,13 +221,14 @@ def execute_module(action, module_name, module_args, task_vars):
     if answer["rc"] == 0:
         result = json.loads(answer["stdout"])
         result["worker"] = "warm"
-        return result
-    if answer["rc"] != NO_WORKER:
-        lost = "ended without an answer" if answer["rc"] == WORKER_LOST else "failed (exit %s)" % answer["rc"]
-        raise SpinError("the spin worker on %s %s while it ran %s: %s. A task whose client goes away ends as "
-                        "interrupted; run the playbook again to converge, or set spin_worker: false to run the "
-                        "module without the worker" % (task_vars.get("inventory_hostname"), lost, module_name,
-                                                       (answer.get("stderr") or "no output").strip()[-2000:]))
+        return _with_facts(result, facts)
+    if answer["rc"] == WORKER_LOST:
+        raise SpinError("the spin worker on %s ended without an answer while it ran %s (%s). A task whose client "
+                        "goes away ends as interrupted; run the playbook again to converge, or set spin_worker: "
+                        "false to run the module without the worker"
+                        % (task_vars.get("inventory_hostname"), module_name,
+                           (answer.get("stderr") or "no output").strip()[-2000:]))
+    # any other exit: the client found no worker, or did not run at all; no worker took the task
     result = execute_module_without_files(action, module_name, module_args, task_vars)
     started = action._low_level_execute_command(
         "%s -c %s %s %s %d" % (shlex.quote(python), shlex.quote(STARTER), shlex.quote(directory), name, idle),
@@ -211,4 +237,10 @@ def execute_module(action, module_name, module_args, task_vars):
         result["worker"] = "started"
     else:
         result["worker"] = "off (it did not start: %s)" % (started.get("stderr") or "").strip()[-500:]
+    return _with_facts(result, facts)
+
+
+def _with_facts(result, facts):
+    if facts:
+        result["ansible_facts"] = dict(result.get("ansible_facts") or {}, **facts)
     return result

@@ -71,7 +71,7 @@ def action(task_vars_python="{{ ansible_playbook_python }}", answers=(), async_v
 @pytest.mark.parametrize("change, reason", [
     ({"spin_worker": False}, "spin_worker is false"),
     ({"spin_worker": "no"}, "spin_worker is false"),
-    ({"ansible_python_interpreter": "auto_silent"}, "the target's Python is not known yet"),
+    ({"ansible_python_interpreter": "python3"}, "the target's Python (python3) is not a path"),
 ])
 def test_a_task_runs_the_module_the_usual_way_and_says_why(monkeypatch, change, reason):
     act, calls, task_vars = action()
@@ -84,7 +84,23 @@ def test_a_task_runs_the_module_the_usual_way_and_says_why(monkeypatch, change, 
 def test_the_discovered_interpreter_is_used_when_none_is_set():
     act, calls, task_vars = action(task_vars_python=None)
     task_vars["ansible_facts"] = {"discovered_interpreter_python": "/usr/bin/python3"}
-    assert warm_client.settings(act, task_vars)[0] == "/usr/bin/python3"
+    assert warm_client.settings(act, task_vars)[:1] + warm_client.settings(act, task_vars)[3:] == (
+        "/usr/bin/python3", {})
+
+
+def test_before_the_first_module_of_a_run_the_interpreter_is_discovered_once_and_kept_as_a_fact(monkeypatch):
+    act, calls, task_vars = action(task_vars_python="auto_silent",
+                                   answers=[{"rc": 0, "stdout": '{"changed": false}', "stderr": ""}])
+    asked = []
+    monkeypatch.setattr(warm_client, "discover_interpreter", lambda **kw: asked.append(kw["discovery_mode"]) or
+                        "/usr/bin/python3")
+    result = warm_client.execute_module(act, "spin.platform.spin_stack", {}, task_vars)
+    assert asked == ["auto_silent"]
+    assert result["ansible_facts"] == {"discovered_interpreter_python": "/usr/bin/python3"}
+    assert calls[0][0].startswith("LANG=C.UTF-8 /usr/bin/python3 -c ")
+    assert task_vars["ansible_facts"]["discovered_interpreter_python"] == "/usr/bin/python3"
+    monkeypatch.setattr(warm_client, "discover_interpreter", lambda **kw: 1 / 0)
+    assert warm_client.settings(act, action(task_vars_python="auto")[2]).startswith("interpreter discovery failed")
     assert warm_client.settings(action(async_val=10)[0], action()[2]) == "the task is async"
     assert warm_client.settings(action(delegate_to="m2")[0], action()[2]) == "the task is delegated"
 
@@ -109,6 +125,14 @@ def test_without_a_worker_the_module_runs_and_a_worker_is_started_for_the_next_t
     name = warm_client.version(sys.executable)
     assert started.endswith(" %s %s %d" % (shlex.quote(warm_client.DIRECTORY), name, warm_client.IDLE_SECONDS))
     assert base64.b64decode(payload) == warm_client.archive()
+
+
+def test_a_client_that_could_not_run_took_nothing_and_the_module_runs(monkeypatch):
+    act, calls, task_vars = action(answers=[{"rc": 127, "stdout": "", "stderr": "python3: not found"},
+                                            {"rc": 127, "stdout": "", "stderr": "python3: not found"}])
+    monkeypatch.setattr(warm_client, "execute_module_without_files", lambda *a: {"changed": False})
+    result = warm_client.execute_module(act, "spin.platform.spin_stack", {}, task_vars)
+    assert result == {"changed": False, "worker": "off (it did not start: python3: not found)"}
 
 
 def test_a_worker_that_took_the_task_and_ended_is_a_failure_never_a_second_run(monkeypatch):
