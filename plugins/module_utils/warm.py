@@ -29,7 +29,6 @@ import select
 import signal
 import socket
 import struct
-import sys
 import threading
 import time
 import traceback
@@ -131,7 +130,7 @@ def serve(directory, version, idle, modules=MODULES):
     finally:
         os.umask(previous)
     # stopped (SIGTERM): leave through the finally below, which removes this worker's files
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    signal.signal(signal.SIGTERM, _stop)
     listener.listen(64)
     listener.settimeout(1.0)
     children = set()
@@ -165,6 +164,10 @@ def serve(directory, version, idle, modules=MODULES):
     return 0
 
 
+def _stop(signum, frame):
+    raise SystemExit(0)
+
+
 def _reap(children):
     for pid in list(children):
         try:
@@ -179,8 +182,8 @@ def _child(conn, loaded):
     status = 0
     try:
         conn.settimeout(None)
-        dummy, uid, dummy = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                               struct.calcsize("3i")))
+        credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        dummy, uid, dummy = struct.unpack("3i", credentials)
         if uid != os.geteuid():
             raise PermissionError("a task from uid %d, not this worker's %d" % (uid, os.geteuid()))
         environment, dummy, task = _read_all(conn).partition(b"\n")
@@ -197,8 +200,9 @@ def _child(conn, loaded):
         status = 1
         try:
             trace = traceback.format_exc()
-            conn.sendall(json.dumps({"failed": True, "exception": trace, "msg": "the spin worker failed to run the "
-                                     "task: %s" % trace.strip().splitlines()[-1]}).encode("utf-8"))
+            answer = {"failed": True, "exception": trace,
+                      "msg": "the spin worker failed to run the task: %s" % trace.strip().splitlines()[-1]}
+            conn.sendall(json.dumps(answer).encode("utf-8"))
         except OSError:
             pass
     finally:
@@ -259,7 +263,3 @@ def _watch(conn):
     thread.daemon = True
     thread.start()
     return answered
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -231,7 +231,7 @@ def execute_module(action, module_name, module_args, task_vars):
     # any other exit: the client found no worker, or did not run at all; no worker took the task
     result = execute_module_without_files(action, module_name, module_args, task_vars)
     started = action._low_level_execute_command(
-        "%s -c %s %s %s %d" % (shlex.quote(python), shlex.quote(STARTER), shlex.quote(directory), name, idle),
+        "%s -c %s %s %s %s" % (shlex.quote(python), shlex.quote(STARTER), shlex.quote(directory), name, idle),
         in_data=base64.b64encode(archive()), sudoable=True)
     if started["rc"] == 0:
         result["worker"] = "started"

@@ -65,7 +65,7 @@ def test_deploys_through_the_warm_worker_do_what_the_module_does(docker_client, 
         first = tenant.deploy("-v")
         assert worker_of(first) == "started" and first.recap()["changed"] == 1
         wait_for("the worker listens", lambda: glob.glob(os.path.join(WORKER_DIR, "*.sock")), timeout=30)
-        (pid, zip_path), = workers().items()
+        [(pid, zip_path)] = list(workers().items())
         assert oct(os.stat(WORKER_DIR).st_mode & 0o777) == "0o700"
         assert oct(os.stat(zip_path.replace(".zip", ".sock")).st_mode & 0o777) == "0o600"
 
@@ -103,8 +103,8 @@ def test_a_killed_playbook_ends_its_task_in_the_worker_as_interrupted_and_the_ne
         wait_for("a worker", workers, timeout=30)
         before = set(workers())
         # a new service: the task waits for it to start and stay up (several seconds) in the worker
-        tenant.write(yaml.safe_dump({"version": "2", "services": {"web": {"image": "httpd"},
-                                                                   "late": {"image": "httpd"}}}))
+        services = {"web": {"image": "httpd"}, "late": {"image": "httpd"}}
+        tenant.write(yaml.safe_dump({"version": "2", "services": services}))
         proc, out = start_playbook("playbooks/deploy.yml", "-e", "@%s" % (tenant.dir / "vars.yml"),
                                    inventory=inventory)
         wait_for("the new service", lambda: docker_client.services.list(filters={"name": tenant.stack + "_late"}),
