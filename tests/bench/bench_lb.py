@@ -120,6 +120,8 @@ def main():
             ("nbthread 1 (one HAProxy thread)", lambda text: text.replace("global\n", "global\n    nbthread 1\n", 1)),
             ("http-reuse always (server connections shared)",
              lambda text: text.replace("\ndefaults\n", "\ndefaults\n    http-reuse always\n", 1)),
+            ("http-reuse aggressive (shared once proven reusable)",
+             lambda text: text.replace("\ndefaults\n", "\ndefaults\n    http-reuse aggressive\n", 1)),
             ("no logging at all", lambda text: text.replace("    log global\n", "", 1).replace(
                 "    option httplog\n", "", 1)),
         ]
