@@ -113,6 +113,19 @@ def serve(directory, version, idle, modules=MODULES):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0  # a worker of this version serves already
+    try:
+        return _serve(files, lock, idle, modules)
+    finally:
+        # whatever ended it (idle, SIGTERM, a module that does not import here): the next task finds
+        # no socket, runs the module the usual way and starts a worker again
+        for path in (files["socket"], files["zip"], files["lock"]):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def _serve(files, lock, idle, modules):
     loaded = {}
     for name in modules:
         loaded[name] = importlib.import_module("%s.%s" % (MODULES_PACKAGE, name))
@@ -129,38 +142,31 @@ def serve(directory, version, idle, modules=MODULES):
         listener.bind(files["socket"])
     finally:
         os.umask(previous)
-    # stopped (SIGTERM): leave through the finally below, which removes this worker's files
+    # stopped (SIGTERM): leave through serve's finally, which removes this worker's files
     signal.signal(signal.SIGTERM, _stop)
     listener.listen(64)
     listener.settimeout(1.0)
     children = set()
     last = time.monotonic()
-    try:
-        while children or time.monotonic() - last < idle:
-            _reap(children)
-            try:
-                conn, dummy = listener.accept()
-            except socket.timeout:
+    while children or time.monotonic() - last < idle:
+        _reap(children)
+        try:
+            conn, dummy = listener.accept()
+        except socket.timeout:
+            continue
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
                 continue
-            except OSError as exc:
-                if exc.errno == errno.EINTR:
-                    continue
-                raise
-            last = time.monotonic()
-            pid = os.fork()
-            if pid == 0:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                listener.close()
-                lock.close()
-                _child(conn, loaded)   # never returns
-            children.add(pid)
-            conn.close()
-    finally:
-        for path in (files["socket"], files["zip"], files["lock"]):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            raise
+        last = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            listener.close()
+            lock.close()
+            _child(conn, loaded)   # never returns
+        children.add(pid)
+        conn.close()
     return 0
 
 

@@ -3,10 +3,10 @@ deploy runs the module the usual way and starts the worker; the next ones run in
 same results (a no-op, a change, --check --diff); a playbook killed while its task runs in the
 worker ends the task as interrupted (its audit record says so) and the next run converges; a
 worker stopped meanwhile only makes the next task run the usual way again."""
-import glob
 import os
 import re
 import signal
+import sys
 import time
 
 import yaml
@@ -16,10 +16,23 @@ from stacklib import Tenant, write_inventory
 
 AUDIT_LOG = "/var/log/spin/audit.jsonl"
 WORKER_DIR = os.path.expanduser("~/.ansible/spin-worker")
+BIN = os.path.dirname(sys.executable)
+
+
+def this_version():
+    """The version (content hash) of this checkout's worker for the interpreter the playbooks run
+    modules with (the inventory's ansible_playbook_python: ansible-playbook's own). Other checkouts
+    and other runs of the benchmarks have workers of their own in the same directory: the tests
+    look at and stop only this one."""
+    from ansible_collections.spin.platform.plugins.plugin_utils import warm_client
+    with open(os.path.join(BIN, "ansible-playbook")) as handle:
+        python = handle.readline()[2:].strip()
+    return warm_client.version(python)
 
 
 def workers():
-    """pid -> command line of every warm worker of this user (any version)."""
+    """pid -> the zip of every warm worker of this checkout's version."""
+    mine = os.path.join(WORKER_DIR, this_version() + ".zip").encode()
     out = {}
     for pid in os.listdir("/proc"):
         try:
@@ -27,7 +40,7 @@ def workers():
                 argv = handle.read().split(b"\0")
         except OSError:
             continue
-        if len(argv) > 2 and argv[1].startswith(WORKER_DIR.encode() + b"/") and argv[1].endswith(b".zip"):
+        if len(argv) > 2 and argv[1] == mine:
             out[int(pid)] = argv[1].decode()
     return out
 
@@ -64,7 +77,8 @@ def test_deploys_through_the_warm_worker_do_what_the_module_does(docker_client, 
     try:
         first = tenant.deploy("-v")
         assert worker_of(first) == "started" and first.recap()["changed"] == 1
-        wait_for("the worker listens", lambda: glob.glob(os.path.join(WORKER_DIR, "*.sock")), timeout=30)
+        wait_for("the worker listens", lambda: os.path.exists(os.path.join(WORKER_DIR, this_version() + ".sock")),
+                 timeout=30)
         [(pid, zip_path)] = list(workers().items())
         assert oct(os.stat(WORKER_DIR).st_mode & 0o777) == "0o700"
         assert oct(os.stat(zip_path.replace(".zip", ".sock")).st_mode & 0o777) == "0o600"

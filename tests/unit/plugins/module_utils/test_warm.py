@@ -80,3 +80,9 @@ def test_each_task_is_logged_to_syslog_as_ansiblemodule_logs_it_without_its_secr
     warm.WarmModule(SPEC, request({"name": "web"}, no_target_syslog=False, no_log=True))
     warm.WarmModule(SPEC, request({"name": "web"}, no_target_syslog=True))
     assert logged == []
+
+
+def test_a_worker_whose_modules_do_not_import_leaves_no_file_behind(tmp_path):
+    with pytest.raises(ImportError):
+        warm.serve(str(tmp_path), "v1", 1, modules=("no_such_module",))
+    assert list(tmp_path.iterdir()) == []
