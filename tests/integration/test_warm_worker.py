@@ -31,18 +31,21 @@ def this_version():
 
 
 def workers():
-    """pid -> the zip of every warm worker of this checkout's version."""
+    """pid -> the zip of every warm worker of this checkout's version (not the children it forked
+    for tasks, which carry the same command line)."""
     mine = os.path.join(WORKER_DIR, this_version() + ".zip").encode()
-    out = {}
+    found = {}
     for pid in os.listdir("/proc"):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as handle:
                 argv = handle.read().split(b"\0")
-        except OSError:
+            with open("/proc/%s/stat" % pid) as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
         if len(argv) > 2 and argv[1] == mine:
-            out[int(pid)] = argv[1].decode()
-    return out
+            found[int(pid)] = (ppid, argv[1].decode())
+    return {pid: path for pid, (ppid, path) in found.items() if ppid not in found}
 
 
 def stop_workers():
