@@ -17,6 +17,7 @@ import zipfile
 
 import pytest
 
+from ansible_collections.spin.platform.plugins.module_utils import warm
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import warm_client
 
@@ -180,13 +181,9 @@ def worker(tmp_path):
     def start(idle=60):
         done = run(warm_client.STARTER, directory, name, str(idle), data=base64.b64encode(warm_client.archive()))
         assert done.returncode == 0, done.stderr
-    yield types.SimpleNamespace(dir=directory, version=name, start=start, paths=warm_client_paths(directory, name))
+    yield types.SimpleNamespace(dir=directory, version=name, start=start, paths=warm.paths(directory, name))
     for pid in worker_pids(directory):
         os.kill(pid, signal.SIGKILL)
-
-
-def warm_client_paths(directory, name):
-    return {kind: os.path.join(directory, "%s.%s" % (name, kind)) for kind in ("sock", "zip", "lock")}
 
 
 def ask(worker, args):
@@ -198,13 +195,13 @@ def ask(worker, args):
 def test_the_worker_starts_once_answers_tasks_and_keeps_its_files_to_its_user(worker):
     assert ask(worker, {}).returncode == warm_client.NO_WORKER      # nothing runs yet: the controller runs it
     worker.start()
-    wait_until("the worker listens", lambda: os.path.exists(worker.paths["sock"]))
+    wait_until("the worker listens", lambda: os.path.exists(worker.paths["socket"]))
     worker.start()                                                 # a second start finds it running
     time.sleep(1)
     assert len(worker_pids(worker.dir)) == 1
     assert stat.S_IMODE(os.stat(worker.dir).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(worker.paths["zip"]).st_mode) == 0o600
-    assert stat.S_IMODE(os.stat(worker.paths["sock"]).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(worker.paths["socket"]).st_mode) == 0o600
 
     answer = ask(worker, {"stack": "web"})
     assert answer.returncode == 0, answer.stderr
@@ -216,11 +213,11 @@ def test_the_worker_starts_once_answers_tasks_and_keeps_its_files_to_its_user(wo
 
 def test_a_stopped_or_idle_worker_removes_its_files(worker):
     worker.start()
-    wait_until("the worker listens", lambda: os.path.exists(worker.paths["sock"]))
+    wait_until("the worker listens", lambda: os.path.exists(worker.paths["socket"]))
     os.kill(worker_pids(worker.dir)[0], signal.SIGTERM)
     wait_until("its files are gone", lambda: not [p for p in worker.paths.values() if os.path.exists(p)])
     worker.start(idle=1)
-    wait_until("the worker listens", lambda: os.path.exists(worker.paths["sock"]))
+    wait_until("the worker listens", lambda: os.path.exists(worker.paths["socket"]))
     wait_until("the idle worker is gone", lambda: not worker_pids(worker.dir) and not os.listdir(worker.dir))
 
 
