@@ -52,9 +52,24 @@ platform() {
     ansible-playbook -i inventory/local.yml playbooks/site.yml "$@"
 }
 
+# The example is tenant demo's submission: its files in demo's directory, owned by demo's uid, as a
+# tenant's upload would leave them (the registry, inventory/group_vars/all/spin_tenants.yml, gives the uid).
+SUBMISSIONS=/srv/spin/submissions
+EXAMPLE="$SUBMISSIONS/demo/seed"
+stage_example() {
+    local uid gid
+    read -r uid gid < <(python -c 'import yaml
+demo = yaml.safe_load(open("inventory/group_vars/all/spin_tenants.yml"))["spin_tenants"]["demo"]
+print(demo["uid"], demo["gid"])')
+    install -d -m 0755 "$SUBMISSIONS"
+    install -d -o "$uid" -g "$gid" -m 0750 "$SUBMISSIONS/demo" "$EXAMPLE"
+    install -o "$uid" -g "$gid" -m 0644 examples/seed/docker-compose.yml examples/seed/rancher-compose.yml "$EXAMPLE/"
+}
+
 deploy_example() {
-    say "Example stack (examples/seed) through playbooks/deploy.yml"
-    ansible-playbook -i inventory/local.yml playbooks/deploy.yml -e @examples/seed.vars.yml "$@"
+    say "Example stack (examples/seed, staged as tenant demo's submission $EXAMPLE) through playbooks/deploy.yml"
+    stage_example
+    ansible-playbook -i inventory/local.yml playbooks/deploy.yml -e spin_submission="$EXAMPLE" "$@"
 }
 
 # step "title" command...: run one step of the tests, and keep its time for the summary
@@ -130,9 +145,10 @@ oldest_core() {
     "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
     local scratch
     scratch="$(mktemp -d)"
-    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/translate.yml -e @examples/seed.vars.yml \
+    stage_example
+    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/translate.yml -e spin_submission="$EXAMPLE" \
         -e "spin_translate_dest=$scratch/seed.tasks.yml"
-    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/deploy.yml -e @examples/seed.vars.yml --check
+    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/deploy.yml -e spin_submission="$EXAMPLE" --check
     rm -rf "$scratch"
 }
 
@@ -192,7 +208,7 @@ case "${1:-}" in
         ;;
     down)
         ensure_venv
-        ansible-playbook -i inventory/local.yml playbooks/remove.yml -e @examples/seed.vars.yml
+        ansible-playbook -i inventory/local.yml playbooks/remove.yml -e spin_submission="$EXAMPLE"
         ;;
     *)
         sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'

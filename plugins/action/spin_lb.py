@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.spin.platform.plugins.module_utils import haproxy
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction
-from ansible_collections.spin.platform.plugins.plugin_utils.submission import refuse_platform_vars_from_tenant
+from ansible_collections.spin.platform.plugins.plugin_utils.guard import refuse_tenant_extra_vars
 from ansible_collections.spin.platform.plugins.plugin_utils.warm_client import execute_module
 
 MODULE = "spin.platform.spin_lb"
@@ -18,7 +18,7 @@ class ActionModule(SpinAction):
 
     def spin_run(self, result, task_vars):
         args = dict(self._task.args)
-        refuse_platform_vars_from_tenant(self._loader)
+        refuse_tenant_extra_vars(self._loader)
         platform = haproxy.platform_from_vars(task_vars, self._templar.template)
         platform.update(args.get("platform") or {})
         args["platform"] = platform

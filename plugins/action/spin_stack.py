@@ -14,7 +14,7 @@ from ansible_collections.spin.platform.plugins.plugin_utils.warm_client import e
 
 MODULE = "spin.platform.spin_stack"
 # the options of spin_stack that spin_build takes too (build: true hands them on)
-BUILD_OPTIONS = ("tenant", "stack", "compose_file", "rancher_compose_file", "variables", "profiles",
+BUILD_OPTIONS = ("submission", "tenant", "stack", "compose_file", "rancher_compose_file", "variables", "profiles",
                  "submission_roots", "tenants", "global_fs_roots", "global_fs", "policy", "platform", "lb_platform",
                  "docker_host", "timeout")
 
@@ -29,12 +29,28 @@ class ActionModule(SubmissionAction):
 
     def submit(self, args, result, task_vars):
         controller, tasks, diagnostics = self._controller_part(args)
+        result.update({"tenant": args["tenant"], "stack": args["stack"]})
         # the deploy only checks a candidate config (any password does); the edge nodes' own
         # spin_lb run writes the real one: the stats password does not travel to the manager
         (args.get("lb_platform") or {}).pop("stats_password", None)
+        builds = len(controller.get("builds") or {}) if tasks is not None else 0
+        if args["verdict_only"] and tasks is not None and not builds:
+            # nothing is built before the deploy, which judges the stack itself
+            result.update({"changed": False, "verdict": "allowed", "builds": 0})
+            self.add_warnings(result, diagnostics)
+            return result
+        module_args = self.module_args(args)
+        # secret contents and passwords travel in _sensitive (no_log), never in a file on the manager
+        tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
+        module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
+                            "_controller": controller, "_tasks": tasks, "_sensitive": secret_values})
 
         built_changed = False
-        if args.get("build") and tasks is not None and controller.get("builds"):
+        if args.get("build") and builds and not args["verdict_only"]:
+            # the whole verdict (the manager's too) before anything is built: a refused stack builds nothing
+            verdict = execute_module(self, MODULE, dict(module_args, verdict_only=True), task_vars)
+            if verdict.get("failed"):
+                return self._finish(args, result, verdict, diagnostics, ", nothing was built or changed")
             built = self._build_first(task_vars)
             result["build"] = built
             if built.get("failed"):
@@ -42,21 +58,23 @@ class ActionModule(SubmissionAction):
                 return result
             built_changed = bool(built.get("changed"))
 
-        module_args = self.module_args(args)
-        # secret contents and passwords travel in _sensitive (no_log), never in a file on the manager
-        tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
-        module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
-                            "_controller": controller, "_tasks": tasks, "_sensitive": secret_values})
         remote = execute_module(self, MODULE, module_args, task_vars)
+        outcome = ", nothing was built or changed" if args["verdict_only"] else ", nothing was changed"
+        self._finish(args, result, remote, diagnostics, outcome)
+        result["changed"] = bool(result.get("changed")) or built_changed
+        if args["state"] == "present" and not result.get("failed") and not args["verdict_only"]:
+            result["report"] = report(args, result)
+        return result
+
+    def _finish(self, args, result, remote, diagnostics, outcome):
+        """The module's result merged into the action's, a refusal worded once for the tenant."""
         self.add_warnings(result, diagnostics)
         if remote.get("refused"):
             messages = problem_messages(diagnostics, remote.get("violations") or [])
-            remote["msg"] = self.refusal(args, messages, ", nothing was changed")
+            remote["msg"] = self.refusal(args, messages, outcome)
             remote["messages"] = messages
             remote["diagnostics"] = diagnostics
-        self.merge_module_result(result, remote)
-        result["changed"] = bool(result.get("changed")) or built_changed
-        return result
+        return self.merge_module_result(result, remote)
 
     def _build_first(self, task_vars):
         """The stack's images, built on this host by spin_build's own action plugin (over this
@@ -72,7 +90,7 @@ class ActionModule(SubmissionAction):
     def _controller_part(self, args):
         """-> (facts for the module, translated tasks or None when refused, diagnostics)."""
         if args["state"] == "absent":
-            return {}, None, []
+            return {"origin": self._origin}, None, []
         if not args.get("compose_file"):
             raise SpinError("state=present needs compose_file: the tenant's docker-compose.yml")
         model, facts, tasks = self.check_submission(args)
@@ -86,3 +104,16 @@ class ActionModule(SubmissionAction):
             tasks["health_checks"] = health_checks(model)
             tasks["files"] = facts["files"]
         return facts, tasks, diagnostics
+
+
+def report(args, result):
+    """The lines a person reads after a deploy: what changed, what was built, the URLs, and where
+    a generated root password is kept (never the password)."""
+    summary = result.get("summary") or {}
+    counts = ", ".join("%d %s" % (len(summary.get("services_" + key) or []), key)
+                       for key in ("created", "updated", "removed", "unchanged"))
+    lines = ["Stack %s of tenant %s: %s." % (args["stack"], args["tenant"], counts)]
+    lines += (result.get("build") or {}).get("summary") or []
+    lines += result.get("urls") or []
+    lines += [item["text"] for item in result.get("generated") or []]
+    return lines

@@ -13,15 +13,16 @@ from ansible_collections.spin.platform.plugins.plugin_utils.action import Submis
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import problem_messages, warning_messages
 
 SPEC = {
-    "tenant": {"type": "str", "required": True},
-    "stack": {"type": "str", "required": True},
-    "compose_file": {"type": "path", "required": True},
+    "submission": {"type": "str"},
+        "tenant": {"type": "str"},
+    "stack": {"type": "str"},
+    "compose_file": {"type": "path"},
     "rancher_compose_file": {"type": "path"},
     "variables": {"type": "dict", "default": {}},
     "profiles": {"type": "list", "elements": "str"},
     "submission_roots": {"type": "list", "elements": "path"},
     "lb_platform": {"type": "dict"},
-    "dest": {"type": "path", "required": True},
+    "dest": {"type": "path"},
     "tenants": {"type": "dict"},
     "global_fs_roots": {"type": "list", "elements": "str"},
     "global_fs": {"type": "dict"},
@@ -40,12 +41,12 @@ class ActionModule(SubmissionAction):
     def submit(self, args, result, task_vars):
         text, tasks, diagnostics = self._translate(args)
         self.add_warnings(result, diagnostics)
-        dest = os.path.abspath(os.path.expanduser(args["dest"]))
+        dest = os.path.abspath(os.path.expanduser(args["dest"] or "%s.tasks.yml" % args["stack"]))
         before = None
         if os.path.exists(dest):
             with open(dest) as handle:
                 before = handle.read()
-        result.update({"changed": before != text, "dest": dest,
+        result.update({"changed": before != text, "dest": dest, "tenant": args["tenant"], "stack": args["stack"],
                        "tasks": dict(tasks, secrets=[translate.redacted(s) for s in tasks["secrets"]])})
         if self._task.diff and result["changed"]:
             result["diff"] = {"before": before or "", "after": text, "before_header": dest, "after_header": dest}

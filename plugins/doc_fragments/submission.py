@@ -9,14 +9,31 @@ class ModuleDocFragment(object):
     # Each module documents compose_file itself (required or not differs).
     DOCUMENTATION = r'''
 options:
+  submission:
+    description:
+      - "The tenant's submission as infra staff name it: the submission directory C(<root>/<tenant>/<stack>/) in
+        one of O(submission_roots), or the vars file in it (C(vars.yml)). It stands for O(tenant), O(stack),
+        O(compose_file), O(rancher_compose_file), O(variables) and O(profiles): give either it or those."
+      - "The tenant is the directory the submission lies in, never what a file says: C(<root>/<tenant>/) and every
+        file read must be owned by the tenant's uid from O(tenants) and writable by nobody else, and no link may
+        lead out. The vars file is read as data with the safe YAML loader, never templated and never made Ansible
+        variables. Its keys: C(spin_stack) (default: the directory's name), C(spin_compose_file) (default: the
+        first of C(compose.yaml), C(compose.yml), C(docker-compose.yaml), C(docker-compose.yml), as C(docker
+        compose) looks), C(spin_rancher_compose_file) (default: C(rancher-compose.yml) when it is there),
+        C(spin_compose_variables), C(spin_compose_profiles), and C(spin_tenant) (optional; refused when it names
+        another tenant). Any other key is refused."
+      - The C(playbooks/) entry points take it from C(-e spin_submission=...).
+    type: str
   tenant:
-    description: The tenant that submits (and owns) the stack; must be a key of O(tenants).
+    description:
+      - The tenant that submits (and owns) the stack; must be a key of O(tenants). Required unless O(submission)
+        is given, which names it.
+      - Its files must lie in its own directory C(<root>/<tenant>/) of O(submission_roots), owned by its uid.
     type: str
-    required: true
   stack:
-    description: Name of the stack; its objects are named C(<stack>_<name>).
+    description:
+      - Name of the stack; its objects are named C(<stack>_<name>). Required unless O(submission) is given.
     type: str
-    required: true
   rancher_compose_file:
     description:
       - "The tenant's C(rancher-compose.yml) (C(scale), C(start_on_create), C(health_check),
@@ -37,11 +54,12 @@ options:
     elements: str
   submission_roots:
     description:
-      - Directories that tenants' files are read from. The compose file (and the rancher-compose file) must lie
-        inside one of them, after symbolic links are resolved; a file elsewhere is refused unread.
-      - Defaults to the inventory variable C(spin_submission_roots), else V([/srv/spin/submissions]); a tenant's
-        vars file must never set it. Templated per task, so V(/srv/spin/submissions/{{ spin_tenant }}) keeps each
-        tenant in a directory of its own.
+      - Directories that tenants' files are read from, each holding one directory per tenant,
+        C(<root>/<tenant>/), owned by the tenant's uid (the role C(spin.platform.tenant) makes it). A file is read
+        only from the task's tenant's directory, after symbolic links are resolved; a file elsewhere is refused
+        unread.
+      - Defaults to the inventory variable C(spin_submission_roots), else V([/srv/spin/submissions]); extra vars
+        that set it are refused.
     type: list
     elements: path
   lb_platform:
@@ -62,7 +80,7 @@ options:
     description:
       - "The tenant registry, infra staff's data: C({name: {uid: int, gid: int, paths: [...],
         quota: {replicas: int}}})."
-      - Defaults to the inventory variable C(spin_tenants); a tenant's vars file must never set it.
+      - Defaults to the inventory variable C(spin_tenants); extra vars that set it are refused.
     type: dict
   global_fs_roots:
     description:

@@ -34,6 +34,9 @@ from ansible_collections.spin.platform.plugins.module_utils.errors import SpinEr
 DEFAULT_AUDIT_LOG = "/var/log/spin/audit.jsonl"
 ACTIONS = ("deploy", "remove", "check")
 OUTCOMES = ("deployed", "removed", "refused", "failed", "interrupted", "checked")
+# what a record says of where the run came from: the submission (path, tenant, owner uid) and the
+# staff user who ran the playbook on the controller
+ORIGIN_KEYS = ("submission", "run_by")
 FILE_MODE = 0o640
 DIR_MODE = 0o750
 
@@ -166,6 +169,7 @@ def runs(records, alive=process_alive):
                      "action": record.get("action"), "input_digest": record.get("input_digest"),
                      "started": None, "finished": None, "outcome": None, "cause": None, "changes": {},
                      "dry_run": bool(record.get("dry_run"))}
+            entry.update({key: record[key] for key in ORIGIN_KEYS if key in record})
             out.append(entry)
             if run_id:
                 by_id[run_id] = entry
@@ -204,9 +208,11 @@ def read_stack_records(path, stack):
 class Run(object):
     """The audit records of one spin_stack run. ``path`` None or empty: no audit trail."""
 
-    def __init__(self, path, tenant, stack, action, digest, dry_run=False):
+    def __init__(self, path, tenant, stack, action, digest, dry_run=False, origin=None):
         self.path, self.tenant, self.stack, self.action, self.digest = path, tenant, stack, action, digest
         self.dry_run = dry_run
+        # where the submission came from (path, its owner) and who ran the playbook: in every record
+        self.origin = {key: value for key, value in (origin or {}).items() if key in ORIGIN_KEYS}
         self.id = uuid.uuid4().hex
         self.started = False
 
@@ -232,7 +238,7 @@ class Run(object):
         if not self.path or self.dry_run:
             return None
         record = make_record(self.tenant, self.stack, self.action, self.digest, run=self.id, phase="intent",
-                             **_process())
+                             **dict(self.origin, **_process()))
         append_record(record, self.path)
         self.started = True
         return record
@@ -245,6 +251,7 @@ class Run(object):
             raise SpinError("audit outcome must be one of %s, not %r" % (", ".join(OUTCOMES), outcome))
         if self.dry_run:
             extra["dry_run"] = True
+        extra = dict(self.origin, **extra)
         record = make_record(self.tenant, self.stack, self.action, self.digest, violations=violations, errors=errors,
                              changes=changes, run=self.id, phase="result", outcome=outcome, cause=cause, **extra)
         append_record(record, self.path)

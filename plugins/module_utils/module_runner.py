@@ -13,6 +13,10 @@ from __future__ import annotations
 from .errors import SpinError
 from .swarm import SwarmClient
 
+# the modules that take a tenant's submission: the tenant and the stack are named, by the task or (its action
+# plugin read it on the controller) by the submission
+SUBMISSION_NAMED = {"required_one_of": [("tenant", "submission"), ("stack", "submission")]}
+
 # set by the warm worker (in the forked child that runs one task) before it calls a module's main()
 WARM_TASK = {"request": None}
 

@@ -49,8 +49,8 @@ options:
     description:
       - The tenant's C(docker-compose.yml); its directory is the submission directory, and every build context
         must lie inside it.
+      - Leave it out when O(submission) is given, which names it.
     type: path
-    required: true
   _builds:
     description: Internal, set by the action plugin - the packed builds.
     type: list
@@ -124,7 +124,7 @@ import json
 
 from ansible_collections.spin.platform.plugins.module_utils import build as build_model
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 
 OUTPUT_LINES = 30
@@ -132,9 +132,10 @@ OUTPUT_LINES = 30
 
 def argument_spec():
     spec = dict(
-        tenant=dict(type="str", required=True),
-        stack=dict(type="str", required=True),
-        compose_file=dict(type="path", required=True),
+        submission=dict(type="str"),
+        tenant=dict(type="str"),
+        stack=dict(type="str"),
+        compose_file=dict(type="path"),
         rancher_compose_file=dict(type="path"),
         variables=dict(type="dict", default={}),
         profiles=dict(type="list", elements="str"),
@@ -225,7 +226,7 @@ def summary_line(entry, check_mode):
 
 
 def main():
-    run_module(argument_spec(), run)
+    run_module(argument_spec(), run, **SUBMISSION_NAMED)
 
 
 if __name__ == "__main__":

@@ -47,8 +47,8 @@ options:
       - The tenant's C(docker-compose.yml), absolute or relative to the working directory of
         C(ansible-playbook) (then to the playbook's directory).
       - Its directory is the submission directory; every file the compose files name must lie inside it.
+      - Leave it out when O(submission) is given, which names it.
     type: path
-    required: true
   fail_on_violation:
     description: Fail the task when the stack breaks the policy (every violation in the message, one per line).
     type: bool
@@ -168,16 +168,17 @@ input_digest:
 '''
 
 
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
 from ansible_collections.spin.platform.plugins.module_utils import audit, preflight
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 
 
 def argument_spec():
     spec = {
-        "tenant": {"type": "str", "required": True},
-        "stack": {"type": "str", "required": True},
-        "compose_file": {"type": "path", "required": True},
+        "submission": {"type": "str"},
+        "tenant": {"type": "str"},
+        "stack": {"type": "str"},
+        "compose_file": {"type": "path"},
         "rancher_compose_file": {"type": "path"},
         "variables": {"type": "dict", "default": {}},
         "profiles": {"type": "list", "elements": "str"},
@@ -208,8 +209,9 @@ def run(params, client):
 
     digest = controller.get("input_digest")
     if params["audit_log"]:
+        origin = {key: value for key, value in (controller.get("origin") or {}).items() if key in audit.ORIGIN_KEYS}
         audit.append_record(audit.make_record(tenant, stack, "check", digest, violations=found,
-                                              errors=controller.get("error_count", 0)),
+                                              errors=controller.get("error_count", 0), **origin),
                             params["audit_log"])
     return {"changed": False, "violations": found, "allowed": not found and not controller.get("error_count"),
             "replicas": checked["replicas"], "engine": checked["engine"], "warnings": checked["warnings"],
@@ -217,7 +219,7 @@ def run(params, client):
 
 
 def main():
-    run_module(argument_spec(), lambda module, client: run(module.params, client))
+    run_module(argument_spec(), lambda module, client: run(module.params, client), **SUBMISSION_NAMED)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ options:
         playbook's directory). Its directory is the submission directory; every file it names (env_file,
         secrets, extends) must lie inside it.
       - Required with O(state=present).
+      - Leave it out when O(submission) is given, which names it.
     type: path
   remove_volumes:
     description: With O(state=absent), remove the stack's named volumes and their data too.
@@ -126,6 +127,15 @@ options:
         in RV(build)."
       - "C(playbooks/deploy.yml) sets it when the build node (labelled C(spin.build)) is the deploying
         manager; on another build node a M(spin.platform.spin_build) task of its own builds first."
+    type: bool
+    default: false
+  verdict_only:
+    description:
+      - "Only judge the stack, as the deploy would: the controller's verdict and the manager's (ownership, the
+        quota, the claims on the edge, placement, the images), changing nothing and building nothing. A refused
+        stack fails the task and is audited as refused; an allowed one returns RV(builds)."
+      - "C(playbooks/deploy.yml) runs it before a build on a build node of its own, so that a refused stack
+        builds nothing (with O(build=true) the deploy task does the same by itself)."
     type: bool
     default: false
   _tasks:
@@ -174,6 +184,32 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+tenant:
+  description: The tenant of the stack (with O(submission), the one whose directory holds it).
+  returned: always
+  type: str
+  sample: cory
+stack:
+  description: The stack's name.
+  returned: always
+  type: str
+  sample: magic
+report:
+  description:
+    - What a person reads after the run, one line each (C(playbooks/deploy.yml) prints it) - what changed, what
+      was built, the stack's URLs and where a generated root password is kept.
+  returned: with O(state=present), when the stack was not refused
+  type: list
+  elements: str
+  sample: ["Stack magic of tenant cory: 2 created, 0 updated, 0 removed, 0 unchanged.", "web: http://web.magic.cory.localhost/"]
+verdict:
+  description: With O(verdict_only=true), V(allowed) (a refused stack fails the task instead).
+  returned: with O(verdict_only=true)
+  type: str
+builds:
+  description: With O(verdict_only=true), how many of the stack's images are built from its submission.
+  returned: with O(verdict_only=true)
+  type: int
 build:
   description:
     - "With O(build=true) and a stack that builds images, the result of building them (that of
@@ -262,7 +298,7 @@ worker:
 
 import signal
 
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
 from ansible_collections.spin.platform.plugins.module_utils import (audit, haproxy, images, lb, lb_node, policy_facts,
                                                                     policy_settings, preflight, sensitive,
                                                                     stack_defaults)
@@ -273,8 +309,9 @@ from ansible_collections.spin.platform.plugins.module_utils.swarm import connect
 
 def argument_spec():
     spec = {
-        "tenant": {"type": "str", "required": True},
-        "stack": {"type": "str", "required": True},
+        "submission": {"type": "str"},
+        "tenant": {"type": "str"},
+        "stack": {"type": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "compose_file": {"type": "path"},
         "rancher_compose_file": {"type": "path"},
@@ -295,6 +332,7 @@ def argument_spec():
         "lb_platform": {"type": "dict"},
         "public_host": {"type": "str"},
         "build": {"type": "bool", "default": False},
+        "verdict_only": {"type": "bool", "default": False},
         # filled in by the action plugin
         "_tasks": {"type": "dict"},
         "_sensitive": {"type": "dict", "default": {}, "no_log": True},
@@ -392,8 +430,9 @@ def run(module, client):
     if params["_tasks"] is not None:
         params["_tasks"] = sensitive.attach(params["_tasks"], params["_sensitive"])
     action = "deploy" if params["state"] == "present" else "remove"
-    trail = audit.Run(params["audit_log"], tenant, stack, action, (params["_controller"] or {}).get("input_digest"),
-                      dry_run=module.check_mode)
+    controller = params["_controller"] or {}
+    trail = audit.Run(params["audit_log"], tenant, stack, action, controller.get("input_digest"),
+                      dry_run=module.check_mode or params["verdict_only"], origin=controller.get("origin"))
     for warning in trail.close_interrupted():
         module.warn(warning)
     trail.start()   # the intent: before anything (a claim included) changes
@@ -418,7 +457,7 @@ def run(module, client):
         result["audit"] = trail.finish("refused", cause="; ".join(messages), violations=result["violations"],
                                        errors=errors)
     else:
-        outcome = "checked" if module.check_mode else {"deploy": "deployed", "remove": "removed"}[action]
+        outcome = "checked" if trail.dry_run else {"deploy": "deployed", "remove": "removed"}[action]
         result["audit"] = trail.finish(outcome, changes=result.pop("_changes"))
     return result
 
@@ -430,6 +469,8 @@ def _run(module, client, action, stage):
     platform = {"spin_tenants": params["tenants"], "spin_global_fs_roots": params["global_fs_roots"],
                 "spin_policy": params["policy"], "spin_global_fs": params.get("global_fs")}
     reconciler = StackReconciler(client, check_mode=module.check_mode)
+    # the verdict alone: every check of a deploy in check mode, and nothing planned after them
+    dry = module.check_mode or params["verdict_only"]
 
     if params["state"] == "present":
         checked = preflight.manager_checks(client, tenant, stack, platform, controller, params["docker_host"],
@@ -444,10 +485,12 @@ def _run(module, client, action, stage):
         running = {svc["Spec"]["Name"]: (svc["Spec"].get("Labels") or {}).get(images.LABEL)
                    for svc in client.services(labels={"spin.stack": stack})}
         pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"),
-                                                 built=built, check_mode=module.check_mode, pinned_from=running)
+                                                 built=built, check_mode=dry, pinned_from=running)
         for warning in pin_warnings:
             module.warn(warning)
-        routes = _plan_routes(client, params, tasks, module.check_mode) if params["lb"] else None
+        routes = _plan_routes(client, params, tasks, dry) if params["lb"] else None
+        if params["verdict_only"]:
+            return {"changed": False, "verdict": "allowed", "builds": len(built), "images": pins, "_changes": {}}
         plan = reconciler.plan_present(tenant, stack, tasks)
     else:
         violations = policy_facts.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
@@ -511,7 +554,7 @@ def generated_secrets(tasks):
 
 
 def main():
-    run_module(argument_spec(), run)
+    run_module(argument_spec(), run, **SUBMISSION_NAMED)
 
 
 if __name__ == "__main__":

@@ -36,13 +36,14 @@ attributes:
     details: Everything happens in the action plugin, on the controller.
 options:
   compose_file:
-    description: The tenant's C(docker-compose.yml), absolute or relative to the working directory.
+    description:
+      - The tenant's C(docker-compose.yml), absolute or relative to the working directory.
+      - Leave it out when O(submission) is given, which names it.
     type: path
-    required: true
   dest:
-    description: Where to write the task file on the controller.
+    description: Where to write the task file on the controller; by default C(<stack>.tasks.yml) in the working
+      directory.
     type: path
-    required: true
 author:
   - spin.platform contributors (@spin-platform)
 '''
@@ -50,14 +51,19 @@ author:
 EXAMPLES = r'''
 - name: Write the seed's translation for review
   spin.platform.spin_translate:
-    tenant: demo
-    stack: seed
-    compose_file: examples/seed/docker-compose.yml
-    rancher_compose_file: examples/seed/rancher-compose.yml
+    submission: /srv/spin/submissions/demo/seed
     dest: /tmp/seed.tasks.yml
 '''
 
 RETURN = r'''
+tenant:
+  description: The tenant of the stack (with O(submission), the one whose directory holds it).
+  returned: always
+  type: str
+stack:
+  description: The stack's name.
+  returned: always
+  type: str
 dest:
   description: The task file written.
   returned: success

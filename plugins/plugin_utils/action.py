@@ -16,8 +16,9 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, platform_defaults,
-                                                                               warning_messages)
+from ansible_collections.spin.platform.plugins.plugin_utils import guard, submission_vars
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, locate,
+                                                                               platform_defaults, warning_messages)
 
 # keys of a module's result that stay out of the action's result
 INTERNAL_KEYS = ("invocation", "_ansible_parsed")
@@ -62,26 +63,55 @@ class SubmissionAction(SpinAction):
         raise NotImplementedError
 
     def spin_run(self, result, task_vars):
+        # before anything of the task is looked at: extra vars that carry a tenant's vars file
+        guard.refuse_tenant_extra_vars(self._loader)
+        if not self._task.args.get("submission") and not self._task.args.get("tenant"):
+            raise SpinError("no submission named: give the tenant's submission directory <root>/<tenant>/<stack>/ "
+                            "(or the vars.yml in it), e.g.\n  %s" % guard.suggested_command(guard.cli_args_now()))
         spec = self.argument_spec()
         for option in self.CONTROLLER_PATHS:
             spec[option]["type"] = "str"
+        # a submission path stands for the tenant, stack and files (submission_vars.OPTIONS)
+        for option in ("tenant", "stack"):
+            spec[option] = dict(spec[option], required=False)
         dummy, args = self.validate_argument_spec(argument_spec=spec)
         del dummy
         self._spec = spec
-        platform_defaults(args, task_vars, self._templar, self._loader)
+        platform_defaults(args, task_vars, self._templar)
+        origin = {"run_by": guard.staff_user()}
+        if args.get("submission"):
+            given = sorted(o for o in submission_vars.OPTIONS if o in self._task.args)
+            if given:
+                raise SpinError("give either submission or %s, not both: the submission names the tenant, the "
+                                "stack and its files" % ", ".join(given))
+            resolved = submission_vars.resolve(self._locate(args["submission"]), args.get("submission_roots"),
+                                               args.get("tenants"), need_files=args.get("state") != "absent")
+            origin["submission"] = resolved.pop("_submission")
+            args.update(resolved)
+        elif not args.get("stack"):
+            raise SpinError("missing required arguments: stack (or give submission)")
+        self._origin = origin
         return self.submit(args, result, task_vars)
+
+    def _locate(self, path):
+        """A path the task gives, absolute or relative to the working directory, then the playbook's."""
+        return locate(path, [os.getcwd(), self._loader.get_basedir()])
 
     def submit(self, args, result, task_vars):
         """The plugin's work on validated ``args`` with the platform options filled."""
         raise NotImplementedError
 
     def check_submission(self, args):
-        """The controller's one verdict: ``(model, facts, tasks)`` (see submission.check_submission)."""
-        return check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        """The controller's one verdict: ``(model, facts, tasks)`` (see submission.check_submission);
+        ``facts["origin"]`` says where the submission came from and who runs the task (audit trail)."""
+        model, facts, tasks = check_submission(args, [os.getcwd(), self._loader.get_basedir()])
+        facts["origin"] = self._origin
+        return model, facts, tasks
 
     def module_args(self, args):
-        """The task's own options (not the private ones the action adds), for the module."""
-        return {k: v for k, v in args.items() if k in self._spec and not k.startswith("_")}
+        """The task's own options (not the private ones the action adds), for the module; the
+        submission path stays here (the controller read it; the module gets what it stands for)."""
+        return {k: v for k, v in args.items() if k in self._spec and not k.startswith("_") and k != "submission"}
 
     @staticmethod
     def add_warnings(result, diagnostics):

@@ -15,12 +15,13 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_values impor
 # ---------------------------------------------------------------------------------------------
 # reading files of the submission
 
-def make_dir_reader(base_dir, max_bytes=1024 * 1024):
+def make_dir_reader(base_dir, max_bytes=1024 * 1024, tree=None):
     """A ``read_file(relpath)`` callback confined to ``base_dir`` (the only I/O helper here).
 
     Refuses absolute paths, ``..`` escapes and symbolic links that lead outside, with a message
-    the tenant can act on. Returns text; bytes that are not UTF-8 survive as surrogate escapes,
-    so binary secrets round-trip exactly.
+    the tenant can act on. With ``tree`` (``submission_tree.SubmissionTree``) a file is read only
+    when it is the tenant's own (owner and modes, opened without following links). Returns text;
+    bytes that are not UTF-8 survive as surrogate escapes, so binary secrets round-trip exactly.
     """
     base = os.path.realpath(base_dir)
 
@@ -28,6 +29,8 @@ def make_dir_reader(base_dir, max_bytes=1024 * 1024):
         full = _confined(base, relpath)
         if not os.path.isfile(full):
             raise SpinError("'%s' does not exist in the submission directory (or is not a file)" % relpath)
+        if tree is not None:
+            return tree.read(full, max_bytes).decode("utf-8", "surrogateescape")
         if os.path.getsize(full) > max_bytes:
             raise SpinError("'%s' is larger than %d bytes: refused" % (relpath, max_bytes))
         with open(full, "rb") as handle:
@@ -36,17 +39,22 @@ def make_dir_reader(base_dir, max_bytes=1024 * 1024):
     return read_file
 
 
-def make_dir_stat(base_dir):
+def make_dir_stat(base_dir, tree=None):
     """A ``stat_file(relpath)`` callback confined to ``base_dir``, like ``make_dir_reader``:
     {"kind": "file", "mode"} | {"kind": "dir", "files": [names of the regular files in it]} |
-    {"kind": "missing"}. Refuses what leads outside (SpinError)."""
+    {"kind": "missing"}. Refuses what leads outside, and with ``tree`` what is not the tenant's
+    own (SpinError)."""
     base = os.path.realpath(base_dir)
 
     def stat_file(relpath):
         full = _confined(base, relpath)
         if os.path.isdir(full):
+            if tree is not None:
+                tree.check_dir(full)
             return {"kind": "dir", "files": _files_below(base, full)}
         if os.path.isfile(full):
+            if tree is not None:
+                tree.check_file(full)
             return {"kind": "file", "mode": os.stat(full).st_mode & 0o7777}
         return {"kind": "missing"}
 

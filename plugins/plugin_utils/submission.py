@@ -17,23 +17,21 @@ from ansible_collections.spin.platform.plugins.module_utils import (allowance, a
 from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
-from ansible_collections.spin.platform.plugins.plugin_utils import build_context, compose, compose_text, translate
+from ansible_collections.spin.platform.plugins.plugin_utils import (build_context, compose, compose_text, submission_tree,
+                                                                    translate)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
 PLATFORM_VARS = {"tenants": "spin_tenants", "global_fs_roots": "spin_global_fs_roots", "policy": "spin_policy",
                  "platform": "spin_platform", "global_fs": "spin_global_fs",
                  "submission_roots": "spin_submission_roots"}
-# where tenants' files may be read when the platform names no roots
-DEFAULT_SUBMISSION_ROOTS = ["/srv/spin/submissions"]
 DOTENV = ".env"
 
 
-def platform_defaults(args, task_vars, templar, loader):
-    """Fill the platform options the task left out from the inventory variables, after refusing
-    any that a tenant's vars file (extra vars) tried to set; ``lb_platform`` gets the edge's
-    ``spin_lb_*`` variables (the controller checks the load balancer rules too). Raises SpinError."""
-    refuse_platform_vars_from_tenant(loader)
+def platform_defaults(args, task_vars, templar):
+    """Fill the platform options the task left out from the inventory variables (extra vars that
+    set any are refused before: ``guard``); ``lb_platform`` gets the edge's ``spin_lb_*``
+    variables (the controller checks the load balancer rules too)."""
     for option, variable in PLATFORM_VARS.items():
         if args.get(option) is None and task_vars.get(variable) is not None:
             args[option] = templar.template(task_vars[variable])
@@ -43,20 +41,18 @@ def platform_defaults(args, task_vars, templar, loader):
     return args
 
 
-def confine(path, roots, option):
-    """``path`` with its symbolic links resolved, when that lies inside one of the submission
-    ``roots`` (also resolved); else SpinError. A file outside is never opened, so nothing of it
-    is shown."""
-    roots = roots if roots is not None else DEFAULT_SUBMISSION_ROOTS
+def confine(path, roots, option, tenants, tenant):
+    """``path`` with its symbolic links resolved, and the tenant tree it lies in, when that lies in
+    ``tenant``'s directory of one of the submission ``roots``; else SpinError. The tenant is where
+    the file is, never what the task says: a file of another tenant's directory is refused unread.
+    -> ``(real path, submission_tree.SubmissionTree)``."""
     real = os.path.realpath(path)
-    for root in roots:
-        root = os.path.realpath(os.path.expanduser(str(root)))
-        if os.path.commonpath([root, real]) == root:
-            return real
-    link = " (a symbolic link to %s)" % real if os.path.realpath(path) != os.path.abspath(path) else ""
-    raise SpinError("%s %s%s is outside the submission roots (%s): tenants' files are read only from there; put "
-                    "the submission under one of them (infra staff set the roots: spin_submission_roots)"
-                    % (option, path, link, ", ".join(str(r) for r in roots) or "none"))
+    tree = submission_tree.locate(path, roots, tenants, option, follow=True)
+    if tree.tenant != tenant:
+        link = " (a symbolic link to %s)" % real if real != os.path.abspath(path) else ""
+        raise SpinError("%s %s%s lies in tenant '%s''s directory %s, not in tenant '%s''s: a stack is deployed only "
+                        "from its own tenant's submissions" % (option, path, link, tree.tenant, tree.directory, tenant))
+    return real, tree
 
 
 def locate(path, bases):
@@ -71,15 +67,16 @@ def locate(path, bases):
     return os.path.abspath(candidates[0]) if candidates else os.path.abspath(path)
 
 
-def read_submission(compose_path, rancher_path):
-    """Read the compose files inside the submission directory (the compose file's directory).
+def read_submission(compose_path, rancher_path, tree=None):
+    """Read the compose files inside the submission directory (the compose file's directory), each
+    only when it is the tenant's own (``tree``).
 
     Returns ``(texts, names, reader, seen)``: texts by role, the names the tenant reads in
     messages (relative to the submission directory), the confined reader for the files the
     compose files name, and ``seen`` ({name: text} of every file read, for the digest).
     """
     base = os.path.dirname(compose_path)
-    inner = compose_text.make_dir_reader(base)
+    inner = compose_text.make_dir_reader(base, tree=tree)
     seen = {}
 
     def reader(relpath):
@@ -127,18 +124,18 @@ def check_submission(args, bases):
                                         "spin_global_fs_roots": args.get("global_fs_roots")})
     placement.check_filesystems(args.get("global_fs"))
     lb_platform = haproxy.normalise_platform(args.get("lb_platform"))
-    roots = args.get("submission_roots")
-    compose_path = confine(locate(args["compose_file"], bases), roots, "compose_file")
-    rancher_path = confine(locate(args["rancher_compose_file"], bases), roots, "rancher_compose_file") \
-        if args.get("rancher_compose_file") else None
-    texts, names, reader, seen = read_submission(compose_path, rancher_path)
+    roots, tenants, tenant = args.get("submission_roots"), args.get("tenants"), args["tenant"]
+    compose_path, tree = confine(locate(args["compose_file"], bases), roots, "compose_file", tenants, tenant)
+    rancher_path = confine(locate(args["rancher_compose_file"], bases), roots, "rancher_compose_file", tenants,
+                           tenant)[0] if args.get("rancher_compose_file") else None
+    texts, names, reader, seen = read_submission(compose_path, rancher_path, tree)
     base = os.path.dirname(compose_path)
     variables, diagnostics = dotenv(reader, base, args.get("variables"))
     model, parsed = compose.parse_stack(texts["compose"], names["compose"], texts["rancher"], names["rancher"],
                                         read_file=reader, env=variables, profiles=args.get("profiles"),
-                                        stat_file=compose_text.make_dir_stat(base))
+                                        stat_file=compose_text.make_dir_stat(base, tree))
     diagnostics += parsed
-    tenant, stack = args["tenant"], args["stack"]
+    stack = args["stack"]
     entry = pol["tenants"].get(tenant)
     model = policy.apply_policy_defaults(model, tenant, entry, pol)
     files = {"compose": names["compose"], "rancher": names["rancher"]}
@@ -227,18 +224,3 @@ def problem_messages(diagnostics, violations):
 def warning_messages(diagnostics):
     """The warnings among ``diagnostics``, one line each, as the task's warnings."""
     return diagnostics_messages(diagnostics, "warning")
-
-
-PLATFORM_ONLY_VARS = tuple(PLATFORM_VARS.values())
-
-
-def refuse_platform_vars_from_tenant(loader):
-    """Extra vars (``-e @vars.yml``, the tenant's file) outrank the inventory: a tenant could give
-    itself another uid, roots or policy. Refuse any platform variable that arrives that way."""
-    from ansible.utils.vars import load_extra_vars
-
-    given = sorted(name for name in load_extra_vars(loader) if name in PLATFORM_ONLY_VARS
-                   or name.startswith("spin_lb_"))
-    if given:
-        raise SpinError("the extra vars (the tenant's vars file) set %s: only infra staff set these, in the "
-                        "inventory. Remove them from the vars file." % ", ".join(given))

@@ -458,5 +458,19 @@ def render_task_file(tasks, tenant, stack, inactive=None):
                                               endpoint["service"], endpoint["target"])
     for name, profiles in sorted((inactive or {}).items()):
         header += "# Not deployed: service %s (profiles %s, none of them active)\n" % (name, ", ".join(profiles))
-    return header + yaml.safe_dump(entries, sort_keys=False, default_flow_style=False, width=120,
-                                   allow_unicode=True)
+    return header + yaml.dump(entries, Dumper=_ReviewDumper, sort_keys=False, default_flow_style=False, width=120,
+                              allow_unicode=True)
+
+
+class _ReviewDumper(yaml.SafeDumper):
+    """Writes every string that holds a Jinja delimiter as ``!unsafe``: the review file is run with
+    ansible-playbook, and a tenant's ``{{ lookup('pipe', ...) }}`` must stay text there too."""
+
+
+def _represent_text(dumper, text):
+    if any(mark in text for mark in ("{{", "{%", "{#")):
+        return dumper.represent_scalar("!unsafe", text, style="'")
+    return dumper.represent_str(text)
+
+
+_ReviewDumper.add_representer(str, _represent_text)

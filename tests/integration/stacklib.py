@@ -1,6 +1,8 @@
 """Helpers for the integration tests that deploy stacks through the tenant's entry points."""
 import glob
 import os
+import pathlib
+import shutil
 import uuid
 
 import yaml
@@ -29,12 +31,52 @@ def write_inventory(directory, **platform_vars):
     return path
 
 
-class Tenant(object):
-    """A tenant's submission directory with its vars file, and the stack's Swarm objects."""
+# where the local inventory reads tenants' submissions from (spin_submission_roots)
+SUBMISSION_ROOT = "/srv/spin/submissions"
 
-    def __init__(self, tmp_path, docker_client, playbook, stack, tenant="demo"):
-        self.dir = tmp_path / stack
-        self.dir.mkdir()
+
+def registry():
+    """The tenant registry the local inventory carries (spin_tenants)."""
+    with open(os.path.join(ROOT, "inventory", "group_vars", "all", "spin_tenants.yml")) as handle:
+        return yaml.safe_load(handle)["spin_tenants"]
+
+
+def submission_dir(tenant, stack, uid=None, gid=None, root=SUBMISSION_ROOT):
+    """An empty ``<root>/<tenant>/<stack>/`` as the platform expects a submission: the tenant's
+    directory and the stack's owned by the tenant's uid (from the registry unless given), 0750.
+    -> its path (pathlib)."""
+    entry = registry().get(tenant) or {}
+    uid = entry["uid"] if uid is None else uid
+    gid = entry.get("gid", uid) if gid is None else gid
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    directory = os.path.join(root, tenant, stack)
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    for path in (os.path.dirname(directory), directory):
+        os.chown(path, uid, gid)
+        os.chmod(path, 0o750)
+    return pathlib.Path(directory)
+
+
+def hand_in(directory, uid, gid):
+    """The tenant's upload: every file and directory below ``directory`` becomes the tenant's."""
+    for base, dirs, files in os.walk(str(directory)):
+        for name in dirs + files:
+            os.lchown(os.path.join(base, name), uid, gid)
+    os.lchown(str(directory), uid, gid)
+
+
+class Tenant(object):
+    """A tenant's submission directory (``<root>/<tenant>/<stack>/``, the tenant's own) with its
+    vars file, and the stack's Swarm objects. ``uid``/``gid``: the tenant's, where the test's
+    inventory registers a tenant that the committed registry does not hold."""
+
+    def __init__(self, tmp_path, docker_client, playbook, stack, tenant="demo", uid=None, gid=None):
+        del tmp_path  # the submission lives where the platform reads it, not in the test's scratch directory
+        entry = registry().get(tenant) or {}
+        self.uid = entry["uid"] if uid is None else uid
+        self.gid = entry.get("gid", self.uid) if gid is None else gid
+        self.dir = submission_dir(tenant, stack, self.uid, self.gid)
         self.docker = docker_client
         self.playbook = playbook
         self.stack = stack
@@ -42,21 +84,26 @@ class Tenant(object):
 
     def write(self, compose, rancher=None, **files):
         (self.dir / "docker-compose.yml").write_text(compose if isinstance(compose, str) else yaml.safe_dump(compose))
-        vars_file = {"spin_tenant": self.tenant, "spin_stack": self.stack,
-                     "spin_compose_file": str(self.dir / "docker-compose.yml")}
+        vars_file = {"spin_stack": self.stack, "spin_compose_file": "docker-compose.yml"}
         if rancher is not None:
             (self.dir / "rancher-compose.yml").write_text(rancher if isinstance(rancher, str)
                                                           else yaml.safe_dump(rancher))
-            vars_file["spin_rancher_compose_file"] = str(self.dir / "rancher-compose.yml")
+            vars_file["spin_rancher_compose_file"] = "rancher-compose.yml"
         for name, text in files.items():
             (self.dir / name).write_text(text)
         (self.dir / "vars.yml").write_text(yaml.safe_dump(vars_file))
 
+    @property
+    def submission(self):
+        """What staff name on the command line: the submission's vars file."""
+        return str(self.dir / "vars.yml")
+
     def deploy(self, *args, check=True):
-        return self.playbook("playbooks/deploy.yml", "-e", "@%s" % (self.dir / "vars.yml"), *args, check=check)
+        hand_in(self.dir, self.uid, self.gid)
+        return self.playbook("playbooks/deploy.yml", "-e", "spin_submission=%s" % self.submission, *args, check=check)
 
     def remove(self, *args, check=True):
-        return self.playbook("playbooks/remove.yml", "-e", "@%s" % (self.dir / "vars.yml"), *args, check=check)
+        return self.playbook("playbooks/remove.yml", "-e", "spin_submission=%s" % self.submission, *args, check=check)
 
     def services(self):
         return {s.name: s for s in self.docker.services.list(filters={"label": "spin.stack=" + self.stack})}

@@ -9,11 +9,10 @@ import types
 import pytest
 
 from ansible_collections.spin.platform.plugins.action import spin_policy, spin_stack, spin_translate
+from ansible_collections.spin.platform.tests.unit import tenant_tree
 
 HERE = os.path.dirname(__file__)
-FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "compose"))
-SEED = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", "examples", "seed"))
-CASES = sorted(os.listdir(FIXTURES)) + ["seed"]
+CASES = sorted(os.listdir(tenant_tree.FIXTURES)) + ["seed"]
 POLICY = {"images": ["*"], "registries": ["*"]}
 
 
@@ -41,10 +40,9 @@ def manager(module_name, module_args, task_vars=None):
     return {"changed": True, "urls": [], "generated": []}
 
 
-def run(plugin, directory, dest, check_mode=False):
+def run(plugin, root, directory, dest, check_mode=False):
     args = {"tenant": "demo", "stack": "fx", "compose_file": os.path.join(directory, "docker-compose.yml"),
-            "policy": POLICY, "submission_roots": [os.path.dirname(directory)],
-            "tenants": {"demo": {"uid": 1000, "gid": 1000}}}
+            "policy": POLICY, "submission_roots": [root], "tenants": tenant_tree.registry()}
     if plugin is spin_translate:
         args["dest"] = dest
     task = types.SimpleNamespace(args=args, async_val=0, delegate_to=None, check_mode=check_mode, diff=False,
@@ -67,8 +65,8 @@ def verdict(result):
 
 @pytest.mark.parametrize("name", CASES)
 def test_policy_translate_and_stack_give_one_verdict(name, tmp_path):
-    directory = SEED if name == "seed" else os.path.join(FIXTURES, name)
-    results = {plugin.__name__.rsplit(".", 1)[-1]: run(plugin, directory, str(tmp_path / "tasks.yml"),
+    root, directory = tenant_tree.fixture(name)
+    results = {plugin.__name__.rsplit(".", 1)[-1]: run(plugin, root, directory, str(tmp_path / "tasks.yml"),
                                                        check_mode=plugin is spin_stack)
                for plugin in (spin_policy, spin_translate, spin_stack)}
     verdicts = {plugin: verdict(result) for plugin, result in results.items()}
@@ -87,9 +85,12 @@ def test_policy_translate_and_stack_give_one_verdict(name, tmp_path):
 def test_a_load_balancer_rule_is_refused_by_all_three_before_the_manager(tmp_path):
     """Before issue 8, spin_policy and spin_translate passed a stack that spin_stack refused on the
     manager (the edge's rules were checked only there): a service with 8080:80."""
-    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: httpd\n    ports: ['8080:80']\n")
+    root, directory = tenant_tree.submission(tmp_path)
+    with open(os.path.join(directory, "docker-compose.yml"), "w") as handle:
+        handle.write("services:\n  web:\n    image: httpd\n    ports: ['8080:80']\n")
+    tenant_tree.hand_in(directory)
     expected = ["docker-compose.yml: service 'web': key 'ports[0]': port 8080 is not one the platform lets stacks "
                 "publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports)"]
     for plugin in (spin_policy, spin_translate, spin_stack):
-        result = run(plugin, str(tmp_path), str(tmp_path / "tasks.yml"))
+        result = run(plugin, root, directory, str(tmp_path / "tasks.yml"))
         assert result.get("failed") and verdict(result)[0] == expected, (plugin.__name__, result)

@@ -1,5 +1,7 @@
 """A tenant's allowance of ports and host names (spin_tenants.<name>.ports / .hostnames): the
 registry's check, the role's check against the edge's settings, and the one verdict on a stack."""
+import os
+
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import allowance
@@ -7,6 +9,7 @@ from ansible_collections.spin.platform.plugins.module_utils import policy_settin
 from ansible_collections.spin.platform.plugins.plugin_utils import tenants
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
+from ansible_collections.spin.platform.tests.unit import tenant_tree
 
 ROUTE_DOMAIN_STACK = "services:\n  web:\n    image: httpd\n"
 
@@ -83,17 +86,19 @@ def test_onboard_records_the_allowance_and_refuses_more_than_the_edge():
 # the one verdict (check_submission): the controller refuses what lies outside the allowance
 
 def verdict(tmp_path, compose, rancher=None, **entry):
-    directory = tmp_path / "sub"
-    directory.mkdir(exist_ok=True)
-    (directory / "docker-compose.yml").write_text(compose)
+    root, directory = tenant_tree.submission(tmp_path, "cory", "site")
+    with open(os.path.join(directory, "docker-compose.yml"), "w") as handle:
+        handle.write(compose)
     if rancher:
-        (directory / "rancher-compose.yml").write_text(rancher)
+        with open(os.path.join(directory, "rancher-compose.yml"), "w") as handle:
+            handle.write(rancher)
+    tenant_tree.hand_in(directory)
     args = {"tenant": "cory", "stack": "site", "compose_file": "docker-compose.yml",
             "rancher_compose_file": "rancher-compose.yml" if rancher else None, "variables": {}, "policy": None,
-            "global_fs_roots": None, "submission_roots": [str(tmp_path)],
+            "global_fs_roots": None, "submission_roots": [root],
             "lb_platform": {"hostnames": ["*.example.org"]}, "platform": {"route_domain": "example.org"},
-            "tenants": {"cory": dict({"uid": 1000, "gid": 1000}, **entry)}}
-    _model, facts, tasks = check_submission(args, [str(directory)])
+            "tenants": tenant_tree.registry("cory", **entry)}
+    _model, facts, tasks = check_submission(args, [directory])
     errors = ["%s: service '%s': key '%s': %s" % (d["file"], d["service"], d["key"], d["message"])
               for d in facts["diagnostics"] if d["severity"] == "error"]
     return errors, tasks

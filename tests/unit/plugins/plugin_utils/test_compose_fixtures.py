@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, problem_messages
+from ansible_collections.spin.platform.tests.unit import tenant_tree
 
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "compose"))
@@ -20,12 +21,12 @@ LB = "is not one the platform lets stacks publish: use one of 80, 443, 8000-8009
 
 
 def judge(name):
-    directory = SEED if name == "seed" else os.path.join(FIXTURES, name)
+    root, directory = tenant_tree.fixture(name)
     rancher = os.path.join(directory, "rancher-compose.yml")
     args = {"tenant": "demo", "stack": "fx", "compose_file": os.path.join(directory, "docker-compose.yml"),
             "rancher_compose_file": rancher if os.path.exists(rancher) else None, "variables": {},
             "policy": {"images": ["*"], "registries": ["*"]}, "global_fs_roots": None,
-            "submission_roots": [os.path.dirname(directory)], "tenants": {"demo": {"uid": 1000, "gid": 1000}}}
+            "submission_roots": [root], "tenants": tenant_tree.registry()}
     return check_submission(args, [directory])
 
 

@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.plugin_utils.submission import locate, read_submission
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, locate, read_submission
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.tests.unit import tenant_tree
 
 
 def test_locate(tmp_path):
@@ -53,32 +54,37 @@ def test_read_submission_missing_compose(tmp_path):
     assert "does not exist" in info.value.message
 
 
+def _write(directory, files):
+    for name, text in files.items():
+        path = os.path.join(directory, name)
+        with open(path, "wb") as handle:
+            handle.write(text if isinstance(text, bytes) else text.encode())
+    tenant_tree.hand_in(directory)
+
+
 def test_check_submission_judges_on_the_controller(tmp_path):
-    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
-    directory = tmp_path / "sub"
-    directory.mkdir()
-    (directory / "docker-compose.yml").write_text(
-        "services:\n"
+    root, directory = tenant_tree.submission(tmp_path, "cory", "sub")
+    _write(directory, {
+        "docker-compose.yml": "services:\n"
         "  web:\n    image: httpd\n    privileged: true\n    env_file: app.env\n"
         "    volumes: ['/global/cfs/cdirs/cory:/d:ro']\n    user: '1000'\n"
-        "  agent:\n    image: httpd\n    deploy: {mode: global}\n")
-    (directory / "rancher-compose.yml").write_text("services:\n  web:\n    scale: 3\n")
-    (directory / "app.env").write_text("A=1\n")
+        "  agent:\n    image: httpd\n    deploy: {mode: global}\n",
+        "rancher-compose.yml": "services:\n  web:\n    scale: 3\n", "app.env": "A=1\n"})
     args = {"tenant": "cory", "stack": "demo", "compose_file": "docker-compose.yml",
             "rancher_compose_file": "rancher-compose.yml", "variables": {}, "policy": None,
-            "global_fs_roots": None, "submission_roots": [str(tmp_path)],
-            "tenants": {"cory": {"uid": 1000, "gid": 1000, "paths": ["/global/cfs/cdirs/cory"]}}}
-    model, facts, tasks = check_submission(args, [str(directory)])
+            "global_fs_roots": None, "submission_roots": [root],
+            "tenants": tenant_tree.registry("cory", paths=["/global/cfs/cdirs/cory"])}
+    model, facts, tasks = check_submission(args, [directory])
     assert tasks is None  # refused: nothing to apply
     assert [v["rule"] for v in facts["violations"]] == ["privileged"]
     assert facts["replicas"] == {"web": 3, "agent": "global"}
     assert facts["binds"] == [{"service": "web", "key": "volumes", "source": "/global/cfs/cdirs/cory",
                                "read_only": True}]
     assert facts["files"] == {"compose": "docker-compose.yml", "rancher": "rancher-compose.yml"}
-    assert facts["error_count"] == 0 and facts["compose_path"] == str(directory / "docker-compose.yml")
+    assert facts["error_count"] == 0 and facts["compose_path"] == os.path.join(directory, "docker-compose.yml")
     # the digest covers every file read, the env_file too
-    (directory / "app.env").write_text("A=2\n")
-    assert check_submission(args, [str(directory)])[1]["input_digest"] != facts["input_digest"]
+    _write(directory, {"app.env": "A=2\n"})
+    assert check_submission(args, [directory])[1]["input_digest"] != facts["input_digest"]
     assert model["services"]["web"]["cap_drop"] == ["ALL"]
     assert model["services"]["web"]["cap_add"] == ["NET_BIND_SERVICE"]
 
@@ -88,33 +94,27 @@ def test_check_submission_judges_on_the_controller(tmp_path):
 def _args(compose_file, roots, **extra):
     return dict({"tenant": "demo", "stack": "st", "compose_file": compose_file, "rancher_compose_file": None,
                  "variables": {}, "policy": None, "global_fs_roots": None, "submission_roots": roots,
-                 "tenants": {"demo": {"uid": 1000, "gid": 1000}}}, **extra)
+                 "tenants": tenant_tree.registry()}, **extra)
 
 
 def test_a_file_outside_the_submission_roots_is_refused_unread(tmp_path):
-    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
-    roots = tmp_path / "submissions"
-    roots.mkdir()
+    root, _directory = tenant_tree.submission(tmp_path)
     with pytest.raises(SpinError) as info:
-        check_submission(_args("/etc/shadow", [str(roots)]), [str(tmp_path)])
+        check_submission(_args("/etc/shadow", [root]), [str(tmp_path)])
     assert info.value.message == (
-        "compose_file /etc/shadow is outside the submission roots (%s): tenants' files are read only from there; "
-        "put the submission under one of them (infra staff set the roots: spin_submission_roots)" % roots)
+        "compose_file /etc/shadow is outside the submission roots (%s): tenants' files are read only from there, "
+        "from <root>/<tenant>/<stack>/ (infra staff set the roots: spin_submission_roots)" % root)
 
 
 def test_a_symbolic_link_that_leads_out_of_the_roots_is_refused(tmp_path):
-    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
-    roots = tmp_path / "submissions"
-    (roots / "demo").mkdir(parents=True)
+    root, directory = tenant_tree.submission(tmp_path)
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "docker-compose.yml").write_text("services: {web: {image: httpd}}\n")
-    (roots / "demo" / "docker-compose.yml").symlink_to(tmp_path / "elsewhere" / "docker-compose.yml")
-    (roots / "linked").symlink_to(tmp_path / "elsewhere")
-    for path in (roots / "demo" / "docker-compose.yml", roots / "linked" / "docker-compose.yml"):
-        with pytest.raises(SpinError) as info:
-            check_submission(_args(str(path), [str(roots)]), [str(tmp_path)])
-        assert "(a symbolic link to %s) is outside the submission roots" % (
-            tmp_path / "elsewhere" / "docker-compose.yml") in info.value.message
+    os.symlink(str(tmp_path / "elsewhere" / "docker-compose.yml"), os.path.join(directory, "docker-compose.yml"))
+    with pytest.raises(SpinError) as info:
+        check_submission(_args(os.path.join(directory, "docker-compose.yml"), [root]), [str(tmp_path)])
+    assert "(a symbolic link to %s) is outside the submission roots" % (
+        tmp_path / "elsewhere" / "docker-compose.yml") in info.value.message
 
 
 @pytest.mark.parametrize("content", [
@@ -124,9 +124,9 @@ def test_a_symbolic_link_that_leads_out_of_the_roots_is_refused(tmp_path):
     "- first secret line\n- second secret line\n",
 ])
 def test_a_file_that_is_not_a_compose_file_is_refused_without_its_content(tmp_path, content):
-    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
-    (tmp_path / "shadow").write_bytes(content if isinstance(content, bytes) else content.encode())
-    model, facts, tasks = check_submission(_args("shadow", [str(tmp_path)]), [str(tmp_path)])
+    root, directory = tenant_tree.submission(tmp_path)
+    _write(directory, {"shadow": content})
+    model, facts, tasks = check_submission(_args("shadow", [root]), [directory])
     messages = [d["message"] for d in facts["diagnostics"]]
     assert len(messages) == 1 and tasks is None
     assert messages[0].startswith("is not a compose file") or messages[0].startswith("must be a mapping")
@@ -135,24 +135,22 @@ def test_a_file_that_is_not_a_compose_file_is_refused_without_its_content(tmp_pa
 
 
 def test_dotenv_gives_defaults_that_the_vars_file_overrides(tmp_path):
-    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
-    (tmp_path / "docker-compose.yml").write_text(
-        "services:\n  web:\n    image: 'httpd:${TAG}'\n    environment: {GREETING: '${GREETING}', ONLY: $ONLY}\n"
-        "  debug:\n    image: httpd\n    profiles: [debug]\n")
-    (tmp_path / ".env").write_text("TAG=2.4\nGREETING=from-dotenv\nONLY=dotenv\nCOMPOSE_PROFILES=debug\n")
-    model, facts, tasks = check_submission(_args("docker-compose.yml", [str(tmp_path)],
-                                                 variables={"GREETING": "from-vars"}), [str(tmp_path)])
+    root, directory = tenant_tree.submission(tmp_path)
+    _write(directory, {"docker-compose.yml":
+                       "services:\n  web:\n    image: 'httpd:${TAG}'\n    environment: {GREETING: '${GREETING}', "
+                       "ONLY: $ONLY}\n  debug:\n    image: httpd\n    profiles: [debug]\n",
+                       ".env": "TAG=2.4\nGREETING=from-dotenv\nONLY=dotenv\nCOMPOSE_PROFILES=debug\n"})
+    model, facts, tasks = check_submission(_args("docker-compose.yml", [root],
+                                                 variables={"GREETING": "from-vars"}), [directory])
     assert facts["diagnostics"] == [] and tasks is not None
     web = model["services"]["web"]
     assert web["image"] == "httpd:2.4"
     assert web["environment"] == {"GREETING": "from-vars", "ONLY": "dotenv"}
     assert sorted(model["services"]) == ["debug", "web"]  # COMPOSE_PROFILES from .env
     # the vars file's profiles win over .env
-    model, facts, tasks = check_submission(_args("docker-compose.yml", [str(tmp_path)], profiles=[]),
-                                           [str(tmp_path)])
+    model, facts, tasks = check_submission(_args("docker-compose.yml", [root], profiles=[]), [directory])
     assert sorted(model["services"]) == ["web"] and facts["inactive"] == {"debug": ["debug"]}
     # .env is part of the input the audit digest covers
     before = facts["input_digest"]
-    (tmp_path / ".env").write_text("TAG=2.4\nGREETING=x\nONLY=y\n")
-    assert check_submission(_args("docker-compose.yml", [str(tmp_path)], profiles=[]),
-                            [str(tmp_path)])[1]["input_digest"] != before
+    _write(directory, {".env": "TAG=2.4\nGREETING=x\nONLY=y\n"})
+    assert check_submission(_args("docker-compose.yml", [root], profiles=[]), [directory])[1]["input_digest"] != before

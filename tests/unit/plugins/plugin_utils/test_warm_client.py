@@ -206,7 +206,7 @@ def test_the_worker_starts_once_answers_tasks_and_keeps_its_files_to_its_user(wo
     answer = ask(worker, {"stack": "web"})
     assert answer.returncode == 0, answer.stderr
     result = json.loads(answer.stdout)
-    assert result["failed"] is True and "missing required arguments: tenant" in result["msg"]
+    assert result["failed"] is True and "one of the following is required: tenant, submission" in result["msg"]
     # another version's socket is not there: that task is not taken
     assert run(warm_client.CLIENT, worker.dir, "0" * 24, data=b"{}").returncode == warm_client.NO_WORKER
 
