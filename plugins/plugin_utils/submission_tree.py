@@ -38,6 +38,13 @@ def _inside(parent, path):
     return path != parent and os.path.commonpath([parent, path]) == parent
 
 
+def _is_link(name, dir_fd):
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def _tenant_names_by_uid(tenants):
     return {entry.get("uid"): name for name, entry in (tenants or {}).items() if isinstance(entry, dict)}
 
@@ -155,7 +162,8 @@ class SubmissionTree(object):
         try:
             return os.open(name, flags, dir_fd=dir_fd) if dir_fd is not None else os.open(name, flags)
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.EMLINK):
+            # O_NOFOLLOW on a link: ELOOP, or ENOTDIR with O_DIRECTORY
+            if exc.errno in (errno.ELOOP, errno.EMLINK) or (exc.errno == errno.ENOTDIR and _is_link(name, dir_fd)):
                 raise SpinError("%s is a symbolic link where a file or directory is expected (it changed while "
                                 "it was read?): submissions are read without following links" % path)
             if exc.errno == errno.ENOTDIR:

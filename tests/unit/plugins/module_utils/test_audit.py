@@ -176,3 +176,18 @@ def test_a_zombie_is_not_alive(tmp_path):
         assert handle.read().rsplit(")", 1)[1].split()[0] == "Z"
     assert audit.process_alive(record) is False
     child.wait()
+
+
+def test_every_record_of_a_run_says_where_the_submission_came_from_and_who_ran_it(tmp_path):
+    path = str(tmp_path / "audit.jsonl")
+    origin = {"submission": {"path": "/srv/spin/submissions/cory/magic", "tenant": "cory", "uid": 51234},
+              "run_by": {"user": "alice", "uid": 4001, "sudo_user": "alice"}, "ignored": "not an origin key"}
+    run = audit.Run(path, "cory", "magic", "deploy", "sha256:ab", origin=origin)
+    run.start()
+    run.finish("deployed")
+    records = audit.read_records(path)
+    assert [(r["phase"], r["submission"], r["run_by"]) for r in records] == [
+        ("intent", origin["submission"], origin["run_by"]), ("result", origin["submission"], origin["run_by"])]
+    assert all("ignored" not in r for r in records)
+    [entry] = audit.runs(records)
+    assert (entry["submission"]["path"], entry["run_by"]["user"]) == ("/srv/spin/submissions/cory/magic", "alice")

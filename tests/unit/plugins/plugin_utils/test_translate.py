@@ -375,3 +375,33 @@ def test_render_task_file():
     assert secret["data"] == "<redacted: 7 bytes>"
     assert hashlib.sha256(b"hunter2").hexdigest()[:11] not in text
     assert entries[4]["spin.platform.spin_config"]["data"] == base64.b64encode(b"key = value").decode()
+
+
+def test_the_review_file_keeps_a_tenants_template_as_text_when_ansible_reads_it(tmp_path):
+    """The review file is run with ansible-playbook, which templates what a task file says: a tenant's
+    {{ ... }} (value or key) must stay text there, while the file's own text is templated as usual."""
+    import inspect
+
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    hostile = "{{ lookup('pipe', 'id > %s') }}" % (tmp_path / "ran")
+    model, diagnostics = compose.parse_stack(yaml.safe_dump({"services": {"web": {
+        "image": "httpd", "environment": {"GREETING": hostile}, "labels": {"x{{ 1 }}": "{% raw %}"}}}}),
+        "docker-compose.yml")
+    assert not [d for d in diagnostics if d["severity"] == "error"]
+    text = translate.render_task_file(translate.stack_to_tasks(model, "demo", "seed"), "demo", "seed")
+    path = tmp_path / "seed.tasks.yml"
+    path.write_text(text + "- name: the reviewer's own line\n  ansible.builtin.debug: {msg: '{{ 1 + 1 }}'}\n")
+    loader = DataLoader()
+    # read as a playbook's task file is read (ansible-core 2.19 trusts such files' text as templates)
+    trusted = {"trusted_as_template": True} if "trusted_as_template" in inspect.signature(
+        loader.load_from_file).parameters else {}
+    tasks = loader.load_from_file(str(path), **trusted)
+    templar = Templar(loader=loader)
+    assert str(templar.template(tasks[-1]["ansible.builtin.debug"]["msg"])) == "2"   # the file's own text is templated
+    params = next(t["spin.platform.spin_service"] for t in tasks if "spin.platform.spin_service" in t)
+    assert templar.template(params["env"]["GREETING"]) == hostile
+    assert templar.template(params["container_labels"])["x{{ 1 }}"] == "{% raw %}"
+    assert not (tmp_path / "ran").exists()
+    assert "!unsafe '%s'" % hostile.replace("'", "''") in text
