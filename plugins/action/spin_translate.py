@@ -14,7 +14,7 @@ from ansible_collections.spin.platform.plugins.plugin_utils.submission import pr
 
 SPEC = {
     "submission": {"type": "str"},
-        "tenant": {"type": "str"},
+    "tenant": {"type": "str"},
     "stack": {"type": "str"},
     "compose_file": {"type": "path"},
     "rancher_compose_file": {"type": "path"},

@@ -68,10 +68,10 @@ def locate(path, roots, tenants, option="submission", follow=False):
         tenant = relative.split(os.sep)[0]
         entry = (tenants or {}).get(tenant)
         if not isinstance(entry, dict):
+            where = os.path.join(given, tenant)
             raise SpinError("%s %s lies in %s, which is no tenant's directory: there is no tenant '%s' in the "
                             "registry (spin_tenants). Submissions live in <root>/<tenant>/<stack>/; infra staff "
-                            "onboard tenants with playbooks/tenant.yml" % (option, path, os.path.join(given, tenant),
-                                                                            tenant))
+                            "onboard tenants with playbooks/tenant.yml" % (option, path, where, tenant))
         if not isinstance(entry.get("uid"), int) or isinstance(entry.get("uid"), bool):
             raise SpinError("tenant '%s' has no uid in the registry (spin_tenants), so no file can be known as "
                             "its own: infra staff give it one (playbooks/tenant.yml)" % tenant)
@@ -79,7 +79,7 @@ def locate(path, roots, tenants, option="submission", follow=False):
     link = " (a symbolic link to %s)" % real if real != path else ""
     raise SpinError("%s %s%s is outside the submission roots (%s): tenants' files are read only from there, "
                     "from <root>/<tenant>/<stack>/ (infra staff set the roots: spin_submission_roots)"
-                    % (option, path, link, ", ".join(given for given, _ in pairs) or "none"))
+                    % (option, path, link, ", ".join(given for given, real_root in pairs) or "none"))
 
 
 class SubmissionTree(object):

@@ -32,13 +32,13 @@ KEYS = {
                               "submission"),
     "spin_stack": ("stack", "the stack's name (default: the submission directory's name)"),
     "spin_compose_file": ("compose_file", "the compose file, relative to the submission directory"),
-    "spin_rancher_compose_file": ("rancher_compose_file", "the rancher-compose file, relative to the submission "
-                                                           "directory"),
+    "spin_rancher_compose_file": ("rancher_compose_file",
+                                  "the rancher-compose file, relative to the submission directory"),
     "spin_compose_variables": ("variables", "values for ${VAR} in the compose files, over .env"),
     "spin_compose_profiles": ("profiles", "the active compose profiles"),
 }
 # task options that a submission path stands for: a task gives either the path or these
-OPTIONS = tuple(option for option, _ in KEYS.values())
+OPTIONS = tuple(option for option, meaning in KEYS.values())
 
 
 def resolve(path, roots, tenants, need_files=True):

@@ -53,7 +53,7 @@ def test_a_template_in_the_vars_file_stays_text(tmp_path):
     root, directory = submit(tmp_path, {"docker-compose.yml": "services: {}\n",
                                         "vars.yml": "spin_compose_variables: {X: \"%s\"}\n" % text})
     options = resolve(root, directory)
-    assert options["variables"] == {"X": text} and type(options["variables"]["X"]) is str
+    assert options["variables"] == {"X": text} and options["variables"]["X"].__class__ is str
     assert not (tmp_path / "ran").exists()
 
 
