@@ -67,6 +67,18 @@ step() {
     STEP_TIMES+=("$(printf '%6d s  %s' $((SECONDS - began)) "$title")")
 }
 
+# no_tracebacks command...: run an ansible tool (ansible-playbook, molecule); a traceback of the collection's
+# code in its output fails the step even when the tool's exit code is 0 (a crash is a bug). The tests run
+# with ANSIBLE_DISPLAY_TRACEBACK=error: ansible-core 2.19 hides tracebacks otherwise.
+no_tracebacks() {
+    local log rc=0
+    log="$(mktemp)"
+    "$@" 2>&1 | tee "$log" || rc=$?
+    python3 tests/integration/tracebacks.py "$log" || rc=1
+    rm -f "$log"
+    return "$rc"
+}
+
 # ansible-test on one Python; extra ansible-test options pass through (e.g. --test pep8, a path).
 # Its shellcheck test needs Debian's shellcheck (else it is skipped with a warning).
 sanity() {
@@ -130,15 +142,17 @@ oldest_core() {
     "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit
     local scratch
     scratch="$(mktemp -d)"
-    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/translate.yml -e @examples/seed.vars.yml \
-        -e "spin_translate_dest=$scratch/seed.tasks.yml"
-    "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/deploy.yml -e @examples/seed.vars.yml --check
+    no_tracebacks "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/translate.yml \
+        -e @examples/seed.vars.yml -e "spin_translate_dest=$scratch/seed.tasks.yml"
+    no_tracebacks "$venv/bin/ansible-playbook" -i inventory/local.yml playbooks/deploy.yml \
+        -e @examples/seed.vars.yml --check
     rm -rf "$scratch"
 }
 
 run_tests() {
     local started=$SECONDS full=0
     [ "${1:-}" = --full ] && full=1
+    export ANSIBLE_DISPLAY_TRACEBACK=error
     step "ansible-lint (production profile)" ansible-lint --profile production --offline roles playbooks molecule
     step "ansible-test sanity (Python 3.11)" sanity
     step "ansible-test units (the unit tests)" units
@@ -155,7 +169,7 @@ run_tests() {
             say "Molecule scenario $scenario: skipped (./spin test --full runs it)"
             continue
         fi
-        step "Molecule scenario $scenario" molecule test --scenario-name "$scenario"
+        step "Molecule scenario $scenario" no_tracebacks molecule test --scenario-name "$scenario"
     done
     say "All tests passed in $((SECONDS - started)) s"
     printf '%s\n' "${STEP_TIMES[@]}"
