@@ -27,7 +27,7 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images, placement
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic, messages as diagnostic_messages
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (_Invalid, _abs_path, _bool, _bytes,
@@ -1103,8 +1103,11 @@ _PLACEMENT_SPEC = {"constraints": None, "preferences": None, "max_replicas_per_n
 
 
 def _constraint(text):
-    if not re.match(r"^\s*[\w.\-]+\s*(==|!=)\s*\S.*$", text):
-        raise _Invalid("'%s' is not a constraint: write it like node.role == worker" % text)
+    """A constraint as Swarm reads it (placement.split_constraint): what Swarm would refuse when the service is
+    made is refused here, before anything is created."""
+    if placement.split_constraint(text) is None:
+        raise _Invalid("'%s' is not a constraint Swarm reads: write it like node.labels.zone == a (a key, == or "
+                       "!=, a value of letters, digits and - _ . : /)" % text)
     return text.strip()
 
 
@@ -1116,16 +1119,15 @@ def _preference(item):
 
 def _d_placement(sp, key, value):
     fields = sp.fields(key, value, _PLACEMENT_SPEC) or {}
-    placement = sp.model["deploy"]["placement"]
+    spec = sp.model["deploy"]["placement"]
     if "constraints" in fields:
         texts = sp.check(key + ".constraints", _str_list, fields["constraints"], default=[])
-        placement["constraints"] = [c for c in (sp.check(key + ".constraints", _constraint, t) for t in texts) if c]
+        spec["constraints"] = [c for c in (sp.check(key + ".constraints", _constraint, t) for t in texts) if c]
     if "preferences" in fields:
         items = sp.check(key + ".preferences", _list, fields["preferences"], default=[])
-        placement["preferences"] = [p for p in (sp.check(key + ".preferences", _preference, i) for i in items) if p]
+        spec["preferences"] = [p for p in (sp.check(key + ".preferences", _preference, i) for i in items) if p]
     if fields.get("max_replicas_per_node") is not None:
-        placement["max_replicas_per_node"] = sp.check(key + ".max_replicas_per_node", _int,
-                                                      fields["max_replicas_per_node"])
+        spec["max_replicas_per_node"] = sp.check(key + ".max_replicas_per_node", _int, fields["max_replicas_per_node"])
 
 
 _UPDATE_FIELDS = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")

@@ -333,8 +333,9 @@ ERRORS = [
      ["key 'deploy.resources.reservations.devices': not supported on spin.platform: the platform has no devices "
       "to reserve (GPUs)"]),
     ("deploy: {resources: {limit: {}}}", ["key 'deploy.resources.limit': unknown key (did you mean 'limits'?)"]),
-    ("deploy: {placement: {constraints: [bad]}}", ["key 'deploy.placement.constraints': 'bad' is not a constraint: "
-                                                   "write it like node.role == worker"]),
+    ("deploy: {placement: {constraints: [bad]}}", ["key 'deploy.placement.constraints': 'bad' is not a constraint "
+                                                   "Swarm reads: write it like node.labels.zone == a (a key, == or "
+                                                   "!=, a value of letters, digits and - _ . : /)"]),
     ("deploy: {placement: {preferences: [node.labels.x]}}",
      ["key 'deploy.placement.preferences': each preference is a mapping like {spread: node.labels.zone}"]),
     ("deploy: {update_config: {order: sideways}}",
