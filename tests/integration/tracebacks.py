@@ -5,6 +5,8 @@ return code a test expected (a refusal that "worked" through an exception, a tas
 ansible-core 2.19 prints tracebacks only when ANSIBLE_DISPLAY_TRACEBACK asks for them: ``ENV`` is what
 every test's ansible run sets. The collection's code is any file under ``ansible_collections/spin/platform/``
 (the checkout's link, an installed copy, a module's AnsiballZ payload) or under the checkout's ``plugins/``.
+A traceback that ends in ``Message: ...`` instead of an exception is no crash: ansible-core 2.19 shows
+where a module called ``fail_json`` (a refusal) that way.
 
 As a command: ``python tracebacks.py FILE...`` prints the tracebacks it finds and exits 1 (./spin test runs
 the tools' output through it).
@@ -33,9 +35,18 @@ def collection_tracebacks(output, root=ROOT):
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(text)
         block = text[start:end]
-        if any(_is_collection_path(path, root) for path in _FRAME.findall(block)):
+        if _ends_in_exception(block) and any(_is_collection_path(path, root) for path in _FRAME.findall(block)):
             found.append(block.strip())
     return found
+
+
+def _ends_in_exception(block):
+    """Whether the frames of ``block`` end in an exception (``KeyError: 'x'``), not in ansible-core's
+    ``Message: ...`` of a module's fail_json call."""
+    for line in block.splitlines()[1:]:
+        if line.strip() and not line[0].isspace():
+            return not line.startswith("Message:")
+    return True
 
 
 def describe(found, limit=6000):

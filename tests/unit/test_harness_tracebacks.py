@@ -27,6 +27,23 @@ MODULE_CRASH = ('fatal: [local]: FAILED! => {"changed": false, "exception": "Tra
                 'File \\"/tmp/ansible_spin.platform.spin_stack_payload_x/ansible_spin.platform.spin_stack_payload.zip/'
                 'ansible_collections/spin/platform/plugins/module_utils/stack.py\\", line 9, in apply\\n'
                 'KeyError: \'x\'\\n", "msg": "MODULE FAILURE"}')
+# a module that refused with fail_json: ansible-core 2.19 shows where it was called, ending in "Message:"
+REFUSAL = """\
+[ERROR]: Task failed: Module failed: refused
+Traceback (most recent call last):
+  File "/root/.ansible/tmp/ansible-tmp-1/AnsiballZ_spin_stack.py", line 266, in <module>
+    _ansiballz_main(
+  File "/tmp/ansible_spin.platform.spin_stack_payload_q/ansible_spin.platform.spin_stack_payload.zip/ansible_collections/spin/platform/plugins/module_utils/module_runner.py", line 55, in run_module
+    module.fail_json(**result)
+Message: refused
+
+The above target exception was the direct cause of the following controller exception:
+
+Traceback (most recent call last):
+  File "/venv/lib/python3.11/site-packages/ansible/executor/task_executor.py", line 426, in _execute
+    _captured.AnsibleActionCapturedError.maybe_raise_on_result(result)
+ansible._internal._errors._captured.AnsibleModuleCapturedError: Module failed: refused
+"""
 # an action plugin imported from the checkout's own plugins/ directory
 CHECKOUT_CRASH = """\
 Traceback (most recent call last):
@@ -54,6 +71,8 @@ fatal: [local]: FAILED! => {"msg": "docker-compose.yml: service 'web': key 'env_
     (CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
     (CORE_CRASH, []),
     (MENTIONS, []),
+    (REFUSAL, []),
+    (REFUSAL + MODULE_CRASH, ["plugins/module_utils/stack.py"]),
     (CORE_CRASH + CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
     ("", []),
 ])

@@ -1,0 +1,69 @@
+"""Placement within the tenants' nodes (issue 17), through playbooks/deploy.yml on the real engine: a
+tenant that pins its service to the managers or to the edge node is refused, naming file, service,
+key and fix, and nothing is created; a placement that only narrows deploys, after the platform's own
+constraints (spin_platform.tenant_constraints). Objects carry the prefix ``h3``."""
+import uuid
+
+import pytest
+from stacklib import Tenant, write_inventory
+
+PINNED = """\
+services:
+  web:
+    image: httpd
+    deploy:
+      placement:
+        constraints: [node.role == manager, node.labels.spin.edge==true]
+"""
+
+NARROWED = """\
+services:
+  web:
+    image: httpd
+    deploy:
+      placement:
+        constraints: [node.platform.arch != s390x]
+        preferences: [{spread: node.labels.zone}]
+        max_replicas_per_node: 2
+"""
+
+FIX = "remove it: tenants narrow placement only by node.labels.<name> (labels outside spin.*) and " \
+      "node.platform.os / node.platform.arch"
+
+
+@pytest.fixture
+def tenant(tmp_path, docker_client, playbook):
+    inventory = write_inventory(tmp_path, spin_platform={"tenant_constraints": ["node.platform.os==linux"]})
+
+    def run(path, *args, check=True):
+        return playbook(path, *args, inventory=inventory, check=check)
+
+    tenant = Tenant(tmp_path, docker_client, run, "h3pl" + uuid.uuid4().hex[:6])
+    yield tenant
+    tenant.remove("-e", "spin_remove_volumes=true", check=False)
+
+
+def test_a_service_pinned_to_the_managers_or_the_edge_is_refused(tenant):
+    tenant.write(PINNED)
+    result = tenant.deploy(check=False)
+    assert result.rc != 0
+    for line in [
+        "docker-compose.yml: service 'web': key 'deploy.placement.constraints': [placement] 'node.role == manager' "
+        "places by the node's role (node.role): which nodes run tenants' services is the platform's to say; " + FIX,
+        "docker-compose.yml: service 'web': key 'deploy.placement.constraints': [placement] "
+        "'node.labels.spin.edge==true' places by the platform's own node label spin.edge (edge, build and registry "
+        "nodes, global file systems); " + FIX,
+    ]:
+        assert line in result.output, result.output[-4000:]
+    assert tenant.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
+
+
+def test_a_placement_that_narrows_deploys_after_the_platforms_constraints(tenant):
+    tenant.write(NARROWED)
+    tenant.deploy()
+    service = tenant.services()[tenant.stack + "_web"]
+    placement = service.attrs["Spec"]["TaskTemplate"]["Placement"]
+    assert placement["Constraints"] == ["node.platform.os==linux", "node.platform.arch != s390x"]
+    assert placement["Preferences"] == [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]
+    assert placement["MaxReplicas"] == 2
+    assert len(tenant.running(tenant.stack + "_web")) == 1
