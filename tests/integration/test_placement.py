@@ -1,7 +1,9 @@
-"""Placement within the tenants' nodes (issue 17), through playbooks/deploy.yml on the real engine: a
-tenant that pins its service to the managers or to the edge node is refused, naming file, service,
-key and fix, and nothing is created; a placement that only narrows deploys, after the platform's own
-constraints (spin_platform.tenant_constraints). Objects carry the prefix ``h3``."""
+"""Holes in front of the policy (issue 17), through playbooks/deploy.yml on the real engine. Placement
+within the tenants' nodes: a tenant that pins its service to the managers or to the edge node is refused,
+naming file, service, key and fix, and nothing is created; a placement that only narrows deploys, after
+the platform's own constraints (spin_platform.tenant_constraints). A digest-pinned image that is nowhere
+is refused before anything is created. Objects carry the prefix ``h3``."""
+import time
 import uuid
 
 import pytest
@@ -67,3 +69,28 @@ def test_a_placement_that_narrows_deploys_after_the_platforms_constraints(tenant
     assert placement["Preferences"] == [{"Spread": {"SpreadDescriptor": "node.labels.zone"}}]
     assert placement["MaxReplicas"] == 2
     assert len(tenant.running(tenant.stack + "_web")) == 1
+
+
+# ---- a digest-pinned image that is nowhere: refused before anything is created -----------------------
+
+MISSING_DIGEST = "httpd@sha256:" + "1" * 64   # an allowed image, a digest nobody has
+
+
+def created_objects(docker_client, stack, since):
+    """What the engine created for the stack since ``since`` (its events: networks, services, secrets, configs)."""
+    events = docker_client.events(since=since, until=int(time.time()) + 1, decode=True)
+    return sorted({(e["Type"], e["Actor"]["Attributes"].get("name", "")) for e in events
+                   if e.get("Action") == "create" and stack in e["Actor"]["Attributes"].get("name", "")})
+
+
+def test_a_digest_pinned_image_that_is_nowhere_is_refused_before_anything_is_created(tenant, docker_client):
+    tenant.write("services:\n  web:\n    image: httpd\n  app:\n    image: %s\n    command: [sleep, '60']\n"
+                 % MISSING_DIGEST)
+    since = int(time.time()) - 1
+    result = tenant.deploy(check=False)
+    assert result.rc != 0
+    assert ("cannot pin the stack's images, nothing was changed: service 'app': image '%s' was found neither in "
+            "this node's engine nor in registry docker.io. Build or push the image first" % MISSING_DIGEST) \
+        in result.output, result.output[-4000:]
+    assert created_objects(docker_client, tenant.stack, since) == []
+    assert tenant.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
