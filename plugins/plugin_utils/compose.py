@@ -38,8 +38,8 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_values impor
                                                                                    _nonempty_str, _restart_policy,
                                                                                    _scalar_text, _show, _str,
                                                                                    _str_list, _unknown_key)
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import (_as_bytes, _as_text, _interpolate_tree,
-                                                                                 parse_env_file)
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import (MissingFile, _as_bytes, _as_text,
+                                                                                 _interpolate_tree, parse_env_file)
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_extends import _resolve
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (_check_cycles, _check_lb_rules,
                                                                                    _check_published, _check_references,
@@ -101,9 +101,7 @@ class _State:
                 raise SpinError("'%s' cannot be read: no submission directory was given" % path)
             try:
                 self.read_file(path)
-            except SpinError as exc:
-                if "does not exist" not in exc.message:
-                    raise
+            except MissingFile:
                 return {"kind": "missing"}
             return {"kind": "file", "mode": 0o644}
         except SpinError as exc:
@@ -294,9 +292,13 @@ def _read_var_file(sp, key, value):
     merged = {}
     for path, required, raw in _file_entries(value, key):
         if not required:
+            # skipped only when it does not exist; outside the submission, or no file, it is refused (as Compose)
             try:
                 text = sp.st.read_file(path) if sp.st.read_file else None
-            except SpinError:
+            except MissingFile:
+                text = None
+            except SpinError as exc:
+                sp.st.error(sp.file, sp.name, key, exc.message)
                 text = None
             if text is None:
                 continue

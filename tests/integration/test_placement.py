@@ -2,7 +2,10 @@
 within the tenants' nodes: a tenant that pins its service to the managers or to the edge node is refused,
 naming file, service, key and fix, and nothing is created; a placement that only narrows deploys, after
 the platform's own constraints (spin_platform.tenant_constraints). A digest-pinned image that is nowhere
-is refused before anything is created. Objects carry the prefix ``h3``."""
+is refused before anything is created. A file of the submission that cannot be read (an optional env file
+outside it, a named pipe, a NUL in a name) is refused in words, never a traceback. Objects carry the
+prefix ``h3``."""
+import os
 import time
 import uuid
 
@@ -94,3 +97,39 @@ def test_a_digest_pinned_image_that_is_nowhere_is_refused_before_anything_is_cre
         in result.output, result.output[-4000:]
     assert created_objects(docker_client, tenant.stack, since) == []
     assert tenant.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
+
+
+# ---- files the submission cannot read: refused in words, an optional env file outside included ---------
+
+UNREADABLE = """\
+services:
+  web:
+    image: httpd
+    env_file: [ok.env, {path: ../h3-outside.env, required: false}]
+  app:
+    image: httpd
+    env_file: pipe.env
+secrets:
+  pw:
+    file: "bad\\0name"
+"""
+
+
+def test_files_the_submission_cannot_read_are_refused_naming_file_service_and_key(tenant, docker_client):
+    tenant.write(UNREADABLE, **{"ok.env": "A=1\n"})
+    (tenant.dir.parent / "h3-outside.env").write_text("STOLEN=another tenant's secret\n")
+    os.mkfifo(str(tenant.dir / "pipe.env"))
+    since = int(time.time()) - 1
+    result = tenant.deploy(check=False)    # the harness fails the test on a traceback
+    assert result.rc != 0
+    for line in [
+        "docker-compose.yml: service 'web': key 'env_file': '../h3-outside.env' points outside the submission "
+        "directory: keep the file inside it",
+        "docker-compose.yml: service 'app': key 'env_file': 'pipe.env' is a named pipe, not a regular file: only "
+        "regular files of the submission are read; put the file itself there",
+        "docker-compose.yml: key 'secrets.pw.file': 'bad\\x00name' holds a NUL character, which no file name can: "
+        "remove it",
+    ]:
+        assert line in result.output, result.output[-4000:]
+    assert "STOLEN" not in result.output
+    assert created_objects(docker_client, tenant.stack, since) == []
