@@ -33,7 +33,7 @@ REFUSAL = """\
 Traceback (most recent call last):
   File "/root/.ansible/tmp/ansible-tmp-1/AnsiballZ_spin_stack.py", line 266, in <module>
     _ansiballz_main(
-  File "/tmp/ansible_spin.platform.spin_stack_payload_q/ansible_spin.platform.spin_stack_payload.zip/ansible_collections/spin/platform/plugins/module_utils/module_runner.py", line 55, in run_module
+  File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/module_utils/module_runner.py", line 55, in x
     module.fail_json(**result)
 Message: refused
 
