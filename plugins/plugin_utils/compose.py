@@ -329,8 +329,17 @@ def _k_label_file(sp, value):
     sp.label_file_vars = _labels(labels)
 
 
+# labels that placed containers on Rancher 1.x and classic Swarm: on Swarm mode they are only labels
+_SCHEDULER_LABELS = ("io.rancher.scheduler.", "com.docker.swarm.constraints", "com.docker.swarm.affinities")
+
+
 def _k_labels(sp, value):
     sp.labels = _labels(value)
+    for name in sp.labels:
+        if name.startswith(_SCHEDULER_LABELS):
+            sp.warning("labels.%s" % name, "a scheduler label of Rancher or classic Swarm places nothing here (the "
+                       "platform chooses the nodes): narrow where the service runs with deploy.placement.constraints "
+                       "on node.labels.<name>, or remove the label")
 
 
 def _k_user(sp, value):

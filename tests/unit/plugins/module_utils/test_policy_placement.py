@@ -126,6 +126,19 @@ def test_placement_from_a_compose_v2_file_and_through_extends_is_judged_the_same
     assert errors == [] and [(v["rule"], v["service"]) for v in violations] == [("placement", "web")]
 
 
+@pytest.mark.parametrize("label", ["io.rancher.scheduler.affinity:host_label", "io.rancher.scheduler.global",
+                                   "com.docker.swarm.constraints"])
+def test_rancher_and_classic_swarm_scheduler_labels_place_nothing_and_say_so(label):
+    model, diagnostics = compose.parse_stack("services:\n  web:\n    image: httpd\n    labels: {'%s': 'spin.edge=true'}\n"
+                                             % label, "docker-compose.yml")
+    assert [diag.format_diagnostic(d) for d in diagnostics] == [
+        "docker-compose.yml: service 'web': key 'labels.%s': warning: a scheduler label of Rancher or classic Swarm "
+        "places "
+        "nothing here (the platform chooses the nodes): narrow where the service runs with "
+        "deploy.placement.constraints on node.labels.<name>, or remove the label" % label]
+    assert model["services"]["web"]["deploy"]["placement"]["constraints"] == []
+
+
 def test_the_rule_can_be_disabled_by_the_platform():
     model, dummy = compose.parse_stack(placed(["node.role==manager"]), "docker-compose.yml")
     pol = policy_settings.merge_policy({"spin_tenants": TENANTS, "spin_policy": {"disabled_rules": ["placement"]}})
