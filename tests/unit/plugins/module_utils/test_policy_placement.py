@@ -133,8 +133,7 @@ def test_rancher_and_classic_swarm_scheduler_labels_place_nothing_and_say_so(lab
                                              % label, "docker-compose.yml")
     assert [diag.format_diagnostic(d) for d in diagnostics] == [
         "docker-compose.yml: service 'web': key 'labels.%s': warning: a scheduler label of Rancher or classic Swarm "
-        "places "
-        "nothing here (the platform chooses the nodes): narrow where the service runs with "
+        "places nothing here (the platform chooses the nodes): narrow where the service runs with "
         "deploy.placement.constraints on node.labels.<name>, or remove the label" % label]
     assert model["services"]["web"]["deploy"]["placement"]["constraints"] == []
 
