@@ -145,8 +145,8 @@ ENGINE_LABELS = "engine.labels."
 # attributes a tenant may narrow by, besides node labels outside the platform's namespaces
 TENANT_ATTRIBUTES = ("node.platform.os", "node.platform.arch")
 # the platform's business: (what the attribute is, for the message)
-PLATFORM_ATTRIBUTES = {"node.role": "the node's role", "node.id": "the node's ID", "node.hostname": "the node's host name",
-                       "node.ip": "the node's address"}
+PLATFORM_ATTRIBUTES = {"node.role": "the node's role", "node.id": "the node's ID",
+                       "node.hostname": "the node's host name", "node.ip": "the node's address"}
 TENANTS_MAY = ("tenants narrow placement only by node.labels.<name> (labels outside spin.*) and node.platform.os / "
                "node.platform.arch")
 _PLATFORMS_TO_SAY = "which nodes run tenants' services is the platform's to say"

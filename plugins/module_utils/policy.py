@@ -216,8 +216,8 @@ class _Checker:
             parts = placement.split_constraint(text)
             problem = parts and placement.tenant_placement_problem(parts[0], namespaces)
             if problem:
-                self.svc("placement", name, "deploy.placement.constraints", "'%s' places by %s" % (text.strip(), problem),
-                         "remove it: " + placement.TENANTS_MAY)
+                self.svc("placement", name, "deploy.placement.constraints",
+                         "'%s' places by %s" % (text.strip(), problem), "remove it: " + placement.TENANTS_MAY)
         for preference in spec.get("preferences") or []:
             spread = preference.get("spread") or ""
             problem = placement.tenant_placement_problem(spread.strip(), namespaces)

@@ -118,9 +118,11 @@ def test_every_refused_constraint_is_named_at_once_with_its_fix():
 
 
 def test_placement_from_a_compose_v2_file_and_through_extends_is_judged_the_same():
-    v2 = "version: '2.4'\nservices:\n  web:\n    image: httpd\n    deploy: {placement: {constraints: [node.role==manager]}}\n"
+    v2 = ("version: '2.4'\nservices:\n  web:\n    image: httpd\n"
+          "    deploy: {placement: {constraints: [node.role==manager]}}\n")
     assert [v["rule"] for v in verdict(v2)[1]] == ["placement"]
-    base = "services:\n  base:\n    image: httpd\n    deploy: {placement: {constraints: [node.labels.spin.edge==true]}}\n"
+    base = ("services:\n  base:\n    image: httpd\n"
+            "    deploy: {placement: {constraints: [node.labels.spin.edge==true]}}\n")
     extended = "services:\n  web:\n    extends: {file: base.yml, service: base}\n"
     errors, violations = verdict(extended, files={"base.yml": base})
     assert errors == [] and [(v["rule"], v["service"]) for v in violations] == [("placement", "web")]
@@ -129,8 +131,8 @@ def test_placement_from_a_compose_v2_file_and_through_extends_is_judged_the_same
 @pytest.mark.parametrize("label", ["io.rancher.scheduler.affinity:host_label", "io.rancher.scheduler.global",
                                    "com.docker.swarm.constraints"])
 def test_rancher_and_classic_swarm_scheduler_labels_place_nothing_and_say_so(label):
-    model, diagnostics = compose.parse_stack("services:\n  web:\n    image: httpd\n    labels: {'%s': 'spin.edge=true'}\n"
-                                             % label, "docker-compose.yml")
+    text = "services:\n  web:\n    image: httpd\n    labels: {'%s': 'spin.edge=true'}\n" % label
+    model, diagnostics = compose.parse_stack(text, "docker-compose.yml")
     assert [diag.format_diagnostic(d) for d in diagnostics] == [
         "docker-compose.yml: service 'web': key 'labels.%s': warning: a scheduler label of Rancher or classic Swarm "
         "places nothing here (the platform chooses the nodes): narrow where the service runs with "
