@@ -75,6 +75,9 @@ options:
         C(route_domain) (V(localhost)), C(route_port) (V(80)), C(http_images), C(http_ports),
         C(database_images)."
       - C(registry) (C(host:port)) names the platform registry that M(spin.platform.spin_stack) pins images from.
+      - C(tenant_constraints) (none) lists the placement constraints every tenant service gets before its own, the
+        nodes the platform gives tenants (V(node.role==worker) on a cluster); the policy's rule C(placement) lets a
+        tenant's own constraints only narrow them (C(docs/policy.md)).
     type: dict
   tenants:
     description:

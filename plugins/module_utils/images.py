@@ -14,7 +14,9 @@ manager, and the service is created with the result, so that
 
 Where an image is resolved, in this order:
 
-1. a reference with a digest (``app@sha256:...``) is already pinned;
+1. a reference with a digest (``app@sha256:...``), or an image ID, is already pinned: it stays as written,
+   once the local engine or (a digest) its registry has it; one that is nowhere is refused with the other
+   missing images, before anything is created;
 2. a reference that names a registry (``reg.example.org/app:1``): the registry's manifest digest,
    which the engine asks the registry for (``GET /distribution/<ref>/json``), else the digest the
    local engine recorded when it pulled or pushed that repository;
@@ -115,11 +117,9 @@ def pin_image(ref, engine, registry=None):
     ``engine`` answers ``distribution_digest(ref)`` (the registry's manifest digest, or None) and
     ``inspect_image(ref)`` (the local image, or None). Raises SpinError when the image is nowhere.
     """
-    if is_image_id(ref):
-        return {"image": ref, "source": "given", "warning": None}
     reg, repository, tag, digest = split_reference(ref)
-    if digest:
-        return {"image": ref, "source": "given", "warning": None}
+    if is_image_id(ref) or digest:
+        return _pinned_already(ref, reg, engine)
     tag = tag or "latest"
     tried = []
     candidates = [(reg, repository)] if reg else []
@@ -147,6 +147,19 @@ def pin_image(ref, engine, registry=None):
     raise SpinError("image '%s' was found neither in %s" % (ref, " nor in ".join(tried)))
 
 
+def _pinned_already(ref, reg, engine):
+    """A reference with a digest, or an image ID, names its bits already: it stays as written, once the engine has
+    them or (a digest) its registry has them. A service created with one that is nowhere would fail only after
+    it was created; this refuses it before anything is."""
+    if engine.inspect_image(ref) is not None:
+        return {"image": ref, "source": "given", "warning": None}
+    if is_image_id(ref):
+        raise SpinError("image '%s' was not found in this node's engine (an image ID names a local image)" % ref)
+    if engine.distribution_digest(ref):
+        return {"image": ref, "source": "given", "warning": None}
+    raise SpinError("image '%s' was found neither in this node's engine nor in registry %s" % (ref, reg or "docker.io"))
+
+
 def pin_services(engine, services, registry=None, built=(), check_mode=False, pinned_from=None):
     """Pin the image of every service params dict (translate.stack_to_tasks ``services``) in place.
 
@@ -158,7 +171,7 @@ def pin_services(engine, services, registry=None, built=(), check_mode=False, pi
     ``spin.image`` label of the running service}; where the written name is the same image spelled
     otherwise (``httpd``, ``docker.io/library/httpd:latest``) that label stays, so it is no change.
     """
-    pins, warnings, problems = {}, [], []
+    pins, warnings, problems, pinned = {}, [], [], []
     built = set(built or ())
     for params in services:
         written = params.get("image")
@@ -182,12 +195,14 @@ def pin_services(engine, services, registry=None, built=(), check_mode=False, pi
             else:
                 problems.append("service '%s': %s" % (service, exc.message))
                 continue
+        pinned.append((params, written, found))
+    if problems:
+        raise SpinError("cannot pin the stack's images, nothing was changed: %s. Build or push the image first "
+                        "(the images role builds the platform's images)" % "; ".join(problems))
+    for params, written, found in pinned:
         params["image"] = found["image"]
         params["labels"] = dict(params.get("labels") or {}, **{LABEL: written})
         pins[params["name"]] = {"image": written, "pinned": found["image"], "source": found["source"]}
         if found["warning"]:
             warnings.append("service %s: %s" % (params["name"], found["warning"]))
-    if problems:
-        raise SpinError("cannot pin the stack's images, nothing was changed: %s. Build or push the image first "
-                        "(the images role builds the platform's images)" % "; ".join(problems))
     return pins, warnings

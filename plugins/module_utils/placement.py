@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Placement by data. Pure.
+"""Placement: by data, and where tenants' tasks may go. Pure.
 
 The centre's global file systems are named in the inventory (``spin_global_fs``, the same data
 the role ``global_fs`` mounts from); the role labels every node that really carries a file system
@@ -8,6 +8,11 @@ the role ``global_fs`` mounts from); the role labels every node that really carr
 gets the placement constraint ``node.labels.spin.fs.<name>==true``, so Swarm runs its tasks only
 where the data is; a stack whose file system no node carries is refused before anything is
 created (rule ``global-fs-placement``).
+
+The nodes tenants get are the platform's to say (``spin_platform.tenant_constraints``, added to
+every tenant service); a tenant's own constraints and preferences may only narrow them, by node
+labels outside the platform's namespaces and the nodes' OS and architecture (rule ``placement``,
+``tenant_placement_problem``). Constraints are read as Swarm reads them (``split_constraint``).
 """
 from __future__ import annotations
 
@@ -122,3 +127,94 @@ def placement_violations(binds, filesystems, nodes, files=None):
             "fix": "platform staff: mount '%s' on the nodes with the role spin.platform.global_fs (it labels the "
                    "nodes that really have it); nothing was created" % name})
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# constraints as Swarm reads them, and what tenants may place by
+
+# swarmkit's manager/constraint: "==" is looked for before "!="; both sides are trimmed of Go's white
+# space; the key and the value must match these patterns (Go's (?i)[a-z] also takes the long s and the
+# Kelvin sign, its \s is ASCII white space only). Anything else Swarm refuses when the service is made.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+            "\u2028\u2029\u202f\u205f\u3000"
+_LETTER = "A-Za-z\u017f\u212a"
+_SWARM_KEY = re.compile(r"[%s_][%s0-9\-_.]+" % (_LETTER, _LETTER))
+_SWARM_VALUE = re.compile(r"[%s0-9:\-_\t\n\f\r .*()?+\[\]\\^$|/]+" % _LETTER)
+NODE_LABELS = "node.labels."
+ENGINE_LABELS = "engine.labels."
+# attributes a tenant may narrow by, besides node labels outside the platform's namespaces
+TENANT_ATTRIBUTES = ("node.platform.os", "node.platform.arch")
+# the platform's business: (what the attribute is, for the message)
+PLATFORM_ATTRIBUTES = {"node.role": "the node's role", "node.id": "the node's ID",
+                       "node.hostname": "the node's host name", "node.ip": "the node's address"}
+TENANTS_MAY = ("tenants narrow placement only by node.labels.<name> (labels outside spin.*) and node.platform.os / "
+               "node.platform.arch")
+_PLATFORMS_TO_SAY = "which nodes run tenants' services is the platform's to say"
+
+
+def split_constraint(text):
+    """``"node.labels.zone == a"`` -> ``("node.labels.zone", "==", "a")``, as Swarm reads it, or None where
+    Swarm would refuse it (no operator, a key or value outside its patterns)."""
+    for operator in ("==", "!="):
+        if operator in text:
+            key, value = (part.strip(_GO_SPACE) for part in text.split(operator, 1))
+            if _SWARM_KEY.fullmatch(key) and _SWARM_VALUE.fullmatch(value):
+                return key, operator, value
+            return None
+    return None
+
+
+def _label_of(key, prefix):
+    """The label a ``node.labels.`` / ``engine.labels.`` key names (Swarm: the prefix's ASCII letters in any
+    case, the label as written), or None."""
+    head = key[:len(prefix)]
+    if len(key) > len(prefix) and head.isascii() and head.lower() == prefix:
+        return key[len(prefix):]
+    return None
+
+
+def _platform_label(label, namespaces):
+    folded = label.casefold()
+    return any(folded.startswith(prefix.casefold()) for prefix in namespaces)
+
+
+def tenant_placement_problem(key, namespaces):
+    """What is wrong with a tenant placing by ``key`` (a constraint's key or a spread descriptor), or None.
+    ``namespaces``: the platform's label prefixes (policy ``reserved_label_prefixes``: spin., ...).
+    Keys are compared as Swarm compares them (case-insensitively, Unicode folding: ``node.ho\u017ftname`` is
+    node.hostname); whatever is not allowed is refused, also what Swarm does not know."""
+    label = _label_of(key, NODE_LABELS)
+    if label is not None:
+        if _platform_label(label, namespaces):
+            return "the platform's own node label %s (edge, build and registry nodes, global file systems)" % label
+        return None
+    folded = key.casefold()
+    if folded in TENANT_ATTRIBUTES:
+        return None
+    if folded in PLATFORM_ATTRIBUTES:
+        return "%s (%s): %s" % (PLATFORM_ATTRIBUTES[folded], key, _PLATFORMS_TO_SAY)
+    if _label_of(key, ENGINE_LABELS) is not None:
+        return "the engines' own labels (%s), which the platform does not manage" % key
+    return "'%s', which is no node attribute tenants may place by" % key
+
+
+def platform_constraints(value):
+    """``spin_platform.tenant_constraints`` (infra staff's: the constraints every tenant service gets,
+    such as node.role==worker) -> the list; SpinError naming the variable when it is not a list of
+    constraints Swarm reads."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, str) and split_constraint(c) for c in value):
+        raise SpinError("spin_platform.tenant_constraints must be a list of placement constraints Swarm reads, "
+                        "like [node.role==worker, node.labels.spin.edge!=true], not %r" % (value,))
+    return list(value)
+
+
+def with_platform_constraints(placement, constraints):
+    """A spin_service ``placement`` (or None) with the platform's constraints first, once each."""
+    if not constraints:
+        return placement
+    placement = dict(placement or {"constraints": [], "preferences": [], "max_replicas": None})
+    placement["constraints"] = list(constraints) + [c for c in placement.get("constraints") or []
+                                                    if c not in constraints]
+    return placement

@@ -18,6 +18,7 @@ import copy
 import fnmatch
 import re
 
+from ansible_collections.spin.platform.plugins.module_utils import placement
 from ansible_collections.spin.platform.plugins.module_utils.capabilities import short_name
 from ansible_collections.spin.platform.plugins.module_utils.images import short_name as image_short_name
 from ansible_collections.spin.platform.plugins.module_utils.ports import in_ports
@@ -175,6 +176,7 @@ class _Checker:
             self.svc("image", name, "image", "image '%s' is not among the images the platform allows (%s)"
                      % (image, allowed), "use one of the allowed images, or ask the platform staff to add yours")
         self.mounts(name, svc)
+        self.placement(name, (svc.get("deploy") or {}).get("placement") or {})
         self.capabilities(name, svc)
         if svc.get("privileged"):
             self.svc("privileged", name, "privileged", "privileged containers can take over the node",
@@ -206,6 +208,23 @@ class _Checker:
         if svc.get("external_links"):
             self.svc("external-links", name, "external_links", "links to containers outside the stack ('%s')"
                      % "', '".join(svc["external_links"]), "reach services of your stack by name; remove external_links")
+
+    def placement(self, name, spec):
+        """Constraints and preferences only narrow the nodes the platform gives tenants (placement.py)."""
+        namespaces = self.policy["reserved_label_prefixes"]
+        for text in spec.get("constraints") or []:
+            parts = placement.split_constraint(text)
+            problem = parts and placement.tenant_placement_problem(parts[0], namespaces)
+            if problem:
+                self.svc("placement", name, "deploy.placement.constraints",
+                         "'%s' places by %s" % (text.strip(), problem), "remove it: " + placement.TENANTS_MAY)
+        for preference in spec.get("preferences") or []:
+            spread = preference.get("spread") or ""
+            problem = placement.tenant_placement_problem(spread.strip(), namespaces)
+            if problem:
+                self.svc("placement", name, "deploy.placement.preferences", "'spread: %s' spreads over %s"
+                         % (spread, problem), "remove it, or spread over a label the platform staff give tenants' "
+                         "nodes (spread: node.labels.<name>)")
 
     def namespace(self, name, key, value):
         if value is None:

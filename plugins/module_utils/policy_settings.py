@@ -25,6 +25,8 @@ RULES = {
     "global-fs-path": "a global file system path outside the tenant's allowed paths",
     "global-fs-read-only": "a read-write mount of a global file system (unless allowed)",
     "global-fs-placement": "a mount of a global file system that no node carries (spin_global_fs, role global_fs)",
+    "placement": "placement constraints and preferences by anything but node labels outside the platform's "
+                 "namespaces and the nodes' OS and architecture (managers, the platform's own nodes)",
     "cap-add": "capabilities outside the allow-list (NET_BIND_SERVICE only with a global file system)",
     "privileged": "privileged: true",
     "devices": "host devices and device cgroup rules",

@@ -461,7 +461,8 @@ options:
         node's engine) and the service runs the digest, with the written name in the label C(spin.image), as
         spin_stack deploys it. A re-run with an unchanged tag changes nothing; a new image pushed under the same tag
         is picked up by the next run."
-      - An image found nowhere fails the task before anything is changed.
+      - An image found nowhere fails the task before anything is changed, also one written with a digest
+        (C(app@sha256:...)) or as an image ID that neither this node's engine nor its registry has.
     type: bool
     default: true
   registry:

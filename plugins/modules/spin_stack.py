@@ -26,7 +26,9 @@ description:
     C(httpd) when it holds them, else the local engine's image ID) and the service runs that digest. A
     re-deploy with an unchanged tag changes nothing; an image pushed or built anew under the same tag is
     picked up by the next deploy, and the diff shows the old and the new digest. The name the tenant wrote
-    stays on the service as the label C(spin.image)."
+    stays on the service as the label C(spin.image). An image the tenant pinned itself (C(app@sha256:...), an
+    image ID) must be on the manager's engine or in its registry: one that is nowhere is refused, with every
+    other missing image, before anything is created."
   - With O(state=absent) the stack's services, networks, secrets and configs are removed; its volumes only
     with O(remove_volumes=true).
   - "The module runs in the manager's warm worker when one is there (a process that has imported the module

@@ -27,7 +27,7 @@ import posixpath
 import re
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images
+from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images, placement
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic, messages as diagnostic_messages
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (_Invalid, _abs_path, _bool, _bytes,
@@ -38,8 +38,8 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_values impor
                                                                                    _nonempty_str, _restart_policy,
                                                                                    _scalar_text, _show, _str,
                                                                                    _str_list, _unknown_key)
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import (_as_bytes, _as_text, _interpolate_tree,
-                                                                                 parse_env_file)
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import (MissingFile, _as_bytes, _as_text,
+                                                                                 _interpolate_tree, parse_env_file)
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_extends import _resolve
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (_check_cycles, _check_lb_rules,
                                                                                    _check_published, _check_references,
@@ -101,9 +101,7 @@ class _State:
                 raise SpinError("'%s' cannot be read: no submission directory was given" % path)
             try:
                 self.read_file(path)
-            except SpinError as exc:
-                if "does not exist" not in exc.message:
-                    raise
+            except MissingFile:
                 return {"kind": "missing"}
             return {"kind": "file", "mode": 0o644}
         except SpinError as exc:
@@ -294,9 +292,13 @@ def _read_var_file(sp, key, value):
     merged = {}
     for path, required, raw in _file_entries(value, key):
         if not required:
+            # skipped only when it does not exist; outside the submission, or no file, it is refused (as Compose)
             try:
                 text = sp.st.read_file(path) if sp.st.read_file else None
-            except SpinError:
+            except MissingFile:
+                text = None
+            except SpinError as exc:
+                sp.st.error(sp.file, sp.name, key, exc.message)
                 text = None
             if text is None:
                 continue
@@ -327,8 +329,17 @@ def _k_label_file(sp, value):
     sp.label_file_vars = _labels(labels)
 
 
+# labels that placed containers on Rancher 1.x and classic Swarm: on Swarm mode they are only labels
+_SCHEDULER_LABELS = ("io.rancher.scheduler.", "com.docker.swarm.constraints", "com.docker.swarm.affinities")
+
+
 def _k_labels(sp, value):
     sp.labels = _labels(value)
+    for name in sp.labels:
+        if name.startswith(_SCHEDULER_LABELS):
+            sp.warning("labels.%s" % name, "a scheduler label of Rancher or classic Swarm places nothing here (the "
+                       "platform chooses the nodes): narrow where the service runs with deploy.placement.constraints "
+                       "on node.labels.<name>, or remove the label")
 
 
 def _k_user(sp, value):
@@ -1103,8 +1114,11 @@ _PLACEMENT_SPEC = {"constraints": None, "preferences": None, "max_replicas_per_n
 
 
 def _constraint(text):
-    if not re.match(r"^\s*[\w.\-]+\s*(==|!=)\s*\S.*$", text):
-        raise _Invalid("'%s' is not a constraint: write it like node.role == worker" % text)
+    """A constraint as Swarm reads it (placement.split_constraint): what Swarm would refuse when the service is
+    made is refused here, before anything is created."""
+    if placement.split_constraint(text) is None:
+        raise _Invalid("'%s' is not a constraint Swarm reads: write it like node.labels.zone == a (a key, == or "
+                       "!=, a value of letters, digits and - _ . : /)" % text)
     return text.strip()
 
 
@@ -1116,16 +1130,15 @@ def _preference(item):
 
 def _d_placement(sp, key, value):
     fields = sp.fields(key, value, _PLACEMENT_SPEC) or {}
-    placement = sp.model["deploy"]["placement"]
+    spec = sp.model["deploy"]["placement"]
     if "constraints" in fields:
         texts = sp.check(key + ".constraints", _str_list, fields["constraints"], default=[])
-        placement["constraints"] = [c for c in (sp.check(key + ".constraints", _constraint, t) for t in texts) if c]
+        spec["constraints"] = [c for c in (sp.check(key + ".constraints", _constraint, t) for t in texts) if c]
     if "preferences" in fields:
         items = sp.check(key + ".preferences", _list, fields["preferences"], default=[])
-        placement["preferences"] = [p for p in (sp.check(key + ".preferences", _preference, i) for i in items) if p]
+        spec["preferences"] = [p for p in (sp.check(key + ".preferences", _preference, i) for i in items) if p]
     if fields.get("max_replicas_per_node") is not None:
-        placement["max_replicas_per_node"] = sp.check(key + ".max_replicas_per_node", _int,
-                                                      fields["max_replicas_per_node"])
+        spec["max_replicas_per_node"] = sp.check(key + ".max_replicas_per_node", _int, fields["max_replicas_per_node"])
 
 
 _UPDATE_FIELDS = ("parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order")

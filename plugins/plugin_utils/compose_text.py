@@ -5,8 +5,10 @@ directory), variable interpolation (``$VAR``, ``${VAR:-default}``, ...) as Compo
 files (``KEY=VALUE`` lines, for ``env_file``, ``label_file`` and the submission's ``.env``)."""
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _Invalid
@@ -15,26 +17,51 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_values impor
 # ---------------------------------------------------------------------------------------------
 # reading files of the submission
 
+class MissingFile(SpinError):
+    """A file the submission names that does not exist: the only reason an env_file with ``required: false``
+    is skipped (anything else about it is refused, as Compose does)."""
+
+
 def make_dir_reader(base_dir, max_bytes=1024 * 1024, tree=None):
     """A ``read_file(relpath)`` callback confined to ``base_dir`` (the only I/O helper here).
 
     Refuses absolute paths, ``..`` escapes and symbolic links that lead outside, with a message
-    the tenant can act on. With ``tree`` (``submission_tree.SubmissionTree``) a file is read only
-    when it is the tenant's own (owner and modes, opened without following links). Returns text;
-    bytes that are not UTF-8 survive as surrogate escapes, so binary secrets round-trip exactly.
+    the tenant can act on; a file that does not exist raises MissingFile, and every other OS error
+    (a directory, a named pipe or device, a link loop, a name too long, permission denied) a
+    SpinError naming the file and what to do. With ``tree`` (``submission_tree.SubmissionTree``) a
+    file is read only when it is the tenant's own (owner and modes, opened component by component
+    without following links). Returns text; bytes that are not UTF-8 survive as surrogate escapes,
+    so binary secrets round-trip exactly.
     """
     base = os.path.realpath(base_dir)
 
     def read_file(relpath):
         full = _confined(base, relpath)
-        if not os.path.isfile(full):
-            raise SpinError("'%s' does not exist in the submission directory (or is not a file)" % relpath)
+        mode, size = _stat(base, relpath, full)
+        if stat.S_ISDIR(mode):
+            raise SpinError("'%s' is a directory, not a file: name a file inside the submission directory" % relpath)
+        if not stat.S_ISREG(mode):
+            raise SpinError(_not_regular(relpath, mode))
+        if size > max_bytes:
+            raise SpinError("'%s' is larger than %d bytes: refused" % (relpath, max_bytes))
         if tree is not None:
             return tree.read(full, max_bytes).decode("utf-8", "surrogateescape")
-        if os.path.getsize(full) > max_bytes:
+        # no blocking on what was swapped for a named pipe since the stat, no link followed at the end
+        try:
+            fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            raise _os_refusal(base, relpath, exc)
+        with os.fdopen(fd, "rb") as handle:
+            opened = os.fstat(handle.fileno()).st_mode
+            if not stat.S_ISREG(opened):
+                raise SpinError(_not_regular(relpath, opened))
+            try:
+                data = handle.read(max_bytes + 1)
+            except OSError as exc:
+                raise _os_refusal(base, relpath, exc)
+        if len(data) > max_bytes:
             raise SpinError("'%s' is larger than %d bytes: refused" % (relpath, max_bytes))
-        with open(full, "rb") as handle:
-            return handle.read(max_bytes + 1).decode("utf-8", "surrogateescape")
+        return data.decode("utf-8", "surrogateescape")
 
     return read_file
 
@@ -42,23 +69,82 @@ def make_dir_reader(base_dir, max_bytes=1024 * 1024, tree=None):
 def make_dir_stat(base_dir, tree=None):
     """A ``stat_file(relpath)`` callback confined to ``base_dir``, like ``make_dir_reader``:
     {"kind": "file", "mode"} | {"kind": "dir", "files": [names of the regular files in it]} |
-    {"kind": "missing"}. Refuses what leads outside, and with ``tree`` what is not the tenant's
-    own (SpinError)."""
+    {"kind": "missing"}. Refuses what leads outside, what is not the tenant's own (with ``tree``),
+    and names every other OS error (SpinError)."""
     base = os.path.realpath(base_dir)
 
     def stat_file(relpath):
         full = _confined(base, relpath)
-        if os.path.isdir(full):
+        try:
+            mode, dummy = _stat(base, relpath, full)
+        except MissingFile:
+            return {"kind": "missing"}
+        if stat.S_ISDIR(mode):
             if tree is not None:
                 tree.check_dir(full)
             return {"kind": "dir", "files": _files_below(base, full)}
-        if os.path.isfile(full):
+        if stat.S_ISREG(mode):
             if tree is not None:
                 tree.check_file(full)
-            return {"kind": "file", "mode": os.stat(full).st_mode & 0o7777}
-        return {"kind": "missing"}
+            return {"kind": "file", "mode": mode & 0o7777}
+        raise SpinError(_not_regular(relpath, mode))
 
     return stat_file
+
+
+def _stat(base, relpath, full):
+    """-> (mode, size) of ``full``; MissingFile when it does not exist, SpinError for any other OS error."""
+    try:
+        info = os.stat(full)
+    except OSError as exc:
+        raise _os_refusal(base, relpath, exc)
+    return info.st_mode, info.st_size
+
+
+def _shown(relpath, limit=80):
+    return "'%s'" % relpath if len(relpath) <= limit else "'%s...' (%d characters)" % (relpath[:60], len(relpath))
+
+
+def _os_refusal(base, relpath, exc):
+    """An OS error on a file of the submission -> the refusal the tenant reads (MissingFile: it does not exist)."""
+    code = exc.errno
+    if code == errno.ENOENT:
+        return MissingFile("'%s' does not exist in the submission directory" % relpath)
+    if code == errno.ELOOP:
+        return SpinError("'%s' is a symbolic link that loops (or a chain of too many links): put the file itself "
+                         "there" % relpath)
+    if code == errno.ENAMETOOLONG:
+        return SpinError("%s cannot be read: the name is too long for the file system (at most 255 bytes a name, 4096 "
+                         "a path): use a shorter name" % _shown(relpath))
+    if code in (errno.EACCES, errno.EPERM):
+        return SpinError("'%s' cannot be read: permission denied; make it readable (chmod a+r, and a+x on its "
+                         "directories): the platform reads the submission as infra staff's user" % relpath)
+    if code == errno.ENOTDIR:
+        return SpinError("'%s' cannot be read: %s: give the path of a file inside the submission directory"
+                         % (relpath, _not_a_directory(base, relpath)))
+    if code == errno.EISDIR:
+        return SpinError("'%s' is a directory, not a file: name a file inside the submission directory" % relpath)
+    return SpinError("'%s' cannot be read: %s; put a regular file there" % (relpath, exc.strerror or exc))
+
+
+def _not_a_directory(base, relpath):
+    """Which part of ``relpath`` is a file where a directory should be, in words."""
+    parts = os.path.normpath(relpath).split(os.sep)
+    for i in range(1, len(parts)):
+        prefix = os.path.join(*parts[:i])
+        if os.path.lexists(os.path.join(base, prefix)) and not os.path.isdir(os.path.join(base, prefix)):
+            return "'%s' is a file, not a directory" % prefix
+    return "a part of the path is a file, not a directory"
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+def _not_regular(relpath, mode):
+    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+    return "'%s' is %s, not a regular file: only regular files of the submission are read; put the file itself " \
+           "there" % (relpath, kind)
 
 
 def _files_below(base, directory, limit=100):
@@ -80,6 +166,9 @@ def _confined(base, relpath):
     """The real path of ``relpath`` inside ``base``; SpinError when it is absolute or leads outside."""
     if not isinstance(relpath, str) or not relpath.strip():
         raise SpinError("an empty path: name a file inside the submission directory")
+    if "\x00" in relpath:
+        raise SpinError("'%s' holds a NUL character, which no file name can: remove it"
+                        % relpath.replace("\x00", "\\x00"))
     if os.path.isabs(relpath) or relpath.startswith("~"):
         raise SpinError("'%s' is an absolute path: give a path relative to the submission directory" % relpath)
     norm = os.path.normpath(relpath)

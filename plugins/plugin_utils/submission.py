@@ -101,7 +101,7 @@ def read_submission(compose_path, rancher_path, tree=None):
 def dotenv(reader, base, variables):
     """The variables of a stack: the submission directory's ``.env`` (Compose reads it for the
     defaults) overridden by the vars file's ``spin_compose_variables``. -> (variables, diagnostics)."""
-    if not os.path.isfile(os.path.join(base, DOTENV)):
+    if not os.path.lexists(os.path.join(base, DOTENV)):
         return dict(variables or {}), []
     try:
         text = reader(DOTENV)

@@ -17,6 +17,8 @@ Public ports are not published by the services: the platform load balancer publi
   stay running, healthy where it has a healthcheck, before it counts as started): passed to every
   spin_service task.
 - ``pin_local_data`` (``true``): spin_service's ``pin_to_data`` for every service.
+- ``tenant_constraints`` (none): placement constraints every service gets first, the nodes the platform
+  gives tenants (``node.role==worker`` on a real cluster; placement.py).
 - ``auto_routes``, ``route_domain``, ``route_port``, ``http_images``, ``http_ports``,
   ``database_images``: what the platform adds by itself (``stack_defaults``: automatic routes,
   generated root passwords).
@@ -288,8 +290,10 @@ def service_params(name, svc, ctx):
         "healthcheck": _healthcheck(svc["healthcheck"]),
         "restart_policy": _restart_policy(svc["restart_policy"]),
         "resources": _resources(deploy["resources"]),
-        "placement": placement.with_fs_constraints(_placement(deploy["placement"]),
-                                                   placement.service_filesystems(svc["volumes"], ctx["filesystems"])),
+        "placement": placement.with_platform_constraints(
+            placement.with_fs_constraints(_placement(deploy["placement"]),
+                                          placement.service_filesystems(svc["volumes"], ctx["filesystems"])),
+            ctx["tenant_constraints"]),
         "update_config": _update_config(deploy["update_config"]),
         "rollback_config": _update_config(deploy["rollback_config"]),
         "secrets": _refs(svc["secrets"], ctx["secret_names"], "secret"),
@@ -366,6 +370,7 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None, files=
     if problems or route_problems:
         _fail(problems, file, route_problems)
     ctx = {"stack": stack, "owner": owner, "platform": platform, "model": model, "filesystems": filesystems or {},
+           "tenant_constraints": placement.platform_constraints(platform.get("tenant_constraints")),
            "link_aliases": link_aliases(services), "network_names": network_names,
            "volume_names": volume_names, "secret_names": secret_names, "config_names": config_names}
     params = [service_params(name, services[name], ctx) for name in order]

@@ -9,6 +9,8 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.dirname(__file__))  # stacklib
+import tracebacks  # noqa: E402 - from the directory just put on the path
+
 BIN = os.path.dirname(sys.executable)
 
 
@@ -51,15 +53,20 @@ INVENTORY = os.environ.get("SPIN_TEST_INVENTORY", "inventory/local.yml")
 
 
 def run_playbook(playbook, *args, inventory=None, env=None, check=True):
-    """Run ansible-playbook from the checkout; fail the test with the output's tail when it fails."""
+    """Run ansible-playbook from the checkout; fail the test with the output's tail when it fails, and
+    whenever the output holds a traceback of the collection's code (whatever the return code)."""
     inventory = inventory or INVENTORY
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, playbook, *args]
     full_env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-                    ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+                    ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""), **tracebacks.ENV)
     full_env.update(env or {})
     proc = subprocess.run(cmd, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, check=False)
     result = PlaybookResult(proc)
+    crashes = tracebacks.collection_tracebacks(result.output)
+    if crashes:
+        pytest.fail("%s (rc=%s) printed a traceback of the collection's code:\n%s"
+                    % (" ".join(cmd), result.rc, tracebacks.describe(crashes)))
     if check and result.rc != 0:
         pytest.fail("%s failed (rc=%s):\n%s" % (" ".join(cmd), result.rc, result.output[-6000:]))
     return result

@@ -18,6 +18,7 @@ import time
 import uuid
 
 import lblib
+import tracebacks
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -36,7 +37,7 @@ def wait_for(what, check, timeout=120, interval=0.25):
 
 def playbook_env(extra=None):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+               ANSIBLE_NOCOLOR="1", PATH=BIN + os.pathsep + os.environ.get("PATH", ""), **tracebacks.ENV)
     env.update(extra or {})
     return env
 
@@ -62,6 +63,7 @@ def finish(proc, out, timeout=900):
     with open(out) as handle:
         text = handle.read()
     os.unlink(out)
+    tracebacks.assert_none(text, "ansible-playbook (rc=%s)" % proc.returncode)
     return proc.returncode, text
 
 

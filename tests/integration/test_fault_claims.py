@@ -11,6 +11,7 @@ import multiprocessing
 import os
 
 import pytest
+import tracebacks
 
 from ansible_collections.spin.platform.plugins.module_utils import haproxy, haproxy_cfg, lb
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
@@ -162,5 +163,7 @@ def _deploy(args):
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
                            "playbooks/deploy.yml", "-e", "@" + vars_file], cwd=ROOT, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, check=False,
-                          env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+                          env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                                   **tracebacks.ENV))
+    tracebacks.assert_none(proc.stdout, "ansible-playbook deploy.yml (rc=%s)" % proc.returncode)
     return proc.returncode, proc.stdout

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import tracebacks
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -28,9 +29,10 @@ def plain(value):
 
 def ansible(tool, *args):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_FORCE_COLOR="0")
+               ANSIBLE_FORCE_COLOR="0", **tracebacks.ENV)
     proc = subprocess.run([os.path.join(BIN, tool), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, check=False, timeout=120)
+    tracebacks.assert_none(proc.stdout + proc.stderr, "%s %s" % (tool, " ".join(args)))
     assert proc.returncode == 0, "%s %s failed (rc=%s):\n%s\n%s" % (tool, " ".join(args), proc.returncode,
                                                                     proc.stdout[-3000:], proc.stderr[-3000:])
     return proc

@@ -8,6 +8,7 @@ import sys
 import uuid
 
 import pytest
+import tracebacks
 from conftest import run_playbook
 
 from stacklib import Tenant
@@ -88,10 +89,12 @@ def test_a_tenants_inventory_shows_only_its_own_objects(two_tenants, tmp_path):
     a, b = two_tenants
     config = tmp_path / "tenant_spin_swarm.yml"
     config.write_text("plugin: spin.platform.swarm\ntenant: %s\n" % a.tenant)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", str(config),
-                          "--list"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         check=True).stdout
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), **tracebacks.ENV)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", str(config),
+                           "--list"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          check=True)
+    tracebacks.assert_none(proc.stdout + proc.stderr, "ansible-inventory")
+    out = proc.stdout
     listing = json.loads(out)
     assert a.stack + "_web" in listing["_meta"]["hostvars"]
     assert b.stack not in out and "tenant_" + b.tenant not in out

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import tracebacks
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -15,8 +16,10 @@ ROLES = sorted(name for name in os.listdir(os.path.join(ROOT, "roles"))
 
 
 def _run(*argv, cwd=None, env=None):
+    env = dict(env if env is not None else os.environ, **tracebacks.ENV)
     proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           check=False)
+    tracebacks.assert_none(proc.stdout, " ".join(argv))
     assert proc.returncode == 0, "%s failed:\n%s" % (" ".join(argv), proc.stdout[-3000:])
     return proc.stdout
 

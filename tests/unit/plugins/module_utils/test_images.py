@@ -63,11 +63,42 @@ def test_a_local_only_image_on_a_platform_with_a_registry_is_pinned_with_a_warni
     assert "push it as reg:5000/mine:1" in found["warning"]
 
 
-def test_digests_and_image_ids_are_already_pinned():
-    engine = Engine()
-    assert pin_image("app@" + D1, engine)["source"] == "given"
+def test_digests_and_image_ids_are_already_pinned_once_the_engine_has_them():
+    engine = Engine(local={"app@" + D1: {"Id": LOCAL_ID}, LOCAL_ID: {"Id": LOCAL_ID}})
+    assert pin_image("app@" + D1, engine) == {"image": "app@" + D1, "source": "given", "warning": None}
     assert pin_image(LOCAL_ID, engine, "reg:5000") == {"image": LOCAL_ID, "source": "given", "warning": None}
-    assert engine.asked == []
+    assert engine.asked == [], "the engine has them: no registry to ask"
+
+
+def test_a_digest_the_registry_has_is_pinned_without_the_engine_having_it():
+    engine = Engine(registry={"reg.example.org/app@" + D1: D1})
+    assert pin_image("reg.example.org/app@" + D1, engine, "reg:5000")["image"] == "reg.example.org/app@" + D1
+
+
+@pytest.mark.parametrize("ref, message", [
+    ("app@" + D1, "image 'app@%s' was found neither in this node's engine nor in registry docker.io" % D1),
+    ("reg.example.org/app:1@" + D2, "image 'reg.example.org/app:1@%s' was found neither in this node's engine nor "
+                                    "in registry reg.example.org" % D2),
+    (LOCAL_ID, "image '%s' was not found in this node's engine (an image ID names a local image)" % LOCAL_ID),
+])
+def test_a_digest_or_image_id_that_is_nowhere_is_refused(ref, message):
+    with pytest.raises(SpinError) as err:
+        pin_image(ref, Engine(registry={"app@" + D2: D2}, local={"other@" + D1: {"Id": LOCAL_ID}}), "reg:5000")
+    assert err.value.message == message
+
+
+def test_a_missing_digest_is_named_with_the_other_missing_images_before_anything_is_created():
+    services = [{"name": "s_a", "image": "nope:1", "labels": {"spin.service": "a"}},
+                {"name": "s_b", "image": "app@" + D1, "labels": {"spin.service": "b"}},
+                {"name": "s_c", "image": "httpd", "labels": {"spin.service": "c"}}]
+    engine = Engine(local={"httpd:latest": {"Id": LOCAL_ID}})
+    with pytest.raises(SpinError) as err:
+        pin_services(engine, services)
+    assert err.value.message == (
+        "cannot pin the stack's images, nothing was changed: service 'a': image 'nope:1' was not found in this "
+        "node's engine; service 'b': image 'app@%s' was found neither in this node's engine nor in registry "
+        "docker.io. Build or push the image first (the images role builds the platform's images)" % D1)
+    assert [s["image"] for s in services] == ["nope:1", "app@" + D1, "httpd"], "nothing pinned, nothing changed"
 
 
 def test_pin_services_keeps_the_written_name_and_is_stable_when_run_again():

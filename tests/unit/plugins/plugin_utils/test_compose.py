@@ -333,8 +333,9 @@ ERRORS = [
      ["key 'deploy.resources.reservations.devices': not supported on spin.platform: the platform has no devices "
       "to reserve (GPUs)"]),
     ("deploy: {resources: {limit: {}}}", ["key 'deploy.resources.limit': unknown key (did you mean 'limits'?)"]),
-    ("deploy: {placement: {constraints: [bad]}}", ["key 'deploy.placement.constraints': 'bad' is not a constraint: "
-                                                   "write it like node.role == worker"]),
+    ("deploy: {placement: {constraints: [bad]}}", ["key 'deploy.placement.constraints': 'bad' is not a constraint "
+                                                   "Swarm reads: write it like node.labels.zone == a (a key, == or "
+                                                   "!=, a value of letters, digits and - _ . : /)"]),
     ("deploy: {placement: {preferences: [node.labels.x]}}",
      ["key 'deploy.placement.preferences': each preference is a mapping like {spread: node.labels.zone}"]),
     ("deploy: {update_config: {order: sideways}}",
@@ -794,7 +795,7 @@ def test_env_file_string_form_and_errors(submission):
     assert messages(diagnostics) == ["bad.env: service 's': line 2: 'not a var' is not KEY=VALUE"]
     _model, diagnostics = parse(service_doc("env_file: [missing.env]"), read_file=submission.reader)
     assert messages(diagnostics) == ["docker-compose.yml: service 's': key 'env_file': 'missing.env' does not exist "
-                                     "in the submission directory (or is not a file)"]
+                                     "in the submission directory"]
     _model, diagnostics = parse(service_doc("env_file: [{paht: a.env}]"), read_file=submission.reader)
     assert messages(diagnostics) == ["docker-compose.yml: service 's': key 'env_file[0].paht': unknown key "
                                      "(did you mean 'path'?)"]
@@ -819,8 +820,8 @@ def test_secret_and_config_files_are_read_and_encoded(submission):
                  "the directory instead"),
     ("dirlink/x.txt", "'dirlink/x.txt' is a symbolic link that points outside the submission directory: copy the "
                       "file into the directory instead"),
-    ("nope.txt", "'nope.txt' does not exist in the submission directory (or is not a file)"),
-    ("sub", "'sub' does not exist in the submission directory (or is not a file)"),
+    ("nope.txt", "'nope.txt' does not exist in the submission directory"),
+    ("sub", "'sub' is a directory, not a file: name a file inside the submission directory"),
     ("", "an empty path: name a file inside the submission directory"),
 ])
 def test_dir_reader_refuses_escapes(tmp_path, path, message):
@@ -915,8 +916,7 @@ EXTENDS_ERRORS = [
      ["docker-compose.yml: service 'a': key 'extends': service 'basee' is not in docker-compose.yml "
       "(did you mean 'base'?)"]),
     ("services:\n  a: {extends: {file: other.yml, service: x}, image: x}\n",
-     ["docker-compose.yml: service 'a': key 'extends.file': 'other.yml' does not exist in the submission directory "
-      "(or is not a file)"]),
+     ["docker-compose.yml: service 'a': key 'extends.file': 'other.yml' does not exist in the submission directory"]),
     ("services:\n  a: {extends: {file: ../other.yml, service: x}, image: x}\n",
      ["docker-compose.yml: service 'a': key 'extends.file': '../other.yml' points outside the submission directory: "
       "keep the file inside it"]),

@@ -14,10 +14,9 @@ def parse(text, env=None, files=None, profiles=None, modes=None):
     files = files or {}
 
     def read_file(path):
-        from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
         key = path[2:] if path.startswith("./") else path
         if key not in files or files[key] is None:
-            raise SpinError("'%s' does not exist in the submission directory (or is not a file)" % path)
+            raise compose_text.MissingFile("'%s' does not exist in the submission directory" % path)
         return files[key]
 
     return compose.parse_stack(textwrap.dedent(text), "docker-compose.yml", read_file=read_file, env=env,

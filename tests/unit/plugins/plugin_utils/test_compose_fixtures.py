@@ -17,6 +17,8 @@ from ansible_collections.spin.platform.tests.unit import tenant_tree
 HERE = os.path.dirname(__file__)
 FIXTURES = os.path.abspath(os.path.join(HERE, "..", "..", "fixtures", "compose"))
 SEED = os.path.abspath(os.path.join(HERE, "..", "..", "..", "..", "examples", "seed"))
+TENANTS_MAY = ("tenants narrow placement only by node.labels.<name> (labels outside spin.*) and node.platform.os / "
+               "node.platform.arch")
 LB = "is not one the platform lets stacks publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports)"
 
 
@@ -189,6 +191,17 @@ REFUSED = {
         "service writes, use a named volume: write 'html:/usr/share/nginx/html' and declare html under the "
         "top-level volumes",
         "docker-compose.yml: service 'web': key 'ports[0]': port 8080 " + LB],
+    "swarm-placement": [
+        "docker-compose.yml: service 'backup': key 'deploy.placement.constraints': [placement] 'node.role == "
+        "manager' places by the node's role (node.role): which nodes run tenants' services is the platform's to "
+        "say; remove it: " + TENANTS_MAY,
+        "docker-compose.yml: service 'backup': key 'deploy.placement.constraints': [placement] "
+        "'node.labels.spin.edge != true' places by the platform's own node label spin.edge (edge, build and "
+        "registry nodes, global file systems); remove it: " + TENANTS_MAY,
+        "docker-compose.yml: service 'agent': key 'deploy.placement.preferences': [placement] 'spread: "
+        "node.hostname' spreads over the node's host name (node.hostname): which nodes run tenants' services is the "
+        "platform's to say; remove it, or spread over a label the platform staff give tenants' nodes (spread: "
+        "node.labels.<name>)"],
     "traefik": [
         "docker-compose.yml: service 'traefik': key 'volumes': [docker-socket] bind mount of /var/run/docker.sock "
         "exposes the Docker socket (/var/run/docker.sock), which controls every tenant's containers; remove the "
