@@ -2,10 +2,11 @@
 import base64
 import json
 import os
+import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, haproxy_cfg, lb, lb_node, lb_provision
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "ports": [80, 443, "8000-8002"],
@@ -526,3 +527,55 @@ def test_joining_a_network_is_tried_again_when_the_swarm_is_slow():
     with pytest.raises(SpinError, match="not found"):
         lb_node._connect(Refusing(), "lb-x", "c1", sleep=lambda s: None)
     assert calls == ["lb-x"]  # no point in asking again
+
+
+# ---- the names on a stack's load balancer network (issue 17) ---------------------------------
+
+def _stack_tasks(stack, service, aliases, hostname=None, route_host=None):
+    """What the translator hands spin_stack: one service with the tenant's own aliases and host name."""
+    return {"services": [{"name": "%s_%s" % (stack, service), "labels": {"spin.service": service},
+                          "networks": [{"name": stack + "_default", "aliases": list(aliases)}],
+                          "hostname": hostname, "replicas": 1}],
+            "endpoints": [{"service": "%s_%s" % (stack, service), "compose_service": service, "target": 80,
+                           "published": 80, "protocol": "tcp", "hostname": route_host, "key": "x-spin.route"}],
+            "load_balancers": {}, "health_checks": {}, "files": {"compose": "docker-compose.yml"}}
+
+
+def _names_on(network, service):
+    """Every name Swarm's DNS answers for ``service``'s tasks on ``network``: the service's name and the
+    attachment's aliases (each also as tasks.<name>), and the container's host name as it is."""
+    names = {service["hostname"]} if service.get("hostname") else set()
+    for attachment in service["networks"]:
+        if attachment["name"] == network:
+            for name in [service["name"]] + list(attachment["aliases"]):
+                names |= {name, "tasks." + name}
+    return names
+
+
+def test_no_name_a_tenant_writes_reaches_the_names_the_edge_resolves():
+    """eve names a public service after cory's Swarm service (magic_web) and gives it aliases: the edge
+    resolves cory's backend by a name that none of eve's names on her load balancer network equals."""
+    from ansible_collections.spin.platform.plugins.modules import spin_stack
+    client = FakeClient()
+    params = {"lb_platform": platform(), "platform": {}}
+    victim = _stack_tasks("magic", "web", ["web", "www"], route_host="web.magic.cory.localhost")
+    impostor = _stack_tasks("evil", "magic_web", ["magic_web", "tasks.magic_web", "web"],
+                            hostname="www.evil.eve.localhost", route_host="magic-web.evil.eve.localhost")
+    for tenant, stack, tasks in (("eve", "evil", impostor), ("cory", "magic", victim)):
+        spin_stack._plan_routes(client, dict(params, tenant=tenant, stack=stack), tasks, False)
+    text = haproxy_cfg.render(lb.claim_order(lb.stored_routes(client, platform())), platform())
+    resolved = {}  # stack -> the name its backend's servers are resolved by
+    for block in text.split("\nbackend ")[1:]:
+        found = re.search(r"server-template \S+ \d+ (\S+):\d+", block)
+        if found:
+            resolved[block.split(":", 1)[0]] = found.group(1)
+    assert set(resolved) == {"evil", "magic"}
+    victims = _names_on("lb-magic", victim["services"][0])
+    impostors = _names_on("lb-evil", impostor["services"][0])
+    assert resolved["magic"] in victims  # the edge finds cory's tasks ...
+    assert resolved["magic"] not in impostors  # ... and no name of eve's is that name
+    assert resolved["evil"] in impostors
+    # only the platform's alias is on the load balancer network; the tenant's stay on its own networks
+    lb_attachment = [n for n in victim["services"][0]["networks"] if n["name"] == "lb-magic"]
+    assert lb_attachment == [{"name": "lb-magic", "aliases": [haproxy.backend_alias("cory", "magic", "web")]}]
+    assert victim["services"][0]["networks"][0] == {"name": "magic_default", "aliases": ["web", "www"]}
