@@ -579,3 +579,59 @@ def test_no_name_a_tenant_writes_reaches_the_names_the_edge_resolves():
     lb_attachment = [n for n in victim["services"][0]["networks"] if n["name"] == "lb-magic"]
     assert lb_attachment == [{"name": "lb-magic", "aliases": [haproxy.backend_alias("cory", "magic", "web")]}]
     assert victim["services"][0]["networks"][0] == {"name": "magic_default", "aliases": ["web", "www"]}
+
+
+def test_moving_a_stack_off_the_pool_gives_its_services_the_platform_alias_only():
+    """The pool design's stacks move to a network of their own: their public services join it with
+    the platform's alias (what the edge resolves), and the stored routes name that alias."""
+    class PoolClient(FakeClient):
+        def __init__(self):
+            super().__init__()
+            self.updates = []
+
+        def find_service(self, name):
+            return {"ID": "s1", "Version": {"Index": 7}, "Spec": {
+                "Name": name, "TaskTemplate": {"Networks": [{"Target": "id-magic_default", "Aliases": ["web"]}]}}} \
+                if name == "magic_web" else None
+
+        def update_service(self, service_id, version, spec):
+            self.updates.append(spec)
+
+        def remove_service(self, service_id):
+            pass
+
+    client = PoolClient()
+    legacy = routes("cory", "magic", rule("a.org"))
+    del legacy["aliases"], legacy["route_domain"]
+    legacy["network"] = "lb-00"
+    lb._create_routes_config(client, platform(), legacy)
+    assert lb_provision.migrate_pool(client, platform())["stacks"] == ["magic"]
+    alias = haproxy.backend_alias("cory", "magic", "web")
+    assert client.updates[0]["TaskTemplate"]["Networks"] == [
+        {"Target": "id-magic_default", "Aliases": ["web"]}, {"Target": "id-lb-magic", "Aliases": [alias]}]
+    assert stored_docs(client)["magic"]["aliases"] == {"web": alias}
+
+
+def test_the_manager_judges_host_names_under_the_route_domain_again():
+    client = FakeClient()
+    with pytest.raises(SpinError) as err:
+        lb.plan_stack_routes(client, "eve", "evil", load_balancers={"lb": {"port_rules": [
+            rule("*.cory.spin.example.org")]}}, platform=platform(), route_domain="spin.example.org")
+    assert "hostname '*.cory.spin.example.org' is inside tenant 'cory''s names" in err.value.message
+    assert client.configs() == [] and client.networks_list == []  # nothing claimed
+
+
+def test_a_claim_stored_before_the_rule_does_not_refuse_the_tenant_whose_name_it_took():
+    client = FakeClient()
+    legacy = routes("eve", "evil", rule("a.eve.localhost"))
+    legacy["routes"][0]["hostname"] = "web.magic.cory.localhost"
+    del legacy["aliases"], legacy["route_domain"]
+    legacy["network"] = "lb-evil"
+    lb._create_routes_config(client, platform(), legacy)
+    plan = lb.plan_stack_routes(client, "cory", "magic", endpoints=[{
+        "service": "magic_web", "compose_service": "web", "target": 80, "published": 80, "protocol": "tcp",
+        "hostname": "web.magic.cory.localhost", "key": "x-spin.route"}], platform=platform())
+    assert plan["claim"]["config"]
+    assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" \
+        in plan["config"]
+    assert "use_backend evil:" not in plan["config"]
