@@ -273,7 +273,7 @@ attachments:
       resolves its tasks by (C(tasks.<alias>)); none of the tenant's own aliases.
   returned: when a stack is given with routes
   type: dict
-  sample: {web: {name: spin-lb-magic, aliases: [spin-be-3b9c0e1f2a4d5c6b7a8e9f0a1b2c3d4e]}}
+  sample: {web: {name: spin-lb-magic, aliases: [spin-be-abf3d96bd2876602fe677fcfb24b8678]}}
 routes:
   description: The stack's normalised routes document, as stored in Swarm.
   returned: when a stack is given with routes
