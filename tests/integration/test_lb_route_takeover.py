@@ -12,6 +12,8 @@ checkouts re-render).
   never refused as held.
 
 Every Docker object is named h2...; the edge and its networks go at the end."""
+import os
+import re
 import subprocess
 import uuid
 
@@ -134,3 +136,39 @@ def test_a_host_name_under_another_tenants_route_domain_is_refused(edge, tenants
     refused = impostors[0].deploy(check=False)
     assert refused.rc != 0 and "inside tenant 'cory''s names" in refused.output, refused.output[-3000:]
     assert answers(victim_host, edge.ports[0]) == {"victim"}
+
+
+def resolved_name(edge, stack, service):
+    """The name the edge resolves ``stack``'s ``service`` by, from its rendered haproxy.cfg."""
+    with open(os.path.join(edge.config_dir, "haproxy.cfg")) as handle:
+        text = handle.read()
+    found = re.search(r"\nbackend %s:%s:\d+\n(?:    [^\n]*\n)*?    server-template \S+ \d+ (\S+):\d+"
+                      % (re.escape(stack), re.escape(service)), text)
+    assert found, text
+    return found.group(1)
+
+
+def test_a_host_name_that_is_the_name_the_edge_resolves_is_refused(edge, tenants):
+    """A container's host name registers on every network of the container, the load balancer's too:
+    eve's host name (written plainly, or as a template Swarm expands) that is the name the edge
+    resolves for cory's service is refused, and cory's route answers from cory."""
+    prefix = "h2" + uuid.uuid4().hex[:5]
+    port = edge.ports[0]
+    victim = tenants(prefix + "m", "cory")
+    compose, files = page_stack("web", "victim")
+    victim.write(compose, **files)
+    victim.deploy()
+    victim_host = "web.%s.cory.%s" % (victim.stack, DOMAIN)
+    wait_for("the victim's route answering", lambda: not curl(victim_host, port).startswith("<"), timeout=60)
+    target = resolved_name(edge, victim.stack, "web")
+    for n, hostname in enumerate((target, '{{"%s"}}' % target)):
+        impostor = tenants("%sh%d" % (prefix, n), "eve")
+        compose, files = page_stack("web", "impostor")
+        compose["services"]["web"]["hostname"] = hostname
+        impostor.write(compose, **files)
+        refused = impostor.deploy(check=False)
+        assert refused.rc != 0, refused.output[-3000:]
+        assert "docker-compose.yml: service 'web': key 'hostname': '%s' is " % hostname in refused.output, \
+            refused.output[-3000:]
+        assert impostor.objects() == {"services": [], "networks": [], "secrets": [], "volumes": []}
+    assert answers(victim_host, port) == {"victim"}

@@ -319,14 +319,13 @@ ERRORS = [
     ("hostname: TASKS.web", ["key 'hostname': 'TASKS.web' is in Swarm's DNS names for a service's tasks "
                              "(tasks.<name>): choose a host name that does not start with 'tasks.'"]),
     # a template would give a name the checks never saw
-    ("hostname: '{{\"tasks.spin-be-0123\"}}'", ["key 'hostname': '{{\"tasks.spin-be-0123\"}}' is not a host name: a "
-                                              "template may use only {{.Service.Name}}, {{.Service.ID}}, "
-                                              "{{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and "
-                                              "{{.Task.Slot}}"]),
-    ("hostname: '{{index .Service.Labels \"h\"}}'", ["key 'hostname': '{{index .Service.Labels \"h\"}}' is not a host "
-                                                   "name: a template may use only {{.Service.Name}}, {{.Service.ID}}, "
-                                                   "{{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and "
-                                                   "{{.Task.Slot}}"]),
+    ("hostname: '{{\"tasks.spin-be-0123\"}}'",
+     ["key 'hostname': '{{\"tasks.spin-be-0123\"}}' is not a host name: a template may use only {{.Service.Name}}, "
+      "{{.Service.ID}}, {{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and {{.Task.Slot}}"]),
+    ("hostname: '{{index .Service.Labels \"h\"}}'",
+     ["key 'hostname': '{{index .Service.Labels \"h\"}}' is not a host name: a template may use only "
+      "{{.Service.Name}}, {{.Service.ID}}, {{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and "
+      "{{.Task.Slot}}"]),
     ("hostname: 'tasks.{{.Task.Slot}}'", ["key 'hostname': 'tasks.{{.Task.Slot}}' is in Swarm's DNS names for a "
                                           "service's tasks (tasks.<name>): choose a host name that does not start "
                                           "with 'tasks.'"]),

@@ -169,8 +169,7 @@ def test_dotenv_gives_defaults_that_the_vars_file_overrides(tmp_path):
 ])
 @pytest.mark.parametrize("entry", [{"uid": 1002, "gid": 1002},
                                    {"uid": 1002, "gid": 1002, "hostnames": ["*.spin.example.org", "*.example.org"]}])
-def test_the_controllers_verdict_keeps_a_tenant_out_of_another_tenants_route_domain(tmp_path, hostname, refused,
-                                                                                     entry):
+def test_the_controllers_verdict_keeps_a_tenant_out_of_another_tenants_route_domain(tmp_path, hostname, refused, entry):
     """With or without a host-name allowance, whether or not cory exists: the platform's route_domain
     (spin_platform) decides."""
     from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
