@@ -10,6 +10,10 @@ checkouts re-render).
 * eve claims a host name under cory's automatic-route domain (``*.cory.localhost``) with an ``lb_config``
   rule: refused with file, service, key and fix, whether or not cory has deployed, so cory's own route is
   never refused as held.
+* eve's host name is the very name the edge resolves for cory's service (a host name registers on every
+  network of its container, the load balancer's too), written plainly or as a template Swarm expands
+  (``{{"tasks.<name>"}}``): refused. Before the fix the template form was deployed and took cory's
+  route (30 of 30 answers from eve).
 
 Every Docker object is named h2...; the edge and its networks go at the end."""
 import os
