@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""spin_lb on the controller: fill the platform variables from the inventory (``spin_lb_<key>``),
-refusing them from the extra vars (a tenant's vars file), then run the module on the target."""
+"""spin_lb on the controller: fill the platform variables from the inventory (``spin_lb_<key>``, and
+``spin_platform.route_domain``), refusing them from the extra vars (a tenant's vars file), then run
+the module on the target."""
 from __future__ import annotations
 
 from ansible_collections.spin.platform.plugins.module_utils import haproxy
@@ -22,5 +23,10 @@ class ActionModule(SpinAction):
         platform = haproxy.platform_from_vars(task_vars, self._templar.template)
         platform.update(args.get("platform") or {})
         args["platform"] = platform
+        if args.get("route_domain") is None and isinstance(task_vars.get("spin_platform"), dict):
+            # the automatic-route domain, under which each tenant owns <tenant>.<route_domain>
+            domain = self._templar.template(task_vars["spin_platform"]).get("route_domain")
+            if domain is not None:
+                args["route_domain"] = domain
         remote = execute_module(self, MODULE, args, task_vars)
         return self.merge_module_result(result, remote)

@@ -23,6 +23,7 @@ import json
 import re
 
 from . import diagnostics as diag
+from . import stack_defaults
 from .errors import SpinError
 from .ports import port_set, ports_text  # noqa: F401 (port_set: the platform's API)
 
@@ -156,6 +157,70 @@ def cert_file(name):
 
 
 # ---------------------------------------------------------------------------------------------
+# names: what the edge resolves, and whose host names are whose
+
+BACKEND_ALIAS_PREFIX = "spin-be-"
+
+
+def backend_alias(tenant, stack, service):
+    """The network alias a public service carries on its stack's load balancer network, and the
+    name the edge resolves its tasks by (``tasks.<alias>``). Only the platform gives it: a tenant's
+    own aliases stay on the stack's own networks; every Swarm service name has a '_' and this has
+    none; a tenant's host name registers as it is, never as ``tasks.<name>`` (and one starting with
+    'tasks.' is refused by the compose parser). The hash keeps tenant, stack and service apart
+    ('a-b'/'c' is not 'a'/'b-c') and the name within one DNS label."""
+    digest = hashlib.sha256(("%s/%s/%s" % (tenant, stack, service)).encode("utf-8")).hexdigest()
+    return BACKEND_ALIAS_PREFIX + digest[:32]
+
+
+def backend_host(doc, service):
+    """What the edge resolves a service's servers by: ``tasks.<platform alias>``; for a routes
+    document stored by an older spin.platform (no aliases), the Swarm name, until the stack is
+    deployed again."""
+    alias = (doc.get("aliases") or {}).get(service)
+    return "tasks.%s" % (alias or "%s_%s" % (doc["stack"], service))
+
+
+def lb_attachment(doc, service):
+    """The public service's attachment to its stack's load balancer network: the platform's alias,
+    nothing the tenant named."""
+    return {"name": doc["network"], "aliases": [doc["aliases"][service]]}
+
+
+def names_taken(hostname, tenant, route_domain):
+    """Whose names a host-name rule (exact or '*.suffix') of ``tenant`` takes under the automatic-route
+    domain, or None. There every tenant owns ``<tenant>.<route_domain>`` and what is under it (its
+    automatic routes are ``<service>.<stack>.<tenant>.<route_domain>``), whether or not the tenant
+    exists yet; the domain itself, and a wildcard over it, are every tenant's."""
+    if not hostname or not route_domain:
+        return None
+    domain = route_domain.lower()
+    wildcard = hostname.startswith("*.")
+    if hostname == domain or (wildcard and (domain == hostname[2:] or domain.endswith(hostname[1:]))):
+        return "every tenant's names"
+    if not hostname.endswith("." + domain):
+        return None
+    owner = hostname[:-len(domain) - 1].rsplit(".", 1)[-1]
+    if owner == "*":
+        return "every tenant's names"
+    return None if owner == stack_defaults.host_label(tenant) else "tenant '%s''s names" % owner
+
+
+def route_domains(docs):
+    """The route domains the routes documents were judged under (older ones carry none)."""
+    return sorted({d["route_domain"] for d in docs if d.get("route_domain")})
+
+
+def _trespass(route, tenant, domains):
+    """Why a stored route of ``tenant`` takes another tenant's names under a route domain, or None."""
+    for domain in domains:
+        taken = names_taken(route["hostname"], tenant, domain)
+        if taken:
+            return "hostname '%s' is inside %s under the route domain '%s'" % (route["hostname"], taken, domain)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
 # one stack: endpoints + load_balancers -> routes document
 
 class _Problems(object):
@@ -250,17 +315,22 @@ def _endpoint_service(stack, endpoint):
 
 
 def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_checks=None, platform=None,
-                 files=None, allowance=None):
-    """One stack's public ports and lb_config -> its routes document (without the network).
+                 files=None, allowance=None, route_domain=None):
+    """One stack's public ports and lb_config -> its routes document (without the network), with the
+    platform's alias of each public service (``backend_alias``) and the route domain it was judged
+    under.
 
     ``endpoints``: ``[{service | compose_service, target, published, protocol}]`` (translator);
     ``load_balancers``: the stack model's ``load_balancers``; ``health_checks``: ``{compose
     service: rancher_health_check}`` of the target services; ``files``: ``{"compose": name,
     "rancher": name}`` for the diagnostics; ``allowance``: the tenant's own narrower ports and
-    host names (``allowance.of``; None: the platform's). Raises SpinError with every problem as
-    diagnostics.
+    host names (``allowance.of``; None: the platform's); ``route_domain``: the platform's
+    ``spin_platform.route_domain`` (None: its default), under which a host name must lie inside the
+    tenant's own ``<tenant>.<route_domain>`` (``names_taken``), whatever the allowance says.
+    Raises SpinError with every problem as diagnostics.
     """
     platform = normalise_platform(platform)
+    route_domain = (route_domain or stack_defaults.DEFAULTS["route_domain"]).lower()
     problems = _Problems(files)
     routes = []
     health_checks = health_checks or {}
@@ -291,6 +361,14 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
                 problems.error(kind, service, key + ".hostname", "hostname '%s' is not one the platform serves: use "
                                "a name matching %s (the platform variable lb_hostnames)"
                                % (hostname, ", ".join("'%s'" % p for p in platform["hostnames"]) or "(none)"))
+                return
+            taken = names_taken(hostname, tenant, route_domain)
+            if taken:
+                own = "%s.%s" % (stack_defaults.host_label(tenant), route_domain)
+                problems.error(kind, service, key + ".hostname", "hostname '%s' is inside %s under the route "
+                               "domain '%s', where each tenant's automatic routes are <service>.<stack>.<tenant>.%s: "
+                               "use a name under '%s' (like www.%s) or a domain of your own"
+                               % (hostname, taken, route_domain, route_domain, own, own))
                 return
             # a name the tenant writes (lb_config); the names the platform gives its services are its own
             if kind == "rancher" and not _allowed_hostname(hostname, allowance):
@@ -399,7 +477,10 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
         raise SpinError("the load balancer rules of stack '%s' have %d problem(s): %s" % (
             stack, len(problems.diagnostics), "; ".join(diag.format_diagnostic(d) for d in problems.diagnostics)),
             diagnostics=problems.diagnostics)
-    return {"version": ROUTES_VERSION, "tenant": tenant, "stack": stack, "network": None, "routes": routes}
+    doc = {"version": ROUTES_VERSION, "tenant": tenant, "stack": stack, "network": None, "routes": routes,
+           "route_domain": route_domain}
+    doc["aliases"] = {name: backend_alias(tenant, stack, name) for name in public_services(doc)}
+    return doc
 
 
 def public_services(routes_doc):
@@ -454,13 +535,16 @@ def route_conflict(route, held, holder):
 
 def claim_conflicts(doc, holders):
     """The rules of ``doc`` that routes of ``holders`` (other stacks' documents, which hold their
-    claims first) forbid: ``[(route, why)]``. Pure."""
+    claims first) forbid: ``[(route, why)]``. A held route inside another tenant's names under a
+    route domain (stored before that rule, ``_trespass``) holds against nobody. Pure."""
     out = []
+    domains = route_domains([doc] + list(holders))
     for route in doc["routes"]:
         for holder in holders:
             if holder["stack"] == doc["stack"]:
                 continue
-            why = next((w for w in (route_conflict(route, held, holder) for held in holder["routes"]) if w), None)
+            why = next((w for w in (route_conflict(route, held, holder) for held in holder["routes"]
+                                    if not _trespass(held, holder["tenant"], domains)) if w), None)
             if why:
                 out.append((route, why))
                 break
@@ -471,9 +555,18 @@ def served_routes(stacks):
     """Routes documents in claim order (the first holds) -> the same documents with the routes
     that an earlier stack's claim forbids left out, and ``[(stack, route, why)]`` of those. The
     claim check refuses such a stack before it is created; this keeps two stacks off one
-    unconditional port even while two deploys race, or when state was written by hand."""
+    unconditional port even while two deploys race, or when state was written by hand. A route
+    inside another tenant's names under a route domain (stored before that was refused) is left
+    out too, wherever its stack stands in the order."""
     served, left_out = [], []
+    domains = route_domains(stacks or [])
     for doc in stacks or []:
+        trespassing = [(route, _trespass(route, doc["tenant"], domains)) for route in doc["routes"]]
+        trespassing = [(route, why + " (stored before that was refused): not served")
+                       for route, why in trespassing if why]
+        if trespassing:
+            left_out.extend((doc["stack"], route, why) for route, why in trespassing)
+            doc = dict(doc, routes=[r for r in doc["routes"] if all(r is not t for t, dummy in trespassing)])
         conflicts = claim_conflicts(doc, served)
         if conflicts:
             bad = [id(route) for route, dummy in conflicts]

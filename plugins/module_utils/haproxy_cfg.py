@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .haproxy import (CERT_DIR, NO_ROUTE_BACKEND, _HTTP, _SECRET_MARK, _TLS, canonical_json, cert_file,
-                      normalise_platform, served_routes)
+from .haproxy import (CERT_DIR, NO_ROUTE_BACKEND, _HTTP, _SECRET_MARK, _TLS, backend_host, canonical_json,
+                      cert_file, normalise_platform, served_routes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,8 +57,9 @@ def _backend_lines(name, doc, service, target_port, mode, check, sticky, platfor
              "backend %s" % name,
              "    mode %s" % mode,
              "    balance roundrobin"]
-    server = ("    server-template %s %d tasks.%s_%s:%d check resolvers swarm resolve-prefer ipv4 init-addr last,none"
-              % (_server_prefix(service), slots(platform, doc, service), stack, service, target_port))
+    # by the platform's alias on the stack's own network (haproxy.backend_alias): no name a tenant chooses
+    server = ("    server-template %s %d %s:%d check resolvers swarm resolve-prefer ipv4 init-addr last,none"
+              % (_server_prefix(service), slots(platform, doc, service), backend_host(doc, service), target_port))
     if check:
         req = check["request"]
         if req:

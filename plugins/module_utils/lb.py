@@ -258,17 +258,22 @@ def ensure_stack_network(client, platform, tenant, stack, check_mode=False):
 
 
 def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None, platform=None,
-                      health_checks=None, files=None, check_mode=False, validate=True, replicas=None):
+                      health_checks=None, files=None, check_mode=False, validate=True, replicas=None,
+                      route_domain=None):
     """Before a stack is deployed: its routes, its claims, its network, a checked config.
 
     Raises SpinError (naming the rule, and the holder of a claimed port or hostname) and changes
-    nothing then. Returns ``{"network": the stack's network or None, "routes": routes document,
-    "public_services": [compose names that must join the network], "config": candidate text,
-    "claim": what ``release_claim`` undoes, "network_created": bool}``. Outside check mode the
-    routes are stored first (the claim), then the network is made.
+    nothing then: the manager judges the rules again (``route_domain``: the platform's
+    ``spin_platform.route_domain``, see ``haproxy.stack_routes``). Returns ``{"network": the
+    stack's network or None, "routes": routes document, "public_services": [compose names that
+    must join the network], "attachments": {compose name: its attachment to the network, with
+    the platform's alias only}, "config": candidate text, "claim": what ``release_claim`` undoes,
+    "network_created": bool}``. Outside check mode the routes are stored first (the claim), then
+    the network is made.
     """
     p = haproxy.normalise_platform(platform)
-    doc = haproxy.stack_routes(tenant, stack, endpoints, load_balancers, health_checks, p, files)
+    doc = haproxy.stack_routes(tenant, stack, endpoints, load_balancers, health_checks, p, files,
+                               route_domain=route_domain)
     stored = stored_routes(client, p)
     mine = stored.get(stack)
     if mine and mine["doc"]["tenant"] != tenant:
@@ -292,7 +297,9 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
     text = haproxy_cfg.render(claim_order(others), p, stats_password="check")
     if validate:
         validate_config(client, text, p)
-    return {"network": doc["network"], "routes": doc, "public_services": haproxy.public_services(doc),
+    public = haproxy.public_services(doc)
+    return {"network": doc["network"], "routes": doc, "public_services": public,
+            "attachments": {name: haproxy.lb_attachment(doc, name) for name in public} if doc["network"] else {},
             "config": text, "claim": claim, "network_created": created}
 
 

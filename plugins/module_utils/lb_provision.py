@@ -128,6 +128,9 @@ def migrate_pool(client, platform, check_mode=False):
             continue
         ensure_stack_network(client, p, doc["tenant"], stack)
         net_id = client.find_network(wanted)["Id"]
+        # on its own network a public service answers to the platform's alias only (haproxy.lb_attachment)
+        doc = dict(doc, network=wanted, aliases={name: haproxy.backend_alias(doc["tenant"], stack, name)
+                                                 for name in haproxy.public_services(doc)})
         for name in haproxy.public_services(doc):
             found = client.find_service("%s_%s" % (stack, name))
             if found is None:
@@ -136,11 +139,12 @@ def migrate_pool(client, platform, check_mode=False):
             template = spec.setdefault("TaskTemplate", {})
             nets = template.get("Networks") or spec.get("Networks") or []
             if not any(n.get("Target") == net_id for n in nets):
-                template["Networks"] = list(nets) + [{"Target": net_id, "Aliases": [name]}]
+                template["Networks"] = list(nets) + [{"Target": net_id,
+                                                      "Aliases": haproxy.lb_attachment(doc, name)["aliases"]}]
                 spec.pop("Networks", None)
                 spec.setdefault("Labels", {})[L_NETWORK] = wanted
                 client.update_service(found["ID"], found["Version"]["Index"], spec)
-        store_stack_routes(client, dict(doc, network=wanted), p)
+        store_stack_routes(client, doc, p)
     legacy = client.find_service(p["edge_service"])
     if legacy is not None and not check_mode:
         client.remove_service(legacy["ID"])

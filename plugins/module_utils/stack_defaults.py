@@ -147,9 +147,15 @@ def secret_target(service):
 # ---------------------------------------------------------------------------------------------
 # automatic routes
 
+def host_label(name):
+    """A service, stack or tenant name as a host name label: '_' (allowed in service names, not in
+    host names) becomes '-'."""
+    return name.lower().replace("_", "-")
+
+
 def host_name(service, stack, tenant, domain):
-    """``web.seed.demo.localhost``; '_' (allowed in service names, not in host names) becomes '-'."""
-    return ".".join(label.lower().replace("_", "-") for label in (service, stack, tenant)) + "." + domain
+    """``web.seed.demo.localhost``, under the tenant's own ``<tenant>.<route_domain>``."""
+    return ".".join(host_label(label) for label in (service, stack, tenant)) + "." + domain
 
 
 def _http_port(svc, config):

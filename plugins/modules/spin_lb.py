@@ -103,6 +103,12 @@ options:
   files:
     description: The tenant's file names (C(compose), C(rancher)) to name in error messages.
     type: dict
+  route_domain:
+    description:
+      - The platform's automatic-route domain (C(spin_platform.route_domain)), under which each tenant owns
+        C(<tenant>.<route_domain>) and what is under it. A host name of the stack's rules there must lie
+        inside its own tenant's; the action plugin fills it from C(spin_platform), else C(localhost).
+    type: str
   sync:
     description:
       - Render, check, write and reload the edge of this node. Set false on a manager that is not an edge node.
@@ -261,6 +267,13 @@ public_services:
   type: list
   elements: str
   sample: [web, api]
+attachments:
+  description:
+    - How each of RV(public_services) joins RV(network) - with the platform's alias only, the name the edge
+      resolves its tasks by (C(tasks.<alias>)); none of the tenant's own aliases.
+  returned: when a stack is given with routes
+  type: dict
+  sample: {web: {name: spin-lb-magic, aliases: [spin-be-abf3d96bd2876602fe677fcfb24b8678]}}
 routes:
   description: The stack's normalised routes document, as stored in Swarm.
   returned: when a stack is given with routes
@@ -309,7 +322,7 @@ worker:
 '''
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision, stack_defaults
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
 
@@ -329,6 +342,7 @@ def argument_spec():
         "load_balancers": {"type": "dict"},
         "health_checks": {"type": "dict"},
         "files": {"type": "dict"},
+        "route_domain": {"type": "str"},
         "sync": {"type": "bool", "default": True},
         "provision": {"type": "bool", "default": False},
         "edge": {"type": "bool", "default": False},
@@ -372,11 +386,13 @@ def run(module, client):
 
     stored = lb.stored_routes(client, platform)
     if stack and params["state"] == "present" and has_routes:
+        route_domain = stack_defaults.settings({"route_domain": params["route_domain"]})["route_domain"]
         plan = lb.plan_stack_routes(client, tenant, stack, params["endpoints"], params["load_balancers"], platform,
                                     params["health_checks"], params["files"], check_mode=check,
-                                    validate=not params["sync"])
+                                    validate=not params["sync"], route_domain=route_domain)
         doc = plan["routes"]
-        result.update({"network": plan["network"], "public_services": plan["public_services"], "routes": doc})
+        result.update({"network": plan["network"], "public_services": plan["public_services"],
+                       "attachments": plan["attachments"], "routes": doc})
         result["stored"] = lb.store_stack_routes(client, doc, platform, check_mode=check)
         if doc["routes"]:
             stored[stack] = {"doc": doc}

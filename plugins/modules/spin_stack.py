@@ -378,7 +378,8 @@ def _plan_routes(client, params, tasks, check_mode):
     plan = lb.plan_stack_routes(client, params["tenant"], stack, endpoints=tasks.get("endpoints"),
                                 load_balancers=tasks.get("load_balancers"), platform=params["lb_platform"],
                                 health_checks=tasks.get("health_checks"), files=tasks.get("files"),
-                                check_mode=check_mode, validate=False, replicas=replicas)
+                                check_mode=check_mode, validate=False, replicas=replicas,
+                                route_domain=stack_defaults.settings(params["platform"])["route_domain"])
     state = {"synced": None}
 
     def serve():
@@ -390,13 +391,13 @@ def _plan_routes(client, params, tasks, check_mode):
             serve_edge(client, platform, None, check_mode, forget_network=plan["network"] if plan["network_created"]
                        else None)
 
-    if plan["network"]:
-        public = set(plan["public_services"])
-        for service in tasks["services"]:
-            if service["labels"].get("spin.service") in public:
-                service["networks"] = list(service["networks"]) + [
-                    {"name": plan["network"], "aliases": [service["labels"]["spin.service"]]}]
-                service["labels"] = dict(service["labels"], **{lb.L_NETWORK: plan["network"]})
+    # on the load balancer network a public service answers to the platform's alias only (the one the edge
+    # resolves); the names its tenant gave it stay on the stack's own networks
+    for service in tasks["services"]:
+        attachment = plan["attachments"].get(service["labels"].get("spin.service"))
+        if attachment:
+            service["networks"] = list(service["networks"]) + [attachment]
+            service["labels"] = dict(service["labels"], **{lb.L_NETWORK: plan["network"]})
     return {"plan": plan, "serve": serve, "undo": undo, "state": state}
 
 

@@ -355,10 +355,24 @@ def _k_container_name(sp, value):
     sp.model["container_name"] = _alias(_nonempty_str(value, "a container name"))
 
 
+# Swarm's placeholders a host name may use (docker service create --hostname); not .Service.Labels, nor
+# any other template: '{{"tasks.x"}}' or a label would give a host name the checks below never saw
+_HOSTNAME_PLACEHOLDER = re.compile(r"\{\{\s*\.(?:Service\.(?:ID|Name)|Node\.(?:ID|Hostname)|Task\.(?:ID|Name|Slot))\s*\}\}")
+
+
 def _k_hostname(sp, value):
     hostname = _nonempty_str(value, "a host name")
-    if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$", hostname) and "{{" not in hostname:
+    literal = _HOSTNAME_PLACEHOLDER.sub("x", hostname)
+    if "{{" in literal or "}}" in literal:
+        raise _Invalid("'%s' is not a host name: a template may use only {{.Service.Name}}, {{.Service.ID}}, "
+                       "{{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and {{.Task.Slot}}" % hostname)
+    if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$", literal):
         raise _Invalid("'%s' is not a host name: use letters, digits, '-' and '.'" % hostname)
+    # Docker registers a task's host name on every network of its container, the stack's load balancer
+    # network too, where the edge resolves tasks.<the platform's alias> (haproxy.backend_alias)
+    if hostname.lower().startswith("tasks."):
+        raise _Invalid("'%s' is in Swarm's DNS names for a service's tasks (tasks.<name>): choose a host name that "
+                       "does not start with 'tasks.'" % hostname)
     sp.model["hostname"] = hostname
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, haproxy, placement, policy,
-                                                                    sensitive)
+                                                                    sensitive, stack_defaults)
 from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
@@ -168,12 +168,14 @@ def check_submission(args, bases):
 
 def route_problems(model, tenant, stack, platform, lb_platform, files, tenant_allowance=None):
     """The load balancer's own rules on the stack's public ports, automatic routes and lb_config
-    (allowed ports and host names, protocols, certificates), checked here as on the manager, and
-    the tenant's own allowance of ports and host names (``allowance.of``), checked here only."""
+    (allowed ports and host names, protocols, certificates, host names under the route domain only
+    inside the tenant's own), checked here as on the manager, and the tenant's own allowance of
+    ports and host names (``allowance.of``), checked here only."""
     try:
         endpoints = translate.public_endpoints(model, tenant, stack, platform, files)
         haproxy.stack_routes(tenant, stack, endpoints, model["load_balancers"], health_checks(model), lb_platform,
-                             files, allowance=tenant_allowance)
+                             files, allowance=tenant_allowance,
+                             route_domain=stack_defaults.settings(platform)["route_domain"])
     except SpinError as exc:
         return exc.diagnostics or [diag.error(files["compose"], None, None, exc.message)]
     return []

@@ -167,8 +167,13 @@ class Edge(object):
 
     def backend(self, stack, service, network, replicas=2, image="httpd:latest", healthcheck=None,
                 start_first=False, tenant="t", wait=True):
-        """A service <stack>_<service> on the stack's load balancer network, as spin_stack would make it."""
+        """A service <stack>_<service> on the stack's load balancer network, as spin_stack would make it: with
+        the platform's alias from the stack's stored routes (what the edge resolves), when they name one."""
         name = "%s_%s" % (stack, service)
+        stored = lb.stored_routes(self.client, self.platform).get(stack)
+        aliases = ((stored or {}).get("doc") or {}).get("aliases") or {}
+        attachment = docker.types.NetworkAttachmentConfig(network, aliases=[aliases[service]]) \
+            if service in aliases else network
         kwargs = {}
         if healthcheck:
             kwargs["healthcheck"] = docker.types.Healthcheck(
@@ -178,7 +183,7 @@ class Edge(object):
             kwargs["update_config"] = docker.types.UpdateConfig(parallelism=1, delay=1 * 10**9, order="start-first",
                                                                 failure_action="pause")
         self.docker.services.create(
-            image, ["sh", "-c", PAGE_COMMAND], name=name, networks=[network], mode=docker.types.ServiceMode(
+            image, ["sh", "-c", PAGE_COMMAND], name=name, networks=[attachment], mode=docker.types.ServiceMode(
                 "replicated", replicas=replicas), endpoint_spec=docker.types.EndpointSpec(mode="dnsrr"),
             env=["SPIN_ID=%s" % stack], labels={"spin.tenant": tenant, "spin.stack": stack, "spin.service": service,
                                                 lb.L_NETWORK: network}, **kwargs)

@@ -132,10 +132,11 @@ COMPOSE_LB = "services:\n  web:\n    image: httpd\n  front:\n    image: rancher/
 
 
 def test_a_hostname_outside_the_allowance_is_refused(tmp_path):
-    errors, tasks = verdict(tmp_path, COMPOSE_LB, RANCHER_LB % "www.example.org", hostnames=["*.cory.example.org"])
+    # (the platform's route domain here is example.org: cory.example.org is cory's, www.example.org tenant www's)
+    errors, tasks = verdict(tmp_path, COMPOSE_LB, RANCHER_LB % "cory.example.org", hostnames=["*.cory.example.org"])
     assert tasks is None
     assert errors == [
-        "rancher-compose.yml: service 'front': key 'lb_config.port_rules[0].hostname': hostname 'www.example.org' is "
+        "rancher-compose.yml: service 'front': key 'lb_config.port_rules[0].hostname': hostname 'cory.example.org' is "
         "not one tenant 'cory' may claim: use a name matching '*.cory.example.org' (the tenant's allowance, "
         "spin_tenants.cory.hostnames; infra staff change it with the role spin.platform.tenant)"]
     errors, tasks = verdict(tmp_path, COMPOSE_LB, RANCHER_LB % "www.cory.example.org", hostnames=["*.cory.example.org"],

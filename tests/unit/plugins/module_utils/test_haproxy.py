@@ -310,11 +310,13 @@ def test_render_backends_server_template_checks_cookies():
     assert any(line.startswith("    cookie MAGIC insert indirect nocache dynamic") for line in web)
     assert any(line.startswith("    dynamic-cookie-key ") for line in web)
     server = [line for line in web if "server-template" in line][0]
-    assert server.startswith("    server-template web 7 tasks.magic_web:80 check resolvers swarm")
+    assert server.startswith("    server-template web 7 tasks.%s:80 check resolvers swarm"
+                             % haproxy.backend_alias(magic["tenant"], "magic", "web"))
     assert "init-addr last,none" in server and "inter 1000ms rise 2 fall 3" in server
     api = _section(text, "backend magic:api:8080")
     assert not any("httpchk" in line for line in api)  # no health_check: a connect check
-    assert "server-template api 7 tasks.magic_api:8080 check" in api[-1]
+    assert "server-template api 7 tasks.%s:8080 check" % haproxy.backend_alias(magic["tenant"], "magic", "api") \
+        in api[-1]
     db = _section(text, "backend magic:db:5432:tcp")
     assert "    mode tcp" in db and not any("cookie" in line for line in db)
 
@@ -385,3 +387,114 @@ def test_canonical_json_and_digest_are_stable():
     assert haproxy.routes_digest(magic) == haproxy.routes_digest(again)
     again["routes"][0]["port"] = 1
     assert haproxy.routes_digest(magic) != haproxy.routes_digest(again)
+
+
+# ---- names a tenant chooses never reach another tenant's traffic (issue 17) --------------------
+
+def test_the_edge_resolves_the_platform_alias_of_a_public_service():
+    d = doc("magic", tenant="cory", endpoints=[ep("web", 8000)])
+    alias = haproxy.backend_alias("cory", "magic", "web")
+    assert d["aliases"] == {"web": alias}
+    text = haproxy_cfg.render([d])
+    assert "server-template web 10 tasks.%s:80 " % alias in text
+    assert "tasks.magic_web" not in text  # the Swarm service name: what a tenant's alias could be
+
+
+def test_a_routes_document_of_an_older_version_keeps_its_swarm_name_until_redeployed():
+    legacy = doc("magic", tenant="cory", endpoints=[ep("web", 8000)])
+    del legacy["aliases"], legacy["route_domain"]
+    assert "server-template web 10 tasks.magic_web:80 " in haproxy_cfg.render([legacy])
+
+
+@pytest.mark.parametrize("a, b", [
+    (("cory", "magic", "web"), ("eve", "magic", "web")),      # the tenant is part of the name
+    (("cory", "magic", "web"), ("cory", "magic", "api")),
+    (("cory", "a-b", "c"), ("cory", "a", "b-c")),            # no two names run together
+    (("cory", "magic", "web"), ("cory", "magicw", "eb")),
+])
+def test_platform_aliases_are_distinct(a, b):
+    assert haproxy.backend_alias(*a) != haproxy.backend_alias(*b)
+
+
+@pytest.mark.parametrize("parts", [("cory", "magic", "web"), ("a" * 32, "b" * 24, "c_" * 16)])
+def test_a_platform_alias_is_no_name_a_tenant_can_write(parts):
+    """Swarm service names all have a '_' (<stack>_<service>); a tenant's host name registers as it is,
+    never with Swarm's 'tasks.' (and one starting with 'tasks.' is refused by the compose parser); a
+    tenant's network aliases never reach the load balancer network. A DNS label of at most 63."""
+    alias = haproxy.backend_alias(*parts)
+    assert re.match(r"^spin-be-[0-9a-f]+$", alias) and len(alias) <= 63 and "_" not in alias
+
+
+ROUTE_DOMAIN_CASES = [
+    # (tenant, hostname, route domain, whose names it takes or None)
+    ("eve", "web.magic.cory.localhost", "localhost", "tenant 'cory''s names"),
+    ("eve", "*.cory.localhost", "localhost", "tenant 'cory''s names"),
+    ("eve", "cory.localhost", "localhost", "tenant 'cory''s names"),
+    ("eve", "a.b.c.cory.localhost", "localhost", "tenant 'cory''s names"),
+    ("eve", "x.nobody.localhost", "localhost", "tenant 'nobody''s names"),   # whether or not it exists
+    ("eve", "x.evel.localhost", "localhost", "tenant 'evel''s names"),
+    ("eve", "*.localhost", "localhost", "every tenant's names"),
+    ("eve", "localhost", "localhost", "every tenant's names"),
+    ("eve", "*.example.org", "spin.example.org", "every tenant's names"),
+    ("eve", "*.spin.example.org", "spin.example.org", "every tenant's names"),
+    ("eve", "www.cory.spin.example.org", "spin.example.org", "tenant 'cory''s names"),
+    ("eve", "www.eve.localhost", "localhost", None),
+    ("eve", "*.eve.localhost", "localhost", None),
+    ("eve", "eve.localhost", "localhost", None),
+    ("eve", "www.example.org", "localhost", None),
+    ("eve", "example.org", "spin.example.org", None),
+    ("eve", "www.eve.spin.example.org", "spin.example.org", None),
+    ("eve", "xlocalhost", "localhost", None),
+]
+
+
+@pytest.mark.parametrize("tenant, hostname, domain, taken", ROUTE_DOMAIN_CASES)
+def test_whose_names_a_hostname_takes_under_the_route_domain(tenant, hostname, domain, taken):
+    assert haproxy.names_taken(hostname, tenant, domain) == taken
+
+
+@pytest.mark.parametrize("allowance", [None, {"tenant": "eve", "ports": None, "hostnames": ["*.localhost"]}])
+@pytest.mark.parametrize("tenant, hostname, domain, taken", [c for c in ROUTE_DOMAIN_CASES if c[3]])
+def test_a_rule_under_another_tenants_route_domain_is_refused(tenant, hostname, domain, taken, allowance):
+    with pytest.raises(SpinError) as err:
+        haproxy.stack_routes(tenant, "s", load_balancers=lbs(rule(hostname=hostname)), route_domain=domain,
+                             files={"compose": "docker-compose.yml", "rancher": "rancher-compose.yml"},
+                             allowance=allowance)
+    message = err.value.message
+    assert ("rancher-compose.yml: service 'lb': key 'lb_config.port_rules[0].hostname': hostname '%s' is inside %s "
+            "under the route domain '%s'" % (hostname, taken, domain)) in message, message
+    assert "use a name under '%s.%s' (like www.%s.%s) or a domain of your own" % (
+        tenant, domain, tenant, domain) in message, message
+
+
+@pytest.mark.parametrize("tenant, hostname, domain, taken", [c for c in ROUTE_DOMAIN_CASES if not c[3]])
+def test_a_rule_inside_the_tenants_own_names_or_outside_the_route_domain_is_allowed(tenant, hostname, domain, taken):
+    d = haproxy.stack_routes(tenant, "s", load_balancers=lbs(rule(hostname=hostname)), route_domain=domain)
+    assert [r["hostname"] for r in d["routes"]] == [hostname]
+    assert d["route_domain"] == domain
+
+
+def test_the_route_domain_rule_holds_by_default_for_the_platforms_domain():
+    with pytest.raises(SpinError, match="inside tenant 'cory''s names under the route domain 'localhost'"):
+        haproxy.stack_routes("eve", "s", load_balancers=lbs(rule(hostname="*.cory.localhost")))
+
+
+def test_a_claim_stored_before_the_rule_never_holds_against_the_tenant_whose_names_it_takes():
+    """A rule eve stored with an older spin.platform, inside cory's names: cory's claim is not refused as
+    held by it, and the edge does not serve it (whatever the order of the stacks)."""
+    legacy = doc("evil", tenant="eve", network="lb-evil", load_balancers=lbs(
+        rule(hostname="a.eve.localhost"), rule(hostname="www.example.org"), rule(hostname="b.eve.localhost")))
+    legacy["routes"][0]["hostname"] = "web.magic.cory.localhost"
+    legacy["routes"][2]["hostname"] = "*.cory.localhost"
+    del legacy["route_domain"], legacy["aliases"]
+    cory = doc("magic", tenant="cory", network="lb-magic",
+               endpoints=[dict(ep("web", 80), hostname="web.magic.cory.localhost")])
+    assert haproxy.claim_conflicts(cory, [legacy]) == []
+    served, left_out = haproxy.served_routes([legacy, cory])
+    assert [r["hostname"] for r in served[0]["routes"]] == ["www.example.org"]
+    assert [(stack, route["hostname"]) for stack, route, dummy in left_out] == [
+        ("evil", "web.magic.cory.localhost"), ("evil", "*.cory.localhost")]
+    assert "inside tenant 'cory''s names under the route domain 'localhost'" in left_out[0][2]
+    text = haproxy_cfg.render([legacy, cory])
+    assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" in text
+    assert "use_backend evil:web:80 if" in text and "cory.localhost }" not in text.split("evil:web:80 if")[1][:80]

@@ -2,10 +2,11 @@
 import base64
 import json
 import os
+import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils import haproxy, haproxy_cfg, lb, lb_node, lb_provision
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "ports": [80, 443, "8000-8002"],
@@ -526,3 +527,111 @@ def test_joining_a_network_is_tried_again_when_the_swarm_is_slow():
     with pytest.raises(SpinError, match="not found"):
         lb_node._connect(Refusing(), "lb-x", "c1", sleep=lambda s: None)
     assert calls == ["lb-x"]  # no point in asking again
+
+
+# ---- the names on a stack's load balancer network (issue 17) ---------------------------------
+
+def _stack_tasks(stack, service, aliases, hostname=None, route_host=None):
+    """What the translator hands spin_stack: one service with the tenant's own aliases and host name."""
+    return {"services": [{"name": "%s_%s" % (stack, service), "labels": {"spin.service": service},
+                          "networks": [{"name": stack + "_default", "aliases": list(aliases)}],
+                          "hostname": hostname, "replicas": 1}],
+            "endpoints": [{"service": "%s_%s" % (stack, service), "compose_service": service, "target": 80,
+                           "published": 80, "protocol": "tcp", "hostname": route_host, "key": "x-spin.route"}],
+            "load_balancers": {}, "health_checks": {}, "files": {"compose": "docker-compose.yml"}}
+
+
+def _names_on(network, service):
+    """Every name Swarm's DNS answers for ``service``'s tasks on ``network``: the service's name and the
+    attachment's aliases (each also as tasks.<name>), and the container's host name as it is."""
+    names = {service["hostname"]} if service.get("hostname") else set()
+    for attachment in service["networks"]:
+        if attachment["name"] == network:
+            for name in [service["name"]] + list(attachment["aliases"]):
+                names |= {name, "tasks." + name}
+    return names
+
+
+def test_no_name_a_tenant_writes_reaches_the_names_the_edge_resolves():
+    """eve names a public service after cory's Swarm service (magic_web) and gives it aliases: the edge
+    resolves cory's backend by a name that none of eve's names on her load balancer network equals."""
+    from ansible_collections.spin.platform.plugins.modules import spin_stack
+    client = FakeClient()
+    params = {"lb_platform": platform(), "platform": {}}
+    victim = _stack_tasks("magic", "web", ["web", "www"], route_host="web.magic.cory.localhost")
+    impostor = _stack_tasks("evil", "magic_web", ["magic_web", "tasks.magic_web", "web"],
+                            hostname="www.evil.eve.localhost", route_host="magic-web.evil.eve.localhost")
+    for tenant, stack, tasks in (("eve", "evil", impostor), ("cory", "magic", victim)):
+        spin_stack._plan_routes(client, dict(params, tenant=tenant, stack=stack), tasks, False)
+    text = haproxy_cfg.render(lb.claim_order(lb.stored_routes(client, platform())), platform())
+    resolved = {}  # stack -> the name its backend's servers are resolved by
+    for block in text.split("\nbackend ")[1:]:
+        found = re.search(r"server-template \S+ \d+ (\S+):\d+", block)
+        if found:
+            resolved[block.split(":", 1)[0]] = found.group(1)
+    assert set(resolved) == {"evil", "magic"}
+    victims = _names_on("lb-magic", victim["services"][0])
+    impostors = _names_on("lb-evil", impostor["services"][0])
+    assert resolved["magic"] in victims  # the edge finds cory's tasks ...
+    assert resolved["magic"] not in impostors  # ... and no name of eve's is that name
+    assert resolved["evil"] in impostors
+    # only the platform's alias is on the load balancer network; the tenant's stay on its own networks
+    lb_attachment = [n for n in victim["services"][0]["networks"] if n["name"] == "lb-magic"]
+    assert lb_attachment == [{"name": "lb-magic", "aliases": [haproxy.backend_alias("cory", "magic", "web")]}]
+    assert victim["services"][0]["networks"][0] == {"name": "magic_default", "aliases": ["web", "www"]}
+
+
+def test_moving_a_stack_off_the_pool_gives_its_services_the_platform_alias_only():
+    """The pool design's stacks move to a network of their own: their public services join it with
+    the platform's alias (what the edge resolves), and the stored routes name that alias."""
+    class PoolClient(FakeClient):
+        def __init__(self):
+            super().__init__()
+            self.updates = []
+
+        def find_service(self, name):
+            return {"ID": "s1", "Version": {"Index": 7}, "Spec": {
+                "Name": name, "TaskTemplate": {"Networks": [{"Target": "id-magic_default", "Aliases": ["web"]}]}}} \
+                if name == "magic_web" else None
+
+        def update_service(self, service_id, version, spec):
+            self.updates.append(spec)
+
+        def remove_service(self, service_id):
+            pass
+
+    client = PoolClient()
+    legacy = routes("cory", "magic", rule("a.org"))
+    del legacy["aliases"], legacy["route_domain"]
+    legacy["network"] = "lb-00"
+    lb._create_routes_config(client, platform(), legacy)
+    assert lb_provision.migrate_pool(client, platform())["stacks"] == ["magic"]
+    alias = haproxy.backend_alias("cory", "magic", "web")
+    assert client.updates[0]["TaskTemplate"]["Networks"] == [
+        {"Target": "id-magic_default", "Aliases": ["web"]}, {"Target": "id-lb-magic", "Aliases": [alias]}]
+    assert stored_docs(client)["magic"]["aliases"] == {"web": alias}
+
+
+def test_the_manager_judges_host_names_under_the_route_domain_again():
+    client = FakeClient()
+    with pytest.raises(SpinError) as err:
+        lb.plan_stack_routes(client, "eve", "evil", load_balancers={"lb": {"port_rules": [
+            rule("*.cory.spin.example.org")]}}, platform=platform(), route_domain="spin.example.org")
+    assert "hostname '*.cory.spin.example.org' is inside tenant 'cory''s names" in err.value.message
+    assert client.configs() == [] and client.networks_list == []  # nothing claimed
+
+
+def test_a_claim_stored_before_the_rule_does_not_refuse_the_tenant_whose_name_it_took():
+    client = FakeClient()
+    legacy = routes("eve", "evil", rule("a.eve.localhost"))
+    legacy["routes"][0]["hostname"] = "web.magic.cory.localhost"
+    del legacy["aliases"], legacy["route_domain"]
+    legacy["network"] = "lb-evil"
+    lb._create_routes_config(client, platform(), legacy)
+    plan = lb.plan_stack_routes(client, "cory", "magic", endpoints=[{
+        "service": "magic_web", "compose_service": "web", "target": 80, "published": 80, "protocol": "tcp",
+        "hostname": "web.magic.cory.localhost", "key": "x-spin.route"}], platform=platform())
+    assert plan["claim"]["config"]
+    assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" \
+        in plan["config"]
+    assert "use_backend evil:" not in plan["config"]

@@ -137,6 +137,8 @@ SUPPORTED = [
     ("user: '1000:1000'", "user", "1000:1000"),
     ("working_dir: /srv", "working_dir", "/srv"),
     ("hostname: web-1", "hostname", "web-1"),
+    ("hostname: 'web-{{.Task.Slot}}'", "hostname", "web-{{.Task.Slot}}"),
+    ("hostname: '{{ .Node.Hostname }}-web'", "hostname", "{{ .Node.Hostname }}-web"),
     ("deploy: {mode: global}", "deploy.mode", "global"),
     ("deploy: {mode: global}", "deploy.replicas", None),
     ("deploy: {replicas: 3}", "deploy.replicas", 3),
@@ -309,6 +311,24 @@ ERRORS = [
     ("user: [1]", ["key 'user': must be a string, not a list"]),
     ("working_dir: srv", ["key 'working_dir': must be an absolute path (starting with /), not 'srv'"]),
     ("hostname: 'a b'", ["key 'hostname': 'a b' is not a host name: use letters, digits, '-' and '.'"]),
+    # Swarm's DNS answers tasks.<service or alias> with task addresses; a host name registers as it is on
+    # every network of the container, the load balancer's too, where the edge resolves tasks.<alias>
+    ("hostname: tasks.spin-be-0123", ["key 'hostname': 'tasks.spin-be-0123' is in Swarm's DNS names for a "
+                                      "service's tasks (tasks.<name>): choose a host name that does not start "
+                                      "with 'tasks.'"]),
+    ("hostname: TASKS.web", ["key 'hostname': 'TASKS.web' is in Swarm's DNS names for a service's tasks "
+                             "(tasks.<name>): choose a host name that does not start with 'tasks.'"]),
+    # a template would give a name the checks never saw
+    ("hostname: '{{\"tasks.spin-be-0123\"}}'",
+     ["key 'hostname': '{{\"tasks.spin-be-0123\"}}' is not a host name: a template may use only {{.Service.Name}}, "
+      "{{.Service.ID}}, {{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and {{.Task.Slot}}"]),
+    ("hostname: '{{index .Service.Labels \"h\"}}'",
+     ["key 'hostname': '{{index .Service.Labels \"h\"}}' is not a host name: a template may use only "
+      "{{.Service.Name}}, {{.Service.ID}}, {{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and "
+      "{{.Task.Slot}}"]),
+    ("hostname: 'tasks.{{.Task.Slot}}'", ["key 'hostname': 'tasks.{{.Task.Slot}}' is in Swarm's DNS names for a "
+                                          "service's tasks (tasks.<name>): choose a host name that does not start "
+                                          "with 'tasks.'"]),
     ("labels: {spin.tenant: evil}", ["key 'labels': label 'spin.tenant' is reserved for the platform "
                                      "(spin./com.docker.stack.*): rename it"]),
     ("deploy: {labels: {com.docker.stack.namespace: x}}",

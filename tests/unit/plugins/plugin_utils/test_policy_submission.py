@@ -154,3 +154,38 @@ def test_dotenv_gives_defaults_that_the_vars_file_overrides(tmp_path):
     before = facts["input_digest"]
     _write(directory, {".env": "TAG=2.4\nGREETING=x\nONLY=y\n"})
     assert check_submission(_args("docker-compose.yml", [root], profiles=[]), [directory])[1]["input_digest"] != before
+
+
+# ---- host names under another tenant's automatic-route domain (issue 17) ------------------------
+
+@pytest.mark.parametrize("hostname, refused", [
+    ("*.cory.spin.example.org", True),
+    ("web.magic.cory.spin.example.org", True),
+    ("*.spin.example.org", True),
+    ("www.eve.spin.example.org", False),
+    ("www.example.org", False),
+])
+@pytest.mark.parametrize("entry", [{"uid": 1002, "gid": 1002},
+                                   {"uid": 1002, "gid": 1002, "hostnames": ["*.spin.example.org", "*.example.org"]}])
+def test_the_controllers_verdict_keeps_a_tenant_out_of_another_tenants_route_domain(tmp_path, hostname, refused, entry):
+    """With or without a host-name allowance, whether or not cory exists: the platform's route_domain
+    (spin_platform) decides."""
+    root, directory = tenant_tree.submission(tmp_path, "eve", "evil")
+    _write(directory, {
+        "docker-compose.yml": "services:\n  web:\n    image: httpd\n  lb:\n    image: rancher/lb-service-haproxy\n",
+        "rancher-compose.yml": "services:\n  lb:\n    lb_config:\n      port_rules:\n      - {source_port: 80, "
+                               "target_port: 80, service: web, hostname: '%s'}\n" % hostname})
+    entry = dict(entry, uid=tenant_tree.UID, gid=tenant_tree.GID)
+    args = _args("docker-compose.yml", [root], tenant="eve", stack="evil",
+                 rancher_compose_file="rancher-compose.yml", tenants={"eve": entry},
+                 platform={"route_domain": "spin.example.org"})
+    dummy, facts, tasks = check_submission(args, [directory])
+    errors = [d for d in facts["diagnostics"] if d["severity"] == "error"]
+    if refused:
+        assert tasks is None and len(errors) == 1, errors
+        assert (errors[0]["file"], errors[0]["service"], errors[0]["key"]) == (
+            "rancher-compose.yml", "lb", "lb_config.port_rules[0].hostname")
+        assert errors[0]["message"].startswith("hostname '%s' is inside " % hostname)
+        assert "use a name under 'eve.spin.example.org'" in errors[0]["message"]
+    else:
+        assert errors == [] and tasks is not None
