@@ -44,15 +44,16 @@ def edge(docker_client, tmp_path_factory):
 @pytest.fixture
 def tenants(edge, docker_client, tmp_path):
     """-> make(stack, tenant): a Tenant deploying through the test edge's inventory (cory, and eve added)."""
+    added = {"eve": {"uid": 1002, "gid": 1002}}
     inventory = write_inventory(tmp_path, spin_platform={"route_port": edge.ports[0], "route_domain": DOMAIN},
-                                spin_tenants={"eve": {"uid": 1002, "gid": 1002}}, **edge.playbook_vars())
+                                spin_tenants=added, **edge.playbook_vars())
     made = []
 
     def playbook(*args, **kwargs):
         return run_playbook(*args, inventory=inventory, **kwargs)
 
     def make(stack, tenant):
-        t = Tenant(tmp_path, docker_client, playbook, stack, tenant)
+        t = Tenant(tmp_path, docker_client, playbook, stack, tenant, **added.get(tenant, {}))
         made.append(t)
         return t
     yield make
