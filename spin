@@ -62,6 +62,7 @@ stage_example() {
 demo = yaml.safe_load(open("inventory/group_vars/all/spin_tenants.yml"))["spin_tenants"]["demo"]
 print(demo["uid"], demo["gid"])')
     install -d -m 0755 "$SUBMISSIONS"
+    rm -rf "$EXAMPLE"   # exactly the example's files, nothing left from an earlier hand-in
     install -d -o "$uid" -g "$gid" -m 0750 "$SUBMISSIONS/demo" "$EXAMPLE"
     install -o "$uid" -g "$gid" -m 0644 examples/seed/docker-compose.yml examples/seed/rancher-compose.yml "$EXAMPLE/"
 }

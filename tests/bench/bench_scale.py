@@ -7,7 +7,8 @@ them, the edge's reload time and memory against N, the host memory per stack, th
 of all N stacks (one playbook, one spin_stack task per stack), the edge container's restart with N
 networks, and the failed requests (goal 0). Everything it makes is named edgsc* and removed at the
 end. Load: 10 requests/s to the first stack, each with a 2 s timeout, until the last stack is
-converged (bounded by SPIN_BENCH_SCALE_MAX_SECONDS, default 3 h)."""
+converged (bounded by SPIN_BENCH_SCALE_MAX_SECONDS, default 3 h). The stacks are tenant edgbench's
+submissions, <root>/edgbench/edgsc-NNN/, removed at the end too."""
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import time
 import http.client
+import shutil
 
 import docker
 import yaml
@@ -25,7 +27,8 @@ import yaml
 from figures import record
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from stacklib import write_inventory  # noqa: E402  (the integration tests' inventory, group_vars folded in)
+# the integration tests' inventory (group_vars folded in) and tenants' submission directories
+from stacklib import SUBMISSION_ROOT, hand_in, submission_dir, write_inventory  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
@@ -36,6 +39,7 @@ EDGE = PREFIX + "_edge"
 CONFIG_DIR = "/var/lib/spin/%s-edge" % PREFIX
 BENCH = "scale"
 TENANT = "edgbench"
+UID = 1990
 
 
 def free_port():
@@ -122,22 +126,18 @@ def stack_name(i):
     return "%s-%03d" % (PREFIX, i)
 
 
-def write_stack(workdir, i, port):
+def write_stack(i, port):
+    """The tenant's submission <root>/<tenant>/<stack>/ (the stack named after it) -> its path."""
     stack = stack_name(i)
-    sub = os.path.join(workdir, stack)
-    os.makedirs(sub, exist_ok=True)
+    sub = str(submission_dir(TENANT, stack, UID, UID))
     with open(os.path.join(sub, "docker-compose.yml"), "w") as handle:
         handle.write("version: '2'\nservices:\n  web:\n    image: httpd\n  lb:\n    image: rancher/lb-service-haproxy\n")
     with open(os.path.join(sub, "rancher-compose.yml"), "w") as handle:
         yaml.safe_dump({"version": "2", "services": {"web": {"scale": 1}, "lb": {"lb_config": {"port_rules": [
             {"source_port": port, "target_port": 80, "service": "web", "hostname": "%s.scale.test" % stack,
              "protocol": "http"}]}}}}, handle)
-    vars_file = os.path.join(workdir, stack + ".yml")
-    with open(vars_file, "w") as handle:
-        json.dump({"spin_tenant": TENANT, "spin_stack": stack,
-                   "spin_compose_file": os.path.join(sub, "docker-compose.yml"),
-                   "spin_rancher_compose_file": os.path.join(sub, "rancher-compose.yml")}, handle)
-    return vars_file
+    hand_in(sub, UID, UID)
+    return sub
 
 
 def first_200(port, host, since, timeout=120):
@@ -184,6 +184,7 @@ def cleanup(client):
                 net.remove()
             except docker.errors.APIError:
                 pass
+    shutil.rmtree(os.path.join(SUBMISSION_ROOT, TENANT), ignore_errors=True)
 
 
 def main():
@@ -197,7 +198,7 @@ def main():
         workdir, spin_lb_edge_service=EDGE, spin_lb_ports=[port], spin_lb_config_dir=CONFIG_DIR,
         spin_lb_network_prefix=PREFIX + "-lb-", spin_lb_stats_port=stats_port, spin_lb_hostnames=["*.scale.test"],
         spin_policy={"default_replica_quota": 100000},
-        spin_tenants={TENANT: {"uid": 1990, "gid": 1990}})
+        spin_tenants={TENANT: {"uid": UID, "gid": UID}})
     edge_book = os.path.join(workdir, "edge.yml")
     with open(edge_book, "w") as handle:
         yaml.safe_dump([{"name": "bench edge", "hosts": "swarm_managers:swarm_workers", "gather_facts": False,
@@ -211,10 +212,10 @@ def main():
         edge_mem = {0: edge_memory_mib(client)}
         deploy, first, reload, host_mem = {}, {}, {}, {}
         marks = sorted({1, min(100, N), N})
-        vars_files, retried = [], []
+        submissions, retried = [], []
         for i in range(1, N + 1):
-            vars_file = write_stack(workdir, i, port)
-            vars_files.append(vars_file)
+            submission = write_stack(i, port)
+            submissions.append(submission)
             times = os.path.join(workdir, "times-%d.jsonl" % i)
             started = time.monotonic()
             watcher = {}
@@ -223,14 +224,14 @@ def main():
                     s=first_200(port, "%s.scale.test" % stack_name(i), started)), daemon=True)
                 thread.start()
             try:
-                playbook(inv, "playbooks/deploy.yml", "-e", "@" + vars_file, times=times)
+                playbook(inv, "playbooks/deploy.yml", "-e", "spin_submission=" + submission, times=times)
             except RuntimeError as exc:
                 # a deploy that failed is undone; count it, and run it again as infra staff would
                 retried.append((i, str(exc)[-300:]))
                 print("stack %d: the deploy failed and was undone, running it again: %s" % (i, str(exc)[-300:]),
                       flush=True)
                 os.path.exists(times) and os.unlink(times)
-                playbook(inv, "playbooks/deploy.yml", "-e", "@" + vars_file, times=times)
+                playbook(inv, "playbooks/deploy.yml", "-e", "spin_submission=" + submission, times=times)
             deploy[i] = time.monotonic() - started
             with open(times) as handle:
                 task = [json.loads(line) for line in handle if '"Deploy the stack"' in line][0]
@@ -249,18 +250,11 @@ def main():
                                                   load.sent if load else 0, load.failed if load else 0), flush=True)
         # the no-op converge of every stack, in one playbook
         converge = os.path.join(workdir, "converge.yml")
-        stacks = []
-        for vars_file in vars_files:
-            with open(vars_file) as handle:
-                stacks.append(json.load(handle))
         with open(converge, "w") as handle:
             yaml.safe_dump([{"name": "converge every stack", "hosts": "swarm_managers[0]", "gather_facts": False,
-                             "vars": {"stacks": stacks}, "tasks": [{
-                                 "name": "Converge", "spin.platform.spin_stack": {
-                                     "tenant": "{{ item.spin_tenant }}", "stack": "{{ item.spin_stack }}",
-                                     "compose_file": "{{ item.spin_compose_file }}",
-                                     "rancher_compose_file": "{{ item.spin_rancher_compose_file }}"},
-                                 "loop": "{{ stacks }}", "loop_control": {"label": "{{ item.spin_stack }}"}}]}],
+                             "vars": {"submissions": submissions}, "tasks": [{
+                                 "name": "Converge", "spin.platform.spin_stack": {"submission": "{{ item }}"},
+                                 "loop": "{{ submissions }}", "loop_control": {"label": "{{ item | basename }}"}}]}],
                            handle)
         started = time.monotonic()
         out = playbook(inv, converge)

@@ -26,7 +26,8 @@ import docker
 from figures import record
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from stacklib import write_inventory  # noqa: E402  (the integration tests' inventory, group_vars folded in)
+# the integration tests' inventory (group_vars folded in) and tenants' submission directories
+from stacklib import SUBMISSION_ROOT, discard, hand_in, submission_dir, write_inventory  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
@@ -35,11 +36,12 @@ ROUNDS = int(os.environ.get("SPIN_BENCH_ROUNDS", "3"))
 # a tenant of the benchmark's own (in an inventory of its own): its replicas count against no other
 # tenant's quota
 TENANT = "spinbench"
+UID = 1991
 INVENTORY = {"path": os.path.join(ROOT, "inventory", "local.yml")}
 
 
 def bench_inventory(workdir):
-    INVENTORY["path"] = write_inventory(workdir, spin_tenants={TENANT: {"uid": 1991, "gid": 1991}})
+    INVENTORY["path"] = write_inventory(workdir, spin_tenants={TENANT: {"uid": UID, "gid": UID}})
 
 
 SEED_V3 = """
@@ -145,10 +147,11 @@ def wait_gone(client, stack, timeout=120):
     raise RuntimeError("stack %s was not gone within %ss" % (stack, timeout))
 
 
-def playbook(name, vars_file, times_file=None, extra=(), verbose=False):
+def playbook(name, submission, times_file=None, extra=(), verbose=False):
     environment = {"SPIN_TASK_TIMES": times_file} if times_file else {}
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", INVENTORY["path"], name]
-                          + (["-e", "@" + vars_file] if vars_file else []) + (["-v"] if verbose else []) + list(extra),
+                          + (["-e", "spin_submission=" + submission] if submission else [])
+                          + (["-v"] if verbose else []) + list(extra),
                           cwd=ROOT, env=env(**environment), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, check=False)
     if proc.returncode != 0:
@@ -173,24 +176,22 @@ def first_200(host, since, deadline, port=80):
 
 
 def spin_deploy(client, workdir, stack, one=False, extra=()):
-    """-> (seconds until every replica runs, seconds until the playbook ended, vars file, seconds to
-    the first HTTP 200 through the edge or None, how spin_stack ran: warm/started/off)."""
-    # the seed's files as they are: web gets its automatic route web.<stack>.<tenant>.localhost:80
-    submission = os.path.join(workdir, stack)
-    os.makedirs(submission, exist_ok=True)
-    files = {"spin_compose_file": os.path.join(submission, "docker-compose.yml")}
+    """-> (seconds until every replica runs, seconds until the playbook ended, the submission
+    directory, seconds to the first HTTP 200 through the edge or None, how spin_stack ran:
+    warm/started/off)."""
+    # the tenant's submission <root>/<tenant>/<stack>/ (the stack is named after it, the compose files
+    # found by their names); the seed's files as they are: web gets its automatic route
+    # web.<stack>.<tenant>.localhost:80
+    submission = str(submission_dir(TENANT, stack, UID, UID))
     if one:
-        with open(files["spin_compose_file"], "w") as handle:
+        with open(os.path.join(submission, "docker-compose.yml"), "w") as handle:
             handle.write(ONE_SPIN)
     else:
-        files["spin_rancher_compose_file"] = os.path.join(submission, "rancher-compose.yml")
         for name in ("docker-compose.yml", "rancher-compose.yml"):
             with open(os.path.join(ROOT, "examples/seed", name)) as src, \
                     open(os.path.join(submission, name), "w") as dst:
                 dst.write(src.read())
-    vars_file = os.path.join(workdir, stack + ".yml")
-    with open(vars_file, "w") as handle:
-        json.dump(dict(files, spin_tenant=TENANT, spin_stack=stack), handle)
+    hand_in(submission, UID, UID)
     wanted = {"web": 1} if one else WANTED
     assert_nothing_of(client, stack)
     start = time.monotonic()
@@ -199,8 +200,8 @@ def spin_deploy(client, workdir, stack, one=False, extra=()):
     watcher = threading.Thread(target=lambda: watch.update(s=first_200(host, start, start + 180)), daemon=True)
     watcher.start()
     proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-v", "-i", INVENTORY["path"],
-                             "playbooks/deploy.yml", "-e", "@" + vars_file] + list(extra), cwd=ROOT, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "playbooks/deploy.yml", "-e", "spin_submission=" + submission] + list(extra),
+                            cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     running_at = None
     while proc.poll() is None:
         if running_at is None and all_running(client, stack, wanted):
@@ -215,7 +216,7 @@ def spin_deploy(client, workdir, stack, one=False, extra=()):
             raise RuntimeError("deploy.yml ended before every replica of %s ran" % stack)
         running_at = ended
     watcher.join(200)
-    return running_at, ended, vars_file, watch.get("s"), worker_mode(out)
+    return running_at, ended, submission, watch.get("s"), worker_mode(out)
 
 
 def worker_mode(output):
@@ -252,19 +253,20 @@ def docker_deploy(client, workdir, stack, compose_text=SEED_V3, wanted=None):
     return time.monotonic() - start
 
 
-def remove(stack, spin_vars=None):
-    if spin_vars:
-        playbook("playbooks/remove.yml", spin_vars)
+def remove(stack, submission=None):
+    if submission:
+        playbook("playbooks/remove.yml", submission)
+        discard(submission)
     else:
         subprocess.run(["docker", "stack", "rm", stack], check=True, stdout=subprocess.DEVNULL, env=env())
 
 
-def noop(client, workdir, vars_file, stack, extra=()):
+def noop(client, workdir, submission, stack, extra=()):
     times = os.path.join(workdir, "times.jsonl")
     if os.path.exists(times):
         os.unlink(times)
     start = time.monotonic()
-    out = playbook("playbooks/deploy.yml", vars_file, times_file=times, extra=extra)
+    out = playbook("playbooks/deploy.yml", submission, times_file=times, extra=extra)
     whole = time.monotonic() - start
     if "changed=0" not in out:
         raise RuntimeError("the no-op re-run changed something:\n" + out[-2000:])
@@ -288,16 +290,15 @@ def floor(workdir):
     return time.monotonic() - start
 
 
-def plan_in_process(vars_file):
-    """What the no-op's action plugin and module do, in this process and in check mode: read,
-    check and translate the files, then the manager's checks, the LB plan and the stack plan."""
+def plan_in_process(submission):
+    """What the no-op's action plugin and module do, in this process and in check mode: resolve
+    the submission, read, check and translate the files, then the manager's checks, the LB plan and
+    the stack plan."""
     from ansible_collections.spin.platform.plugins.module_utils import sensitive
     from ansible_collections.spin.platform.plugins.module_utils.lb import LbClient
+    from ansible_collections.spin.platform.plugins.plugin_utils import submission_vars
     from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, health_checks
     from ansible_collections.spin.platform.plugins.modules import spin_stack
-
-    with open(vars_file) as handle:
-        given = json.load(handle)
 
     class Module(object):
         check_mode = True
@@ -307,11 +308,11 @@ def plan_in_process(vars_file):
             self.warnings.append(text)
 
     start = time.monotonic()
-    args = {"tenant": TENANT, "stack": given["spin_stack"], "compose_file": given["spin_compose_file"],
-            "rancher_compose_file": given["spin_rancher_compose_file"], "variables": {},
-            "tenants": {TENANT: {"uid": 1991, "gid": 1991}},
-            "global_fs_roots": None, "policy": None,
-            "submission_roots": [os.path.dirname(os.path.dirname(given["spin_compose_file"]))]}
+    tenants, roots = {TENANT: {"uid": UID, "gid": UID}}, [SUBMISSION_ROOT]
+    args = submission_vars.resolve(submission, roots, tenants)
+    args.pop("_submission")
+    args.update({"variables": args.get("variables") or {}, "tenants": tenants, "global_fs_roots": None,
+                 "policy": None, "submission_roots": roots})
     model, facts, tasks = check_submission(args, [ROOT])
     tasks.update({"load_balancers": model["load_balancers"], "health_checks": health_checks(model),
                   "files": facts["files"]})
@@ -349,22 +350,22 @@ def main():
             names = {who: "b%s-%s%d" % (run, who, round_no) for who in ("spin", "docker", "peer")}
             # rotate who goes first, so that nobody always meets a warmer engine
             order = [("spin", "docker", "peer"), ("docker", "peer", "spin"), ("peer", "spin", "docker")][round_no % 3]
-            seed_vars = one_vars = None  # spin's turn of each kind below sets them
+            seed_sub = one_sub = None  # spin's turn of each kind below sets them
             for one in (False, True):
                 prefix = "one_" if one else ""
                 for who in order:
                     stack = names[who] + ("o" if one else "")
                     if who == "spin":
-                        seconds, ended, vars_file, first, mode = spin_deploy(client, workdir, stack, one=one)
+                        seconds, ended, submission, first, mode = spin_deploy(client, workdir, stack, one=one)
                         modes.append(mode)
                         t[prefix + "spin"].append(seconds)
                         if not one:
                             t["spin_ended"].append(ended)
                             t["first200"].append(first)
-                            seed_vars = vars_file
+                            seed_sub = submission
                         else:
                             t["one_first200"].append(first)
-                            one_vars = vars_file
+                            one_sub = submission
                     elif who == "docker":
                         t[prefix + "docker"].append(docker_deploy(client, workdir, stack, ONE_V3 if one else SEED_V3,
                                                                   {"web": 1} if one else None))
@@ -373,21 +374,21 @@ def main():
                                                       {"web": 1} if one else WANTED)
                         if seconds is not None:
                             t[prefix + "peer"].append(seconds)
-            task, whole = noop(client, workdir, seed_vars, names["spin"])
+            task, whole = noop(client, workdir, seed_sub, names["spin"])
             t["noop_task"].append(task)
             t["noop_whole"].append(whole)
             # the same without the warm worker: the module run the usual way (its own process)
-            cold_task, cold_whole = noop(client, workdir, seed_vars, names["spin"], extra=cold)
+            cold_task, cold_whole = noop(client, workdir, seed_sub, names["spin"], extra=cold)
             t["noop_cold_task"].append(cold_task)
             t["noop_cold_whole"].append(cold_whole)
-            seconds, dummy, cold_vars, dummy, dummy = spin_deploy(client, workdir, names["spin"] + "c", one=True,
-                                                                  extra=cold)
+            seconds, dummy, cold_sub, dummy, dummy = spin_deploy(client, workdir, names["spin"] + "c", one=True,
+                                                                 extra=cold)
             t["one_cold"].append(seconds)
-            remove(names["spin"] + "c", cold_vars)
-            t["plan"].append(plan_in_process(seed_vars))
+            remove(names["spin"] + "c", cold_sub)
+            t["plan"].append(plan_in_process(seed_sub))
             t["floor"].append(floor(workdir))
-            remove(names["spin"], seed_vars)
-            remove(names["spin"] + "o", one_vars)
+            remove(names["spin"], seed_sub)
+            remove(names["spin"] + "o", one_sub)
             for who in ("docker", "peer"):
                 for stack in (names[who], names[who] + "o"):
                     remove(stack)

@@ -8,6 +8,7 @@ import subprocess
 import uuid
 
 import yaml
+from stacklib import SUBMISSION_ROOT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SSHD_IMAGE = "gfs-sshd:test"
@@ -63,7 +64,8 @@ class FileServer:
 
 class Site:
     """The test's own platform data: an inventory of this machine, with spin_global_fs, the
-    registry directory, a test fstab and mount points under one directory of its own."""
+    registry directory, a test fstab and mount points under one directory of its own; its tenant's
+    submissions in the platform's root (<root>/<prefix>/<stack>)."""
 
     def __init__(self, prefix):
         self.prefix = prefix
@@ -78,6 +80,7 @@ class Site:
         self.registry = os.path.join(self.inventory_dir, "group_vars", "all", "spin_tenants.yml")
         os.makedirs(os.path.dirname(self.registry))
         self.global_root = os.path.join(self.root, "global")
+        self.submissions = os.path.join(SUBMISSION_ROOT, prefix)
 
     def key_pub(self):
         with open(self.key + ".pub") as handle:
@@ -92,7 +95,7 @@ class Site:
 
     def write_inventory(self, filesystems, **extra_vars):
         variables = {"ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                     "spin_submission_roots": [self.root],
+                     "spin_submission_roots": [SUBMISSION_ROOT],
                      "spin_global_fs_roots": [self.global_root], "spin_global_fs": filesystems,
                      "global_fs_fstab": self.fstab, "global_fs_probe_timeout": 5, "global_fs_mount_timeout": 60}
         variables.update(extra_vars)
@@ -109,6 +112,7 @@ class Site:
     def remove(self):
         unmount_all(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.submissions, ignore_errors=True)
 
 
 def new_prefix():

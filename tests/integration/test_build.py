@@ -17,8 +17,12 @@ COPY site/ /var/www/html/site/
 """
 
 
+# the test's own tenant, in its inventory's registry; its submissions are owned by this uid
+UID = 1990
+
+
 def inventory(tmp_path, **policy):
-    extra = {"spin_tenants": {"clsb": {"uid": 1990, "gid": 1990}}}
+    extra = {"spin_tenants": {"clsb": {"uid": UID, "gid": UID}}}
     if policy:
         extra["spin_policy"] = policy
     return write_inventory(tmp_path, **extra)
@@ -32,12 +36,13 @@ def builder(tmp_path, docker_client, playbook):
         stack = "clsbuild-" + uuid.uuid4().hex[:6]
         path = inventory(tmp_path, **policy)
         tenant = Tenant(tmp_path, docker_client, lambda *a, **k: playbook(*a, inventory=path, **k), stack,
-                        tenant="clsb")
+                        tenant="clsb", uid=UID, gid=UID)
         made.append(tenant)
         return tenant
     yield make
     for tenant in made:
         tenant.remove(check=False)
+        tenant.discard()
         for image in docker_client.images.list(name="clsb/%s-*" % tenant.stack):
             docker_client.images.remove(image.id, force=True)
 

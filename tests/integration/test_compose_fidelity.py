@@ -51,6 +51,7 @@ def stack(tmp_path, docker_client, playbook, prefix):
     t = Tenant(tmp_path, docker_client, playbook, prefix)
     yield t
     t.remove("-e", "spin_remove_volumes=true", check=False)
+    t.discard()
 
 
 def _ts(text):

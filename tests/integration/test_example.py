@@ -5,31 +5,43 @@ which names no root password, got a generated one; cory/MyOwnPass reaches databa
 network as host db; and the same files again touch no service.
 
 SPIN_TEST_SEED_STACK deploys the same files as another stack (a developer's own, beside the shared
-example stack); the default is the example stack itself."""
+example stack: tenant demo's submission directory of that name); the default is the example stack
+itself."""
 import os
 import re
+import shutil
 import subprocess
 import time
 
 import docker
 import pytest
-import yaml
+from stacklib import SUBMISSION_ROOT, hand_in, registry, submission_dir
 
 STACK = os.environ.get("SPIN_TEST_SEED_STACK", "seed")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SEED_FILES = ("docker-compose.yml", "rancher-compose.yml")
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory):
-    """The vars file: examples/seed.vars.yml itself, or the same files as another stack."""
+def seed():
+    """The submission staff name: examples/seed staged as tenant demo's submission, as `./spin up`
+    stages it (<root>/demo/seed, the files owned by demo's uid; the stack is named after the
+    directory), or the same files in a fresh directory named after another stack."""
+    demo = registry()["demo"]
     if STACK == "seed":
-        return "examples/seed.vars.yml"
-    with open(os.path.join(ROOT, "examples", "seed.vars.yml")) as handle:
-        variables = yaml.safe_load(handle)
-    variables["spin_stack"] = STACK
-    path = tmp_path_factory.mktemp("seed") / "vars.yml"
-    path.write_text(yaml.safe_dump(variables))
-    return str(path)
+        # ./spin's stage_example: the directories made when missing, the example's files put in
+        directory = os.path.join(SUBMISSION_ROOT, "demo", STACK)
+        os.makedirs(directory, exist_ok=True)
+        for path in (os.path.dirname(directory), directory):
+            os.chown(path, demo["uid"], demo["gid"])
+            os.chmod(path, 0o750)
+    else:
+        directory = str(submission_dir("demo", STACK, demo["uid"], demo["gid"]))
+    for name in SEED_FILES:
+        shutil.copyfile(os.path.join(ROOT, "examples", "seed", name), os.path.join(directory, name))
+        os.chmod(os.path.join(directory, name), 0o644)
+    hand_in(directory, demo["uid"], demo["gid"])
+    return directory
 
 
 def _curl(url):
@@ -77,7 +89,7 @@ def _one_off(docker_client, name, network, command):
 
 
 def test_the_seed_deploys_verbatim_and_answers_at_its_own_host_name(playbook, docker_client, seed, prefix):
-    first = playbook("playbooks/deploy.yml", "-e", "@" + seed)
+    first = playbook("playbooks/deploy.yml", "-e", "spin_submission=" + seed)
     url = re.search(r"web: (http://web\.%s\.demo\.localhost(?::\d+)?/)" % STACK, first.output)
     assert url, first.output[-3000:]
     url = url.group(1)
@@ -119,7 +131,7 @@ def test_the_seed_deploys_verbatim_and_answers_at_its_own_host_name(playbook, do
 
     # the same files again: no service is touched, the password stays
     before = {name: docker_client.services.get(name).attrs["Version"]["Index"] for name in (web, db)}
-    again = playbook("playbooks/deploy.yml", "-e", "@" + seed)
+    again = playbook("playbooks/deploy.yml", "-e", "spin_submission=" + seed)
     assert again.recap()["changed"] == 0
     assert "0 created, 0 updated, 0 removed, 2 unchanged" in again.output
     assert {name: docker_client.services.get(name).attrs["Version"]["Index"] for name in (web, db)} == before

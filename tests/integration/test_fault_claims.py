@@ -17,7 +17,7 @@ from ansible_collections.spin.platform.plugins.module_utils import haproxy, hapr
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from conftest import run_playbook
 from lblib import Edge, get, wait_for
-from stacklib import Tenant, write_inventory
+from stacklib import Tenant, hand_in, write_inventory
 
 ROUNDS = 10
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -112,6 +112,7 @@ def test_an_edge_left_behind_is_brought_up_to_date_by_the_next_run_of_anything(e
         for service in edge.docker.services.list(filters={"name": prefix + "k_web"}):
             service.remove()
         other.remove(check=False)
+        other.discard()
 
 
 def status(port):
@@ -133,9 +134,10 @@ def test_two_whole_deploys_racing_for_one_port_one_wins_the_other_creates_nothin
     tenants = [Tenant(tmp_path, docker_client, playbook, prefix + s, t) for s, t in (("a", "demo"), ("b", "cory"))]
     for t in tenants:
         t.write("version: '2'\nservices:\n  web:\n    image: httpd\n    ports:\n    - %d:80\n" % port)
+        hand_in(t.dir, t.uid, t.gid)
     pool = multiprocessing.get_context("fork").Pool(2)
     try:
-        results = pool.map(_deploy, [(inventory, str(t.dir / "vars.yml")) for t in tenants])
+        results = pool.map(_deploy, [(inventory, t.submission) for t in tenants])
     finally:
         pool.close()
         pool.join()
@@ -154,15 +156,16 @@ def test_two_whole_deploys_racing_for_one_port_one_wins_the_other_creates_nothin
     finally:
         for t in tenants:
             t.remove("-e", "spin_remove_volumes=true", check=False)
+            t.discard()
 
 
 def _deploy(args):
-    inventory, vars_file = args
+    inventory, submission = args
     import subprocess
     import sys
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-                           "playbooks/deploy.yml", "-e", "@" + vars_file], cwd=ROOT, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, check=False,
+                           "playbooks/deploy.yml", "-e", "spin_submission=" + submission], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
                           env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                                    **tracebacks.ENV))
     tracebacks.assert_none(proc.stdout, "ansible-playbook deploy.yml (rc=%s)" % proc.returncode)

@@ -19,10 +19,13 @@ import yaml
 
 from faultlib import (ROOT, Database, HttpLoad, InsertLoad, SyslogListener, TempWatcher, finish, kill_tree, new_prefix,
                       run_playbook, secret_needles, start_playbook, wait_for)
+from stacklib import discard, hand_in, submission_dir
 
 AUDIT_LOG = "/var/log/spin/audit.jsonl"
 # one of the edge's ports, claimed by host name only (port 80 is the example stack's, whole)
 PORT = int(os.environ.get("SPIN_TEST_FAULT_PORT", "8007"))
+# the suite's own tenant (in the registry of its inventory): its submissions are owned by this uid
+FLT_UID = 2042
 
 
 def fault_inventory(scratch):
@@ -35,7 +38,7 @@ def fault_inventory(scratch):
             dst.write(src.read())
         with open(os.path.join(ROOT, "inventory", "group_vars", "all", "spin_tenants.yml")) as handle:
             registry = yaml.safe_load(handle)
-        registry["spin_tenants"]["flt"] = {"uid": 2042, "gid": 2042}
+        registry["spin_tenants"]["flt"] = {"uid": FLT_UID, "gid": FLT_UID}
         with open(os.path.join(directory, "group_vars", "all", "spin_tenants.yml"), "w") as handle:
             yaml.safe_dump(registry, handle)
         # these tests watch the module's own process and files (its payload in the temp directory,
@@ -47,14 +50,14 @@ def fault_inventory(scratch):
 
 
 class FaultStack(object):
-    """The tenant's submission directory, an inventory with the tenant 'flt', and the stack's objects."""
+    """The tenant's submission directory (<root>/flt/<stack>), an inventory with the tenant 'flt', and
+    the stack's objects."""
 
     def __init__(self, scratch, docker_client):
         self.docker = docker_client
         self.name = new_prefix()
         self.host = "%s.localhost" % self.name
-        self.dir = os.path.join(str(scratch), self.name)
-        os.makedirs(self.dir)
+        self.dir = str(submission_dir("flt", self.name, FLT_UID, FLT_UID))
         self.root_password = "flt-root-" + uuid.uuid4().hex[:12]
         self.user_password = "flt-user-" + uuid.uuid4().hex[:12]
         self.stats_password = "flt-stats-" + uuid.uuid4().hex[:12]
@@ -63,9 +66,8 @@ class FaultStack(object):
         self.inventory = fault_inventory(scratch)
         self.vars = os.path.join(self.dir, "vars.yml")
         with open(self.vars, "w") as handle:
-            yaml.safe_dump({"spin_tenant": "flt", "spin_stack": self.name,
-                            "spin_compose_file": os.path.join(self.dir, "docker-compose.yml"),
-                            "spin_rancher_compose_file": os.path.join(self.dir, "rancher-compose.yml")}, handle)
+            yaml.safe_dump({"spin_stack": self.name, "spin_compose_file": "docker-compose.yml",
+                            "spin_rancher_compose_file": "rancher-compose.yml"}, handle)
         self.write()
         self.db = Database(docker_client, self.name + "_db", self.root_password, "magic")
 
@@ -89,15 +91,20 @@ class FaultStack(object):
             yaml.safe_dump(rancher, handle)
 
     def playbook(self, name, *args, **kwargs):
-        return run_playbook("playbooks/%s.yml" % name, "-e", "@" + self.vars, *args, inventory=self.inventory,
-                            **kwargs)
+        hand_in(self.dir, FLT_UID, FLT_UID)
+        return run_playbook("playbooks/%s.yml" % name, "-e", "spin_submission=" + self.vars, *args,
+                            inventory=self.inventory, **kwargs)
 
     def deploy(self, *args, **kwargs):
         return self.playbook("deploy", *args, **kwargs)
 
     def start_deploy(self, *args, **kwargs):
-        return start_playbook("playbooks/deploy.yml", "-e", "@" + self.vars, *args, inventory=self.inventory,
-                              **kwargs)
+        hand_in(self.dir, FLT_UID, FLT_UID)
+        return start_playbook("playbooks/deploy.yml", "-e", "spin_submission=" + self.vars, *args,
+                              inventory=self.inventory, **kwargs)
+
+    def discard(self):
+        discard(self.dir)
 
     def services(self):
         return {s.name: s for s in self.docker.services.list(filters={"label": "spin.stack=" + self.name})}
@@ -138,6 +145,7 @@ def stack(tmp_path_factory, docker_client):
         yield s
     finally:
         s.playbook("remove", "-e", "spin_remove_volumes=true")
+        s.discard()
 
 
 def _answers(s):
@@ -327,12 +335,15 @@ def test_a_killed_deploy_shows_as_interrupted_leaves_no_secret_and_the_next_run_
 def test_a_deploy_refused_for_a_claim_held_by_another_stack_is_audited_with_the_holder(
         stack, tmp_path, docker_client):
     thief = FaultStack(tmp_path, docker_client)
-    thief.host = stack.host
-    thief.write()
-    rc, out = thief.deploy()
-    assert rc != 0
-    assert "hostname '%s' is held by stack '%s'" % (stack.host, stack.name) in out
-    assert thief.services() == {}
-    [run] = thief.runs()
-    assert run["outcome"] == "refused" and run["started"] and run["finished"]
-    assert "is held by stack '%s'" % stack.name in run["cause"]
+    try:
+        thief.host = stack.host
+        thief.write()
+        rc, out = thief.deploy()
+        assert rc != 0
+        assert "hostname '%s' is held by stack '%s'" % (stack.host, stack.name) in out
+        assert thief.services() == {}
+        [run] = thief.runs()
+        assert run["outcome"] == "refused" and run["started"] and run["finished"]
+        assert "is held by stack '%s'" % stack.name in run["cause"]
+    finally:
+        thief.discard()

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import run_playbook
 from gfslib import SSHD_IMAGE, FileServer, Site, drop_node_labels, ensure_image, mounts_under, new_prefix, node_labels
+from stacklib import hand_in, submission_dir
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="needs FUSE (/dev/fuse)")
 
@@ -189,14 +190,12 @@ def _registry(gfs):
 
 
 def _deploy(gfs, stack, compose, check=True):
-    directory = os.path.join(gfs.site.root, stack)
-    os.makedirs(directory, exist_ok=True)
+    """The tenant's submission <root>/<tenant>/<stack>/ (the stack named after it), deployed."""
+    directory = submission_dir(gfs.site.prefix, stack, gfs.uid, gfs.uid)
     with open(os.path.join(directory, "docker-compose.yml"), "w") as handle:
         yaml.safe_dump(compose, handle)
-    with open(os.path.join(directory, "vars.yml"), "w") as handle:
-        yaml.safe_dump({"spin_tenant": gfs.site.prefix, "spin_stack": stack,
-                        "spin_compose_file": os.path.join(directory, "docker-compose.yml")}, handle)
-    return run_playbook("playbooks/deploy.yml", "-e", "@" + os.path.join(directory, "vars.yml"),
+    hand_in(directory, gfs.uid, gfs.uid)
+    return run_playbook("playbooks/deploy.yml", "-e", "spin_submission=%s" % directory,
                         inventory=gfs.site.inventory, check=check)
 
 

@@ -38,6 +38,7 @@ def two_tenants(tmp_path_factory, docker_client):
     finally:
         for t in stacks:
             t.remove(check=False)
+            t.discard()
 
 
 def _task_ips(docker_client, service):

@@ -27,6 +27,7 @@ def pinning(tmp_path, docker_client, playbook):
     built = []
     yield tenant, repo, lambda version: built.append(build(version)) or built[-1]
     tenant.remove("-e", "spin_remove_volumes=true", check=False)
+    tenant.discard()
     for image_id in reversed(built):
         try:
             docker_client.images.remove(image_id, force=True)

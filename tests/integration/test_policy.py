@@ -3,10 +3,12 @@ every cause and leaves nothing on the swarm; an allowed one passes; ownership, t
 tenant's other stacks, symbolic links and the engine's no-new-privileges are checked on the manager."""
 import json
 import os
+import shutil
 import textwrap
 import time
 
 import pytest
+from stacklib import hand_in, submission_dir
 
 PLAYBOOK = "tests/integration/playbooks/policy.yml"
 
@@ -54,6 +56,7 @@ def stack(prefix):
 
 @pytest.fixture
 def submission(tmp_path):
+    """The tenant's files, written in a scratch directory; run_policy hands them in as the tenant's."""
     def write(compose_text, rancher_text=None):
         directory = tmp_path / "submission"
         directory.mkdir(exist_ok=True)
@@ -69,14 +72,27 @@ def tenants(global_root="/global"):
             "other": {"uid": 1001, "gid": 1001, "paths": [], "quota": {"replicas": 10}}}
 
 
+def handed_in(tmp_path, directory, tenant, stack, registry):
+    """The files written in ``directory`` as ``tenant``'s submission ``<root>/<tenant>/<stack>/``,
+    owned by the tenant's uid in ``registry``. The root is the test's own: its registry gives cory
+    and other uids that the local platform's registry gives other tenants."""
+    entry = registry[tenant]
+    target = submission_dir(tenant, stack, entry["uid"], entry["gid"], root=str(tmp_path / "submissions"))
+    shutil.copytree(str(directory), str(target), dirs_exist_ok=True)
+    hand_in(target, entry["uid"], entry["gid"])
+    return target
+
+
 def run_policy(playbook, tmp_path, stack, directory, tenant="cory", rancher=False, check=True, extra=None,
                registry=None, args=()):
+    registry = registry or tenants()
+    submitted = handed_in(tmp_path, directory, tenant, stack, registry)
     variables = {"pol_tenant": tenant, "pol_stack": stack,
-                 "pol_compose_file": str(directory / "docker-compose.yml"),
+                 "pol_compose_file": str(submitted / "docker-compose.yml"),
                  "pol_result_file": str(tmp_path / "result.json"),
-                 "pol_tenants": registry or tenants()}
+                 "pol_tenants": registry, "pol_submission_roots": [str(tmp_path / "submissions")]}
     if rancher:
-        variables["pol_rancher_compose_file"] = str(directory / "rancher-compose.yml")
+        variables["pol_rancher_compose_file"] = str(submitted / "rancher-compose.yml")
     variables.update(extra or {})
     if (tmp_path / "result.json").exists():
         (tmp_path / "result.json").unlink()

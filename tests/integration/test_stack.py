@@ -22,6 +22,7 @@ def tenant(tmp_path, docker_client, playbook, prefix):
     yield make
     for t in made:
         t.remove("-e", "spin_remove_volumes=true", check=False)
+        t.discard()
         for kind, names in t.objects().items():
             assert not names, "%s left behind: %s" % (kind, names)
 
@@ -113,7 +114,7 @@ def test_a_missing_image_is_refused_before_anything_is_created_and_a_crashing_se
     # an image no engine has: the deploy pins every image first, so nothing is created
     t.write("version: '3.8'\nservices:\n  web:\n    image: httpd\n  broken:\n    image: httpd:0.0-missing\n"
             "    depends_on: [web]\n")
-    refused = t.deploy("-e", "spin_compose_variables={}", check=False)
+    refused = t.deploy(check=False)
     assert refused.rc != 0
     said = " ".join(refused.output.replace("''", "'").split())
     assert "cannot pin the stack's images, nothing was changed: service 'broken': image 'httpd:0.0-missing' " \
@@ -122,7 +123,7 @@ def test_a_missing_image_is_refused_before_anything_is_created_and_a_crashing_se
     # an image that exists, a container that exits at once: created, then undone
     t.write("version: '3.8'\nservices:\n  web:\n    image: httpd\n  broken:\n    image: httpd\n"
             "    entrypoint: [/bin/false]\n    depends_on: [web]\n")
-    failed = t.deploy("-e", "spin_compose_variables={}", check=False)
+    failed = t.deploy(check=False)
     assert failed.rc != 0
     assert "service '%s_broken' does not start" % t.stack in failed.output
     assert "undone" in failed.output
@@ -139,24 +140,35 @@ def test_another_tenant_can_neither_change_nor_remove_the_stack(tenant):
     owner.deploy()
     before = owner.versions()
 
-    intruder = Tenant(owner.dir.parent, owner.docker, owner.playbook, owner.stack + "x", "cory")
-    intruder.stack = owner.stack  # same stack name, other tenant
-    intruder.write(compose, rancher)
-    for attempt in (intruder.deploy(check=False), intruder.remove(check=False)):
-        assert attempt.rc != 0
-        assert "stack '%s' belongs to tenant 'demo'" % owner.stack in attempt.output
-    assert owner.versions() == before
+    intruder = Tenant(None, owner.docker, owner.playbook, owner.stack + "x", "cory")
+    intruder.stack = owner.stack  # same stack name (the vars file's spin_stack), other tenant
+    try:
+        intruder.write(compose, rancher)
+        for attempt in (intruder.deploy(check=False), intruder.remove(check=False)):
+            assert attempt.rc != 0
+            assert "stack '%s' belongs to tenant 'demo'" % owner.stack in attempt.output
+        assert owner.versions() == before
+    finally:
+        intruder.discard()
 
 
 def test_tenant_vars_file_cannot_set_platform_variables(tenant):
     t = tenant()
     compose, rancher = seed_files()
     t.write(compose, rancher)
+    registry = {"spin_tenants": {"demo": {"uid": 0, "gid": 0}}}
     with open(t.dir / "vars.yml", "a") as handle:
-        handle.write(json.dumps({"spin_tenants": {"demo": {"uid": 0, "gid": 0}}})[1:-1].replace('"spin_tenants":',
-                                                                                                "spin_tenants:"))
+        handle.write(json.dumps(registry)[1:-1].replace('"spin_tenants":', "spin_tenants:"))
         handle.write("\n")
     refused = t.deploy(check=False)
     assert refused.rc != 0
-    assert "set spin_tenants: only infra staff set these" in refused.output
+    assert "vars.yml: key 'spin_tenants': not a key of a submission (the platform's settings are infra staff's)" \
+        in refused.output
+    assert t.objects()["services"] == []
+
+    # nor can the command line carry it (a vars file given as extra vars would)
+    t.write(compose, rancher)
+    refused = t.deploy("-e", json.dumps(registry), check=False)
+    assert refused.rc != 0
+    assert "the extra vars set spin_tenants: only infra staff set these" in refused.output
     assert t.objects()["services"] == []

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import yaml
+from stacklib import discard, hand_in, registry, submission_dir
 
 PASSWORD = "r00t-%s\n"     # with the trailing newline a text editor leaves; the secret keeps it
 COMPOSE = """\
@@ -71,19 +72,26 @@ def running(docker_client, service):
     return [t for t in tasks if t["Status"]["State"] == "running"]
 
 
+def named(sub):
+    """The submission as staff name it on the command line: its vars file."""
+    return "spin_submission=%s" % (sub / "vars.yml")
+
+
 @pytest.fixture
-def submission(tmp_path, docker_client, playbook, prefix):
-    """A tenant's submission directory; the stack is removed afterwards whatever happened."""
+def submission(docker_client, playbook, prefix):
+    """Tenant demo's submission directory; the stack and the directory are removed afterwards
+    whatever happened."""
     stack = "res" + prefix
-    sub = tmp_path / "submission"
-    sub.mkdir()
+    demo = registry()["demo"]
+    sub = submission_dir("demo", stack, demo["uid"], demo["gid"])
     password = PASSWORD % prefix
     (sub / "docker-compose.yml").write_text(COMPOSE)
     (sub / "db_root_password.txt").write_text(password)
-    (sub / "vars.yml").write_text(yaml.safe_dump({"spin_tenant": "demo", "spin_stack": stack,
-                                                  "spin_compose_file": str(sub / "docker-compose.yml")}))
+    (sub / "vars.yml").write_text(yaml.safe_dump({"spin_stack": stack, "spin_compose_file": "docker-compose.yml"}))
+    hand_in(sub, demo["uid"], demo["gid"])
     yield stack, sub, password
-    playbook("playbooks/remove.yml", "-e", "@%s" % (sub / "vars.yml"), "-e", "spin_remove_volumes=true", check=False)
+    playbook("playbooks/remove.yml", "-e", named(sub), "-e", "spin_remove_volumes=true", check=False)
+    discard(sub)
     for service in docker_client.services.list(filters={"label": "spin.stack=" + stack}):
         service.remove()
     for kind in ("networks", "secrets", "volumes"):
@@ -96,7 +104,7 @@ def submission(tmp_path, docker_client, playbook, prefix):
 
 def test_the_reviewed_task_file_is_the_deploy(docker_client, playbook, submission, tmp_path):
     stack, sub, password = submission
-    vars_file = "@%s" % (sub / "vars.yml")
+    vars_file = named(sub)
     web, db = stack + "_web", stack + "_db"
     digest = hashlib.sha256(password.encode()).hexdigest()
     secret = "%s_db_root_password_%s" % (stack, digest[:10])
@@ -171,7 +179,7 @@ def test_a_changed_secret_file_is_refused(docker_client, playbook, submission, t
     at the secret, before any service is created."""
     stack, sub, password = submission
     tasks = tmp_path / "tasks.yml"
-    playbook("playbooks/translate.yml", "-e", "@%s" % (sub / "vars.yml"), "-e", "spin_translate_dest=%s" % tasks)
+    playbook("playbooks/translate.yml", "-e", named(sub), "-e", "spin_translate_dest=%s" % tasks)
     (sub / "db_root_password.txt").write_text(password.upper())
     apply = tmp_path / "apply.yml"
     apply.write_text(APPLY.format(submission=sub, tasks=tasks))

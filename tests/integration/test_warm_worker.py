@@ -12,7 +12,7 @@ import time
 import yaml
 
 from faultlib import finish, kill_tree, start_playbook, wait_for
-from stacklib import Tenant, write_inventory
+from stacklib import Tenant, hand_in, write_inventory
 
 AUDIT_LOG = "/var/log/spin/audit.jsonl"
 WORKER_DIR = os.path.expanduser("~/.ansible/spin-worker")
@@ -105,6 +105,7 @@ def test_deploys_through_the_warm_worker_do_what_the_module_does(docker_client, 
         assert runs(tenant.stack)[-1]["outcome"] == "deployed"
     finally:
         tenant.remove(check=False)
+        tenant.discard()
 
 
 def test_a_killed_playbook_ends_its_task_in_the_worker_as_interrupted_and_the_next_run_converges(
@@ -122,7 +123,8 @@ def test_a_killed_playbook_ends_its_task_in_the_worker_as_interrupted_and_the_ne
         # a new service: the task waits for it to start and stay up (several seconds) in the worker
         services = {"web": {"image": "httpd"}, "late": {"image": "httpd"}}
         tenant.write(yaml.safe_dump({"version": "2", "services": services}))
-        proc, out = start_playbook("playbooks/deploy.yml", "-e", "@%s" % (tenant.dir / "vars.yml"),
+        hand_in(tenant.dir, tenant.uid, tenant.gid)
+        proc, out = start_playbook("playbooks/deploy.yml", "-e", "spin_submission=" + tenant.submission,
                                    inventory=inventory)
         wait_for("the new service", lambda: docker_client.services.list(filters={"name": tenant.stack + "_late"}),
                  timeout=120, interval=0.1)
@@ -147,3 +149,4 @@ def test_a_killed_playbook_ends_its_task_in_the_worker_as_interrupted_and_the_ne
         assert worker_of(after) == "started" and after.recap()["changed"] == 0
     finally:
         tenant.remove(check=False)
+        tenant.discard()
