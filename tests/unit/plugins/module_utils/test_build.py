@@ -217,3 +217,40 @@ def test_a_missing_dockerfile_and_a_context_too_large_are_refused(submission):
         build_context.pack(str(submission), spec(dockerfile="Dockerfile.missing"))
     with pytest.raises(SpinError, match="more than 0 MB"):
         build_context.pack(str(submission), spec(), max_bytes=4)
+
+
+# ---- holes: what the engine's builder starts from or fetches, which the policy must judge ------------
+
+HAPROXY = "'spin/haproxy:2.6'"  # the edge's image: not among the images a build may start from
+
+
+@pytest.mark.parametrize("text, args, fragment", [
+    # a byte-order mark: Docker strips it, so line 1 is a FROM (and COPY --from=0 copies from it)
+    ("\ufeffFROM spin/haproxy:2.6\nFROM spin/base:bookworm\nCOPY --from=0 /etc/haproxy/haproxy.cfg /x\n",
+     None, HAPROXY),
+    # "# escape=" after a comment is a comment: "\" still continues lines and "`" does not
+    ("# c\n# escape=`\nFROM spin/base:bookworm\nRUN echo `\nFROM spin/haproxy:2.6\n", None, HAPROXY),
+    # a no-break space after the escape: Go's continuation needs only spaces and tabs there
+    ("FROM spin/base:bookworm\nRUN echo \\\u00a0\nFROM spin/haproxy:2.6\n", None, HAPROXY),
+    # ${X:+word} is word when X is set
+    ("ARG X=httpd\nFROM ${X:+spin/haproxy:2.6}\n", None, HAPROXY),
+    # the proxy build args reach FROM without an ARG line
+    ("FROM ${HTTP_PROXY:-spin/base:bookworm}\n", {"HTTP_PROXY": "spin/haproxy:2.6"}, HAPROXY),
+    # COPY --from names only earlier stages: the stage's own name is an image
+    ("FROM spin/base:bookworm AS haproxy\nCOPY --from=haproxy /etc/haproxy/haproxy.cfg /x\n", None, "'haproxy'"),
+    # an ONBUILD trigger runs when a later stage starts FROM this one
+    ("FROM spin/base:bookworm AS a\nONBUILD COPY --from=spin/haproxy:2.6 /etc/haproxy/haproxy.cfg /x\nFROM a\n",
+     None, HAPROXY),
+    # ADD fetches URLs on the build node's network ("no network" covers RUN only)
+    ("FROM spin/base:bookworm\nADD http://127.0.0.1:8080/x /x\n", None, "http://127.0.0.1:8080/x"),
+    ("FROM spin/base:bookworm\nADD \"http://127.0.0.1:8080/x\" /x\n", None, "http://127.0.0.1:8080/x"),
+    ("FROM spin/base:bookworm\nARG U=http://127.0.0.1:8080/x\nADD $U /x\n", None, "$U"),
+    ("FROM spin/base:bookworm AS a\nONBUILD ADD http://127.0.0.1:8080/x /x\nFROM a\n", None,
+     "http://127.0.0.1:8080/x"),
+], ids=["byte-order-mark", "escape-after-comment", "no-break-space-continuation", "arg-plus-modifier", "proxy-build-arg",
+        "copy-from-own-stage-name", "onbuild-copy-from", "add-url", "add-quoted-url", "add-url-from-arg",
+        "onbuild-add-url"])
+def test_every_image_and_remote_source_the_builder_uses_is_judged(text, args, fragment):
+    spec = {"context": ".", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": args or {}}
+    found = judge(text, spec=spec)
+    assert any(fragment in message for message in found), found
