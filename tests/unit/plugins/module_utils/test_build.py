@@ -48,7 +48,7 @@ def test_refused_build_values_name_their_key(value, key, fragment):
 
 def bases(text, args=None):
     found = build.dockerfile_bases(text, args)
-    return [(b["line"], b["image"]) for b in found["bases"]], [u["line"] for u in found["unresolved"]]
+    return [(b["line"], b["image"]) for b in found["bases"]], [p["line"] for p in found["problems"]]
 
 
 def test_from_lines_stages_and_copy_from():
@@ -79,7 +79,7 @@ def judge(text, pol=None, spec=None):
 def test_base_images_only_from_allowed_names_and_registries():
     assert judge("FROM spin/base:bookworm\nFROM httpd:2.4\n") == []
     assert judge("FROM someone/toolbox:latest\n") == [
-        "docker-compose.yml: service 'app': key 'build': [build] Dockerfile line 1: base image 'someone/toolbox:latest' "
+        "Dockerfile: service 'app': key 'build': [build] line 1: base image 'someone/toolbox:latest' "
         "is not among the images a build may start from (httpd, mysql, mariadb, spin/httpd, spin/mariadb, spin/base); "
         "start FROM one of them, or ask the platform staff to allow yours"]
     pol = policy_settings.merge_policy({"spin_policy": {"registries": ["reg.example.org/science"]}})
@@ -88,8 +88,10 @@ def test_base_images_only_from_allowed_names_and_registries():
 
 
 def test_an_unresolved_or_missing_from_is_refused():
-    assert "through an ARG without a value" in judge("ARG B\nFROM $B\n")[0]
-    assert "has no FROM line" in judge("RUN true\n")[0]
+    assert "line 2: base name ($B) should not be blank" in judge("ARG B\nFROM $B\n")[0]
+    assert "line 1: no build stage in current context: only ARG may come before the first FROM" in \
+        judge("RUN true\n")[0]
+    assert "the Dockerfile has no FROM line" in judge("ARG B=1\n")[0]
 
 
 def test_build_network_secrets_and_ssh_are_refused_by_the_policy():

@@ -179,8 +179,8 @@ def to_fifo(path):
 
 @pytest.mark.parametrize("swap, fragment", [
     (os.remove, "vanished"),
-    (to_link("/etc/passwd"), "changed"),
-    (to_link("victim.txt"), "changed"),
+    (to_link("/etc/passwd"), "symbolic link"),
+    (to_link("victim.txt"), "symbolic link"),
     (to_fifo, "changed"),
 ], ids=["vanishes", "becomes-a-link-out", "becomes-a-link-loop", "becomes-a-pipe"])
 def test_a_file_that_changes_while_it_is_read_is_refused_and_nothing_outside_is_read(submission, monkeypatch,
@@ -206,5 +206,5 @@ def test_the_dockerfile_judged_is_the_one_in_the_archive(submission):
     out.seek(0)
     with tarfile.open(fileobj=out) as tar:
         sent = tar.extractfile(packed["dockerfile"]).read()
-    assert packed["dockerfile_text"] == sent == b"FROM spin/base:bookworm\nCOPY src /src\n"
+    assert packed["dockerfile_bytes"] == sent == b"FROM spin/base:bookworm\nCOPY src /src\n"
     assert stat.S_ISREG(os.lstat(os.path.join(submission, "app", "Dockerfile")).st_mode)
