@@ -134,6 +134,8 @@ def normalise(value, env=None):
                                                    "relative to the compose file, inside it" % context))
     else:
         out["context"] = posixpath.normpath(context)
+    if any(key == "build.context" for _severity, key, _message in problems):
+        return None, problems  # nothing to read: one message, not another from the reader of the context
     if out["dockerfile"] and out["dockerfile_inline"] is not None:
         problems.append(("error", "build.dockerfile_inline", "give dockerfile or dockerfile_inline, not both"))
     if out["dockerfile"] and out["dockerfile"].startswith("/"):
