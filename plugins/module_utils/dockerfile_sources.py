@@ -22,7 +22,8 @@ How the builder resolves a name, each checked on the engine (tests/integration/t
   integer (Go's ParseInt: ``+0``, ``00``) is an earlier stage's index, else it is an image, even when it
   is the name of the stage being built or of a later one;
 - ``ADD`` fetches ``http://`` and ``https://`` sources, after variables, quotes and escapes;
-- ``ONBUILD`` keeps its instruction's text, parsed again (escape ``\\``) when it triggers;
+- ``ONBUILD`` keeps its instruction's text, parsed again (escape ``\\``) when a later stage starts FROM
+  its stage: the trigger is judged there, with the stages built by then;
 - ``RUN --mount`` and ``--chmod`` need BuildKit: the 20.10 builder refuses them when it gets there.
 """
 from __future__ import annotations
@@ -145,21 +146,22 @@ class _Reader(object):
                                       'contain symbols' % args[2])
         elif len(args) != 1:
             raise DockerfileError("FROM requires either one or three arguments")
-        stage = {"line": node["line"], "name": name, "base": None}
+        stage = {"line": node["line"], "name": name, "base": None, "triggers": []}
         self.stages.append(stage)
         base = process_word(args[0], meta_values(self.meta, self.build_args), escape)
         if base == "":
             raise DockerfileError("base name (%s) should not be blank" % args[0])
         reference = {"line": node["line"], "how": "FROM", "text": args[0]}
+        stage["base"] = reference
+        self.references.append(reference)
         found = self.stage_by_name(base, self.stages[:-1])
         if found is not None:
             reference["stage"] = found
+            self.fire(self.stages[found]["triggers"])
         elif base == "scratch":
             reference["scratch"] = True
         else:
             reference["image"] = base
-        stage["base"] = reference
-        self.references.append(reference)
         if name and self.stage_by_name(name, self.stages[:-1]) is not None:
             raise DockerfileError("%s stage name already used" % name)
 
@@ -204,6 +206,7 @@ class _Reader(object):
             self.onbuild(node)
 
     def onbuild(self, node):
+        """ONBUILD: checked now; its instruction is kept as text and judged when it fires."""
         child = node["child"]
         if child is None:
             raise DockerfileError("ONBUILD requires at least one argument")
@@ -211,17 +214,24 @@ class _Reader(object):
             raise DockerfileError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
         if child["name"] in ("from", "maintainer"):
             raise DockerfileError("%s isn't allowed as an ONBUILD trigger" % child["name"].upper())
-        # the trigger is the line's text without ONBUILD, parsed anew when a later stage starts FROM this one;
-        # by then this stage and the ones before it are built
-        expression = _ONBUILD.sub("", node["original"], count=1)
-        try:
-            parsed = dockerfile.parse(expression)
-        except DockerfileError as exc:
-            raise DockerfileError("ONBUILD: %s" % exc.message) from None
-        if len(parsed["nodes"]) != 1:
-            raise DockerfileError("onbuild trigger should be a single expression")
-        trigger = dict(parsed["nodes"][0], line=node["line"])
-        self.instruction(trigger, parsed["escape"], list(self.stages), trigger=True)
+        self.stages[-1]["triggers"].append((node["line"], _ONBUILD.sub("", node["original"], count=1)))
+
+    def fire(self, triggers):
+        """A stage starts FROM an earlier one: that stage's triggers run here, each parsed anew (its own
+        escape), with every stage before this one built. A trigger that is an ONBUILD itself (``ONBUİLD``
+        escapes the prefix match) becomes a trigger of this stage."""
+        for line, expression in triggers:
+            try:
+                parsed = dockerfile.parse(expression)
+                if len(parsed["nodes"]) != 1:
+                    raise DockerfileError("onbuild trigger should be a single expression")
+                trigger = dict(parsed["nodes"][0], line=line)
+                if trigger["name"] == "onbuild":
+                    self.onbuild(trigger)
+                else:
+                    self.instruction(trigger, parsed["escape"], self.stages[:-1], trigger=True)
+            except DockerfileError as exc:
+                self.problem(line, "ONBUILD: %s" % exc.message)
 
     def node(self, node, escape):
         name = node["name"]
