@@ -47,7 +47,7 @@ _ONBUILD = re.compile(r"^[\t\n\f\r ]*ONBUILD[\t\n\f\r ]*", re.IGNORECASE | re.AS
 # scheme is refused; one that a variable decides, when its fixed start could still become one of these
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 REMOTE_PREFIXES = ("http://", "https://", "git://", "git@", "ssh://")
-BUILDKIT_ONLY = "needs BuildKit: the platform builds with the engine's classic builder, which refuses it"
+BUILDKIT_ONLY = "needs BuildKit"
 
 
 def _equal_fold_as(word):

@@ -256,3 +256,61 @@ def test_every_image_and_remote_source_the_builder_uses_is_judged(text, args, fr
     spec = {"context": ".", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": args or {}}
     found = judge(text, spec=spec)
     assert any(fragment in message for message in found), found
+
+
+# ---- the verdict's messages, and images of the platform and of tenants --------------------------------
+
+ALLOWED = "(httpd, mysql, mariadb, spin/httpd, spin/mariadb, spin/base)"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("\ufeffFROM spin/haproxy:2.6\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 1: base image 'spin/haproxy:2.6' is not among the "
+     "images a build may start from %s; images of the platform (spin/...) and of tenants are allowed by name only; "
+     "start FROM one of them, or ask the platform staff to allow yours" % ALLOWED),
+    ("ARG X=httpd\nFROM ${X:+someone/tool:1}\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: base image 'someone/tool:1' (FROM "
+     "${X:+someone/tool:1}) is not among the images a build may start from %s; start FROM one of them, or ask the "
+     "platform staff to allow yours" % ALLOWED),
+    ("FROM spin/base:bookworm AS mysql2\nCOPY --from=mysql2 /x /y\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: COPY --from image 'mysql2' is not among the images "
+     "a build may start from %s; 'mysql2' is a stage of this Dockerfile, but COPY --from names only the stages before "
+     "it; copy from an earlier stage or one of them, or ask the platform staff to allow yours" % ALLOWED),
+    ("FROM spin/base:bookworm\nADD https://example.org/x.tgz /x\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: ADD https://example.org/x.tgz: the engine would "
+     "fetch it on the build node's network, which builds do not have; download it into the build context and COPY "
+     "it"),
+    ("FROM spin/base:bookworm\nRUN --mount=type=cache,target=/c make\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: RUN --mount needs BuildKit (the platform builds "
+     "with Docker 20.10's classic builder, which refuses it); correct the Dockerfile: the build would fail there"),
+])
+def test_a_refusal_names_the_dockerfile_its_line_and_what_the_builder_reads(text, expected):
+    spec = {"context": "app", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}}
+    assert judge(text, spec=spec) == [expected]
+
+
+def test_an_inline_dockerfile_is_named_by_the_compose_file_and_its_key():
+    spec = {"context": ".", "dockerfile": None, "dockerfile_inline": "FROM someone/tool:1\n", "args": {}}
+    assert judge(spec["dockerfile_inline"], spec=spec)[0].startswith(
+        "docker-compose.yml: service 'app': key 'build.dockerfile_inline': [build] line 1: base image 'someone/tool:1'")
+
+
+@pytest.mark.parametrize("image, allowed", [
+    ("reg.example.org/science/python:3", True),
+    ("reg.example.org/science/spin/haproxy:2.6", True),  # a prefix of the registry: not the platform's namespace
+    ("reg.example.org/spin/haproxy:2.6", False),  # the platform's images, through the registry
+    ("reg.example.org/cory/magic-web:0123456789abcdef", False),  # another tenant's build
+    ("reg.example.org/eve/magic-web:0123456789abcdef", False),  # the tenant's own: by name only too
+    ("reg.example.org/spin/base:bookworm", False),  # allowed by name (spin/base), not with a registry
+    ("spin/base:bookworm", True),
+    ("cory/magic-web:0123456789abcdef", False),
+])
+def test_images_of_the_platform_and_of_tenants_are_allowed_by_name_only(image, allowed):
+    pol = policy_settings.merge_policy({"spin_policy": {"registries": ["reg.example.org"]},
+                                        "spin_tenants": {"cory": {"uid": 1000, "gid": 1000},
+                                                         "eve": {"uid": 1001, "gid": 1001}}})
+    assert (judge("FROM %s\n" % image, pol) == []) is allowed
+    named = policy_settings.merge_policy({"spin_policy": {"registries": ["reg.example.org"],
+                                                          "build_base_images": ["reg.example.org/cory/*"]},
+                                          "spin_tenants": {"cory": {"uid": 1000, "gid": 1000}}})
+    assert judge("FROM reg.example.org/cory/magic-web:0123456789abcdef\n", named) == []
