@@ -19,8 +19,8 @@ def problems(text, args=None):
 
 
 @pytest.mark.parametrize("text, args, expected", [
-    ("FROM a AS one\nFROM one\nFROM scratch\n", None, [(1, "FROM", "a"), (2, "FROM", "stage 0"),
-                                                      (3, "FROM", "scratch")]),
+    ("FROM a AS one\nFROM one\nFROM scratch\n", None,
+     [(1, "FROM", "a"), (2, "FROM", "stage 0"), (3, "FROM", "scratch")]),
     ("FROM a AS One\nFROM ONE\n", None, [(1, "FROM", "a"), (2, "FROM", "stage 0")]),
     ("FROM a AS \u212aa\nFROM ka\n", None, [(1, "FROM", "a"), (2, "FROM", "stage 0")]),
     ("FROM a a\u017f b\nFROM b\n", None, [(1, "FROM", "a"), (2, "FROM", "stage 0")]),
@@ -78,8 +78,8 @@ def test_references(text, args, expected):
     ("FROM a\nCOPY --chmod=644 /x /y\n", [(2, "COPY --chmod " + dockerfile_sources.BUILDKIT_ONLY)]),
     ("FROM a\nONBUILD ONBUILD RUN x\n", [(2, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")]),
     ("FROM a\nONBUILD FROM b\n", [(2, "FROM isn't allowed as an ONBUILD trigger")]),
-    ("FROM a AS s\nONBUILD COPY --from=1 /x /y\nFROM s\n", [(2, "ONBUILD: invalid from flag value 1: refers to "
-                                                               "current build stage")]),
+    ("FROM a AS s\nONBUILD COPY --from=1 /x /y\nFROM s\n",
+     [(2, "ONBUILD: invalid from flag value 1: refers to current build stage")]),
     ("# escape=`\n# escape=`\nFROM a\n", [(2, "only one escape parser directive can be used")]),
 ])
 def test_what_the_builder_refuses(text, expected):

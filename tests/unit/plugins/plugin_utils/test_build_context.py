@@ -183,8 +183,8 @@ def to_fifo(path):
     (to_link("victim.txt"), "symbolic link"),
     (to_fifo, "changed"),
 ], ids=["vanishes", "becomes-a-link-out", "becomes-a-link-loop", "becomes-a-pipe"])
-def test_a_file_that_changes_while_it_is_read_is_refused_and_nothing_outside_is_read(submission, monkeypatch,
-                                                                                       swap, fragment):
+def test_a_file_that_changes_while_it_is_read_is_refused_and_nothing_outside_is_read(
+        submission, monkeypatch, swap, fragment):
     out = io.BytesIO()
     done = swap_on_open(monkeypatch, "victim.txt", swap)
     message = refusal(lambda: build_context.pack(submission, spec(), out=out))
