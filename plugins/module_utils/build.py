@@ -43,6 +43,9 @@ INLINE_DOCKERFILE = ".spin-build.Dockerfile"
 # tenants build are <tenant>/<stack>-<service> (image_name). A registry of the policy's registries
 # (the platform's own, say) holds both: they are allowed as bases only by a name pattern.
 PLATFORM_NAMESPACE = "spin"
+# what the engine takes as an image ID when no image has that name: a full ID, or its start (a tagless
+# name of hex digits; `FROM 0` built from the edge's image, the one whose ID alone starts with 0)
+_IMAGE_ID = re.compile(r"^(sha256:[0-9a-f]{1,64}|[0-9a-f]{1,64})\Z")
 # a context the docker CLI or compose would fetch: a URL, a git URL (git@..., github.com/...)
 _REMOTE_CONTEXT = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://|git@|github\.com/)")
 
@@ -232,7 +235,11 @@ def check(service, build, dockerfile_text, pol, file, image_allowed, violation):
         refuse(problem["line"], "%s (the platform builds with Docker 20.10's classic builder, which refuses it)"
                % problem["message"], "correct the Dockerfile: the build would fail there")
     for ref in found["references"]:
-        if ref.get("image") and not base_allowed(ref["image"], allowed_bases, image_allowed):
+        if ref.get("image") and _IMAGE_ID.match(ref["image"]):
+            refuse(ref["line"], "%s '%s' can name an image by its ID (or the start of one), whichever image the "
+                   "build node holds" % ("base image" if ref["how"] == "FROM" else "%s image" % ref["how"],
+                                         ref["image"]), "name the image (repository:tag)")
+        elif ref.get("image") and not base_allowed(ref["image"], allowed_bases, image_allowed):
             refuse(ref["line"], _image_message(ref, found, names, _reserved(ref["image"], pol)),
                    "start FROM one of them, or ask the platform staff to allow yours" if ref["how"] == "FROM" else
                    "copy from an earlier stage or one of them, or ask the platform staff to allow yours")

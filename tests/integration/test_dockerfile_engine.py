@@ -21,7 +21,8 @@ import uuid
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import dockerfile_sources
+from ansible_collections.spin.platform.plugins.module_utils import build, dockerfile_sources, policy
+from ansible_collections.spin.platform.plugins.module_utils import policy_settings
 
 EDGE, BASE, HTTPD = "spin/haproxy:2.6", "spin/base:bookworm", "httpd:2.4"
 CANDIDATES = (EDGE, BASE, HTTPD)
@@ -348,3 +349,20 @@ def test_a_from_index_is_no_stage(docker_client, layers):
     assert found["stages"][-1]["base"]["image"] == "0"
     error, result = engine_build(docker_client, dockerfile, {}, {})
     assert error or engine_base(result, layers) != BASE, "the engine started from stage 0"
+
+
+def test_a_name_the_engine_lacks_is_an_image_id_prefix_and_refused(docker_client, layers):
+    """The engine looks a name it lacks up as the start of an image ID: the shortest prefix of the edge
+    image's ID builds from the edge. The verdict refuses such a name whatever the policy's patterns."""
+    ids = [image.id.split(":", 1)[1] for image in docker_client.images.list(all=True)]
+    edge = docker_client.images.get(EDGE).id.split(":", 1)[1]
+    prefix = next(edge[:n] for n in range(1, 65) if sum(1 for other in ids if other.startswith(edge[:n])) == 1)
+    dockerfile = ("FROM %s\n" % prefix).encode()
+    error, result = engine_build(docker_client, dockerfile, {}, {})
+    assert error is None and engine_base(result, layers) == EDGE, error
+    everything = policy_settings.merge_policy({"spin_policy": {"images": ["*"]}})
+    spec = {"context": ".", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}}
+    found = build.check("app", spec, dockerfile, everything, "docker-compose.yml", policy.image_allowed,
+                        policy_settings.violation)
+    assert [v["message"] for v in found] == ["line 1: base image '%s' can name an image by its ID (or the start of "
+                                             "one), whichever image the build node holds" % prefix]

@@ -314,3 +314,12 @@ def test_images_of_the_platform_and_of_tenants_are_allowed_by_name_only(image, a
                                                           "build_base_images": ["reg.example.org/cory/*"]},
                                           "spin_tenants": {"cory": {"uid": 1000, "gid": 1000}}})
     assert judge("FROM reg.example.org/cory/magic-web:0123456789abcdef\n", named) == []
+
+
+@pytest.mark.parametrize("text", ["FROM 0\n", "FROM 065698100f6d\n", "FROM sha256:065698100f6d\n",
+                                  "FROM spin/base:bookworm\nCOPY --from=cafe /x /y\n"])
+def test_an_image_id_or_its_start_is_refused_whatever_the_patterns(text):
+    everything = policy_settings.merge_policy({"spin_policy": {"images": ["*"]}})
+    found = judge(text, everything)
+    assert len(found) == 1 and "can name an image by its ID" in found[0], found
+    assert judge("FROM cafe:1\n", everything) == []  # a tag: a name, never an ID
