@@ -94,7 +94,10 @@ def _decode(raw):
 
 
 def _encode(text):
-    return text.encode("utf-8", "surrogateescape")
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no byte made: as Go's UTF-8 would carry it, U+FFFD
+        return text.encode("utf-8", "replace")
 
 
 class _Directives(object):

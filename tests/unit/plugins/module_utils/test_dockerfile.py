@@ -119,3 +119,7 @@ def test_onbuild_keeps_its_instruction_as_a_child():
 def test_line_numbers_are_the_first_line_of_each_instruction():
     nodes = dockerfile.parse(b"# c\n\nFROM a \\\n  AS b\n\nRUN x\n")["nodes"]
     assert [(n["line"], n["end"]) for n in nodes] == [(3, 4), (6, 6)]
+
+
+def test_text_with_a_lone_surrogate_is_read_not_a_traceback():
+    assert froms("FROM a\ud800\n") == ["a?"]
