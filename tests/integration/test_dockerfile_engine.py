@@ -1,8 +1,9 @@
 """The Dockerfile reader (module_utils/dockerfile*.py) against the engine's own builder.
 
-Each Dockerfile below is built on the real engine as the platform builds (``POST /build`` without
-``version=2``, network ``none``, no pull of what is local: the classic builder), tagged ``h1-agree-*``
-and removed after, with the intermediate images that build made. Then:
+Each Dockerfile below is built on the real engine with the platform's own call (``SwarmClient.build_image``:
+``POST /build`` without ``version=2``, network ``none``, no pull of what is local), which runs the engine's
+classic builder (its output says ``Step 1/N``; BuildKit's does not), tagged ``h1-agree-*`` and removed
+after, with the intermediate images that build made. Then:
 
 - a build that succeeded: the reader saw no problem, and the image the final stage starts from is the
   one the engine used (told by its layers: the longest of the candidates' layer lists it starts with);
@@ -13,7 +14,6 @@ and removed after, with the intermediate images that build made. Then:
 """
 import http.server
 import io
-import json
 import re
 import tarfile
 import threading
@@ -23,6 +23,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils import build, dockerfile_sources, policy
 from ansible_collections.spin.platform.plugins.module_utils import policy_settings
+from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient
 
 EDGE, BASE, HTTPD = "spin/haproxy:2.6", "spin/base:bookworm", "httpd:2.4"
 CANDIDATES = (EDGE, BASE, HTTPD)
@@ -227,28 +228,20 @@ def _archive(dockerfile, files):
 
 
 def engine_build(docker_client, dockerfile, args, files):
-    """Build as SwarmClient.build_image does; -> (error or None, image ID or None). Removes what it made."""
-    api = docker_client.api
+    """Build with the platform's own call (SwarmClient.build_image: no network); -> (error or None, the
+    image's layers and its /x). Removes what the build made."""
     tag = "h1-agree-%s:x" % uuid.uuid4().hex[:8]
     before = {image.id for image in docker_client.images.list(all=True)}
-    made, error, image_id = [], None, None
-    try:
-        response = api._post(api._url("/build"), params={
-            "t": tag, "dockerfile": "Dockerfile", "rm": True, "forcerm": True, "pull": False,
-            "buildargs": json.dumps(args), "networkmode": "none"}, data=_archive(dockerfile, files),
-            headers={"Content-Type": "application/x-tar"}, stream=True, timeout=None)
-        for event in api._stream_helper(response, decode=True):
-            made.extend(re.findall(r"^ ---> ([0-9a-f]{12})$", event.get("stream") or "", re.M))
-            error = error or event.get("error")
-            image_id = (event.get("aux") or {}).get("ID") or image_id
-    except Exception as exc:  # noqa: BLE001 - the engine refused the Dockerfile before building (HTTP 400)
-        error = str(getattr(exc, "explanation", None) or exc)
+    built = SwarmClient(api=docker_client.api).build_image(_archive(dockerfile, files), tag, "Dockerfile",
+                                                           buildargs=args, network=False, deadline=120)
+    assert any(line.startswith("Step 1/") for line in built["output"]) or built["error"], built
+    made = [found for line in built["output"] for found in re.findall(r"^ ---> ([0-9a-f]{12})$", line)]
     result = None
-    if not error and image_id:
-        image = docker_client.images.get(image_id)
-        result = {"layers": image.attrs["RootFS"].get("Layers") or [], "copied": _copied(docker_client, image_id)}
+    if not built["error"]:
+        image = docker_client.images.get(built["id"])
+        result = {"layers": image.attrs["RootFS"].get("Layers") or [], "copied": _copied(docker_client, built["id"])}
     _remove(docker_client, tag, made, before)
-    return error, result
+    return built["error"], result
 
 
 def _copied(docker_client, image_id):
