@@ -226,6 +226,8 @@ class _Reader(object):
                 if len(parsed["nodes"]) != 1:
                     raise DockerfileError("onbuild trigger should be a single expression")
                 trigger = dict(parsed["nodes"][0], line=line)
+                if trigger["name"] not in dockerfile.INSTRUCTIONS or trigger["name"] == "from":
+                    raise DockerfileError("unknown instruction: %s" % trigger["name"].upper())
                 if trigger["name"] == "onbuild":
                     self.onbuild(trigger)
                 else:

@@ -170,6 +170,10 @@ CASES = [
      BUILT),
     ("onbuild-later-stage", "FROM spin/base:bookworm AS a\nONBUILD COPY --from=b" + CFG +
      "FROM spin/haproxy:2.6 AS b\nFROM a\n", {}, {}, BUILT),
+    ("onbuild-bom-trigger", "FROM spin/base:bookworm AS a\nONBUILD \ufeffCOPY --from=spin/haproxy:2.6" + CFG +
+     "FROM a\n", {}, {}, BUILT),
+    ("onbuild-unknown-trigger", "FROM spin/base:bookworm AS a\nONBUILD FOO x\nFROM a\n", {}, {},
+     "unknown instruction"),
     ("onbuild-onbuild", "FROM spin/base:bookworm\nONBUILD ONBUILD RUN true\n", {}, {}, "Chaining ONBUILD"),
     ("onbuild-from", "FROM spin/base:bookworm\nONBUILD FROM x\n", {}, {}, "FROM isn't allowed as an ONBUILD trigger"),
 ]

@@ -47,6 +47,9 @@ def problems(text, args=None):
     ("FROM a AS s\nONBUILD COPY --from=t /x /y\nFROM c AS t\nFROM s\n", None,
      [(1, "FROM", "a"), (3, "FROM", "c"), (4, "FROM", "stage 0"), (2, "ONBUILD COPY --from", "stage 1")]),
     ("FROM a AS s\nONBUILD COPY --from=i /x /y\n", None, [(1, "FROM", "a")]),  # never fires in this build
+    # a byte-order mark hides the trigger's instruction when ONBUILD is read, not when it fires
+    ("FROM a AS s\nONBUILD \ufeffCOPY --from=i /x /y\nFROM s\n", None,
+     [(1, "FROM", "a"), (3, "FROM", "stage 0"), (2, "ONBUILD COPY --from", "i")]),
     # ONBU\u0130LD escapes the prefix match: each time it fires it is an ONBUILD again, never a COPY
     ("FROM a AS s\nONBU\u0130LD COPY --from=i /x /y\nFROM s AS t\nFROM t\n", None,
      [(1, "FROM", "a"), (3, "FROM", "stage 0"), (4, "FROM", "stage 1")]),
