@@ -6,9 +6,11 @@ A service with ``build:`` runs an image the platform builds from a directory ins
 submission directory:
 
 - ``normalise(value)``: the compose ``build`` value -> the model's ``build`` (below) + problems;
-- ``dockerfile_bases(text, args)``: the images a Dockerfile starts from (``FROM``, ``COPY --from``);
+- ``dockerfile_bases(text, args)``: the images a Dockerfile starts from (``FROM``, ``COPY --from``), read as
+  the engine's builder reads it (``dockerfile``, ``dockerfile_sources``);
 - ``check(...)``: the policy on what is built from -> violations (base images from allowed names and
-  registries; ``policy.evaluate`` refuses build-time network, secrets and SSH);
+  registries, no remote ``ADD``, nothing the builder refuses; ``policy.evaluate`` refuses build-time
+  network, secrets and SSH);
 - ``image_name(...)``: the tag, ``<registry>/<tenant>/<stack>-<service>:<content hash>``;
 - ``IgnoreRules``: ``.dockerignore`` as Docker reads it.
 
@@ -30,10 +32,22 @@ import json
 import posixpath
 import re
 
+from ansible_collections.spin.platform.plugins.module_utils import dockerfile, dockerfile_sources
+from ansible_collections.spin.platform.plugins.module_utils.images import short_name as image_short_name
+
 RULE = "build"
 LABEL_DIGEST = "spin.build.digest"
 LABEL_BASES = "spin.build.bases"
 INLINE_DOCKERFILE = ".spin-build.Dockerfile"
+# the platform's own images (the base, the edge, the registry: roles/images) are spin/...; the images
+# tenants build are <tenant>/<stack>-<service> (image_name). A registry of the policy's registries
+# (the platform's own, say) holds both: they are allowed as bases only by a name pattern.
+PLATFORM_NAMESPACE = "spin"
+# what the engine takes as an image ID when no image has that name: a full ID, or its start (a tagless
+# name of hex digits; `FROM 0` built from the edge's image, the one whose ID alone starts with 0)
+_IMAGE_ID = re.compile(r"^(sha256:[0-9a-f]{1,64}|[0-9a-f]{1,64})\Z")
+# a context the docker CLI or compose would fetch: a URL, a git URL (git@..., github.com/...)
+_REMOTE_CONTEXT = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://|git@|github\.com/)")
 
 # compose-spec build keys -> None (carried) or (severity, reason)
 KEYS = {
@@ -113,15 +127,18 @@ def normalise(value, env=None):
         else:
             out[key] = item
     context = out["context"]
-    if re.match(r"^[a-z][a-z0-9+.-]*://", context) or context.startswith("git@"):
+    if _REMOTE_CONTEXT.match(context):
         problems.append(("error", "build.context", "'%s' is a remote context: the platform builds only from the "
-                                                   "submission directory; put the sources next to the compose file"
+                                                   "submission directory and fetches nothing; download it into the "
+                                                   "submission directory and give that directory as build.context"
                          % context))
     elif context.startswith("/") or _escapes(context):
         problems.append(("error", "build.context", "'%s' is outside the submission directory: give a directory "
                                                    "relative to the compose file, inside it" % context))
     else:
         out["context"] = posixpath.normpath(context)
+    if any(key == "build.context" for _severity, key, _message in problems):
+        return None, problems  # nothing to read: one message, not another from the reader of the context
     if out["dockerfile"] and out["dockerfile_inline"] is not None:
         problems.append(("error", "build.dockerfile_inline", "give dockerfile or dockerfile_inline, not both"))
     if out["dockerfile"] and out["dockerfile"].startswith("/"):
@@ -146,129 +163,91 @@ def dockerfile_path(build):
 
 # ---- Dockerfiles --------------------------------------------------------------------------------
 
-_ARG_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
-def logical_lines(text):
-    """Dockerfile text -> [(first line number, instruction text)], continuations joined, comments out."""
-    out, current, start = [], [], None
-    escape = "\\"
-    for number, line in enumerate(text.splitlines(), 1):
-        directive = re.match(r"^#\s*escape\s*=\s*(\S)\s*$", line)
-        if directive and not out and not current:
-            escape = directive.group(1)
-            continue
-        stripped = line.strip()
-        if not current and (not stripped or stripped.startswith("#")):
-            continue
-        if current and stripped.startswith("#"):
-            continue
-        if start is None:
-            start = number
-        if stripped.endswith(escape):
-            current.append(stripped[:-1])
-            continue
-        current.append(stripped)
-        out.append((start, " ".join(part for part in current if part)))
-        current, start = [], None
-    if current:
-        out.append((start, " ".join(current)))
-    return out
-
-
-def _substitute(text, values):
-    """``${NAME}``/``$NAME`` (with ``:-default``) from ``values``; -> (text, names left unresolved)."""
-    missing = []
-
-    def repl(match):
-        name = match.group(1) or match.group(2)
-        whole = match.group(0)
-        default = re.match(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(.*)\}$", whole)
-        if values.get(name):
-            return values[name]
-        if default:
-            return default.group(1)
-        missing.append(name)
-        return ""
-    return _ARG_REF.sub(repl, text), missing
-
-
 def dockerfile_bases(text, args=None):
-    """The images a Dockerfile needs: ``[{line, image, stage}]`` for each ``FROM`` (image None for
-    ``scratch`` or an earlier stage) and each ``COPY --from=<image>`` that is not a stage, plus
-    ``unresolved``: ``[{line, text}]`` where an ``ARG`` left the image name open.
-
-    ``ARG`` values before the first ``FROM`` are defaults the build args override, as Docker does.
-    """
-    args = dict(args or {})
-    global_args, stages, found, unresolved = {}, set(), [], []
-    seen_from, stage_count = False, 0
-    for line, instruction in logical_lines(text):
-        parts = instruction.split(None, 1)
-        word = parts[0].upper()
-        rest = parts[1] if len(parts) > 1 else ""
-        if word == "ARG" and not seen_from:
-            for item in rest.split():
-                name, sep, default = item.partition("=")
-                global_args[name] = args.get(name, default.strip("\"'") if sep else None)
-        elif word == "FROM":
-            seen_from = True
-            tokens = [t for t in rest.split() if not t.startswith("--")]
-            stage_count += 1
-            if not tokens:
-                unresolved.append({"line": line, "text": instruction})
-                continue
-            values = {k: v for k, v in global_args.items() if v is not None}
-            image, missing = _substitute(tokens[0], values)
-            if missing or not image:
-                unresolved.append({"line": line, "text": instruction})
-            elif image.lower() == "scratch" or image in stages:
-                found.append({"line": line, "image": None, "stage": image})
-            else:
-                found.append({"line": line, "image": image, "stage": None})
-            if len(tokens) >= 3 and tokens[1].upper() == "AS":
-                stages.add(tokens[2])
-            stages.add(str(stage_count - 1))  # COPY --from=0 names the first stage
-        elif word == "COPY":
-            match = re.search(r"--from=(\S+)", rest)
-            if match:
-                source = match.group(1)
-                if source in stages:
-                    continue
-                image, missing = _substitute(source, {k: v for k, v in global_args.items() if v is not None})
-                if missing:
-                    unresolved.append({"line": line, "text": instruction})
-                else:
-                    found.append({"line": line, "image": image, "stage": None})
-    return {"bases": found, "unresolved": unresolved}
+    """The images a Dockerfile needs, read as the platform's builder reads it (``dockerfile_sources``):
+    ``{"bases": [{line, image, stage}], "problems": [{line, message}]}``, a base for each ``FROM`` (image
+    None for ``scratch`` or an earlier stage) and each ``COPY --from`` of an image."""
+    found = dockerfile_sources.read(text, args)
+    bases = []
+    for ref in found["references"]:
+        if ref.get("image"):
+            bases.append({"line": ref["line"], "image": ref["image"], "stage": None})
+        elif ref["how"] == "FROM":
+            bases.append({"line": ref["line"], "image": None, "stage": ref.get("stage", "scratch")})
+    return {"bases": bases, "problems": found["problems"]}
 
 
 # ---- policy -------------------------------------------------------------------------------------
 
-def check(service, build, dockerfile_text, pol, file, image_allowed, violation):
-    """Violations of what a service's Dockerfile starts from (the build's options are judged with the
-    rest of the service by ``policy.evaluate``).
+def _reserved(ref, pol):
+    """Is ``ref`` in the platform's namespace or a tenant's (see PLATFORM_NAMESPACE)?"""
+    dummy, name, dummy = image_short_name(ref)
+    owner = name.split("/", 1)[0] if "/" in name else None
+    return owner is not None and (owner == PLATFORM_NAMESPACE or owner in (pol.get("tenants") or {}))
 
-    ``image_allowed(ref, pol)`` and ``violation(rule, file, service, key, message, fix)`` come from
-    the policy module (this module stays free of it); ``file`` is the compose file's name."""
+
+def base_allowed(ref, allowed_bases, image_allowed):
+    """May a build start from (or copy from) ``ref``? Images of the platform and of tenants only by a
+    name pattern of ``images``/``build_base_images``, never through a registry of ``registries``."""
+    if _reserved(ref, allowed_bases):
+        return image_allowed(ref, dict(allowed_bases, registries=[]))
+    return image_allowed(ref, allowed_bases)
+
+
+def _image_message(ref, found, names, reserved):
+    """The refusal of one image reference, with what the builder reads when the text differs."""
+    what = "base image" if ref["how"] == "FROM" else "%s image" % ref["how"]
+    text = "%s '%s'" % (what, ref["image"])
+    if ref["text"] != ref["image"]:
+        text += " (%s %s)" % (ref["how"].split(" --")[0], ref["text"])
+    text += " is not among the images a build may start from (%s)" % names
+    if reserved:
+        text += "; images of the platform (%s/...) and of tenants are allowed by name only" % PLATFORM_NAMESPACE
+    stages = [stage["name"] for stage in found["stages"] if stage["name"]]
+    if ref["how"] != "FROM" and dockerfile.go_lower(ref["image"]) in stages:
+        text += "; '%s' is a stage of this Dockerfile, but COPY --from names only the stages before it" % ref["image"]
+    return text
+
+
+def check(service, build, dockerfile_text, pol, file, image_allowed, violation):
+    """Violations of what a service's Dockerfile starts from, copies from and fetches, read as the
+    platform's builder reads it (``dockerfile_sources``); the build's options are judged with the rest of
+    the service by ``policy.evaluate``.
+
+    ``dockerfile_text`` is what the engine gets (bytes, or text: encoded as UTF-8). ``image_allowed(ref,
+    pol)`` and ``violation(rule, file, service, key, message, fix)`` come from the policy module (this
+    module stays free of it); ``file`` is the compose file's name, which names an inline Dockerfile; a
+    Dockerfile of its own is named by its path in the submission."""
     out = []
-    where = "Dockerfile" if build.get("dockerfile_inline") is None else "build.dockerfile_inline"
+    if dockerfile_text is None:
+        return out
+    inline = build.get("dockerfile_inline") is not None
+    where = file if inline else dockerfile_path(build)
+    key = "build.dockerfile_inline" if inline else "build"
     allowed_bases = dict(pol, images=list(pol["images"]) + list(pol.get("build_base_images") or []))
-    if dockerfile_text is not None:
-        found = dockerfile_bases(dockerfile_text, build.get("args"))
-        for item in found["unresolved"]:
-            out.append(violation(RULE, file, service, "build", "%s line %d: '%s' names its base image through an "
-                                 "ARG without a value" % (where, item["line"], item["text"]),
-                                 "give the ARG a default, or the value in build.args"))
-        for item in found["bases"]:
-            if item["image"] and not image_allowed(item["image"], allowed_bases):
-                names = ", ".join(allowed_bases["images"] + ["%s/*" % r for r in pol["registries"]])
-                out.append(violation(RULE, file, service, "build", "%s line %d: base image '%s' is not among the "
-                                     "images a build may start from (%s)" % (where, item["line"], item["image"], names),
-                                     "start FROM one of them, or ask the platform staff to allow yours"))
-        if not found["bases"] and not found["unresolved"]:
-            out.append(violation(RULE, file, service, "build", "%s has no FROM line" % where,
-                                 "start the Dockerfile with FROM <an allowed image>"))
+    names = ", ".join(allowed_bases["images"] + ["%s/*" % r for r in pol["registries"]])
+    found = dockerfile_sources.read(dockerfile_text, build.get("args"))
+
+    def refuse(line, message, fix):
+        out.append(violation(RULE, where, service, key, "line %d: %s" % (line, message) if line else message, fix))
+
+    for problem in found["problems"]:
+        refuse(problem["line"], "%s (the platform builds with Docker 20.10's classic builder, which refuses it)"
+               % problem["message"], "correct the Dockerfile: the build would fail there")
+    for ref in found["references"]:
+        if ref.get("image") and _IMAGE_ID.match(ref["image"]):
+            refuse(ref["line"], "%s '%s' can name an image by its ID (or the start of one), whichever image the "
+                   "build node holds" % ("base image" if ref["how"] == "FROM" else "%s image" % ref["how"],
+                                         ref["image"]), "name the image (repository:tag)")
+        elif ref.get("image") and not base_allowed(ref["image"], allowed_bases, image_allowed):
+            refuse(ref["line"], _image_message(ref, found, names, _reserved(ref["image"], pol)),
+                   "start FROM one of them, or ask the platform staff to allow yours" if ref["how"] == "FROM" else
+                   "copy from an earlier stage or one of them, or ask the platform staff to allow yours")
+    for item in found["remote"]:
+        refuse(item["line"], "%s %s: the engine would fetch it on the build node's network, which builds do not "
+               "have" % (item["how"], item["source"]), "download it into the build context and COPY it")
+    if not found["stages"] and not found["problems"]:
+        refuse(None, "the Dockerfile has no FROM line", "start the Dockerfile with FROM <an allowed image>")
     return out
 
 

@@ -18,10 +18,11 @@ description:
     M(spin.platform.spin_stack) names the same image from the same files."
   - "Nothing is built when the image exists already (in the registry, or on this engine without a registry) and,
     where this engine has it, was built from the base images this engine has now."
-  - "Policy (C(spin_policy), see C(docs/policy.md), rule C(build)): base images (C(FROM), C(COPY --from)) only from
-    the allowed images (C(images), C(build_base_images)) and registries; C(RUN) steps without network unless
-    C(build_network); no build secrets or SSH; a build that runs longer than C(build_timeout) seconds is stopped;
-    a context of at most C(build_context_bytes)."
+  - "Policy (C(spin_policy), see C(docs/policy.md), rule C(build)), on the Dockerfile read as the engine's classic
+    builder reads it: base images (C(FROM), C(COPY --from), C(ONBUILD) triggers) only from the allowed images
+    (C(images), C(build_base_images)) and registries (the platform's and tenants' images by name only); no C(ADD)
+    of a URL and no remote context; C(RUN) steps without network unless C(build_network); no build secrets or SSH;
+    a build that runs longer than C(build_timeout) seconds is stopped; a context of at most C(build_context_bytes)."
   - A failed build fails the task, quoting the build's last lines of output; nothing is pushed.
   - With a platform registry (C(registry) in O(platform), C(host:port)) the image is pushed to it, so that every node can pull it.
 extends_documentation_fragment:

@@ -198,11 +198,11 @@ def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_nam
         if not spec:
             continue
         try:
-            dockerfile_text = build_context.read_dockerfile(submission_dir, spec)
             packed = build_context.pack(submission_dir, spec, max_bytes=pol["build_context_bytes"])
         except SpinError as exc:
             diagnostics.append(diag.error(compose_name, name, "build", exc.message))
             continue
+        dockerfile_text = packed["dockerfile_bytes"]  # judged as sent: the archive's own bytes
         if "build" not in pol["disabled_rules"]:
             violations.extend(build.check(name, spec, dockerfile_text, pol, compose_name, policy.image_allowed,
                                           policy_settings.violation))

@@ -125,7 +125,7 @@ def test_a_base_image_outside_the_policy_is_refused_before_anything_is_built(bui
     write_app(tenant, dockerfile="FROM httpd:2.4 AS web\nFROM someone/toolbox:1\nCOPY --from=web /etc/hosts /x\n")
     result = tenant.deploy(check=False)
     assert result.rc != 0
-    assert ("docker-compose.yml: service 'app': key 'build': [build] Dockerfile line 2: base image "
+    assert ("app/Dockerfile: service 'app': key 'build': [build] line 2: base image "
             "'someone/toolbox:1' is not among the images a build may start from") in result.output
     assert tenant.services() == {}
     assert built_images(docker_client, tenant.stack) == []

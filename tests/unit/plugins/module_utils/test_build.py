@@ -48,7 +48,7 @@ def test_refused_build_values_name_their_key(value, key, fragment):
 
 def bases(text, args=None):
     found = build.dockerfile_bases(text, args)
-    return [(b["line"], b["image"]) for b in found["bases"]], [u["line"] for u in found["unresolved"]]
+    return [(b["line"], b["image"]) for b in found["bases"]], [p["line"] for p in found["problems"]]
 
 
 def test_from_lines_stages_and_copy_from():
@@ -79,7 +79,7 @@ def judge(text, pol=None, spec=None):
 def test_base_images_only_from_allowed_names_and_registries():
     assert judge("FROM spin/base:bookworm\nFROM httpd:2.4\n") == []
     assert judge("FROM someone/toolbox:latest\n") == [
-        "docker-compose.yml: service 'app': key 'build': [build] Dockerfile line 1: base image 'someone/toolbox:latest' "
+        "Dockerfile: service 'app': key 'build': [build] line 1: base image 'someone/toolbox:latest' "
         "is not among the images a build may start from (httpd, mysql, mariadb, spin/httpd, spin/mariadb, spin/base); "
         "start FROM one of them, or ask the platform staff to allow yours"]
     pol = policy_settings.merge_policy({"spin_policy": {"registries": ["reg.example.org/science"]}})
@@ -88,8 +88,10 @@ def test_base_images_only_from_allowed_names_and_registries():
 
 
 def test_an_unresolved_or_missing_from_is_refused():
-    assert "through an ARG without a value" in judge("ARG B\nFROM $B\n")[0]
-    assert "has no FROM line" in judge("RUN true\n")[0]
+    assert "line 2: base name ($B) should not be blank" in judge("ARG B\nFROM $B\n")[0]
+    assert "line 1: no build stage in current context: only ARG may come before the first FROM" in \
+        judge("RUN true\n")[0]
+    assert "the Dockerfile has no FROM line" in judge("ARG B=1\n")[0]
 
 
 def test_build_network_secrets_and_ssh_are_refused_by_the_policy():
@@ -217,3 +219,107 @@ def test_a_missing_dockerfile_and_a_context_too_large_are_refused(submission):
         build_context.pack(str(submission), spec(dockerfile="Dockerfile.missing"))
     with pytest.raises(SpinError, match="more than 0 MB"):
         build_context.pack(str(submission), spec(), max_bytes=4)
+
+
+# ---- holes: what the engine's builder starts from or fetches, which the policy must judge ------------
+
+HAPROXY = "'spin/haproxy:2.6'"  # the edge's image: not among the images a build may start from
+
+
+@pytest.mark.parametrize("text, args, fragment", [
+    # a byte-order mark: Docker strips it, so line 1 is a FROM (and COPY --from=0 copies from it)
+    ("\ufeffFROM spin/haproxy:2.6\nFROM spin/base:bookworm\nCOPY --from=0 /etc/haproxy/haproxy.cfg /x\n",
+     None, HAPROXY),
+    # "# escape=" after a comment is a comment: "\" still continues lines and "`" does not
+    ("# c\n# escape=`\nFROM spin/base:bookworm\nRUN echo `\nFROM spin/haproxy:2.6\n", None, HAPROXY),
+    # a no-break space after the escape: Go's continuation needs only spaces and tabs there
+    ("FROM spin/base:bookworm\nRUN echo \\\u00a0\nFROM spin/haproxy:2.6\n", None, HAPROXY),
+    # ${X:+word} is word when X is set
+    ("ARG X=httpd\nFROM ${X:+spin/haproxy:2.6}\n", None, HAPROXY),
+    # the proxy build args reach FROM without an ARG line
+    ("FROM ${HTTP_PROXY:-spin/base:bookworm}\n", {"HTTP_PROXY": "spin/haproxy:2.6"}, HAPROXY),
+    # COPY --from names only earlier stages: the stage's own name is an image
+    ("FROM spin/base:bookworm AS haproxy\nCOPY --from=haproxy /etc/haproxy/haproxy.cfg /x\n", None, "'haproxy'"),
+    # an ONBUILD trigger runs when a later stage starts FROM this one
+    ("FROM spin/base:bookworm AS a\nONBUILD COPY --from=spin/haproxy:2.6 /etc/haproxy/haproxy.cfg /x\nFROM a\n",
+     None, HAPROXY),
+    # ADD fetches URLs on the build node's network ("no network" covers RUN only)
+    ("FROM spin/base:bookworm\nADD http://127.0.0.1:8080/x /x\n", None, "http://127.0.0.1:8080/x"),
+    ("FROM spin/base:bookworm\nADD \"http://127.0.0.1:8080/x\" /x\n", None, "http://127.0.0.1:8080/x"),
+    ("FROM spin/base:bookworm\nARG U=http://127.0.0.1:8080/x\nADD $U /x\n", None, "$U"),
+    ("FROM spin/base:bookworm AS a\nONBUILD ADD http://127.0.0.1:8080/x /x\nFROM a\n", None,
+     "http://127.0.0.1:8080/x"),
+], ids=["byte-order-mark", "escape-after-comment", "no-break-space-continuation", "arg-plus-modifier", "proxy-build-arg",
+        "copy-from-own-stage-name", "onbuild-copy-from", "add-url", "add-quoted-url", "add-url-from-arg",
+        "onbuild-add-url"])
+def test_every_image_and_remote_source_the_builder_uses_is_judged(text, args, fragment):
+    spec = {"context": ".", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": args or {}}
+    found = judge(text, spec=spec)
+    assert any(fragment in message for message in found), found
+
+
+# ---- the verdict's messages, and images of the platform and of tenants --------------------------------
+
+ALLOWED = "(httpd, mysql, mariadb, spin/httpd, spin/mariadb, spin/base)"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("\ufeffFROM spin/haproxy:2.6\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 1: base image 'spin/haproxy:2.6' is not among the "
+     "images a build may start from %s; images of the platform (spin/...) and of tenants are allowed by name only; "
+     "start FROM one of them, or ask the platform staff to allow yours" % ALLOWED),
+    ("ARG X=httpd\nFROM ${X:+someone/tool:1}\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: base image 'someone/tool:1' (FROM "
+     "${X:+someone/tool:1}) is not among the images a build may start from %s; start FROM one of them, or ask the "
+     "platform staff to allow yours" % ALLOWED),
+    ("FROM spin/base:bookworm AS mysql2\nCOPY --from=mysql2 /x /y\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: COPY --from image 'mysql2' is not among the images "
+     "a build may start from %s; 'mysql2' is a stage of this Dockerfile, but COPY --from names only the stages before "
+     "it; copy from an earlier stage or one of them, or ask the platform staff to allow yours" % ALLOWED),
+    ("FROM spin/base:bookworm\nADD https://example.org/x.tgz /x\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: ADD https://example.org/x.tgz: the engine would "
+     "fetch it on the build node's network, which builds do not have; download it into the build context and COPY "
+     "it"),
+    ("FROM spin/base:bookworm\nRUN --mount=type=cache,target=/c make\n",
+     "app/Dockerfile: service 'app': key 'build': [build] line 2: RUN --mount needs BuildKit (the platform builds "
+     "with Docker 20.10's classic builder, which refuses it); correct the Dockerfile: the build would fail there"),
+])
+def test_a_refusal_names_the_dockerfile_its_line_and_what_the_builder_reads(text, expected):
+    spec = {"context": "app", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}}
+    assert judge(text, spec=spec) == [expected]
+
+
+def test_an_inline_dockerfile_is_named_by_the_compose_file_and_its_key():
+    spec = {"context": ".", "dockerfile": None, "dockerfile_inline": "FROM someone/tool:1\n", "args": {}}
+    assert judge(spec["dockerfile_inline"], spec=spec)[0].startswith(
+        "docker-compose.yml: service 'app': key 'build.dockerfile_inline': [build] line 1: base image 'someone/tool:1'")
+
+
+@pytest.mark.parametrize("image, allowed", [
+    ("reg.example.org/science/python:3", True),
+    ("reg.example.org/science/spin/haproxy:2.6", True),  # a prefix of the registry: not the platform's namespace
+    ("reg.example.org/spin/haproxy:2.6", False),  # the platform's images, through the registry
+    ("reg.example.org/cory/magic-web:0123456789abcdef", False),  # another tenant's build
+    ("reg.example.org/eve/magic-web:0123456789abcdef", False),  # the tenant's own: by name only too
+    ("reg.example.org/spin/base:bookworm", False),  # allowed by name (spin/base), not with a registry
+    ("spin/base:bookworm", True),
+    ("cory/magic-web:0123456789abcdef", False),
+])
+def test_images_of_the_platform_and_of_tenants_are_allowed_by_name_only(image, allowed):
+    pol = policy_settings.merge_policy({"spin_policy": {"registries": ["reg.example.org"]},
+                                        "spin_tenants": {"cory": {"uid": 1000, "gid": 1000},
+                                                         "eve": {"uid": 1001, "gid": 1001}}})
+    assert (judge("FROM %s\n" % image, pol) == []) is allowed
+    named = policy_settings.merge_policy({"spin_policy": {"registries": ["reg.example.org"],
+                                                          "build_base_images": ["reg.example.org/cory/*"]},
+                                          "spin_tenants": {"cory": {"uid": 1000, "gid": 1000}}})
+    assert judge("FROM reg.example.org/cory/magic-web:0123456789abcdef\n", named) == []
+
+
+@pytest.mark.parametrize("text", ["FROM 0\n", "FROM 065698100f6d\n", "FROM sha256:065698100f6d\n",
+                                  "FROM spin/base:bookworm\nCOPY --from=cafe /x /y\n"])
+def test_an_image_id_or_its_start_is_refused_whatever_the_patterns(text):
+    everything = policy_settings.merge_policy({"spin_policy": {"images": ["*"]}})
+    found = judge(text, everything)
+    assert len(found) == 1 and "can name an image by its ID" in found[0], found
+    assert judge("FROM cafe:1\n", everything) == []  # a tag: a name, never an ID

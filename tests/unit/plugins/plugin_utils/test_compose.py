@@ -399,7 +399,8 @@ ERRORS = [
         "compose file, inside it"]),
     ("build: {context: git://example.org/app.git}", [
         "key 'build.context': 'git://example.org/app.git' is a remote context: the platform builds only from the "
-        "submission directory; put the sources next to the compose file"]),
+        "submission directory and fetches nothing; download it into the submission directory and give that "
+        "directory as build.context"]),
     ("build: {contxt: app}", ["key 'build.contxt': unknown key (build knows additional_contexts, args, cache_from, "
                               "cache_to, context, dockerfile, dockerfile_inline, entitlements, extra_hosts, isolation, "
                               "labels, network, no_cache, platforms, privileged, pull, secrets, shm_size, ssh, tags, "
