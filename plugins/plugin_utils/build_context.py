@@ -199,8 +199,9 @@ def read_dockerfile(submission_dir, build, max_bytes=MAX_DOCKERFILE_BYTES):
 class _Walk(object):
     """The context's entries into the archive, one directory descriptor at a time."""
 
-    def __init__(self, tar, build, rules, always, archive_dockerfile, max_bytes):
+    def __init__(self, tar, build, rules, always, archive_dockerfile, max_bytes, owner=None):
         self.tar = tar
+        self.owner = owner  # -> SpinError unless an entry (its lstat) is the tenant's (submission_tree)
         self.build = build
         self.rules = rules
         self.always = always
@@ -254,6 +255,8 @@ class _Walk(object):
             if stat.S_ISDIR(st.st_mode) and self.rules.may_hold_included(rel):
                 subdirs.append(rel)  # a "!" pattern may bring something back; the dir itself stays out
             return
+        if self.owner is not None:
+            self.owner(rel, st)
         if stat.S_ISLNK(st.st_mode):
             self.tar.addfile(_info(rel, st, tarfile.SYMTYPE, linkname=os.readlink(name, dir_fd=dir_fd)))
         elif stat.S_ISDIR(st.st_mode):
@@ -307,8 +310,10 @@ def _dockerignore(context_fd):
     return data.decode("utf-8", errors="replace")
 
 
-def pack(submission_dir, build, out=None, max_bytes=DEFAULT_MAX_BYTES):
-    """Write the build's archive to ``out`` (a binary file object; None: only hash it).
+def pack(submission_dir, build, out=None, max_bytes=DEFAULT_MAX_BYTES, tree=None):
+    """Write the build's archive to ``out`` (a binary file object; None: only hash it). With
+    ``tree`` (``submission_tree.SubmissionTree``) every directory, file and link packed, and the
+    Dockerfile, must be the tenant's own (owner, modes), else SpinError naming it.
 
     Returns ``{"sha256", "bytes", "files", "dockerfile", "dockerfile_bytes"}``, ``dockerfile`` being the
     Dockerfile's name inside the archive, as the engine's build API takes it, and ``dockerfile_bytes``
@@ -326,6 +331,14 @@ def pack(submission_dir, build, out=None, max_bytes=DEFAULT_MAX_BYTES):
         archive_dockerfile = build_model.INLINE_DOCKERFILE
     # the engine needs these even where .dockerignore names them (the docker CLI does the same)
     always = {archive_dockerfile, ".dockerignore"}
+    owner = None
+    if tree is not None:
+        tree.check_dir(context)
+        if dockerfile is not None:
+            tree.check_file(dockerfile)
+
+        def owner(rel, st):
+            tree.check_stat(os.path.join(context, rel), st)
     try:
         base_fd = os.open(base, _DIR_FLAGS)
         try:
@@ -338,7 +351,7 @@ def pack(submission_dir, build, out=None, max_bytes=DEFAULT_MAX_BYTES):
     try:
         rules = build_model.IgnoreRules(_dockerignore(context_fd))
         with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            walk = _Walk(tar, build, rules, always, archive_dockerfile, max_bytes)
+            walk = _Walk(tar, build, rules, always, archive_dockerfile, max_bytes, owner)
             walk.run(context_fd)
             if archive_dockerfile == build_model.INLINE_DOCKERFILE:
                 walk.dockerfile = (_inline_bytes(build) if dockerfile is None else

@@ -141,7 +141,7 @@ def check_submission(args, bases):
     files = {"compose": names["compose"], "rancher": names["rancher"]}
     # the quota needs the tenant's other stacks: the module checks it with the full count
     violations = policy.evaluate(model, tenant, entry, pol, files=files, stack=stack, skip=("replica-quota",))
-    builds = plan_builds(model, base, tenant, stack, (args.get("platform") or {}).get("registry"), pol,
+    builds = plan_builds(model, base, tenant, stack, (args.get("platform") or {}).get("registry"), pol, tree,
                          files["compose"], diagnostics, violations)
     replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
                        else policy.stack_replicas({"services": {name: svc}})[name])
@@ -187,8 +187,9 @@ def health_checks(model):
             if svc.get("rancher_health_check")}
 
 
-def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_name, diagnostics, violations):
-    """Judge and hash every service's ``build`` (reading its context), and name the image it runs:
+def plan_builds(model, submission_dir, tenant, stack, registry, pol, tree, compose_name, diagnostics, violations):
+    """Judge and hash every service's ``build`` (reading its context, only the tenant's own files:
+    ``tree``), and name the image it runs:
     ``model`` services get ``image`` = the build's tag. Problems are appended to ``diagnostics`` and
     ``violations``. -> ``{service: {image, digest, context, dockerfile, bytes, files, archive_sha256,
     max_bytes, timeout, network, bases, build}}``."""
@@ -198,7 +199,7 @@ def plan_builds(model, submission_dir, tenant, stack, registry, pol, compose_nam
         if not spec:
             continue
         try:
-            packed = build_context.pack(submission_dir, spec, max_bytes=pol["build_context_bytes"])
+            packed = build_context.pack(submission_dir, spec, max_bytes=pol["build_context_bytes"], tree=tree)
         except SpinError as exc:
             diagnostics.append(diag.error(compose_name, name, "build", exc.message))
             continue

@@ -107,16 +107,22 @@ class SubmissionTree(object):
             return "%s is not a directory" % path
         if not want_dir and not stat.S_ISREG(info.st_mode):
             return "%s is not a regular file (a directory, FIFO, socket or device): only plain files are read" % path
-        if info.st_uid != self.uid:
-            other = self._owners.get(info.st_uid)
-            whose = "tenant '%s'" % other if other else "no tenant"
-            return ("%s is owned by uid %d (%s), not by tenant '%s' (uid %d): a submission holds only its tenant's "
-                    "own files; the tenant copies the file in as itself (chown %d %s)"
-                    % (path, info.st_uid, whose, self.tenant, self.uid, self.uid, path))
+        owner = self._owner_problem(path, info)
+        if owner:
+            return owner
         if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             return ("%s is writable by %s: nobody but the tenant may change a submission (chmod go-w %s)"
                     % (path, "others" if info.st_mode & stat.S_IWOTH else "its group", path))
         return None
+
+    def _owner_problem(self, path, info):
+        if info.st_uid == self.uid:
+            return None
+        other = self._owners.get(info.st_uid)
+        whose = "tenant '%s'" % other if other else "no tenant"
+        return ("%s is owned by uid %d (%s), not by tenant '%s' (uid %d): a submission holds only its tenant's "
+                "own files; the tenant copies the file in as itself (chown %d %s)"
+                % (path, info.st_uid, whose, self.tenant, self.uid, self.uid, path))
 
     def _check_root(self):
         info = os.stat(self.root)
@@ -207,12 +213,12 @@ class SubmissionTree(object):
             raise SpinError("%s is larger than %d bytes: refused" % (real, max_bytes))
         return b"".join(chunks)
 
-    def check_entry(self, path):
-        """SpinError unless the file or directory ``path`` (found by a walk below a checked
-        directory) is the tenant's; links are left to the caller (lstat)."""
-        info = os.lstat(path)
+    def check_stat(self, path, info):
+        """SpinError unless the entry ``path`` (its lstat ``info``, found by a walk below a checked
+        directory) is the tenant's; a link only by its owner (the walk archives it, never follows it)."""
         if stat.S_ISLNK(info.st_mode):
-            return
-        problem = self._problem(path, info, stat.S_ISDIR(info.st_mode))
+            problem = self._owner_problem(path, info)
+        else:
+            problem = self._problem(path, info, stat.S_ISDIR(info.st_mode))
         if problem:
             raise SpinError(problem)

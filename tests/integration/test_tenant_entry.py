@@ -188,3 +188,22 @@ def test_the_review_file_keeps_the_tenants_templates_as_text_when_staff_run_it(s
                     "    - ansible.builtin.include_tasks: %s\n" % review)
     result = scene["playbook"](str(play), "--check", check=False)
     assert not os.path.exists(scene["marker"]), result.output[-3000:]
+
+
+def test_another_tenants_file_in_a_build_context_is_not_built_into_an_image(scene):
+    """A file of cory's hard-linked into eve's build context would be packed and built into eve's image."""
+    cory = scene["tenant"]("cory", "j")
+    cory.write(WEB, **{"secret.txt": "cory's secret\n"})
+    hand_in(cory.dir, cory.uid, cory.gid)
+    eve = scene["tenant"]("eve", "k", EVE_UID)
+    (eve.dir / "app").mkdir()
+    (eve.dir / "app" / "Dockerfile").write_text("FROM httpd\nCOPY loot.txt /var/www/html/\n")
+    eve.write({"services": {"app": {"build": "app", "x-spin": {"route": False}}}})
+    hand_in(eve.dir, EVE_UID, EVE_UID)
+    os.link(str(cory.dir / "secret.txt"), str(eve.dir / "app" / "loot.txt"))
+    result = deploy_dir(eve)
+    assert result.rc != 0
+    assert "app/loot.txt is owned by uid %d (tenant 'cory'), not by tenant 'eve' (uid %d)" % (cory.uid, EVE_UID) \
+        in result.output
+    assert scene["docker"].images.list(name="eve/%s-app" % eve.stack) == []
+    assert objects(scene["docker"], scene["prefix"]) == []

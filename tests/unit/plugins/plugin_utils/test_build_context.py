@@ -208,3 +208,48 @@ def test_the_dockerfile_judged_is_the_one_in_the_archive(submission):
         sent = tar.extractfile(packed["dockerfile"]).read()
     assert packed["dockerfile_bytes"] == sent == b"FROM spin/base:bookworm\nCOPY src /src\n"
     assert stat.S_ISREG(os.lstat(os.path.join(submission, "app", "Dockerfile")).st_mode)
+
+
+# ---- only the tenant's own files are packed (submission_tree) -------------------------------------
+
+def _tenant_context(tmp_path):
+    from ansible_collections.spin.platform.plugins.plugin_utils import submission_tree
+    from ansible_collections.spin.platform.tests.unit import tenant_tree
+    root, directory = tenant_tree.submission(tmp_path, "eve", "site")
+    os.makedirs(os.path.join(directory, "app", "site"))
+    with open(os.path.join(directory, "app", "Dockerfile"), "w") as handle:
+        handle.write("FROM httpd\nCOPY site/ /var/www/html/\n")
+    with open(os.path.join(directory, "app", "site", "index.html"), "w") as handle:
+        handle.write("eve's page\n")
+    os.symlink("index.html", os.path.join(directory, "app", "site", "home.html"))
+    tenant_tree.hand_in(directory)
+    os.lchown(os.path.join(directory, "app", "site", "home.html"), tenant_tree.UID, tenant_tree.GID)
+    tree = submission_tree.locate(directory, [root], dict(tenant_tree.registry("eve"), cory={"uid": 1001}))
+    return directory, tree
+
+
+def test_a_context_of_the_tenants_own_files_packs_as_without_the_check(tmp_path):
+    directory, tree = _tenant_context(tmp_path)
+    assert build_context.pack(directory, spec(), tree=tree)["sha256"] == build_context.pack(directory, spec())["sha256"]
+
+
+def test_a_file_others_may_write_is_not_packed(tmp_path):
+    directory, tree = _tenant_context(tmp_path)
+    page = os.path.join(directory, "app", "site", "index.html")
+    os.chmod(page, 0o666)
+    with pytest.raises(SpinError) as info:
+        build_context.pack(directory, spec(), tree=tree)
+    assert info.value.message.startswith("%s is writable by others" % page)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a file to another uid needs root")
+@pytest.mark.parametrize("path", [("app", "site", "index.html"), ("app", "site"), ("app", "site", "home.html"),
+                                  ("app", "Dockerfile")])
+def test_another_tenants_file_in_the_context_is_not_packed(tmp_path, path):
+    """cory's file hard-linked (or copied with its owner) into eve's build context would land in eve's image."""
+    directory, tree = _tenant_context(tmp_path)
+    target = os.path.join(directory, *path)
+    os.lchown(target, 1001, 1001)
+    with pytest.raises(SpinError) as info:
+        build_context.pack(directory, spec(), tree=tree)
+    assert "%s is owned by uid 1001 (tenant 'cory'), not by tenant 'eve'" % target in info.value.message
