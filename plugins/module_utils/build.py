@@ -186,6 +186,23 @@ def _reserved(ref, pol):
     return owner is not None and (owner == PLATFORM_NAMESPACE or owner in (pol.get("tenants") or {}))
 
 
+def foreign_owner(ref, tenant, pol, patterns):
+    """The other tenant whose namespace ``ref`` is in (``<tenant>/...``, what its builds are tagged),
+    or None: a stack runs or builds from another tenant's image only where one of ``patterns`` names
+    that tenant's namespace itself (``cory/*``), never through a wildcard (``*``) or a registry."""
+    dummy, name, dummy = image_short_name(ref)
+    owner = name.split("/", 1)[0] if "/" in name else None
+    if owner is None or owner == tenant or owner not in (pol.get("tenants") or {}):
+        return None
+    named = any(image_short_name(p)[1].split("/", 1)[0] == owner for p in patterns)
+    return None if named else owner
+
+
+def foreign_message(what, ref, owner):
+    return ("%s '%s' is tenant '%s''s image (its builds are tagged %s/...): a stack runs and builds from the "
+            "platform's allowed images and its own tenant's only" % (what, ref, owner, owner))
+
+
 def base_allowed(ref, allowed_bases, image_allowed):
     """May a build start from (or copy from) ``ref``? Images of the platform and of tenants only by a
     name pattern of ``images``/``build_base_images``, never through a registry of ``registries``."""
@@ -209,7 +226,7 @@ def _image_message(ref, found, names, reserved):
     return text
 
 
-def check(service, build, dockerfile_text, pol, file, image_allowed, violation):
+def check(service, build, dockerfile_text, pol, file, image_allowed, violation, tenant=None):
     """Violations of what a service's Dockerfile starts from, copies from and fetches, read as the
     platform's builder reads it (``dockerfile_sources``); the build's options are judged with the rest of
     the service by ``policy.evaluate``.
@@ -239,6 +256,11 @@ def check(service, build, dockerfile_text, pol, file, image_allowed, violation):
             refuse(ref["line"], "%s '%s' can name an image by its ID (or the start of one), whichever image the "
                    "build node holds" % ("base image" if ref["how"] == "FROM" else "%s image" % ref["how"],
                                          ref["image"]), "name the image (repository:tag)")
+        elif ref.get("image") and foreign_owner(ref["image"], tenant, pol, allowed_bases["images"]):
+            what = "base image" if ref["how"] == "FROM" else "%s image" % ref["how"]
+            refuse(ref["line"], foreign_message(what, ref["image"], foreign_owner(ref["image"], tenant, pol,
+                                                                                  allowed_bases["images"])),
+                   "start FROM one of the platform's allowed images, or one of your own")
         elif ref.get("image") and not base_allowed(ref["image"], allowed_bases, image_allowed):
             refuse(ref["line"], _image_message(ref, found, names, _reserved(ref["image"], pol)),
                    "start FROM one of them, or ask the platform staff to allow yours" if ref["how"] == "FROM" else

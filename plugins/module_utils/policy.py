@@ -18,7 +18,7 @@ import copy
 import fnmatch
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils import placement
+from ansible_collections.spin.platform.plugins.module_utils import build, placement
 from ansible_collections.spin.platform.plugins.module_utils.capabilities import short_name
 from ansible_collections.spin.platform.plugins.module_utils.images import short_name as image_short_name
 from ansible_collections.spin.platform.plugins.module_utils.ports import in_ports
@@ -171,6 +171,10 @@ class _Checker:
         # a built image is judged by how and from what it is built (its Dockerfile: build.check, on the controller)
         if svc.get("build"):
             self.build_options(name, svc["build"])
+        elif image and build.foreign_owner(image, self.tenant, policy, policy["images"]):
+            self.svc("image", name, "image", build.foreign_message("image", image, build.foreign_owner(
+                image, self.tenant, policy, policy["images"])), "use one of the allowed images, or build your own "
+                     "(build:)")
         elif image and not image_allowed(image, policy):
             allowed = ", ".join(policy["images"] + ["%s/*" % r for r in policy["registries"]])
             self.svc("image", name, "image", "image '%s' is not among the images the platform allows (%s)"

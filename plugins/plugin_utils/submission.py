@@ -206,7 +206,7 @@ def plan_builds(model, submission_dir, tenant, stack, registry, pol, tree, compo
         dockerfile_text = packed["dockerfile_bytes"]  # judged as sent: the archive's own bytes
         if "build" not in pol["disabled_rules"]:
             violations.extend(build.check(name, spec, dockerfile_text, pol, compose_name, policy.image_allowed,
-                                          policy_settings.violation))
+                                          policy_settings.violation, tenant=tenant))
         digest = build.content_digest(packed["sha256"], spec)
         svc["image"] = build.image_name(registry, tenant, stack, name, digest)
         builds[name] = {"image": svc["image"], "digest": digest, "context": spec["context"],

@@ -207,3 +207,18 @@ def test_another_tenants_file_in_a_build_context_is_not_built_into_an_image(scen
         in result.output
     assert scene["docker"].images.list(name="eve/%s-app" % eve.stack) == []
     assert objects(scene["docker"], scene["prefix"]) == []
+
+
+def test_another_tenants_built_image_is_not_run_even_where_the_policy_allows_every_image(scene, tmp_path):
+    """On main, with images: ['*'], eve could run cory's built image (on a one-node platform it is on the engine)."""
+    inventory = write_inventory(tmp_path, spin_tenants={"eve": {"uid": EVE_UID, "gid": EVE_UID}},
+                                spin_policy={"images": ["*"]})
+    eve = scene["tenant"]("eve", "l", EVE_UID)
+    eve.write({"services": {"web": {"image": "cory/magic-web:0123456789abcdef", "x-spin": {"route": False}}}})
+    hand_in(eve.dir, EVE_UID, EVE_UID)
+    result = run_playbook("playbooks/deploy.yml", "-e", "spin_submission=%s" % eve.dir, inventory=inventory,
+                          check=False)
+    assert result.rc != 0
+    assert ("docker-compose.yml: service 'web': key 'image': [image] image 'cory/magic-web:0123456789abcdef' is "
+            "tenant 'cory''s image (its builds are tagged cory/...)") in result.output
+    assert objects(scene["docker"], scene["prefix"]) == []

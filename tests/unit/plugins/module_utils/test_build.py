@@ -323,3 +323,17 @@ def test_an_image_id_or_its_start_is_refused_whatever_the_patterns(text):
     found = judge(text, everything)
     assert len(found) == 1 and "can name an image by its ID" in found[0], found
     assert judge("FROM cafe:1\n", everything) == []  # a tag: a name, never an ID
+
+
+def test_a_build_never_starts_from_another_tenants_image_through_a_wildcard():
+    pol = policy_settings.merge_policy({"spin_policy": {"images": ["*"]},
+                                        "spin_tenants": {"cory": {"uid": 1000, "gid": 1000},
+                                                         "eve": {"uid": 1001, "gid": 1001}}})
+    found = [policy_settings.format_violation(v) for v in build.check(
+        "app", {"context": ".", "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}},
+        "FROM eve/site-app:0123456789abcdef\nFROM cory/site-app:0123456789abcdef\n", pol, "docker-compose.yml",
+        policy.image_allowed, policy_settings.violation, tenant="eve")]
+    assert found == ["Dockerfile: service 'app': key 'build': [build] line 2: base image "
+                     "'cory/site-app:0123456789abcdef' is tenant 'cory''s image (its builds are tagged cory/...): a "
+                     "stack runs and builds from the platform's allowed images and its own tenant's only; start FROM "
+                     "one of the platform's allowed images, or one of your own"]

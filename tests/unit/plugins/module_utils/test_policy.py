@@ -528,3 +528,23 @@ def test_resolved_bind_violations(source, resolved, rules):
     assert [v["rule"] for v in violations] == rules
     if rules:
         assert "resolves to %s" % resolved in violations[0]["message"]
+
+
+@pytest.mark.parametrize("image, images, refused", [
+    ("magic/magic-web:0123456789abcdef", ["*"], True),                 # another tenant's build, a wildcard allows all
+    ("reg.example.org/magic/magic-web:01234567", ["*"], True),         # through a registry too
+    ("cory/demo-web:0123456789abcdef", ["*"], False),                  # the tenant's own
+    ("magic/magic-web:0123456789abcdef", ["magic/*"], False),          # staff named that tenant's namespace
+    ("httpd", ["*"], False),
+])
+def test_another_tenants_image_runs_only_where_staff_name_its_namespace(image, images, refused):
+    """On main a service could run another tenant's built image (on a one-node platform it is on the engine)."""
+    found = run(service("", image=image), spin_policy={"images": images, "registries": ["reg.example.org"]})
+    messages = [policy_settings.format_violation(v) for v in found if v["rule"] == "image"]
+    if refused:
+        assert messages == ["docker-compose.yml: service 's': key 'image': [image] image '%s' is tenant 'magic''s image "
+                            "(its builds are tagged magic/...): a stack runs and builds from the platform's allowed "
+                            "images and its own tenant's only; use one of the allowed images, or build your own "
+                            "(build:)" % image]
+    else:
+        assert messages == []
