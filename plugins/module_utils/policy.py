@@ -172,9 +172,9 @@ class _Checker:
         if svc.get("build"):
             self.build_options(name, svc["build"])
         elif image and build.foreign_owner(image, self.tenant, policy, policy["images"]):
-            self.svc("image", name, "image", build.foreign_message("image", image, build.foreign_owner(
-                image, self.tenant, policy, policy["images"])), "use one of the allowed images, or build your own "
-                     "(build:)")
+            owner = build.foreign_owner(image, self.tenant, policy, policy["images"])
+            self.svc("image", name, "image", build.foreign_message("image", image, owner),
+                     "use one of the allowed images, or build your own (build:)")
         elif image and not image_allowed(image, policy):
             allowed = ", ".join(policy["images"] + ["%s/*" % r for r in policy["registries"]])
             self.svc("image", name, "image", "image '%s' is not among the images the platform allows (%s)"
