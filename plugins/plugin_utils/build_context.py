@@ -159,14 +159,19 @@ def resolve(submission_dir, build):
     return context, dockerfile
 
 
+def _open_from(base, path, directory):
+    """Open ``path`` (inside the directory ``base``) from ``base`` down, following no link. -> a descriptor."""
+    base_fd = os.open(base, _DIR_FLAGS)
+    try:
+        return _open_beneath(base_fd, os.path.relpath(path, base), directory=directory)
+    finally:
+        os.close(base_fd)
+
+
 def _read_beneath(base, path, what, max_bytes):
     """The bytes of the file ``path`` (inside ``base``), opened without following links."""
     try:
-        base_fd = os.open(base, _DIR_FLAGS)
-        try:
-            fd = _open_beneath(base_fd, os.path.relpath(path, base), directory=False)
-        finally:
-            os.close(base_fd)
+        fd = _open_from(base, path, directory=False)
         try:
             data = _read_fd(fd, limit=max_bytes)
         finally:
@@ -340,11 +345,7 @@ def pack(submission_dir, build, out=None, max_bytes=DEFAULT_MAX_BYTES, tree=None
         def owner(rel, st):
             tree.check_stat(os.path.join(context, rel), st)
     try:
-        base_fd = os.open(base, _DIR_FLAGS)
-        try:
-            context_fd = _open_beneath(base_fd, os.path.relpath(context, base), directory=True)
-        finally:
-            os.close(base_fd)
+        context_fd = _open_from(base, context, directory=True)
     except OSError as exc:
         raise SpinError("build.context '%s': %s" % (build["context"], why(exc))) from None
     writer = _HashingWriter(out)

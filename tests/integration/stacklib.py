@@ -59,25 +59,12 @@ def submission_dir(tenant, stack, uid=None, gid=None, root=SUBMISSION_ROOT):
 
 
 def hand_in(directory, uid, gid):
-    """The tenant's upload: every file and directory below ``directory`` becomes the tenant's."""
-    for base, dirs, files in os.walk(str(directory)):
+    """The tenant's upload: every file and directory below ``directory`` becomes the tenant's (by
+    descriptor, so that paths longer than the system's limit are handed in too)."""
+    for dummy, dirs, files, dir_fd in os.fwalk(str(directory)):
         for name in dirs + files:
-            os.lchown(os.path.join(base, name), uid, gid)
+            os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
     os.lchown(str(directory), uid, gid)
-
-
-def discard(directory):
-    """A test's submission directory ``<root>/<tenant>/<stack>`` gone, and its tenant's directory
-    too when that tenant is the test's own (not in the committed registry) and nothing is left in
-    it: the shared root keeps only what other people put there."""
-    directory = str(directory)
-    shutil.rmtree(directory, ignore_errors=True)
-    tenant_dir = os.path.dirname(directory)
-    if os.path.basename(tenant_dir) not in registry():
-        try:
-            os.rmdir(tenant_dir)
-        except OSError:
-            pass  # another stack of that tenant is still there
 
 
 class Tenant(object):

@@ -12,11 +12,9 @@ after, with the intermediate images that build made. Then:
 - a build that failed: the engine's error says the table's words, and the reader refused the file or
   named an image the engine does not have (it tried to pull it).
 """
-import http.server
 import io
 import re
 import tarfile
-import threading
 import uuid
 
 import pytest
@@ -24,6 +22,7 @@ import pytest
 from ansible_collections.spin.platform.plugins.module_utils import build, dockerfile_sources, policy
 from ansible_collections.spin.platform.plugins.module_utils import policy_settings
 from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient
+from loopback import counting_server
 
 EDGE, BASE, HTTPD = "spin/haproxy:2.6", "spin/base:bookworm", "httpd:2.4"
 CANDIDATES = (EDGE, BASE, HTTPD)
@@ -195,24 +194,8 @@ ADD_CASES = [
 @pytest.fixture(scope="module")
 def loopback():
     """An HTTP server on the loopback address, recording the paths asked for."""
-    hits = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the handler's API
-            hits.append(self.path)
-            body = b"fetched\n"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield "http://127.0.0.1:%d" % server.server_address[1], hits
-    server.shutdown()
-    server.server_close()
+    with counting_server() as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
