@@ -67,6 +67,20 @@ def hand_in(directory, uid, gid):
     os.lchown(str(directory), uid, gid)
 
 
+def discard(directory):
+    """A test's submission directory ``<root>/<tenant>/<stack>`` gone, and its tenant's directory
+    too when that tenant is the test's own (not in the committed registry) and nothing is left in
+    it: the shared root keeps only what other people put there."""
+    directory = str(directory)
+    shutil.rmtree(directory, ignore_errors=True)
+    tenant_dir = os.path.dirname(directory)
+    if os.path.basename(tenant_dir) not in registry():
+        try:
+            os.rmdir(tenant_dir)
+        except OSError:
+            pass  # another stack of that tenant is still there
+
+
 class Tenant(object):
     """A tenant's submission directory (``<root>/<tenant>/<stack>/``, the tenant's own) with its
     vars file, and the stack's Swarm objects. ``uid``/``gid``: the tenant's, where the test's
