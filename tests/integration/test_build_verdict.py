@@ -21,6 +21,7 @@ def tenant(tmp_path, docker_client):
     t.inventory = path
     yield t
     t.remove(check=False)
+    t.discard()
     for image in docker_client.images.list(name="clsv/%s-*" % t.stack):
         docker_client.images.remove(image.id, force=True)
 

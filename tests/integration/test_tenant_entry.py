@@ -37,6 +37,9 @@ def scene(tmp_path, docker_client):
     yield {"prefix": prefix, "playbook": playbook, "marker": marker, "tenant": tenant, "docker": docker_client}
     for t in made:
         t.remove(check=False)
+        t.discard()
+        for image in docker_client.images.list(name="%s/%s-*" % (t.tenant, t.stack)):
+            docker_client.images.remove(image.id, force=True)
     if os.path.exists(marker):
         os.remove(marker)
 
