@@ -9,7 +9,7 @@ import uuid
 import pytest
 from conftest import run_playbook
 
-from stacklib import Tenant, hand_in, submission_dir, write_inventory
+from stacklib import Tenant, discard, hand_in, submission_dir, write_inventory
 
 AUDIT_LOG = "/var/log/spin/audit.jsonl"
 EVE_UID = 1077
@@ -160,6 +160,7 @@ def test_a_directory_that_is_not_the_tenants_own_is_refused(scene):
         result = scene["playbook"]("playbooks/deploy.yml", "-e", "spin_submission=%s" % directory, check=False)
     finally:
         os.chown(str(directory.parent), EVE_UID, EVE_UID)
+        discard(directory)
     assert result.rc != 0
     assert "/srv/spin/submissions/eve is owned by uid 0 (no tenant), not by tenant 'eve' (uid %d)" % EVE_UID \
         in result.output
