@@ -21,6 +21,7 @@ def tenant(tmp_path, docker_client, playbook):
                   "h1b-" + uuid.uuid4().hex[:6], tenant=TENANT, uid=UID, gid=UID)
     yield made
     made.remove(check=False)
+    made.discard()
     for image in docker_client.images.list(name="%s/%s-*" % (TENANT, made.stack)):
         docker_client.images.remove(image.id, force=True)
 

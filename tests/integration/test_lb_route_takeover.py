@@ -59,6 +59,7 @@ def tenants(edge, docker_client, tmp_path):
     yield make
     for t in reversed(made):
         t.remove(check=False)
+        t.discard()
 
 
 def page_stack(service, text):

@@ -46,6 +46,7 @@ def tenant(tmp_path, docker_client, playbook):
     tenant = Tenant(tmp_path, docker_client, run, "h3pl" + uuid.uuid4().hex[:6])
     yield tenant
     tenant.remove("-e", "spin_remove_volumes=true", check=False)
+    tenant.discard()
 
 
 def test_a_service_pinned_to_the_managers_or_the_edge_is_refused(tenant):
