@@ -143,11 +143,14 @@ def main():
     path = module.params["audit_log"]
     if not os.path.exists(path):
         module.exit_json(changed=False, runs=[], interrupted=[], msg="no audit trail at %s yet" % path)
+    problem = None
     try:
         records = audit.read_stack_records(path, module.params["stack"]) if module.params["stack"] else \
             audit.read_records(path)
     except (OSError, ValueError) as exc:
-        module.fail_json(msg="cannot read the audit trail %s: %s" % (path, exc))
+        problem = "cannot read the audit trail %s: %s" % (path, exc)
+    if problem:
+        module.fail_json(msg=problem)
     runs = listing(module.params, records)
     module.exit_json(changed=False, runs=runs, interrupted=[r for r in runs if r["outcome"] == "interrupted"])
 

@@ -200,11 +200,14 @@ def main():
         return module.run_command(argv, environ_update={"LC_ALL": "C"})
 
     manager = MountManager(module.params, run, check_mode=module.check_mode)
+    failure = None
     try:
         result = manager.ensure(module.params["state"])
     except SpinError as exc:
         failure = exc.to_result()
         failure.pop("diff", None)
+    if failure is not None:
+        # outside the except block: a refusal, not a crash (no exception travels with it)
         module.fail_json(**failure)
     if not module._diff:
         result.pop("diff", None)

@@ -66,6 +66,9 @@ def locate(path, roots, tenants, option="submission", follow=False):
             raise SpinError("%s %s goes through a symbolic link to %s: name the submission by its own path, "
                             "which must hold no link below the submission root %s" % (option, path, real, given))
         tenant = relative.split(os.sep)[0]
+        if relative == tenant and not os.path.isdir(real):
+            raise SpinError("%s %s lies directly in the submission root %s: submissions live in "
+                            "<root>/<tenant>/<stack>/" % (option, path, given))
         entry = (tenants or {}).get(tenant)
         if not isinstance(entry, dict):
             where = os.path.join(given, tenant)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from faultlib import EngineNode, wait_for
+from stacklib import hand_in
 
 ROLE_PLAY = """
 - name: The engine, as site.yml brings it up
@@ -93,12 +94,18 @@ def test_after_a_crash_the_role_restarts_the_engine_and_no_committed_row_is_lost
     assert node.sh("/usr/local/sbin/spin-dockerd status")[1].strip() == "running"
     node.load_image("mysql:latest")
     node.sh("docker swarm init --advertise-addr 127.0.0.1 >/dev/null")
-    compose = os.path.join(str(node.scratch_dir), "docker-compose.yml")
+    # the submission as the platform reads it: <root>/flt/fltengine/, tenant flt's own (uid 2042)
+    root = os.path.join(str(node.scratch_dir), "submissions")
+    directory = os.path.join(root, "flt", "fltengine")
+    os.makedirs(directory)
+    os.chmod(root, 0o755)
+    compose = os.path.join(directory, "docker-compose.yml")
     with open(compose, "w") as handle:
         yaml.safe_dump(COMPOSE, handle)
+    hand_in(os.path.join(root, "flt"), 2042, 2042)
     stack = os.path.join(str(node.scratch_dir), "stack.yml")
     with open(stack, "w") as handle:
-        handle.write(STACK_PLAY.format(compose=compose, root=os.path.dirname(compose)))
+        handle.write(STACK_PLAY.format(compose=compose, root=root))
     rc, out = node.play(stack)
     assert rc == 0, out[-3000:]
     assert "fltengine_db_var-lib-mysql.1" in node.sh("docker volume ls -q")[1]

@@ -56,7 +56,7 @@ class FaultStack(object):
     def __init__(self, scratch, docker_client):
         self.docker = docker_client
         self.name = new_prefix()
-        self.host = "%s.localhost" % self.name
+        self.host = "%s.flt.localhost" % self.name   # a name under its tenant's route domain
         self.dir = str(submission_dir("flt", self.name, FLT_UID, FLT_UID))
         self.root_password = "flt-root-" + uuid.uuid4().hex[:12]
         self.user_password = "flt-user-" + uuid.uuid4().hex[:12]

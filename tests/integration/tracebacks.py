@@ -42,10 +42,20 @@ def collection_tracebacks(output, root=ROOT):
 
 def _ends_in_exception(block):
     """Whether the frames of ``block`` end in an exception (``KeyError: 'x'``), not in ansible-core's
-    ``Message: ...`` of a module's fail_json call."""
+    ``Message: ...`` of a module's fail_json call. The block may be indented as a whole (inside a YAML
+    result): its end is the first line after the frames that is neither a frame (``File "..."``) nor
+    more indented than the frame before it (the frame's source line)."""
+    frame_indent = None
     for line in block.splitlines()[1:]:
-        if line.strip() and not line[0].isspace():
-            return not line.startswith("Message:")
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        if line.lstrip().startswith('File "'):
+            frame_indent = indent
+            continue
+        if frame_indent is not None and indent > frame_indent:
+            continue  # the source line of the frame above
+        return not line.lstrip().startswith("Message:")
     return True
 
 

@@ -44,6 +44,22 @@ Traceback (most recent call last):
     _captured.AnsibleActionCapturedError.maybe_raise_on_result(result)
 ansible._internal._errors._captured.AnsibleModuleCapturedError: Module failed: refused
 """
+# the same refusal inside a YAML result (callback_result_format: yaml), indented as a whole, its message
+# over several lines (a failed build quotes the build's output)
+INDENTED_REFUSAL = """\
+fatal: [local]: FAILED! =>
+    exception: |-
+        Traceback (most recent call last):
+          File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/modules/spin_build.py", line 230, in main
+          File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/module_utils/module_runner.py", line 59, in run_module
+            module.fail_json(**result)
+        Message: service 'app': the build failed: exit 3
+          the build's last lines:
+          | Step 1/7 : FROM httpd:2.4
+    msg: refused
+PLAY RECAP *********************************************************************
+"""
+INDENTED_CRASH = INDENTED_REFUSAL.replace("        Message: service 'app'", "        KeyError: 'app'")
 # an action plugin imported from the checkout's own plugins/ directory
 CHECKOUT_CRASH = """\
 Traceback (most recent call last):
@@ -72,6 +88,8 @@ fatal: [local]: FAILED! => {"msg": "docker-compose.yml: service 'web': key 'env_
     (CORE_CRASH, []),
     (MENTIONS, []),
     (REFUSAL, []),
+    (INDENTED_REFUSAL, []),
+    (INDENTED_CRASH, ["plugins/module_utils/module_runner.py"]),
     (REFUSAL + MODULE_CRASH, ["plugins/module_utils/stack.py"]),
     (CORE_CRASH + CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
     ("", []),

@@ -39,6 +39,16 @@ def test_a_directory_that_is_no_tenants_is_refused(tmp_path):
     assert "which is no tenant's directory: there is no tenant 'eve' in the registry" in info.value.message
 
 
+def test_a_file_directly_in_the_root_is_no_tenants(tmp_path):
+    root, directory = eve(tmp_path)
+    loose = os.path.join(root, "docker-compose.yml")
+    open(loose, "w").close()
+    with pytest.raises(SpinError) as info:
+        submission_tree.locate(loose, [root], tenants())
+    assert info.value.message == ("submission %s lies directly in the submission root %s: submissions live in "
+                                  "<root>/<tenant>/<stack>/" % (loose, root))
+
+
 def test_a_tenant_without_a_uid_owns_nothing(tmp_path):
     root, directory = eve(tmp_path)
     with pytest.raises(SpinError) as info:
