@@ -6,11 +6,13 @@ ansible-core 2.19 prints tracebacks only when ANSIBLE_DISPLAY_TRACEBACK asks for
 every test's ansible run sets. The collection's code is any file under ``ansible_collections/spin/platform/``
 (the checkout's link, an installed copy, a module's AnsiballZ payload) or under the checkout's ``plugins/``.
 A traceback that ends in ``Message: ...`` instead of an exception is no crash: ansible-core 2.19 shows
-where a module called ``fail_json`` (a refusal) that way.
+where a module called ``fail_json`` (a refusal) that way; nor is one that ends in the collection's own
+refusal (``SpinError``) or an Ansible error that a filter or action raises to refuse.
 
 As a command: ``python tracebacks.py FILE...`` prints the tracebacks it finds and exits 1 (./spin test runs
 the tools' output through it).
 """
+import json
 import os
 import re
 import sys
@@ -28,8 +30,23 @@ def _is_collection_path(path, root=ROOT):
 def collection_tracebacks(output, root=ROOT):
     """The tracebacks in ``output`` (text) with a frame of the collection's code, each as its text (up
     to the next traceback). A traceback inside a JSON string (``"Traceback ...\\n  File \\"...\\""``)
-    counts too."""
-    text = output.replace("\\n", "\n").replace('\\"', '"')
+    counts too: each such string is read as JSON reads it, and only it (a source line's own ``\\n``
+    elsewhere stays as printed)."""
+    found = _blocks(output, root)
+    for escaped in _ESCAPED.finditer(output):
+        try:
+            text = json.loads('"%s"' % escaped.group(0))
+        except ValueError:
+            continue
+        found.extend(_blocks(text, root))
+    return found
+
+
+# a traceback inside a JSON string: up to the string's closing quote
+_ESCAPED = re.compile(r'Traceback \(most recent call last\):\\n(?:[^"\\]|\\.)*')
+
+
+def _blocks(text, root):
     found = []
     starts = [m.start() for m in re.finditer(re.escape(MARK), text)]
     for i, start in enumerate(starts):
@@ -55,8 +72,14 @@ def _ends_in_exception(block):
             continue
         if frame_indent is not None and indent > frame_indent:
             continue  # the source line of the frame above
-        return not line.lstrip().startswith("Message:")
+        last = line.strip()
+        return not (last.startswith("Message:") or _REFUSAL.match(last))
     return True
+
+
+# the exceptions the collection raises on purpose to refuse (its one error type, and Ansible's own for a
+# filter's or an action's refusal): the traceback ansible-core 2.19 shows of them is no crash
+_REFUSAL = re.compile(r"^(?:[\w.]+\.)?(?:SpinError|Ansible\w*Error|AnsibleActionFail)(?::|$)")
 
 
 def describe(found, limit=6000):

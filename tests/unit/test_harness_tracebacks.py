@@ -60,6 +60,26 @@ fatal: [local]: FAILED! =>
 PLAY RECAP *********************************************************************
 """
 INDENTED_CRASH = INDENTED_REFUSAL.replace("        Message: service 'app'", "        KeyError: 'app'")
+# a filter's refusal: the collection's SpinError, then Ansible's own error for the filter
+FILTER_REFUSAL = """\
+Traceback (most recent call last):
+  File "/work/checkout/playbooks/collections/ansible_collections/spin/platform/plugins/filter/tenant.py", line 30, in _call
+    return function(*args)
+  File "/work/checkout/playbooks/collections/ansible_collections/spin/platform/plugins/plugin_utils/tenants.py", line 9, in onboard
+    raise SpinError("tenant %r cannot be onboarded" % name)
+ansible_collections.spin.platform.plugins.module_utils.errors.SpinError: tenant 'b' cannot be onboarded (1 problem(s)):
+uid 62001 already belongs to tenant 'a'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/work/checkout/playbooks/collections/ansible_collections/spin/platform/plugins/filter/tenant.py", line 32, in _call
+    raise AnsibleFilterError(exc.message)
+ansible.errors.AnsibleTemplatePluginError: tenant 'b' cannot be onboarded (1 problem(s)):
+"""
+# a refusal whose source line holds a "\n" escape (printed as the two characters, not a line break)
+SOURCE_ESCAPE = FILTER_REFUSAL.replace('raise SpinError("tenant %r cannot be onboarded" % name)',
+                                       'raise SpinError("tenant %r cannot be onboarded:\\n%s" % (name, x))')
 # an action plugin imported from the checkout's own plugins/ directory
 CHECKOUT_CRASH = """\
 Traceback (most recent call last):
@@ -89,6 +109,9 @@ fatal: [local]: FAILED! => {"msg": "docker-compose.yml: service 'web': key 'env_
     (MENTIONS, []),
     (REFUSAL, []),
     (INDENTED_REFUSAL, []),
+    (FILTER_REFUSAL, []),
+    (SOURCE_ESCAPE, []),
+    (FILTER_REFUSAL + CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
     (INDENTED_CRASH, ["plugins/module_utils/module_runner.py"]),
     (REFUSAL + MODULE_CRASH, ["plugins/module_utils/stack.py"]),
     (CORE_CRASH + CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
