@@ -18,6 +18,7 @@ import time
 from .errors import SpinError
 from .local_data import is_image_volume
 from .reconcile import ServicePlan, ServiceReconciler, WaitError
+from .stack_defaults import GENERATED_LABEL
 from .swarm_objects import check_network, create_resource
 
 NEW_ID = "(created by this run)"
@@ -198,8 +199,16 @@ class StackReconciler(object):
                   for kind in ("networks", "secrets", "configs", "volumes")}
         label = _stack_filter(plan.stack)
         for secret in self.client.secrets(labels=label) or []:
-            if secret["Spec"]["Name"] not in wanted["secrets"]:
-                plan.stale.append(ResourceAction("secret", secret["Spec"]["Name"], "remove", actual_id=secret["ID"]))
+            name = secret["Spec"]["Name"]
+            if name in wanted["secrets"]:
+                continue
+            if not remove_volumes and GENERATED_LABEL in (secret["Spec"].get("Labels") or {}):
+                # a generated root password belongs to the data: it stays while the volumes do, so that a
+                # later deploy over the kept data finds the password that data was made with
+                plan.warnings.append("kept the generated secret '%s' with the stack's volumes (the kept data "
+                                     "was made with it); remove_volumes: true removes both" % name)
+                continue
+            plan.stale.append(ResourceAction("secret", name, "remove", actual_id=secret["ID"]))
         for config in self.client.configs(labels=label) or []:
             if config["Spec"]["Name"] not in wanted["configs"]:
                 plan.stale.append(ResourceAction("config", config["Spec"]["Name"], "remove", actual_id=config["ID"]))

@@ -132,7 +132,7 @@ def test_the_seed_deploys_verbatim_and_answers_at_its_own_host_name(playbook, do
     # the same files again: no service is touched, the password stays
     before = {name: docker_client.services.get(name).attrs["Version"]["Index"] for name in (web, db)}
     again = playbook("playbooks/deploy.yml", "-e", "spin_submission=" + seed)
-    assert again.recap()["changed"] == 0
+    assert again.recap()["changed"] == 0, again.output[-4000:]
     assert "0 created, 0 updated, 0 removed, 2 unchanged" in again.output
     assert {name: docker_client.services.get(name).attrs["Version"]["Index"] for name in (web, db)} == before
     assert container.exec_run(["cat", "/run/secrets/db_root_password"]).output.decode().strip() == password

@@ -691,3 +691,20 @@ def test_a_generated_password_is_made_once_and_kept():
     # another deploy (another controller, a day later) makes no new password either
     other = make(docker=docker)[1]
     assert not other.plan_present("demo", "st", translate.stack_to_tasks(model, "demo", "st")).changed
+
+
+@pytest.mark.parametrize("remove_volumes", [False, True])
+def test_a_generated_root_password_stays_with_the_kept_volumes(remove_volumes):
+    """Removed without its volumes, a database keeps its data; the password that data was made with must stay
+    too, or a later deploy makes a new one that the kept database does not know (seen on the seed: root login
+    denied after remove.yml and a deploy)."""
+    docker, rec, clock = deployed()
+    docker.create_secret("st_db_root_password", b"x" * 32,
+                         labels=dict(OWNER, **{"spin.generated": "MYSQL_ROOT_PASSWORD_FILE", "spin.service": "db"}))
+    plan = rec.plan_absent("demo", "st", remove_volumes=remove_volumes)
+    removed = [r[1] for r in resources(plan.stale) if r[0] == "secret"]
+    assert ("st_db_root_password" in removed) is remove_volumes
+    assert SECRET in removed
+    kept = "kept the generated secret 'st_db_root_password' with the stack's volumes (the kept data was made with " \
+           "it); remove_volumes: true removes both"
+    assert (kept in plan.warnings) is not remove_volumes
