@@ -112,13 +112,32 @@ def last_run(records, tenant, stack):
             "run_by": (run.get("run_by") or {}).get("user"), "run": run["run"]}
 
 
-def service_entry(record, logs=None):
-    """A swarm_state record -> what status shows of one service."""
+def task_history(client, data):
+    """Every task the services still know of (replaced ones too), as records by service ID: the
+    log lines of a replaced task name its slot and node, and its error is the last one."""
+    node_names = {n["id"]: n["hostname"] for n in data["nodes"]}
+    out = {}
+    for task in client.tasks([r["id"] for r in data["services"]]) if data["services"] else []:
+        out.setdefault(task.get("ServiceID"), []).append(swarm_state.task_record(task, node_names))
+    for tasks in out.values():
+        tasks.sort(key=lambda t: t["since"] or "")
+    return out
+
+
+def last_lines(text, tasks, count):
+    """Docker gives the last lines of each task: the service's last ``count``, oldest first."""
+    entries = parse_log(text, tasks)
+    entries.sort(key=lambda e: e["time"] or "")
+    return entries[-count:] if count else []
+
+
+def service_entry(record, logs=None, history=None):
+    """A swarm_state record (and its tasks' history, oldest first) -> what status shows of one service."""
     running = [t for t in record["tasks"] if t["state"] == "running"]
     nodes = {}
     for task in running:
         nodes[task["node"]] = nodes.get(task["node"], 0) + 1
-    errors = [t["error"] for t in record["tasks"] if t["error"]]
+    errors = [t["error"] for t in list(history or []) + record["tasks"] if t["error"]]
     return {
         "service": record["service"], "name": record["name"], "mode": record["mode"],
         "replicas": record["replicas"], "running": record["running"], "health": swarm_state.health(record),
@@ -169,6 +188,7 @@ def collect(client, params, providers=None, now=None):
     stacks = [stack] if stack else sorted(set(by_stack) | routed)
     since = since_time(params.get("since"), now)
     lines = min(int(params.get("lines") if params.get("lines") is not None else LOG_LINES), MAX_LOG_LINES)
+    history = task_history(client, data)
     out = []
     for name in stacks:
         services = by_stack.get(name, [])
@@ -178,9 +198,9 @@ def collect(client, params, providers=None, now=None):
         for record in services:
             logs = []
             if params.get("logs", True) and lines > 0:
-                logs = parse_log(client.service_logs(record["id"], tail=lines, since=since,
-                                                     tty=_tty(client, record)), record["tasks"])
-            shown.append(service_entry(record, logs))
+                logs = last_lines(client.service_logs(record["id"], tail=lines, since=since, tty=_tty(client, record)),
+                                  history.get(record["id"], []), lines)
+            shown.append(service_entry(record, logs, history.get(record["id"], [])))
         urls = [route_url(r, params.get("public_host")) for r in (doc or {}).get("routes", [])]
         for item in shown:
             item["urls"] = [u.split(": ", 1)[1] for u in urls if u.split(": ", 1)[0] == item["service"]]
@@ -204,6 +224,7 @@ def follow(client, params, clock=time.time, sleep=time.sleep):
         raise SpinError("tenant '%s' has no service '%s'%s" % (tenant, params["service"],
                                                               " in stack '%s'" % stack if stack else ""))
     ttys = {r["id"]: _tty(client, r) for r in records}
+    history = task_history(client, dict(data, services=records))
     start = clock()
     since = since_time(params.get("since"), start)
     # without a since: the last lines first, then what comes after this moment
@@ -214,7 +235,7 @@ def follow(client, params, clock=time.time, sleep=time.sleep):
     while True:
         for record in records:
             text = client.service_logs(record["id"], tail=tail, since=None if tail else since, tty=ttys[record["id"]])
-            for entry in parse_log(text, record["tasks"]):
+            for entry in parse_log(text, history.get(record["id"], [])):
                 key = (record["name"], entry["time"], entry["where"], entry["line"])
                 if key not in seen:
                     seen.add(key)

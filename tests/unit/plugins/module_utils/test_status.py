@@ -46,6 +46,8 @@ def route(service, hostname, port=80):
 
 LOG = ("2026-12-07T03:04:18.801519114Z com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,"
        "com.docker.swarm.task.id=t1 GET / 200\r\n"
+       "2026-12-07T02:00:00.000000000Z com.docker.swarm.node.id=n2,com.docker.swarm.service.id=s1,"
+       "com.docker.swarm.task.id=t0 started\r\n"
        "2026-12-07T03:04:19.000000001Z com.docker.swarm.node.id=n2,com.docker.swarm.service.id=s1,"
        "com.docker.swarm.task.id=t2 GET /x 404\r\n")
 
@@ -58,7 +60,9 @@ class FakeClient(object):
                           svc("s3", "magic_web", "cory", "magic")]
         self._tasks = [task("t1", "s1", 1, "n1"), task("t2", "s1", 2, "n2"),
                        task("t3", "s2", 1, "n1", state="pending", err="no suitable node (insufficient resources)"),
-                       task("t4", "s3", 1, "n2")]
+                       task("t4", "s3", 1, "n2"),
+                       # replaced: its lines still name its slot and node, its error is the db's last
+                       dict(task("t0", "s1", 1, "n2", state="shutdown"), DesiredState="shutdown")]
         self._configs = [routes_config("demo", "seed", [route("web", "web.seed.demo.localhost")]),
                          routes_config("cory", "magic", [route("web", "www.cory.example")])]
         self.asked = []
@@ -73,7 +77,8 @@ class FakeClient(object):
 
     def tasks(self, service_ids, desired_state=None):
         self.asked.append(("tasks", sorted(service_ids)))
-        return [copy.deepcopy(t) for t in self._tasks if t["ServiceID"] in service_ids]
+        return [copy.deepcopy(t) for t in self._tasks if t["ServiceID"] in service_ids
+                and (desired_state is None or t["DesiredState"] == desired_state)]
 
     def inspect_service(self, sid):
         return next(copy.deepcopy(s) for s in self._services if s["ID"] == sid)
@@ -127,7 +132,9 @@ def test_status_shows_the_tenants_stack_and_nothing_of_another(tmp_path):
         ("web", 2, 2, "running", {"node1": 1, "node2": 1})
     assert (web["image"], web["digest"]) == ("httpd", "sha256:" + "a" * 64)
     assert web["urls"] == ["http://web.seed.demo.localhost/"] and seed["urls"] == ["web: http://web.seed.demo.localhost/"]
-    assert [(e["where"], e["line"]) for e in web["logs"]] == [("1@node1", "GET / 200"), ("2@node2", "GET /x 404")]
+    # the service's last lines over all its tasks, oldest first (Docker gives the last of each task)
+    assert [(e["where"], e["line"]) for e in web["logs"]] == [("1@node2", "started"), ("1@node1", "GET / 200"),
+                                                              ("2@node2", "GET /x 404")]
     assert (db["running"], db["replicas"], db["health"], db["digest"]) == (0, 1, "starting", "sha256:" + "b" * 64)
     assert db["last_error"] == "no suitable node (insufficient resources)"
     assert seed["last_deploy"] == {"action": "deploy", "outcome": "deployed", "started": "2026-12-07T02:00:00Z",
@@ -185,6 +192,7 @@ def test_extra_facts_per_stack(tmp_path):
 
 def test_render_is_a_table(tmp_path):
     found = status.collect(FakeClient(), params(tmp_path, lines=2))
+    assert [e["line"] for e in found["stacks"][0]["services"][1]["logs"]] == ["GET / 200", "GET /x 404"]
     lines = status.render(found)
     assert lines[0].startswith("tenant demo: 3 of 5 replicas; limits.cpus 2.5 CPUs of 16 CPUs (16%)")
     assert lines[2] == "stack seed: never deployed here"
@@ -202,7 +210,8 @@ def test_follow_reads_new_lines_once(tmp_path):
     clock = iter([100.0, 100.5, 101.5, 102.5, 103.5, 104.5]).__next__
     found = status.follow(client, params(tmp_path, stack="seed", follow=2, service="web"), clock=clock,
                           sleep=lambda s: None)
-    assert found["lines"] == ["2026-12-07T03:04:18.801519114Z web.1@node1 | GET / 200",
+    assert found["lines"] == ["2026-12-07T02:00:00.000000000Z web.1@node2 | started",
+                              "2026-12-07T03:04:18.801519114Z web.1@node1 | GET / 200",
                               "2026-12-07T03:04:19.000000001Z web.2@node2 | GET /x 404"]
     assert found["last"] == "2026-12-07T03:04:19.000000001Z"
     calls = [a for a in client.asked if a[0] == "logs"]
