@@ -451,10 +451,11 @@ class _Checker:
             others = whole - stack_sum
             key = "deploy.resources.%s.%s" % (kind, dim)
             self.add("resource-quota", self.compose, None, key,
-                     "the stack's services ask for %s of %s %s (%s)%s: %s in all, over tenant '%s''s quota of %s"
-                     % (resources.amount(dim, stack_sum), dim == "cpus" and "CPU" or "memory", kind[:-1],
-                        parts, " and the tenant's other stacks %s" % resources.amount(dim, others) if others else "",
-                        resources.amount(dim, whole), self.tenant, resources.amount(dim, limit)),
+                     "the %s %s of the stack's services come to %s (%s)%s: %s in all, over tenant '%s''s quota "
+                     "of %s" % (dim == "cpus" and "CPU" or "memory", kind, resources.amount(dim, stack_sum), parts,
+                                " and those of the tenant's other stacks to %s" % resources.amount(dim, others)
+                                if others else "", resources.amount(dim, whole), self.tenant,
+                                resources.amount(dim, limit)),
                      "lower %s (or the replicas) by %s in all, or ask the platform staff for a larger quota "
                      "(spin_tenants.%s.quota.%s.%s)" % (key, resources.amount(dim, whole - limit), self.tenant,
                                                         kind, dim))
@@ -466,9 +467,8 @@ class _Checker:
             for kind, dim, asked, largest in resources.too_large(own, biggest):
                 key = "deploy.resources.%s.%s" % (kind, dim)
                 self.svc("resource-size", name, key,
-                         "asks for %s of %s per replica, more than any node has (the largest has %s)"
-                         % (resources.amount(dim, asked), dim == "cpus" and "CPU" or "memory",
-                            resources.amount(dim, largest)),
+                         "asks for %s per replica as its %s, more than any node has (the largest has %s)"
+                         % (resources.amount(dim, asked), kind[:-1], resources.amount(dim, largest)),
                          "write at most %s: %s" % (key, resources.compose_value(dim, largest)))
 
     def run(self, stack, other_replicas, node_count, other_usage=None, biggest=None):

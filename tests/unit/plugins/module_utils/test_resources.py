@@ -169,29 +169,30 @@ QUOTA_CASES = [
     # 2 x 1 CPU + 1 CPU of the defaults: 3 of cory's 4
     ("allowed", "services:\n  web: {image: httpd, scale: 2}\n  db: {image: mysql}\n", {}, []),
     ("memory over", "services:\n  web: {image: httpd, scale: 3, deploy: {resources: {limits: {memory: 2g}}}}\n", {},
-     ["docker-compose.yml: key 'deploy.resources.limits.memory': [resource-quota] the stack's services ask for "
-      "6 GiB of memory limit (web 3 x 2 GiB): 6 GiB in all, over tenant 'cory''s quota of 4 GiB; lower "
+     ["docker-compose.yml: key 'deploy.resources.limits.memory': [resource-quota] the memory limits of the stack's "
+      "services come to 6 GiB (web 3 x 2 GiB): 6 GiB in all, over tenant 'cory''s quota of 4 GiB; lower "
       "deploy.resources.limits.memory (or the replicas) by 2 GiB in all, or ask the platform staff for a larger "
       "quota (spin_tenants.cory.quota.limits.memory)"]),
     ("other stacks count", "services:\n  web: {image: httpd}\n",
      {"other_usage": {("limits", "cpus"): 3.5}},
-     ["docker-compose.yml: key 'deploy.resources.limits.cpus': [resource-quota] the stack's services ask for "
-      "1 CPU of CPU limit (web 1 x 1 CPU) and the tenant's other stacks 3.5 CPUs: 4.5 CPUs in all, over tenant "
+     ["docker-compose.yml: key 'deploy.resources.limits.cpus': [resource-quota] the CPU limits of the stack's "
+      "services come to 1 CPU (web 1 x 1 CPU) and those of the tenant's other stacks to 3.5 CPUs: 4.5 CPUs in all, "
+      "over tenant "
       "'cory''s quota of 4 CPUs; lower deploy.resources.limits.cpus (or the replicas) by 0.5 CPUs in all, or ask "
       "the platform staff for a larger quota (spin_tenants.cory.quota.limits.cpus)"]),
     ("reservation over", "services:\n  db: {image: mysql, deploy: {resources: {reservations: {memory: 2g}}}}\n", {},
-     ["docker-compose.yml: key 'deploy.resources.reservations.memory': [resource-quota] the stack's services ask "
-      "for 2 GiB of memory reservation (db 1 x 2 GiB): 2 GiB in all, over tenant 'cory''s quota of 1 GiB; lower "
+     ["docker-compose.yml: key 'deploy.resources.reservations.memory': [resource-quota] the memory reservations "
+      "of the stack's services come to 2 GiB (db 1 x 2 GiB): 2 GiB in all, over tenant 'cory''s quota of 1 GiB; lower "
       "deploy.resources.reservations.memory (or the replicas) by 1 GiB in all, or ask the platform staff for a "
       "larger quota (spin_tenants.cory.quota.reservations.memory)"]),
     ("larger than any node", "services:\n  web: {image: httpd, deploy: {resources: {reservations: {cpus: '3'}}}}\n",
      {"biggest": {"cpus": 2.0, "memory": 8 * GIB}},
      # a reservation of 3 CPUs lifts the default limit to 3 too: both are more than the node has
-     ["docker-compose.yml: service 'web': key 'deploy.resources.limits.cpus': [resource-size] asks for 3 CPUs of "
-      "CPU per replica, more than any node has (the largest has 2 CPUs); write at most "
+     ["docker-compose.yml: service 'web': key 'deploy.resources.limits.cpus': [resource-size] asks for 3 CPUs per "
+      "replica as its limit, more than any node has (the largest has 2 CPUs); write at most "
       "deploy.resources.limits.cpus: 2",
       "docker-compose.yml: service 'web': key 'deploy.resources.reservations.cpus': [resource-size] asks for 3 CPUs "
-      "of CPU per replica, more than any node has (the largest has 2 CPUs); write at most "
+      "per replica as its reservation, more than any node has (the largest has 2 CPUs); write at most "
       "deploy.resources.reservations.cpus: 2"]),
     ("no node facts, no size rule", "services:\n  web: {image: httpd, deploy: {resources: {limits: {cpus: '3'}}}}\n",
      {}, []),
