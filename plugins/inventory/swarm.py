@@ -153,15 +153,6 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.spin.platform.plugins.module_utils import swarm_state
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm_state import (  # noqa: F401 (the plugin's API)
-    SERVICE_LABEL,
-    STACK_LABEL,
-    TENANT_LABEL,
-    node_record,
-    service_record,
-    spin_labels,
-    task_record,
-)
 from ansible_collections.spin.platform.plugins.module_utils.swarm import (
     DEFAULT_DOCKER_HOST,
     DEFAULT_TIMEOUT,

@@ -221,8 +221,8 @@ def follow(client, params, clock=time.time, sleep=time.sleep):
     data = swarm_state.read_swarm(client, tenant=tenant, stack=stack, names=False)
     records = [r for r in data["services"] if not params.get("service") or r["service"] == params["service"]]
     if params.get("service") and not records:
-        raise SpinError("tenant '%s' has no service '%s'%s" % (tenant, params["service"],
-                                                              " in stack '%s'" % stack if stack else ""))
+        where = " in stack '%s'" % stack if stack else ""
+        raise SpinError("tenant '%s' has no service '%s'%s" % (tenant, params["service"], where))
     ttys = {r["id"]: _tty(client, r) for r in records}
     history = task_history(client, dict(data, services=records))
     start = clock()
@@ -254,7 +254,8 @@ def follow(client, params, clock=time.time, sleep=time.sleep):
 def rfc3339(when):
     """A UNIX time -> ``2026-12-07T03:04:18.801519114Z`` (as Docker writes log times)."""
     seconds = int(when)
-    return "%s.%09dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)), min(int(round((when - seconds) * 1e9)), 999999999))
+    nanos = min(int(round((when - seconds) * 1e9)), 999999999)
+    return "%s.%09dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)), nanos)
 
 
 def _exists(path):
@@ -300,7 +301,7 @@ def render(status):
     lines = ["tenant %s: %d of %d replicas; %s" % (
         status["tenant"], quota["replicas"]["used"], quota["replicas"]["quota"],
         "; ".join("%s %s of %s%s" % (r["what"], r["used"], r["quota"],
-                                      " (%d%%)" % r["percent"] if r["percent"] is not None else "")
+                                     " (%d%%)" % r["percent"] if r["percent"] is not None else "")
                   for r in quota["resources"]))]
     if not status["stacks"]:
         lines.append("no stacks")
