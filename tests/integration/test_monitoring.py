@@ -1,0 +1,210 @@
+"""The monitoring role on the real engine, with names of the test's own (SPIN_TEST_MONITORING_PREFIX, m19 by
+default: services <prefix>_monitoring_*, its page at http://<prefix>-monitoring.localhost/prometheus/ on the
+shared edge), a short alert window and a webhook the test stands up on this machine:
+
+- a replica of a tenant's stack killed and kept down (restart_policy none) fires SpinServiceReplicasDown to
+  the webhook, no sooner than the rule's window and within it plus a few scrape and evaluation rounds;
+- a node exporter's, the engine's, the edge's and the swarm exporter's series are in Prometheus;
+- Prometheus's page answers on the edge with the stats page's password and refuses without it;
+- the role's second run changes nothing; the memory the monitoring stack takes is printed."""
+import base64
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from conftest import run_playbook
+from stacklib import Tenant
+
+PREFIX = os.environ.get("SPIN_TEST_MONITORING_PREFIX", "m19")
+NAME = "%s_monitoring" % PREFIX
+HOST = "%s-monitoring.localhost" % PREFIX
+WINDOW = 15          # seconds: the replicas rule's window in this test
+ROUND = 2            # seconds: scrape and evaluation interval in this test
+PLAYBOOK = "tests/integration/playbooks/monitoring.yml"
+
+
+class Webhook(object):
+    """Alertmanager's webhook receiver: records every POST with the time it arrived."""
+
+    def __init__(self):
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append((time.monotonic(), json.loads(body.decode("utf-8"))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("0.0.0.0", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def alerts(self, name, since=0.0):
+        return [(at, alert) for at, body in self.received if at >= since for alert in body.get("alerts", [])
+                if alert["labels"].get("alertname") == name]
+
+
+def _gateway(docker_client):
+    """The host as the containers of an overlay network reach it: docker_gwbridge's gateway."""
+    return docker_client.networks.get("docker_gwbridge").attrs["IPAM"]["Config"][0]["Gateway"]
+
+
+def _password():
+    with open("/var/lib/spin/edge/stats.password") as handle:
+        return handle.read().strip()
+
+
+def _get(path, auth=True, timeout=10):
+    """Prometheus through the shared edge, as staff open it."""
+    request = urllib.request.Request("http://127.0.0.1%s" % path, headers={"Host": HOST})
+    if auth:
+        token = base64.b64encode(("admin:%s" % _password()).encode()).decode()
+        request.add_header("Authorization", "Basic " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, answer.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def query(expr):
+    status, body = _get("/prometheus/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+    assert status == 200, body
+    return json.loads(body)["data"]["result"]
+
+
+def wait_for(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail("no %s within %d s" % (what, timeout))
+        time.sleep(1)
+
+
+def role_vars(webhook_url):
+    return json.dumps({
+        "monitoring_prefix": NAME, "monitoring_route_hostname": HOST, "monitoring_webhook_url": webhook_url,
+        "monitoring_replicas_window": "%ds" % WINDOW, "monitoring_scrape_interval": "%ds" % ROUND,
+        "monitoring_evaluation_interval": "%ds" % ROUND, "monitoring_group_wait": "1s",
+        "monitoring_group_interval": "5s"})
+
+
+def remove_monitoring(docker_client):
+    """Everything the role made under the test's names, and the page's routes off the shared edge."""
+    for service in docker_client.services.list():
+        if service.name.startswith(NAME + "_"):
+            service.remove()
+    run_playbook(PLAYBOOK, "-e", role_vars(""), "-e", "monitoring_test_absent=true", check=False)
+    time.sleep(3)
+    for kind in (docker_client.configs, docker_client.secrets):
+        for item in kind.list():
+            if item.name.startswith(NAME + "_"):
+                item.remove()
+    for name in (NAME, "spin-lb-" + NAME):
+        for network in docker_client.networks.list(names=[name]):
+            if network.name == name:
+                try:
+                    network.remove()
+                except Exception:  # noqa: BLE001 - the edge leaves it on its next sync
+                    pass
+    for volume in docker_client.volumes.list():
+        if volume.name.startswith(NAME + "_"):
+            try:
+                volume.remove(force=True)
+            except Exception:  # noqa: BLE001 - a task still holds it a moment
+                pass
+
+
+@pytest.fixture(scope="module")
+def monitoring(docker_client):
+    webhook = Webhook()
+    url = "http://%s:%d/" % (_gateway(docker_client), webhook.server.server_address[1])
+    started = time.monotonic()
+    first = run_playbook(PLAYBOOK, "-e", role_vars(url))
+    took = time.monotonic() - started
+    print("the role's first run took %.1f s" % took)
+    yield {"webhook": webhook, "first": first, "url": url}
+    webhook.server.shutdown()
+    remove_monitoring(docker_client)
+
+
+def test_the_role_changes_nothing_the_second_time(monitoring):
+    again = run_playbook(PLAYBOOK, "-e", role_vars(monitoring["url"]))
+    assert again.recap()["changed"] == 0, again.output[-4000:]
+
+
+def test_the_page_is_behind_the_stats_password(monitoring):
+    wait_for("Prometheus ready", lambda: _get("/prometheus/-/ready")[0] == 200, 90)
+    status, dummy = _get("/prometheus/-/ready", auth=False)
+    assert status == 401
+    request = urllib.request.Request("http://127.0.0.1/prometheus/-/ready", headers={
+        "Host": HOST, "Authorization": "Basic " + base64.b64encode(b"admin:wrong").decode()})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=10)
+    assert err.value.code == 401
+
+
+def test_series_of_every_source_are_present(monitoring):
+    wait_for("Prometheus ready", lambda: _get("/prometheus/-/ready")[0] == 200, 90)
+    for expr in ('node_uname_info{job="node"}', 'engine_daemon_engine_info{job="engine"}',
+                 'haproxy_process_nbthread{job="edge"}', 'spin_node_ready{job="swarm"}',
+                 'spin_service_replicas_desired{job="swarm",tenant="demo"}', 'spin_edge_config_check_ok'):
+        found = wait_for(expr, lambda expr=expr: query(expr), 60)
+        print("%s: %s" % (expr, found[0]["metric"]))
+    up = query("up")
+    assert all(series["value"][1] == "1" for series in up), up
+
+
+def test_a_replica_kept_down_fires_the_alert_to_the_webhook(monitoring, docker_client, playbook):
+    tenant = Tenant(None, docker_client, playbook, "m19alert")
+    try:
+        tenant.write("services:\n  web:\n    image: httpd\n    deploy:\n      replicas: 2\n"
+                     "      restart_policy: {condition: none}\n")
+        tenant.deploy()
+        wait_for("both replicas in Prometheus", lambda: [
+            s for s in query('spin_service_replicas_running{stack="m19alert"}') if s["value"][1] == "2"], 60)
+        container = docker_client.containers.list(filters={"label": "com.docker.swarm.service.name=m19alert_web"})[0]
+        killed = time.monotonic()
+        container.kill()
+        webhook = monitoring["webhook"]
+        fired = wait_for("SpinServiceReplicasDown at the webhook", lambda: [
+            (at, alert) for at, alert in webhook.alerts("SpinServiceReplicasDown", killed)
+            if alert["labels"].get("stack") == "m19alert" and alert["status"] == "firing"], WINDOW + 60)
+        at, alert = fired[0]
+        took = at - killed
+        print("SpinServiceReplicasDown reached the webhook %.1f s after the kill (window %d s): %s"
+              % (took, WINDOW, json.dumps(alert, sort_keys=True)))
+        assert alert["labels"]["tenant"] == "demo" and alert["labels"]["service"] == "web"
+        assert "runs 1 of its" in alert["annotations"]["summary"]
+        # not before the window; within it and a few rounds of scraping, evaluating and Alertmanager's wait
+        assert WINDOW <= took <= WINDOW + 6 * ROUND + 10
+    finally:
+        tenant.remove(check=False)
+        tenant.discard()
+
+
+def test_memory_of_the_monitoring_stack(monitoring, docker_client):
+    """Not a check: what the monitoring stack takes on this node (docker stats), for the notes."""
+    rows = []
+    for container in docker_client.containers.list(filters={"label": "com.docker.swarm.service.name"}):
+        service = container.labels.get("com.docker.swarm.service.name", "")
+        if service.startswith(NAME + "_"):
+            stats = container.stats(stream=False)
+            usage = stats["memory_stats"].get("usage", 0) - stats["memory_stats"].get("stats", {}).get("cache", 0)
+            rows.append((service, usage))
+    assert rows
+    for service, usage in sorted(rows):
+        print("%-32s %6.1f MiB" % (service, usage / 1024.0 ** 2))
+    print("%-32s %6.1f MiB" % ("all", sum(u for dummy, u in rows) / 1024.0 ** 2))
