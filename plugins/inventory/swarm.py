@@ -86,14 +86,18 @@ notes:
   - 'Host variables of a node: C(spin_kind=node), C(spin_node_id), C(spin_node_hostname), C(spin_node_role)
     (V(manager) or V(worker)), C(spin_node_availability) (V(active), V(pause), V(drain)), C(spin_node_state)
     (V(ready), V(down), ...), C(spin_node_addr), C(spin_node_leader), C(spin_node_labels) (a dict),
-    C(spin_node_engine_version), C(spin_node_platform) (C(os), C(architecture)).'
+    C(spin_node_engine_version), C(spin_node_platform) (C(os), C(architecture)), C(spin_node_cpus),
+    C(spin_node_memory) (bytes).'
   - 'Host variables of a service: C(spin_kind=service), C(spin_tenant), C(spin_stack), C(spin_service)
     (the compose name, from the C(spin.service) label), C(spin_service_name) (the Swarm name),
     C(spin_service_id), C(spin_service_image), C(spin_service_mode) (V(replicated) or V(global)),
     C(spin_service_replicas) (desired), C(spin_service_running) (tasks running now), C(spin_service_tasks)
-    (the tasks meant to run: C(id), C(slot), C(node), C(node_id), C(state), C(error), C(addresses)),
+    (the tasks meant to run: C(id), C(slot), C(node), C(node_id), C(state), C(desired_state), C(since), C(error),
+    C(addresses)),
     C(spin_service_endpoint_mode), C(spin_service_ports) (C(target), C(published), C(protocol), C(mode)),
-    C(spin_service_virtual_ips), C(spin_service_networks) (C(name), C(aliases)), C(spin_service_labels).'
+    C(spin_service_virtual_ips), C(spin_service_networks) (C(name), C(aliases)), C(spin_service_labels),
+    C(spin_service_image_written) (the image as the tenant wrote it), C(spin_service_healthcheck),
+    C(spin_service_resources), C(spin_service_updated), C(spin_service_update_state).'
   - Every value read from Docker is marked unsafe, so a label such as V({{ lookup('pipe', 'id'\) }}) stays
     text and is never templated.
   - With O(cache) enabled, what the plugin read from Docker is cached per configuration file, Docker

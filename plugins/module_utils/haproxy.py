@@ -526,6 +526,15 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
     return doc
 
 
+def route_url(route, public_host=None):
+    """``web: http://www.example.org/path`` for a stored route (its URL as people type it)."""
+    scheme = route["protocol"]
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = "" if route["port"] == default_port else ":%s" % route["port"]
+    return "%s: %s://%s%s%s" % (route["service"], scheme, route.get("hostname") or public_host or "<edge node>", port,
+                                route.get("path") or ("/" if scheme in ("http", "https") else ""))
+
+
 def public_services(routes_doc):
     """The compose services that must join the stack's load balancer network."""
     return sorted({r["service"] for r in routes_doc["routes"]})

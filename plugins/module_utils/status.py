@@ -91,15 +91,6 @@ def digest_of(image):
     return image if image.startswith("sha256:") else None
 
 
-def route_url(route, public_host=None):
-    """``web: http://www.example.org/path`` for a stored route."""
-    scheme = route["protocol"]
-    default_port = {"http": 80, "https": 443}.get(scheme)
-    port = "" if route["port"] == default_port else ":%s" % route["port"]
-    return "%s: %s://%s%s%s" % (route["service"], scheme, route.get("hostname") or public_host or "<edge node>", port,
-                                route.get("path") or ("/" if scheme in ("http", "https") else ""))
-
-
 def last_run(records, tenant, stack):
     """The newest deploy or removal (not a dry run) of the tenant's stack in the audit trail."""
     runs = [r for r in audit.runs(records) if r["tenant"] == tenant and r["stack"] == stack
@@ -201,7 +192,7 @@ def collect(client, params, providers=None, now=None):
                 logs = last_lines(client.service_logs(record["id"], tail=lines, since=since, tty=_tty(client, record)),
                                   history.get(record["id"], []), lines)
             shown.append(service_entry(record, logs, history.get(record["id"], [])))
-        urls = [route_url(r, params.get("public_host")) for r in (doc or {}).get("routes", [])]
+        urls = [haproxy.route_url(r, params.get("public_host")) for r in (doc or {}).get("routes", [])]
         for item in shown:
             item["urls"] = [u.split(": ", 1)[1] for u in urls if u.split(": ", 1)[0] == item["service"]]
         context = {"tenant": tenant, "stack": name, "services": services, "routes": doc, "params": params}

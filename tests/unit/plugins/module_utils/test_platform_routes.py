@@ -122,3 +122,17 @@ def test_node_metrics_directory_is_beside_the_edge_config():
     assert node_metrics.directory_for("/var/lib/spin/edge") == node_metrics.DEFAULT_DIRECTORY
     with pytest.raises(ValueError):
         node_metrics.render([("bad name", "", {}, 1)])
+
+
+@pytest.mark.parametrize("route, public_host, url", [
+    ({"service": "web", "protocol": "http", "port": 80, "hostname": "web.seed.demo.localhost", "path": None}, None,
+     "web: http://web.seed.demo.localhost/"),
+    ({"service": "api", "protocol": "https", "port": 8443, "hostname": "x.org", "path": "/api"}, None,
+     "api: https://x.org:8443/api"),
+    ({"service": "db", "protocol": "tcp", "port": 8003, "hostname": None, "path": None}, "10.0.0.1",
+     "db: tcp://10.0.0.1:8003"),
+    ({"service": "web", "protocol": "http", "port": 8000, "hostname": None, "path": None}, None,
+     "web: http://<edge node>:8000/"),
+])
+def test_route_url(route, public_host, url):
+    assert haproxy.route_url(route, public_host) == url
