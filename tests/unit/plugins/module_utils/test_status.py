@@ -271,3 +271,19 @@ def test_health(record, word):
 
 def test_rfc3339_round_trip():
     assert status.rfc3339(1796612659.25) == "2026-12-07T03:04:19.250000000Z"
+
+
+@pytest.mark.parametrize("addr, host", [
+    ("10.0.0.1:2377", "10.0.0.1"), ("[fd00::1]:2377", "fd00::1"), ("node1", "node1"), ("fd00::1", "fd00::1"),
+])
+def test_manager_host(addr, host):
+    assert swarm_state.manager_host(addr) == host
+
+
+def test_node_record_carries_the_nodes_size_and_the_leaders_address():
+    found = swarm_state.node_record({"ID": "n1", "Spec": {"Role": "manager"}, "Status": {"State": "ready",
+                                                                                          "Addr": "0.0.0.0"},
+                                     "ManagerStatus": {"Leader": True, "Addr": "10.0.0.5:2377"},
+                                     "Description": {"Hostname": "m1", "Resources": {"NanoCPUs": 2500000000,
+                                                                                     "MemoryBytes": 4 * GIB}}})
+    assert (found["addr"], found["cpus"], found["memory"], found["leader"]) == ("10.0.0.5", 2.5, 4 * GIB, True)
