@@ -81,6 +81,15 @@ def test_status_of_the_seed_as_its_tenant_and_as_staff(seed, playbook, tmp_path)
     assert any(line.split()[:3] == ["db", "1/1", "running"] for line in _msg_lines(staff.output))
 
 
+def test_services_without_limits_run_with_the_platforms_defaults(seed, docker_client):
+    """The seed names no resources: without the default limits one replica could take the node's memory
+    and CPU from every other tenant's services on it (the hole, on main before issue 19)."""
+    for service in ("web", "db"):
+        resources = docker_client.services.get("%s_%s" % (STACK, service)).attrs["Spec"]["TaskTemplate"].get(
+            "Resources") or {}
+        assert resources.get("Limits") == {"NanoCPUs": 1000000000, "MemoryBytes": 1024 ** 3}, (service, resources)
+
+
 def test_another_tenants_submission_never_shows_the_stack(seed, docker_client, playbook):
     cory = Tenant(None, docker_client, run_playbook, STACK, tenant="cory")
     try:
