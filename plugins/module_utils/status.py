@@ -18,6 +18,7 @@ import time
 
 from . import audit, haproxy, lb, policy, preflight, resources, swarm_state
 from .errors import SpinError
+from .policy_settings import merge_policy
 from .units import parse_duration
 
 # Per-stack extra facts: (name, provider). A provider is called once per stack as
@@ -264,7 +265,6 @@ def _tty(client, record):
 
 def quota_use(client, params, nodes):
     """The tenant's replicas, CPU and memory over all its stacks, against its quotas."""
-    from .policy_settings import merge_policy
     pol = merge_policy({"spin_tenants": params.get("tenants"), "spin_policy": params.get("policy")})
     entry = pol["tenants"].get(params["tenant"])
     node_count = max(1, len(nodes))
