@@ -10,6 +10,7 @@ shared edge), a short alert window and a webhook the test stands up on this mach
 import base64
 import json
 import os
+import shutil
 import threading
 import time
 import urllib.error
@@ -18,7 +19,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import run_playbook
+import yaml
+from conftest import ROOT, run_playbook
 from stacklib import Tenant
 
 PREFIX = os.environ.get("SPIN_TEST_MONITORING_PREFIX", "m19")
@@ -27,6 +29,7 @@ HOST = "%s-monitoring.localhost" % PREFIX
 WINDOW = 15          # seconds: the replicas rule's window in this test
 ROUND = 2            # seconds: scrape and evaluation interval in this test
 PLAYBOOK = "tests/integration/playbooks/monitoring.yml"
+PLATFORM_IMAGE = "spin/monitoring:bookworm"
 
 
 class Webhook(object):
@@ -93,9 +96,35 @@ def wait_for(what, check, timeout):
         time.sleep(1)
 
 
-def role_vars(webhook_url):
+def monitoring_image(docker_client, scratch):
+    """The platform's monitoring image where site.yml built it (CI), else the same recipe built here under
+    the test's own name (with its collection files, as the images role builds it)."""
+    wanted = os.environ.get("SPIN_TEST_MONITORING_IMAGE")
+    if wanted:
+        return wanted
+    try:
+        docker_client.images.get(PLATFORM_IMAGE)
+        return PLATFORM_IMAGE
+    except Exception:  # noqa: BLE001 - not built on this machine: build the test's own
+        pass
+    with open(os.path.join(ROOT, "roles", "images", "defaults", "main.yml")) as handle:
+        recipe = next(r for r in yaml.safe_load(handle)["images_recipes"] if r["recipe"] == "monitoring")
+    stage = os.path.join(str(scratch), "monitoring")
+    shutil.copytree(os.path.join(ROOT, "roles", "images", "files", "monitoring"), stage)
+    for path in recipe["collection_files"]:
+        target = os.path.join(stage, "collection", "ansible_collections", "spin", "platform", path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(os.path.join(ROOT, path), target)
+    tag = "%s/monitoring:bookworm" % PREFIX
+    started = time.monotonic()
+    docker_client.images.build(path=stage, tag=tag, buildargs={"BASE": "spin/base:bookworm"}, rm=True, forcerm=True)
+    print("built %s in %.1f s" % (tag, time.monotonic() - started))
+    return tag
+
+
+def role_vars(webhook_url, image=PLATFORM_IMAGE):
     return json.dumps({
-        "monitoring_prefix": NAME, "monitoring_route_hostname": HOST, "monitoring_webhook_url": webhook_url,
+        "monitoring_prefix": NAME, "monitoring_image": image, "monitoring_route_hostname": HOST, "monitoring_webhook_url": webhook_url,
         "monitoring_replicas_window": "%ds" % WINDOW, "monitoring_scrape_interval": "%ds" % ROUND,
         "monitoring_evaluation_interval": "%ds" % ROUND, "monitoring_group_wait": "1s",
         "monitoring_group_interval": "5s"})
@@ -128,20 +157,21 @@ def remove_monitoring(docker_client):
 
 
 @pytest.fixture(scope="module")
-def monitoring(docker_client):
+def monitoring(docker_client, tmp_path_factory):
+    image = monitoring_image(docker_client, tmp_path_factory.mktemp("monitoring"))
     webhook = Webhook()
     url = "http://%s:%d/" % (_gateway(docker_client), webhook.server.server_address[1])
     started = time.monotonic()
-    first = run_playbook(PLAYBOOK, "-e", role_vars(url))
+    first = run_playbook(PLAYBOOK, "-e", role_vars(url, image))
     took = time.monotonic() - started
     print("the role's first run took %.1f s" % took)
-    yield {"webhook": webhook, "first": first, "url": url}
+    yield {"webhook": webhook, "first": first, "url": url, "image": image}
     webhook.server.shutdown()
     remove_monitoring(docker_client)
 
 
 def test_the_role_changes_nothing_the_second_time(monitoring):
-    again = run_playbook(PLAYBOOK, "-e", role_vars(monitoring["url"]))
+    again = run_playbook(PLAYBOOK, "-e", role_vars(monitoring["url"], monitoring["image"]))
     assert again.recap()["changed"] == 0, again.output[-4000:]
 
 
