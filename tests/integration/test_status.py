@@ -12,8 +12,9 @@ import subprocess
 import time
 
 import pytest
+import yaml
 from conftest import run_playbook
-from stacklib import Tenant
+from stacklib import Tenant, hand_in
 
 STACK = os.environ.get("SPIN_TEST_STATUS_STACK", "m19seed")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -49,6 +50,12 @@ def _msg_lines(output, task="Show the status"):
     if current is not None:
         lines.append(current)
     return [line.strip("'").replace("''", "'") for line in lines]
+
+
+def failure(output):
+    """The message of the failed task, as the yaml callback printed it (folded and quoted)."""
+    part = output.split("FAILED! => ", 1)[1].split("\nPLAY RECAP", 1)[0]
+    return yaml.safe_load(part.split("\n...ignoring", 1)[0])["msg"]
 
 
 def test_status_of_the_seed_as_its_tenant_and_as_staff(seed, playbook, tmp_path):
@@ -88,6 +95,11 @@ def test_services_without_limits_run_with_the_platforms_defaults(seed, docker_cl
         resources = docker_client.services.get("%s_%s" % (STACK, service)).attrs["Spec"]["TaskTemplate"].get(
             "Resources") or {}
         assert resources.get("Limits") == {"NanoCPUs": 1000000000, "MemoryBytes": 1024 ** 3}, (service, resources)
+        # and the engine applies it: the container's memory cgroup (v1 here) holds the limit
+        container = docker_client.containers.list(filters={"label": "com.docker.swarm.service.name=%s_%s"
+                                                           % (STACK, service)})[0]
+        with open("/sys/fs/cgroup/memory/docker/%s/memory.limit_in_bytes" % container.id) as handle:
+            assert int(handle.read()) == 1024 ** 3
 
 
 def test_another_tenants_submission_never_shows_the_stack(seed, docker_client, playbook):
@@ -95,10 +107,12 @@ def test_another_tenants_submission_never_shows_the_stack(seed, docker_client, p
     try:
         compose, rancher = _seed_files()
         cory.write(compose, rancher)
+        hand_in(cory.dir, cory.uid, cory.gid)
         refused = playbook("playbooks/status.yml", "-e", "spin_submission=%s" % cory.dir, check=False)
         assert refused.rc != 0
-        assert "stack '%s' is not tenant 'cory''s: nothing of it is shown" % STACK in refused.output
-        assert "demo" not in refused.output.split("fatal:", 1)[1]
+        message = failure(refused.output)
+        assert message.startswith("stack '%s' is not tenant 'cory''s: nothing of it is shown" % STACK), message
+        assert "demo" not in message and "db" not in message.split()
         # all of cory's stacks: none of demo's
         mine = playbook("playbooks/status.yml", "-e", "spin_submission=%s" % os.path.dirname(str(cory.dir)))
         assert STACK not in "\n".join(_msg_lines(mine.output))
