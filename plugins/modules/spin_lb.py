@@ -408,8 +408,8 @@ def run(module, client):
     if stack and not tenant:
         raise SpinError("give the tenant that owns stack '%s' (tenant)" % stack)
     has_routes = params["endpoints"] is not None or params["load_balancers"] is not None
-    if params["state"] == "absent" and not stack:
-        raise SpinError("state=absent needs the stack whose routes to drop (stack, tenant)")
+    if params["state"] == "absent" and not stack and params["platform_routes"] is None:
+        raise SpinError("state=absent needs the stack whose routes to drop (stack, tenant), or platform_routes")
     if has_routes and not stack:
         raise SpinError("endpoints and load_balancers need the stack they belong to (stack, tenant)")
     result = {"changed": False}

@@ -145,7 +145,7 @@ def remove_monitoring(docker_client):
     for service in docker_client.services.list():
         if service.name.startswith(NAME + "_"):
             service.remove()
-    run_playbook(PLAYBOOK, "-e", role_vars(""), "-e", "monitoring_test_absent=true", check=False)
+    run_playbook(PLAYBOOK, "-e", role_vars(""), "-e", "monitoring_test_absent=true")
     time.sleep(3)
     for kind in (docker_client.configs, docker_client.secrets):
         for item in kind.list():
@@ -158,6 +158,8 @@ def remove_monitoring(docker_client):
                     network.remove()
                 except Exception:  # noqa: BLE001 - the edge leaves it on its next sync
                     pass
+    assert not [c.name for c in docker_client.configs.list() if ".routes.%s." % NAME in c.name], \
+        "the page's routes stayed on the edge"
     for volume in docker_client.volumes.list():
         if volume.name.startswith(NAME + "_"):
             try:
