@@ -37,19 +37,17 @@ def seed(docker_client):
 
 
 def _msg_lines(output, task="Show the status"):
-    """The debug task's list of lines, as the yaml callback prints them (folded lines joined)."""
-    part = output.split("TASK [%s]" % task, 1)[1].split("TASK [", 1)[0]
-    lines, current = [], None
-    for raw in part.splitlines():
-        if raw.startswith("    - "):
-            if current is not None:
-                lines.append(current)
-            current = raw[6:]
-        elif current is not None and raw.startswith("      "):
-            current += " " + raw.strip()
-    if current is not None:
-        lines.append(current)
-    return [line.strip("'").replace("''", "'") for line in lines]
+    """The lines of the debug task's text, as the yaml result format prints it (a block)."""
+    part = output.split("TASK [%s]" % task, 1)[1].split("\nTASK [", 1)[0]
+    block = part.split("msg: |-\n", 1)[1]
+    lines = []
+    for raw in block.splitlines():
+        if raw and not raw.startswith("        "):
+            break
+        lines.append(raw[8:])
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def failure(output):
