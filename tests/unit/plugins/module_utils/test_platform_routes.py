@@ -19,8 +19,8 @@ def test_a_platform_page_sits_on_the_route_domain_itself_behind_the_password():
     doc = page()
     assert doc["tenant"] == haproxy.PLATFORM_TENANT and doc["stack"] == "spin_monitoring"
     (route,) = doc["routes"]
-    assert (route["hostname"], route["path"], route["port"], route["auth"]) == ("spin.example.org", "/prometheus", 80,
-                                                                                 True)
+    expected = ("spin.example.org", "/prometheus", 80, True)
+    assert (route["hostname"], route["path"], route["port"], route["auth"]) == expected
     assert doc["aliases"] == {"prometheus": haproxy.backend_alias("_platform", "spin_monitoring", "prometheus")}
 
 

@@ -103,8 +103,8 @@ def test_usage_rows_give_percentages():
 # ---- the policy: defaults applied, quotas and sizes refused ---------------------------------------
 
 TENANTS = {
-    "cory": {"uid": 1000, "gid": 1000, "quota": {"replicas": 10, "limits": {"cpus": 4, "memory": "4g"},
-                                                  "reservations": {"memory": "1g"}}},
+    "cory": {"uid": 1000, "gid": 1000,
+             "quota": {"replicas": 10, "limits": {"cpus": 4, "memory": "4g"}, "reservations": {"memory": "1g"}}},
     "magic": {"uid": 1001, "gid": 1001},
 }
 
@@ -119,8 +119,8 @@ def judge(text, tenant="cory", spin_policy=None, **kwargs):
     pol = policy_settings.merge_policy({"spin_tenants": TENANTS, "spin_policy": spin_policy or {}})
     entry = pol["tenants"].get(tenant)
     model = policy.apply_policy_defaults(parse(text), tenant, entry, pol)
-    return [policy_settings.format_violation(v) for v in policy.evaluate(model, tenant, entry, pol, stack="demo",
-                                                                          **kwargs)]
+    found = policy.evaluate(model, tenant, entry, pol, stack="demo", **kwargs)
+    return [policy_settings.format_violation(v) for v in found]
 
 
 def test_defaults_reach_every_service_that_names_none():

@@ -179,8 +179,8 @@ def test_extra_facts_per_stack(tmp_path):
     def broken(client, context):
         raise SpinError("cannot read the jobs")
 
-    found = status.collect(FakeClient(), params(tmp_path), providers=(("certificates", certificates),
-                                                                     ("jobs", broken), ("none", lambda c, x: None)))
+    providers = (("certificates", certificates), ("jobs", broken), ("none", lambda c, x: None))
+    found = status.collect(FakeClient(), params(tmp_path), providers=providers)
     extra = found["stacks"][0]["extra"]
     assert seen == [("demo", "seed", ["db", "web"], ["web.seed.demo.localhost"])]
     assert extra["certificates"]["data"] == {"days": 84}
@@ -281,9 +281,8 @@ def test_manager_host(addr, host):
 
 
 def test_node_record_carries_the_nodes_size_and_the_leaders_address():
-    found = swarm_state.node_record({"ID": "n1", "Spec": {"Role": "manager"}, "Status": {"State": "ready",
-                                                                                          "Addr": "0.0.0.0"},
-                                     "ManagerStatus": {"Leader": True, "Addr": "10.0.0.5:2377"},
-                                     "Description": {"Hostname": "m1", "Resources": {"NanoCPUs": 2500000000,
-                                                                                     "MemoryBytes": 4 * GIB}}})
+    found = swarm_state.node_record({
+        "ID": "n1", "Spec": {"Role": "manager"}, "Status": {"State": "ready", "Addr": "0.0.0.0"},
+        "ManagerStatus": {"Leader": True, "Addr": "10.0.0.5:2377"},
+        "Description": {"Hostname": "m1", "Resources": {"NanoCPUs": 2500000000, "MemoryBytes": 4 * GIB}}})
     assert (found["addr"], found["cpus"], found["memory"], found["leader"]) == ("10.0.0.5", 2.5, 4 * GIB, True)
