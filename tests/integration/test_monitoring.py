@@ -160,12 +160,17 @@ def remove_monitoring(docker_client):
                     pass
     assert not [c.name for c in docker_client.configs.list() if ".routes.%s." % NAME in c.name], \
         "the page's routes stayed on the edge"
-    for volume in docker_client.volumes.list():
-        if volume.name.startswith(NAME + "_"):
+    deadline = time.monotonic() + 60
+    while True:
+        left = [v for v in docker_client.volumes.list() if v.name.startswith(NAME + "_")]
+        for volume in left:
             try:
                 volume.remove(force=True)
-            except Exception:  # noqa: BLE001 - a task still holds it a moment
+            except Exception:  # noqa: BLE001 - a task of the removed service still holds it a moment
                 pass
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(2)
 
 
 @pytest.fixture(scope="module")
