@@ -146,31 +146,23 @@ def remove_monitoring(docker_client):
         if service.name.startswith(NAME + "_"):
             service.remove()
     run_playbook(PLAYBOOK, "-e", role_vars(""), "-e", "monitoring_test_absent=true")
-    time.sleep(3)
+    assert not [c.name for c in docker_client.configs.list() if ".routes.%s." % NAME in c.name], \
+        "the page's routes stayed on the edge"
+    # the removed services' containers go first; then their networks, volumes, configs and secrets may
+    wait_for("the monitoring containers gone", lambda: not [
+        c for c in docker_client.containers.list(all=True, filters={"label": "com.docker.swarm.service.name"})
+        if c.labels.get("com.docker.swarm.service.name", "").startswith(NAME + "_")], 60)
     for kind in (docker_client.configs, docker_client.secrets):
         for item in kind.list():
             if item.name.startswith(NAME + "_"):
                 item.remove()
+    for volume in docker_client.volumes.list():
+        if volume.name.startswith(NAME + "_"):
+            volume.remove(force=True)
     for name in (NAME, "spin-lb-" + NAME):
         for network in docker_client.networks.list(names=[name]):
             if network.name == name:
-                try:
-                    network.remove()
-                except Exception:  # noqa: BLE001 - the edge leaves it on its next sync
-                    pass
-    assert not [c.name for c in docker_client.configs.list() if ".routes.%s." % NAME in c.name], \
-        "the page's routes stayed on the edge"
-    deadline = time.monotonic() + 60
-    while True:
-        left = [v for v in docker_client.volumes.list() if v.name.startswith(NAME + "_")]
-        for volume in left:
-            try:
-                volume.remove(force=True)
-            except Exception:  # noqa: BLE001 - a task of the removed service still holds it a moment
-                pass
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(2)
+                network.remove()
 
 
 @pytest.fixture(scope="module")
