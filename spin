@@ -197,6 +197,8 @@ case "${1:-}" in
         ensure_venv
         platform
         if [ -f playbooks/deploy.yml ]; then deploy_example; fi
+        # the monitoring role's page on the edge, at the local route domain (inventory/local.yml: localhost)
+        say "Monitoring: Prometheus at http://localhost/prometheus/ (user admin, password in /var/lib/spin/edge/stats.password); a tenant's stacks: playbooks/status.yml -e spin_submission=$EXAMPLE"
         ;;
     test)
         ensure_venv

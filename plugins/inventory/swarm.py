@@ -86,14 +86,18 @@ notes:
   - 'Host variables of a node: C(spin_kind=node), C(spin_node_id), C(spin_node_hostname), C(spin_node_role)
     (V(manager) or V(worker)), C(spin_node_availability) (V(active), V(pause), V(drain)), C(spin_node_state)
     (V(ready), V(down), ...), C(spin_node_addr), C(spin_node_leader), C(spin_node_labels) (a dict),
-    C(spin_node_engine_version), C(spin_node_platform) (C(os), C(architecture)).'
+    C(spin_node_engine_version), C(spin_node_platform) (C(os), C(architecture)), C(spin_node_cpus),
+    C(spin_node_memory) (bytes).'
   - 'Host variables of a service: C(spin_kind=service), C(spin_tenant), C(spin_stack), C(spin_service)
     (the compose name, from the C(spin.service) label), C(spin_service_name) (the Swarm name),
     C(spin_service_id), C(spin_service_image), C(spin_service_mode) (V(replicated) or V(global)),
     C(spin_service_replicas) (desired), C(spin_service_running) (tasks running now), C(spin_service_tasks)
-    (the tasks meant to run: C(id), C(slot), C(node), C(node_id), C(state), C(error), C(addresses)),
+    (the tasks meant to run: C(id), C(slot), C(node), C(node_id), C(state), C(desired_state), C(since), C(error),
+    C(addresses)),
     C(spin_service_endpoint_mode), C(spin_service_ports) (C(target), C(published), C(protocol), C(mode)),
-    C(spin_service_virtual_ips), C(spin_service_networks) (C(name), C(aliases)), C(spin_service_labels).'
+    C(spin_service_virtual_ips), C(spin_service_networks) (C(name), C(aliases)), C(spin_service_labels),
+    C(spin_service_image_written) (the image as the tenant wrote it), C(spin_service_healthcheck),
+    C(spin_service_resources), C(spin_service_updated), C(spin_service_update_state).'
   - Every value read from Docker is marked unsafe, so a label such as V({{ lookup('pipe', 'id'\) }}) stays
     text and is never templated.
   - With O(cache) enabled, what the plugin read from Docker is cached per configuration file, Docker
@@ -149,9 +153,9 @@ from collections.abc import Mapping, Set as AbstractSet
 import ansible.template as ansible_template
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.collections import is_sequence
-from ansible.parsing.utils.addresses import parse_address
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.spin.platform.plugins.module_utils import swarm_state
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.swarm import (
     DEFAULT_DOCKER_HOST,
@@ -164,10 +168,7 @@ HAS_TRUST_TAGS = hasattr(ansible_template, "trust_as_template")
 if not HAS_TRUST_TAGS:
     from ansible.utils.unsafe_proxy import wrap_var as _wrap_var
 
-TENANT_LABEL = "spin.tenant"
-STACK_LABEL = "spin.stack"
-SERVICE_LABEL = "spin.service"
-CACHE_FORMAT = 1  # bump when the shape of the cached data changes; older entries are then re-read
+CACHE_FORMAT = 2  # bump when the shape of the cached data changes; older entries are then re-read
 
 
 def make_unsafe(value):
@@ -194,131 +195,14 @@ def make_unsafe(value):
     return value
 
 
-# ---- Docker API answers -> plain records (pure; these records are what the cache holds) -------
-
-def node_record(node):
-    spec = node.get("Spec") or {}
-    desc = node.get("Description") or {}
-    status = node.get("Status") or {}
-    manager = node.get("ManagerStatus") or {}
-    platform = desc.get("Platform") or {}
-    addr = status.get("Addr")
-    manager_addr = None
-    if manager.get("Addr"):
-        manager_addr = parse_address(manager["Addr"])[0]
-    if (not addr or addr == "0.0.0.0") and manager_addr:  # moby/moby#35437: the leader may say 0.0.0.0
-        addr = manager_addr
-    return {
-        "id": node["ID"],
-        "hostname": desc.get("Hostname") or node["ID"],
-        "role": spec.get("Role"),
-        "availability": spec.get("Availability"),
-        "state": status.get("State"),
-        "addr": addr,
-        "leader": bool(manager.get("Leader")),
-        "labels": dict(spec.get("Labels") or {}),
-        "engine_version": (desc.get("Engine") or {}).get("EngineVersion"),
-        "platform": {"os": platform.get("OS"), "architecture": platform.get("Architecture")},
-    }
-
-
-def spin_labels(service):
-    """(tenant, stack, compose service name) of a spin service, else None."""
-    spec = service.get("Spec") or {}
-    labels = spec.get("Labels") or {}
-    tenant, stack = labels.get(TENANT_LABEL), labels.get(STACK_LABEL)
-    if not tenant or not stack:
-        return None
-    name = spec.get("Name") or ""
-    compose_name = labels.get(SERVICE_LABEL)
-    if not compose_name:
-        compose_name = name[len(stack) + 1:] if name.startswith(stack + "_") else name
-    return tenant, stack, compose_name
-
-
-def task_record(task, node_names):
-    status = task.get("Status") or {}
-    addresses = []
-    for attachment in task.get("NetworksAttachments") or []:
-        addresses.extend(attachment.get("Addresses") or [])
-    node_id = task.get("NodeID")
-    return {
-        "id": task.get("ID"),
-        "slot": task.get("Slot"),
-        "node_id": node_id,
-        "node": node_names.get(node_id, node_id),
-        "state": status.get("State"),
-        "error": status.get("Err"),
-        "addresses": addresses,
-    }
-
-
-def service_record(service, tasks, node_names, network_names):
-    """``tasks``: the service's tasks whose desired state is running."""
-    owner = spin_labels(service)
-    if owner is None:
-        return None
-    tenant, stack, compose_name = owner
-    spec = service.get("Spec") or {}
-    template = spec.get("TaskTemplate") or {}
-    mode = spec.get("Mode") or {}
-    endpoint = service.get("Endpoint") or {}
-    endpoint_spec = spec.get("EndpointSpec") or {}
-    ports = endpoint.get("Ports") or endpoint_spec.get("Ports") or []
-    tasks = sorted(tasks, key=lambda t: (t.get("Slot") or 0, t.get("NodeID") or "", t.get("ID") or ""))
-    if "Global" in mode:
-        mode_name, replicas = "global", len(tasks)
-    else:
-        mode_name, replicas = "replicated", (mode.get("Replicated") or {}).get("Replicas", 1)
-    return {
-        "id": service["ID"],
-        "name": spec.get("Name"),
-        "tenant": tenant,
-        "stack": stack,
-        "service": compose_name,
-        "image": (template.get("ContainerSpec") or {}).get("Image"),
-        "mode": mode_name,
-        "replicas": replicas,
-        "running": sum(1 for t in tasks if (t.get("Status") or {}).get("State") == "running"),
-        "tasks": [task_record(t, node_names) for t in tasks],
-        "endpoint_mode": endpoint_spec.get("Mode") or "vip",
-        "ports": [{"target": p.get("TargetPort"), "published": p.get("PublishedPort"),
-                   "protocol": p.get("Protocol") or "tcp", "mode": p.get("PublishMode") or "ingress"}
-                  for p in ports],
-        "virtual_ips": [v.get("Addr") for v in endpoint.get("VirtualIPs") or [] if v.get("Addr")],
-        "networks": [{"name": network_names.get(n.get("Target"), n.get("Target")), "aliases": list(n.get("Aliases") or [])}
-                     for n in template.get("Networks") or spec.get("Networks") or []],
-        "labels": dict(spec.get("Labels") or {}),
-    }
-
+# ---- Docker API answers -> plain records (module_utils/swarm_state.py, shared with spin_status and
+# the monitoring role's exporter; these records are what the cache holds) -------------------------
 
 def read_swarm(client, tenant=None):
-    """Read what the inventory shows from Docker: ``{"format", "nodes", "services"}``.
-
-    With ``tenant``, Docker is asked only for that tenant's services (and their tasks and
-    networks); the label is checked again here, as ownership must never rest on one filter.
-    """
-    nodes = client.nodes()
-    node_names = {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"] for n in nodes}
-    services = client.services(labels={TENANT_LABEL: tenant} if tenant else None) or []
-    services = [s for s in services if spin_labels(s) and (not tenant or spin_labels(s)[0] == tenant)]
-    tasks_by_service = {}
-    for task in client.tasks([s["ID"] for s in services], desired_state="running"):
-        tasks_by_service.setdefault(task.get("ServiceID"), []).append(task)
-    network_names = {}
-    for service in services:
-        template = (service.get("Spec") or {}).get("TaskTemplate") or {}
-        for net in template.get("Networks") or []:
-            net_id = net.get("Target")
-            if net_id and net_id not in network_names:
-                found = client.inspect_network(net_id)
-                network_names[net_id] = found["Name"] if found else net_id
-    records = [service_record(s, tasks_by_service.get(s["ID"], []), node_names, network_names) for s in services]
-    return {
-        "format": CACHE_FORMAT,
-        "nodes": sorted((node_record(n) for n in nodes), key=lambda n: (n["hostname"], n["id"])),
-        "services": sorted(records, key=lambda s: s["name"]),
-    }
+    """Read what the inventory shows from Docker: ``{"format", "nodes", "services"}``."""
+    data = swarm_state.read_swarm(client, tenant=tenant)
+    data["format"] = CACHE_FORMAT
+    return data
 
 
 def node_hostvars(node, ansible_host_from):

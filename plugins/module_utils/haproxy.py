@@ -212,12 +212,55 @@ def route_domains(docs):
 
 
 def _trespass(route, tenant, domains):
-    """Why a stored route of ``tenant`` takes another tenant's names under a route domain, or None."""
+    """Why a stored route of ``tenant`` takes another tenant's names under a route domain, or None.
+    The platform's own routes (``platform_routes``) may use the domain itself."""
+    if tenant == PLATFORM_TENANT:
+        return None
     for domain in domains:
         taken = names_taken(route["hostname"], tenant, domain)
         if taken:
             return "hostname '%s' is inside %s under the route domain '%s'" % (route["hostname"], taken, domain)
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# the platform's own pages (Prometheus): a routes document of the platform, behind the staff password
+
+# the owner of the platform's routes documents: '_' is in no tenant's name (policy name_patterns)
+PLATFORM_TENANT = "_platform"
+STAFF_USERLIST = "spin_staff"
+
+
+def platform_routes(name, routes, route_domain=None):
+    """A routes document of the platform itself (``name``: its stack-like name, with a '_' so that no
+    tenant's stack has it) for ``routes``: ``[{"service", "target_port", "hostname", "path", "port",
+    "auth"}]``; ``hostname`` defaults to the route domain itself, which no tenant may hold, and
+    ``auth: true`` puts the page behind the edge's stats user and password. Raises SpinError."""
+    domain = (route_domain or stack_defaults.DEFAULTS["route_domain"]).lower()
+    problems, out = [], []
+    if "_" not in name or not _NAME.match(name):
+        problems.append("platform route name '%s' must hold a '_' (no tenant's stack does) and be a Docker name"
+                        % name)
+    for i, given in enumerate(routes):
+        hostname = str(given.get("hostname") or domain).lower()
+        path = given.get("path")
+        if not _HOSTNAME.match(hostname) or hostname.startswith("*."):
+            problems.append("route %d: '%s' is not a host name" % (i, hostname))
+        if path is not None and (not _PATH.match(str(path)) or path == "/"):
+            problems.append("route %d: '%s' is not a path like /prometheus" % (i, path))
+        if not _NAME.match(str(given.get("service") or "")):
+            problems.append("route %d: give the service" % i)
+        out.append({"rule": i + 1, "origin": "platform page %s%s" % (hostname, path or "/"),
+                    "port": int(given.get("port") or stack_defaults.DEFAULTS["route_port"]), "protocol": "http",
+                    "hostname": hostname, "path": path, "priority": None, "service": str(given.get("service")),
+                    "target_port": int(given["target_port"]), "sticky": None, "check": None,
+                    "auth": bool(given.get("auth", True))})
+    if problems:
+        raise SpinError("the platform's routes %s: %s" % (name, "; ".join(problems)))
+    doc = {"version": ROUTES_VERSION, "tenant": PLATFORM_TENANT, "stack": name, "network": None, "routes": out,
+           "route_domain": domain}
+    doc["aliases"] = {service: backend_alias(PLATFORM_TENANT, name, service) for service in public_services(doc)}
+    return doc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +524,15 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
            "route_domain": route_domain}
     doc["aliases"] = {name: backend_alias(tenant, stack, name) for name in public_services(doc)}
     return doc
+
+
+def route_url(route, public_host=None):
+    """``web: http://www.example.org/path`` for a stored route (its URL as people type it)."""
+    scheme = route["protocol"]
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = "" if route["port"] == default_port else ":%s" % route["port"]
+    return "%s: %s://%s%s%s" % (route["service"], scheme, route.get("hostname") or public_host or "<edge node>", port,
+                                route.get("path") or ("/" if scheme in ("http", "https") else ""))
 
 
 def public_services(routes_doc):

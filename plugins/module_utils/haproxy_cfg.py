@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .haproxy import (CERT_DIR, NO_ROUTE_BACKEND, _HTTP, _SECRET_MARK, _TLS, backend_host, canonical_json,
-                      cert_file, normalise_platform, served_routes)
+from .haproxy import (CERT_DIR, NO_ROUTE_BACKEND, STAFF_USERLIST, _HTTP, _SECRET_MARK, _TLS, backend_host,
+                      canonical_json, cert_file, normalise_platform, served_routes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -50,13 +50,18 @@ def _conditions(route):
     return conds
 
 
-def _backend_lines(name, doc, service, target_port, mode, check, sticky, platform, rules):
+def _backend_lines(name, doc, service, target_port, mode, check, sticky, platform, rules, auth=False,
+                   password=None):
     stack = doc["stack"]
     lines = ["# spin: stack '%s' (tenant '%s'): service '%s' port %d, for %s"
              % (stack, doc["tenant"], service, target_port, ", ".join(rules)),
              "backend %s" % name,
              "    mode %s" % mode,
              "    balance roundrobin"]
+    if auth:
+        # a platform page for staff: the stats page's user and password (the same on every page)
+        lines.append("    http-request auth realm spin.platform unless { http_auth(%s) }" % STAFF_USERLIST
+                     if password else "    http-request deny deny_status 403  # no stats password: the page stays shut")
     # by the platform's alias on the stack's own network (haproxy.backend_alias): no name a tenant chooses
     server = ("    server-template %s %d %s:%d check resolvers swarm resolve-prefer ipv4 init-addr last,none"
               % (_server_prefix(service), slots(platform, doc, service), backend_host(doc, service), target_port))
@@ -107,7 +112,7 @@ def _server_prefix(service):
 def _backend_key(doc, route):
     mode = "tcp" if route["protocol"] in ("tcp", "tls") else "http"
     return (doc["stack"], route["service"], route["target_port"], mode,
-            canonical_json(route["check"]), canonical_json(route["sticky"]))
+            canonical_json(route["check"]), canonical_json(route["sticky"]), bool(route.get("auth")))
 
 
 def render(stacks, platform=None, stats_password=None):
@@ -198,6 +203,11 @@ def render(stacks, platform=None, stats_password=None):
     else:
         out.append("    http-request deny deny_status 403  # no lb_stats_password: the page stays shut")
     out.append("")
+    if password and any(r.get("auth") for d in docs for r in d["routes"]):
+        out += ["# spin: platform: the staff who may open the platform's pages (the stats page's user and password)",
+                "userlist %s" % STAFF_USERLIST,
+                "    user %s insecure-password '%s'%s" % (p["stats_user"], password, _SECRET_MARK),
+                ""]
 
     # routes by port, and the backends they need
     by_port = {}
@@ -214,7 +224,7 @@ def render(stacks, platform=None, stats_password=None):
     names = {}
     used = set()
     for key in sorted(backend_order):
-        stack, service, port, mode, dummy, dummy = key
+        stack, service, port, mode = key[:4]
         base = "%s:%s:%d%s" % (stack, service, port, ":tcp" if mode == "tcp" else "")
         name, n = base, 1
         while name in used:
@@ -260,7 +270,7 @@ def render(stacks, platform=None, stats_password=None):
         entry = backends[key]
         route = entry["route"]
         out += _backend_lines(names[key], entry["doc"], route["service"], route["target_port"], key[3],
-                              route["check"], route["sticky"], p, entry["rules"])
+                              route["check"], route["sticky"], p, entry["rules"], auth=key[6], password=password)
         out.append("")
 
     out += ["# spin: platform: what answers when no rule matches",

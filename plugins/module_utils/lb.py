@@ -235,6 +235,25 @@ def drop_stack_routes(client, tenant, stack, platform=None, check_mode=False):
     return True
 
 
+def store_platform_routes(client, doc, platform=None, check_mode=False):
+    """The platform's own routes document (``haproxy.platform_routes``: Prometheus's page) stored,
+    with its load balancer network; refused when a stack holds one of its host names and paths.
+    -> ``{"changed", "network", "routes": doc, "attachments": {service: attachment}}``."""
+    p = haproxy.normalise_platform(platform)
+    name = doc["stack"]
+    doc = dict(doc, network=haproxy.stack_network(p, name))
+    stored = stored_routes(client, p)
+    mine = stored.get(name)
+    if mine and mine["doc"]["tenant"] != haproxy.PLATFORM_TENANT:
+        raise SpinError("the routes named '%s' are tenant '%s''s, not the platform's: choose another name"
+                        % (name, mine["doc"]["tenant"]))
+    check_claims(doc, holders(stored, name))
+    dummy, created = ensure_stack_network(client, p, haproxy.PLATFORM_TENANT, name, check_mode)
+    changed = store_stack_routes(client, doc, p, check_mode)
+    return {"changed": changed or created, "network": doc["network"], "routes": doc,
+            "attachments": {service: haproxy.lb_attachment(doc, service) for service in haproxy.public_services(doc)}}
+
+
 def ensure_stack_network(client, platform, tenant, stack, check_mode=False):
     """The stack's own load balancer network (attachable overlay, labelled), created when missing.
     Refuses a network of that name that is not this stack's. -> (name, created)."""

@@ -17,7 +17,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import haproxy, haproxy_cfg
+from . import haproxy, haproxy_cfg, node_metrics
 from .errors import SpinError
 from .lb import L_EDGE, L_KIND, claim_order, edge_container, stored_routes, validate_config
 
@@ -35,6 +35,7 @@ class EdgeNode(object):
         self.dir = platform["config_dir"]
         self.cfg = os.path.join(self.dir, "haproxy.cfg")
         self.run = os.path.join(self.dir, "run")
+        self.metrics = node_metrics.directory_for(self.dir)
         self.clock = clock
         self.sleep = sleep
 
@@ -74,6 +75,17 @@ class EdgeNode(object):
     def write(self, text):
         self.ensure_dirs()
         _write_atomic(self.cfg, text)
+
+    def report(self, check_ok, reload_ok=True, stacks=0):
+        """Tell monitoring (the node exporter's textfile collector) whether this edge could check
+        and load the configuration of the stored routes: the alert SpinEdgeConfigCheckFailing."""
+        node_metrics.write(self.metrics, "spin_edge", [
+            ("spin_edge_config_check_ok", "1 when the edge's configuration from the stored routes passed haproxy -c",
+             {}, 1 if check_ok else 0),
+            ("spin_edge_reload_ok", "1 when the edge's last reload took the configuration", {}, 1 if reload_ok else 0),
+            ("spin_edge_stacks", "fronted stacks in the edge's configuration", {}, stacks),
+            ("spin_edge_config_check_timestamp_seconds", "when the edge last checked its configuration", {},
+             int(time.time()))])
 
     # ---- HAProxy sockets --------------------------------------------------------------------
 
@@ -283,9 +295,16 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
               "diff": {"before": haproxy_cfg.redact(before) or "", "after": haproxy_cfg.redact(text),
                        "before_header": node.cfg, "after_header": node.cfg}}
     if before == text:
+        if not check_mode:
+            node.report(True, stacks=len(docs))
         return result
     # in check mode too: it changes nothing, and tells whether it would fail
-    validate_config(client, text, p, container=container, check_mode=check_mode)
+    try:
+        validate_config(client, text, p, container=container, check_mode=check_mode)
+    except SpinError:
+        if not check_mode:
+            node.report(False, stacks=len(docs))
+        raise
     if check_mode:
         return result
     node.write(text)
@@ -296,6 +315,8 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
             # keep the file the running worker was loaded from, so that the next run tries again
             if before is not None:
                 node.write(before)
+            node.report(True, reload_ok=False, stacks=len(docs))
             raise
         result["reloaded"] = True
+    node.report(True, stacks=len(docs))
     return result

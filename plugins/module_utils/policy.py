@@ -18,7 +18,7 @@ import copy
 import fnmatch
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils import build, placement
+from ansible_collections.spin.platform.plugins.module_utils import build, placement, resources
 from ansible_collections.spin.platform.plugins.module_utils.capabilities import short_name
 from ansible_collections.spin.platform.plugins.module_utils.images import short_name as image_short_name
 from ansible_collections.spin.platform.plugins.module_utils.ports import in_ports
@@ -96,6 +96,12 @@ def apply_policy_defaults(model, tenant, tenant_entry, policy):
             given = list(policy["global_fs_cap_add"] if global_mounts(service, policy) else policy["cap_add"])
         service["cap_add"] = given
         service["cap_drop"] = ["ALL"]
+        deploy = service.setdefault("deploy", {})
+        own = deploy.get("resources") or {}
+        filled = resources.with_defaults(own, policy["default_resources"])
+        deploy["resources"] = {"limits": dict(own.get("limits") or {}, **filled["limits"]),
+                               "reservations": dict(own.get("reservations") or {}, **filled["reservations"])}
+        deploy["resources"]["limits"].setdefault("pids", None)
     return out
 
 
@@ -434,7 +440,38 @@ class _Checker:
                  % (sum(counts.values()), detail or "none", others, total, self.tenant, limit),
                  "lower scale / deploy.replicas by %d, or ask the platform staff for a larger quota" % (total - limit))
 
-    def run(self, stack, other_replicas, node_count):
+    def resource_quota(self, other_usage, node_count):
+        """CPU and memory over all the tenant's stacks (``other_usage``: the other stacks' sums)."""
+        counts = stack_replicas(self.model, node_count)
+        mine = [(name, resources.with_defaults(((svc.get("deploy") or {}).get("resources")),
+                                               self.policy["default_resources"]), counts[name])
+                for name, svc in (self.model.get("services") or {}).items()]
+        quota = resources.quota_of(self.entry, self.policy)
+        for kind, dim, stack_sum, whole, limit, parts in resources.over_quota(mine, other_usage, quota):
+            others = whole - stack_sum
+            key = "deploy.resources.%s.%s" % (kind, dim)
+            self.add("resource-quota", self.compose, None, key,
+                     "the %s %s of the stack's services come to %s (%s)%s: %s in all, over tenant '%s''s quota "
+                     "of %s" % (dim == "cpus" and "CPU" or "memory", kind, resources.amount(dim, stack_sum), parts,
+                                " and those of the tenant's other stacks to %s" % resources.amount(dim, others)
+                                if others else "", resources.amount(dim, whole), self.tenant,
+                                resources.amount(dim, limit)),
+                     "lower %s (or the replicas) by %s in all, or ask the platform staff for a larger quota "
+                     "(spin_tenants.%s.quota.%s.%s)" % (key, resources.amount(dim, whole - limit), self.tenant,
+                                                        kind, dim))
+
+    def resource_size(self, biggest):
+        """A service asking more than any node has would never be placed."""
+        for name, svc in sorted((self.model.get("services") or {}).items()):
+            own = resources.with_defaults(((svc.get("deploy") or {}).get("resources")), self.policy["default_resources"])
+            for kind, dim, asked, largest in resources.too_large(own, biggest):
+                key = "deploy.resources.%s.%s" % (kind, dim)
+                self.svc("resource-size", name, key,
+                         "asks for %s per replica as its %s, more than any node has (the largest has %s)"
+                         % (resources.amount(dim, asked), kind[:-1], resources.amount(dim, largest)),
+                         "write at most %s: %s" % (key, resources.compose_value(dim, largest)))
+
+    def run(self, stack, other_replicas, node_count, other_usage=None, biggest=None):
         self.stack_name = stack
         self.tenant_known()
         self.names()
@@ -444,6 +481,9 @@ class _Checker:
             self.load_balancer(name, lb)
         self.sections()
         self.quota(other_replicas, node_count)
+        self.resource_quota(other_usage, node_count)
+        if biggest:
+            self.resource_size(biggest)
         return self.found
 
 
@@ -484,14 +524,18 @@ def replica_quota(tenant_entry, policy):
     return policy["default_replica_quota"] if quota is None else quota
 
 
-def evaluate(model, tenant, tenant_entry, policy, files=None, stack=None, other_replicas=0, node_count=1, skip=()):
+def evaluate(model, tenant, tenant_entry, policy, files=None, stack=None, other_replicas=0, node_count=1, skip=(),
+             other_usage=None, biggest=None):
     """Every violation of the stack at once (an empty list: the stack may run).
 
     ``model`` is the stack model (docs/design.md), best after ``apply_policy_defaults``;
     ``tenant_entry`` the tenant's registry entry (None: unknown tenant); ``files`` names the
     tenant's files ``{"compose": ..., "rancher": ...}`` for the messages. The swarm-side facts
     (``other_replicas`` of the tenant's other stacks, ``node_count`` for global services) come
-    from the spin_policy module; ``skip`` leaves rules out (the controller skips the quota that
-    the module checks with the full count).
+    from the spin_policy module, and so do ``other_usage`` (the CPU and memory of the tenant's
+    other stacks, ``resources.total``) and ``biggest`` (the largest node, ``resources.largest_node``:
+    None leaves rule resource-size out); ``skip`` leaves rules out (the controller skips the quotas
+    that the module checks with the full count).
     """
-    return _Checker(model, tenant, tenant_entry, policy, files, skip).run(stack, other_replicas, node_count)
+    return _Checker(model, tenant, tenant_entry, policy, files, skip).run(stack, other_replicas, node_count,
+                                                                          other_usage, biggest)

@@ -37,9 +37,15 @@ def resolved_bind_violations(binds, tenant, tenant_entry, policy, files=None):
     return checker.found
 
 
-def quota_violations(model, tenant, tenant_entry, policy, other_replicas, node_count=1, files=None):
+def quota_violations(model, tenant, tenant_entry, policy, other_replicas, node_count=1, files=None,
+                     other_usage=None, biggest=None):
+    """The replica, CPU and memory quotas over all the tenant's stacks, and (with ``biggest``, the
+    largest node) the services asking more than any node has."""
     checker = _Checker(model, tenant, tenant_entry, policy, files, ())
     checker.quota(other_replicas, node_count)
+    checker.resource_quota(other_usage, node_count)
+    if biggest:
+        checker.resource_size(biggest)
     return checker.found
 
 

@@ -11,7 +11,7 @@ import difflib
 import posixpath
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils import allowance
+from ansible_collections.spin.platform.plugins.module_utils import allowance, resources
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.capabilities import short_name
 from ansible_collections.spin.platform.plugins.module_utils.ports import is_port_list, port_set
@@ -39,6 +39,9 @@ RULES = {
     "image": "images outside the allowed registries and names",
     "build": "builds from base images outside the allowed ones, with network, secrets or SSH",
     "replica-quota": "more replicas than the tenant's quota, over all its stacks",
+    "resource-quota": "more CPU or memory (limits or reservations, times the replicas) than the tenant's quota, "
+                      "over all its stacks",
+    "resource-size": "a service asking more CPU or memory than any node has",
     "cgroup-parent": "cgroup_parent",
     "volumes-from": "volumes_from (another container's volumes)",
     "external-links": "external_links (containers outside the stack)",
@@ -82,6 +85,10 @@ DEFAULT_POLICY = {
     "build_timeout": 600,
     "build_context_bytes": 100 * 1024 * 1024,
     "default_replica_quota": 10,
+    # what a service gets where its deploy.resources names nothing (per replica; None: no limit or reservation)
+    "default_resources": {"limits": {"cpus": 1, "memory": "1g"}, "reservations": {"cpus": None, "memory": None}},
+    # a tenant's CPU and memory over all its stacks, unless its registry entry's quota says otherwise
+    "default_resource_quota": {"limits": {"cpus": 16, "memory": "16g"}, "reservations": {"cpus": 4, "memory": "8g"}},
     "name_patterns": {
         # no '_' in tenant and stack names: '<stack>_' then names the stack's objects unambiguously
         "tenant": r"^[a-z][a-z0-9-]{0,31}$",
@@ -217,12 +224,20 @@ def validate_tenants(tenants):
         paths = entry.get("paths", [])
         if paths is not None and (not _is_str_list(paths) or not all(p.startswith("/") for p in paths)):
             errors.append("%s.paths must be a list of absolute paths" % where)
-        quota = entry.get("quota")
-        if quota is not None:
-            if not isinstance(quota, dict) or set(quota) - {"replicas"}:
-                errors.append("%s.quota must be a mapping with replicas" % where)
-            elif quota.get("replicas") is not None and not _is_count(quota["replicas"]):
-                errors.append("%s.quota.replicas must be a whole number >= 0" % where)
+        errors.extend(quota_errors(entry.get("quota"), where + ".quota"))
+    return errors
+
+
+def quota_errors(quota, where):
+    """Mistakes of a tenant's ``quota``: ``{replicas, limits: {cpus, memory}, reservations: {cpus, memory}}``."""
+    if quota is None:
+        return []
+    if not isinstance(quota, dict) or set(quota) - {"replicas", "limits", "reservations"}:
+        return ["%s must be a mapping with replicas, limits and reservations" % where]
+    errors = []
+    if quota.get("replicas") is not None and not _is_count(quota["replicas"]):
+        errors.append("%s.replicas must be a whole number >= 0" % where)
+    errors.extend(resources.normalise({k: v for k, v in quota.items() if k != "replicas"}, where)[1])
     return errors
 
 
@@ -245,6 +260,13 @@ def merge_policy(platform_vars=None):
             errors.append("spin_policy.%s: %s" % (key, _NOT_IN_SPIN_POLICY[key]))
         elif key == "name_patterns" or key == "external":
             errors.extend(_merge_sub(policy, key, value))
+        elif key in ("default_resources", "default_resource_quota"):
+            merged, problems = resources.normalise(value, "spin_policy.%s" % key)
+            errors.extend(problems)
+            for kind, dim in resources.KEYS:
+                given = value.get(kind) if isinstance(value, dict) else None
+                if not problems and isinstance(given, dict) and dim in given:
+                    policy[key][kind][dim] = merged[kind][dim]
         elif key not in DEFAULT_POLICY:
             errors.append("spin_policy.%s: unknown key%s" % (key, _did_you_mean(key, DEFAULT_POLICY)))
         elif not _CHECKS[key][0](value):
@@ -263,6 +285,8 @@ def merge_policy(platform_vars=None):
         policy[key] = [normalise_path(p) for p in policy[key]]
     for key in ("cap_add", "global_fs_cap_add"):
         policy[key] = [short_name(c) for c in policy[key]]
+    for key in ("default_resources", "default_resource_quota"):
+        policy[key] = resources.normalise(policy[key], "spin_policy.%s" % key)[0]
     for rule in policy["disabled_rules"]:
         if rule not in RULES:
             errors.append("spin_policy.disabled_rules: unknown rule '%s'%s" % (rule, _did_you_mean(rule, RULES)))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import placement, policy
-from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
+from ansible_collections.spin.platform.plugins.module_utils import placement, policy, resources
+from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings, swarm_state
 
 DOCKER_PIDFILE = "/var/run/docker.pid"
 
@@ -34,19 +34,39 @@ def stack_objects(client, stack):
     return found
 
 
+def _replicas(service, node_count):
+    mode = service["Spec"].get("Mode") or {}
+    if "Global" in mode or "GlobalJob" in mode:
+        return node_count
+    if "ReplicatedJob" in mode:
+        return int((mode["ReplicatedJob"] or {}).get("MaxConcurrent") or 1)
+    return int((mode.get("Replicated") or {}).get("Replicas") or 0)
+
+
+def tenant_services(client, tenant):
+    """The tenant's services (the label checked again: ownership never rests on one filter)."""
+    return [s for s in client.services(labels={"spin.tenant": tenant}) or []
+            if (s["Spec"].get("Labels") or {}).get("spin.tenant") == tenant]
+
+
+def usage(services, node_count, defaults, skip_stack=None):
+    """Replicas, and CPU and memory (``resources.total``), of ``services`` outside ``skip_stack``; a
+    service without limits counts with the platform's defaults, which its next deploy gives it."""
+    replicas, parts = 0, []
+    for service in services:
+        labels = service["Spec"].get("Labels") or {}
+        if skip_stack is not None and labels.get("spin.stack") == skip_stack:
+            continue
+        count = _replicas(service, node_count)
+        replicas += count
+        own = resources.from_spec((service["Spec"].get("TaskTemplate") or {}).get("Resources"))
+        parts.append((service["Spec"]["Name"], resources.with_defaults(own, defaults), count))
+    return replicas, resources.total(parts)
+
+
 def other_replicas(client, tenant, stack, node_count):
     """Replicas of the tenant's services in its other stacks (a global service: one per node)."""
-    total = 0
-    for service in client.services(labels={"spin.tenant": tenant}) or []:
-        labels = service["Spec"].get("Labels") or {}
-        if labels.get("spin.stack") == stack:
-            continue
-        mode = service["Spec"].get("Mode") or {}
-        if "Global" in mode:
-            total += node_count
-        else:
-            total += int((mode.get("Replicated") or {}).get("Replicas") or 0)
-    return total
+    return usage(tenant_services(client, tenant), node_count, resources.empty(), skip_stack=stack)[0]
 
 
 def _read(path, binary=False):
@@ -117,12 +137,17 @@ def manager_checks(client, tenant, stack, platform, controller, docker_host, dae
     info = client.info() or {}
     node_count = int(((info.get("Swarm") or {}).get("Nodes")) or 1)
     counts = controller.get("replicas") or {}
+    asked = controller.get("resources") or {}
     stack_total = sum(node_count if count == "global" else int(count) for count in counts.values())
-    others = other_replicas(client, tenant, stack, node_count)
+    others, other_usage = usage(tenant_services(client, tenant), node_count, pol["default_resources"],
+                                skip_stack=stack)
     model = {"services": {name: {"deploy": {"mode": "global" if count == "global" else "replicated",
-                                            "replicas": None if count == "global" else int(count)}}
+                                            "replicas": None if count == "global" else int(count),
+                                            "resources": asked.get(name)}}
                           for name, count in counts.items()}}
-    found.extend(policy_facts.quota_violations(model, tenant, entry, pol, others, node_count, files))
+    biggest = resources.largest_node([swarm_state.node_record(n) for n in client.nodes() or []])
+    found.extend(policy_facts.quota_violations(model, tenant, entry, pol, others, node_count, files,
+                                               other_usage=other_usage, biggest=biggest))
     found.extend(policy_facts.resolved_bind_violations(resolve_binds(controller.get("binds")), tenant, entry, pol, files))
     if platform.get("spin_global_fs") and "global-fs-placement" not in pol["disabled_rules"]:
         found.extend(placement.placement_violations(controller.get("binds"), platform["spin_global_fs"],
@@ -132,4 +157,5 @@ def manager_checks(client, tenant, stack, platform, controller, docker_host, dae
     engine_found, warnings = policy_facts.engine_violations(facts, pol)
     found.extend(engine_found)
     return {"violations": found, "warnings": warnings, "engine": facts,
-            "replicas": {"stack": stack_total, "other_stacks": others, "quota": policy.replica_quota(entry, pol)}}
+            "replicas": {"stack": stack_total, "other_stacks": others, "quota": policy.replica_quota(entry, pol)},
+            "resources": resources.usage_rows(other_usage, resources.quota_of(entry, pol))}

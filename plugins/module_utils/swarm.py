@@ -277,6 +277,21 @@ class SwarmClient(object):
             return api._get_result_tty(False, res, tty)
         return _text(self._call("read the output of task %s" % task_id[:12], fetch))
 
+    def service_logs(self, service_id, tail=20, since=None, tty=False):
+        """The last ``tail`` lines the service's tasks wrote (stdout and stderr) since ``since`` (a
+        UNIX time, or Docker's ``<seconds>.<nanoseconds>`` text), each ``<RFC 3339 time> <details> <line>`` where the details name the task and
+        node (``com.docker.swarm.task.id=...``). Through a manager, for tasks on any node."""
+        api = self.api
+        params = {"stdout": 1, "stderr": 1, "tail": tail if tail is not None else "all", "follow": 0,
+                  "timestamps": 1, "details": 1}
+        if since:
+            params["since"] = since if isinstance(since, str) else "%.9f" % since
+
+        def fetch():
+            res = api._get(api._url("/services/{0}/logs", service_id), params=params, stream=False)
+            return api._get_result_tty(False, res, tty)
+        return _text(self._call("read the logs of service %s" % service_id[:12], fetch))
+
     def leftover_tasks(self, service_name, service_id):
         """Tasks that a removed service still has (Docker's 'service' filter refuses removed services;
         task names start with the service name)."""

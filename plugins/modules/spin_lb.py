@@ -109,6 +109,24 @@ options:
         C(<tenant>.<route_domain>) and what is under it. A host name of the stack's rules there must lie
         inside its own tenant's; the action plugin fills it from C(spin_platform), else C(localhost).
     type: str
+  platform_routes:
+    description:
+      - A page of the platform itself on the edge (the monitoring role's Prometheus), stored as the platform's routes
+        document O(platform_routes.name) with a load balancer network of its own (C(<network_prefix><name>)); its
+        services join that network with RV(attachments). With O(state=absent), the document is dropped.
+      - A route's host name defaults to the route domain itself (C(spin_platform.route_domain)), which no tenant may
+        claim; with C(auth) (the default) the page asks for the stats page's user and password.
+    type: dict
+    suboptions:
+      name:
+        description: The routes' name; it must hold a C(_), as no tenant's stack name does (V(spin_monitoring)).
+        type: str
+        required: true
+      routes:
+        description: The pages, each C({service, target_port, path, hostname, port, auth}).
+        type: list
+        elements: dict
+        default: []
   sync:
     description:
       - Render, check, write and reload the edge of this node. Set false on a manager that is not an edge node.
@@ -253,12 +271,20 @@ EXAMPLES = r'''
     tenant: cory
     stack: magic
     state: absent
+
+- name: Serve Prometheus's page at http://<route domain>/prometheus/, behind the stats password
+  spin.platform.spin_lb:
+    platform_routes:
+      name: spin_monitoring
+      routes:
+        - {service: prometheus, target_port: 9090, path: /prometheus}
+  register: page
 '''
 
 RETURN = r'''
 network:
-  description: The load balancer network of the stack; its public services must join it.
-  returned: when a stack is given with routes
+  description: The load balancer network of the stack (of O(platform_routes)); its public services must join it.
+  returned: when a stack is given with routes, or O(platform_routes)
   type: str
   sample: spin-lb-03
 public_services:
@@ -271,12 +297,12 @@ attachments:
   description:
     - How each of RV(public_services) joins RV(network) - with the platform's alias only, the name the edge
       resolves its tasks by (C(tasks.<alias>)); none of the tenant's own aliases.
-  returned: when a stack is given with routes
+  returned: when a stack is given with routes, or O(platform_routes)
   type: dict
   sample: {web: {name: spin-lb-magic, aliases: [spin-be-abf3d96bd2876602fe677fcfb24b8678]}}
 routes:
   description: The stack's normalised routes document, as stored in Swarm.
-  returned: when a stack is given with routes
+  returned: when a stack is given with routes, or O(platform_routes)
   type: dict
 stored:
   description: Whether the stack's stored routes changed (or would change).
@@ -343,6 +369,10 @@ def argument_spec():
         "health_checks": {"type": "dict"},
         "files": {"type": "dict"},
         "route_domain": {"type": "str"},
+        "platform_routes": {"type": "dict", "options": {
+            "name": {"type": "str", "required": True},
+            "routes": {"type": "list", "elements": "dict", "default": []},
+        }},
         "sync": {"type": "bool", "default": True},
         "provision": {"type": "bool", "default": False},
         "edge": {"type": "bool", "default": False},
@@ -378,8 +408,8 @@ def run(module, client):
     if stack and not tenant:
         raise SpinError("give the tenant that owns stack '%s' (tenant)" % stack)
     has_routes = params["endpoints"] is not None or params["load_balancers"] is not None
-    if params["state"] == "absent" and not stack:
-        raise SpinError("state=absent needs the stack whose routes to drop (stack, tenant)")
+    if params["state"] == "absent" and not stack and params["platform_routes"] is None:
+        raise SpinError("state=absent needs the stack whose routes to drop (stack, tenant), or platform_routes")
     if has_routes and not stack:
         raise SpinError("endpoints and load_balancers need the stack they belong to (stack, tenant)")
     result = {"changed": False}
@@ -401,6 +431,19 @@ def run(module, client):
     elif stack and params["state"] == "absent":
         result["stored"] = lb.drop_stack_routes(client, tenant, stack, platform, check_mode=check)
         stored.pop(stack, None)
+    elif params["platform_routes"] is not None:
+        page = params["platform_routes"]
+        if params["state"] == "absent" or not page["routes"]:
+            result["stored"] = lb.drop_stack_routes(client, haproxy.PLATFORM_TENANT, page["name"], platform,
+                                                    check_mode=check)
+            stored.pop(page["name"], None)
+        else:
+            route_domain = stack_defaults.settings({"route_domain": params["route_domain"]})["route_domain"]
+            found = lb.store_platform_routes(client, haproxy.platform_routes(page["name"], page["routes"], route_domain),
+                                             platform, check_mode=check)
+            result.update({"network": found["network"], "routes": found["routes"],
+                           "attachments": found["attachments"], "stored": found["changed"]})
+            stored[page["name"]] = dict(stored.get(page["name"]) or {}, doc=found["routes"])
     result["changed"] = result["changed"] or bool(result.get("stored"))
 
     if params["provision"]:

@@ -353,15 +353,6 @@ def _changes(plan):
     return out
 
 
-def route_url(route, public_host=None):
-    """'web: http://www.example.org/path' for a stored route."""
-    scheme = {"http": "http", "https": "https", "tls": "tls", "tcp": "tcp"}.get(route["protocol"], route["protocol"])
-    default_port = {"http": 80, "https": 443}.get(scheme)
-    port = "" if route["port"] == default_port else ":%s" % route["port"]
-    return "%s: %s://%s%s%s" % (route["service"], scheme, route.get("hostname") or public_host or "<edge node>", port,
-                                route.get("path") or ("/" if scheme in ("http", "https") else ""))
-
-
 def _plan_routes(client, params, tasks, check_mode):
     """The stack's claims, stored in Swarm before anything of the stack is created (a port or
     hostname another stack holds is refused here), and its own load balancer network; the public
@@ -535,7 +526,7 @@ def _run(module, client, action, stage):
         if routes is not None:
             result["lb"] = {"network": routes["plan"]["network"], "public_services": routes["plan"]["public_services"],
                             "routes": routes["plan"]["routes"]["routes"]}
-            result["urls"] = [route_url(route, params["public_host"]) for route in result["lb"]["routes"]]
+            result["urls"] = [haproxy.route_url(route, params["public_host"]) for route in result["lb"]["routes"]]
     return result
 
 

@@ -139,8 +139,9 @@ def check_submission(args, bases):
     entry = pol["tenants"].get(tenant)
     model = policy.apply_policy_defaults(model, tenant, entry, pol)
     files = {"compose": names["compose"], "rancher": names["rancher"]}
-    # the quota needs the tenant's other stacks: the module checks it with the full count
-    violations = policy.evaluate(model, tenant, entry, pol, files=files, stack=stack, skip=("replica-quota",))
+    # the quotas need the tenant's other stacks (and the sizes the nodes): the module checks them with the full count
+    violations = policy.evaluate(model, tenant, entry, pol, files=files, stack=stack,
+                                 skip=("replica-quota", "resource-quota", "resource-size"))
     builds = plan_builds(model, base, tenant, stack, (args.get("platform") or {}).get("registry"), pol, tree,
                          files["compose"], diagnostics, violations)
     replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
@@ -161,7 +162,9 @@ def check_submission(args, bases):
     diagnostics = diagnostics + sensitive.plain_password_warnings(model, files["compose"])
     facts = {"compose_path": compose_path, "files": files, "violations": violations, "diagnostics": diagnostics,
              "error_count": sum(1 for d in diagnostics if d["severity"] == "error"),
-             "replicas": replicas, "binds": policy_facts.bind_mounts(model), "input_digest": audit.digest_files(seen),
+             "replicas": replicas, "resources": {name: (svc.get("deploy") or {}).get("resources")
+                                                 for name, svc in model["services"].items()},
+             "binds": policy_facts.bind_mounts(model), "input_digest": audit.digest_files(seen),
              "inactive": model.get("inactive") or {}, "builds": builds}
     return model, facts, tasks
 

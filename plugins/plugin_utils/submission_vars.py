@@ -93,6 +93,20 @@ def resolve(path, roots, tenants, need_files=True):
     return options
 
 
+def target(path, roots, tenants):
+    """What a status names by a path: the tenant's own directory ``<root>/<tenant>/`` -> (tenant,
+    None), every stack of it; a submission ``<root>/<tenant>/<stack>/`` (or its vars file) -> (tenant,
+    stack), as a deploy reads it (the stack may be gone). The tenant is the directory's, never
+    what a file says."""
+    path = os.path.abspath(os.path.expanduser(str(path)))
+    tree = submission_tree.locate(path, roots, tenants)
+    if os.path.realpath(path) == tree.directory:
+        tree.check_dir(tree.directory)
+        return tree.tenant, None
+    resolved = resolve(path, roots, tenants, need_files=False)
+    return resolved["tenant"], resolved["stack"]
+
+
 def _options(data, name):
     """The vars file's keys, typed -> (task options, problems)."""
     if not isinstance(data, dict):

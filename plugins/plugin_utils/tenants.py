@@ -79,10 +79,7 @@ def check_entry(entry, registry, filesystems=None, roots=None, name_pattern=None
         elif normal == root:
             errors.append("path %s is the file system's mount point itself: give the tenant a directory below it"
                           % path)
-    quota = entry.get("quota")
-    if quota is not None and (not isinstance(quota, dict) or set(quota) - {"replicas"}
-                              or not isinstance(quota.get("replicas", 0), int) or quota.get("replicas", 0) < 0):
-        errors.append("quota must be {replicas: <whole number>}")
+    errors.extend(policy_settings.quota_errors(entry.get("quota"), "quota"))
     errors.extend(allowance.check(entry, "tenant_entry"))
     errors.extend(allowance.within_platform(entry, "tenant_entry", lb_platform))
     return errors

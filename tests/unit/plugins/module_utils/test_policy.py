@@ -313,7 +313,7 @@ def test_quota_counts_every_service_and_other_stacks():
 
 def test_quota_skipped_on_request():
     model = parse("services:\n  a: {image: httpd, scale: 50}\n")
-    assert run(model, skip=("replica-quota",)) == []
+    assert run(model, skip=("replica-quota", "resource-quota")) == []
 
 
 def test_every_violation_at_once():
@@ -341,7 +341,9 @@ def test_every_violation_at_once():
     rules = sorted(v["rule"] for v in violations)
     assert rules == sorted(["image", "privileged", "global-fs-user", "global-fs-path", "global-fs-read-only",
                             "docker-socket", "host-path", "cap-add", "host-namespace", "security-opt", "sysctls",
-                            "published-port", "replica-quota", "cgroup-parent", "external-volume", "name"])
+                            "published-port", "replica-quota", "cgroup-parent", "external-volume", "name",
+                            # 30 replicas of the default 1 CPU and 1 GiB: over the default 16 of each
+                            "resource-quota", "resource-quota"])
 
 
 def test_format_violation_like_a_compiler():

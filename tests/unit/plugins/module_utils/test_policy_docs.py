@@ -17,6 +17,8 @@ REGISTRY = {"cory": {"uid": 1000, "gid": 1000, "paths": ["/global/cfs/cdirs/cory
 # rules whose refused case cannot be written as a compose file (the parser refuses it first, or the
 # swarm decides): the doc shows their messages, the other unit and integration tests check them
 NOT_FROM_COMPOSE = {"reserved-label", "ownership", "engine-no-new-privileges", "global-fs-placement"}
+# the swarm's largest node, for rule resource-size: 2 CPUs and 8 GiB
+LARGEST_NODE = {"cpus": 2.0, "memory": 8 * 1024 ** 3}
 
 
 def blocks():
@@ -49,7 +51,8 @@ def evaluate(body):
     entry = pol["tenants"].get(tenant)
     model = policy.apply_policy_defaults(model, tenant, entry, pol)
     return [policy_settings.format_violation(v)
-            for v in policy.evaluate(model, tenant, entry, pol, stack=options.get("stack", "demo"))]
+            for v in policy.evaluate(model, tenant, entry, pol, stack=options.get("stack", "demo"),
+                                     biggest=LARGEST_NODE)]
 
 
 EXAMPLES = examples()

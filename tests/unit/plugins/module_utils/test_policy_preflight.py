@@ -43,6 +43,9 @@ class FakeClient:
     def info(self):
         return {"Swarm": {"Nodes": self._nodes}}
 
+    def nodes(self):
+        return []
+
 
 def service(name, labels, replicas=1, mode="replicated"):
     spec_mode = {"Global": {}} if mode == "global" else {"Replicated": {"Replicas": replicas}}

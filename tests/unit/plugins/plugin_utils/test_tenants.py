@@ -31,7 +31,7 @@ def test_onboard_records_exactly_the_registry_keys():
     ({"paths": ["/global/cfs/cdirs/../../../etc"]}, "must be absolute and normalised"),
     ({"paths": ["global/cfs/x"]}, "must be absolute and normalised"),
     ({"paths": ["/global/cfs"]}, "is the file system's mount point itself"),
-    ({"quota": {"replicas": -1}}, "quota must be {replicas: <whole number>}"),
+    ({"quota": {"replicas": -1}}, "quota.replicas must be a whole number >= 0"),
     ({"ports": [8080]}, "tenant_entry.ports: 8080 is not among the edge's ports"),
     ({"ports": [80], "hostname": ["a.b.c"]}, "unknown key 'hostname'"),
 ])
