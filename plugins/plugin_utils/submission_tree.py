@@ -128,7 +128,10 @@ class SubmissionTree(object):
                 % (path, info.st_uid, whose, self.tenant, self.uid, self.uid, path))
 
     def _check_root(self):
-        info = os.stat(self.root)
+        try:
+            info = os.stat(self.root)
+        except OSError as exc:
+            raise SpinError("the submission root %s cannot be read: %s" % (self.root, exc.strerror or exc))
         if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             raise SpinError("the submission root %s is writable by group or others, so anybody could make "
                             "another tenant's directory there: infra staff make it 0755 (chmod go-w %s)"
@@ -156,7 +159,11 @@ class SubmissionTree(object):
                 is_dir = want_dir or not last
                 if not is_dir:
                     # a FIFO or a device is refused before it is opened (opening one can block or act)
-                    self._verify_stat(os.stat(name, dir_fd=fd, follow_symlinks=False), path, False)
+                    try:
+                        found = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    except OSError as exc:
+                        raise SpinError("%s cannot be read: %s" % (path, exc.strerror or exc))
+                    self._verify_stat(found, path, False)
                 child = self._open(name, _O_DIR if is_dir else _O_FILE, fd, path)
                 os.close(fd)
                 fd = child

@@ -160,3 +160,11 @@ def test_a_file_larger_than_the_limit_is_refused(tmp_path):
     with pytest.raises(SpinError) as info:
         tree.read(os.path.join(directory, "big"), 100)
     assert "is larger than 100 bytes: refused" in info.value.message
+
+
+def test_a_file_that_vanished_is_named_not_a_traceback(tmp_path):
+    root, directory = eve(tmp_path)
+    tree = submission_tree.locate(directory, [root], tenants())
+    with pytest.raises(SpinError) as info:
+        tree.read(os.path.join(directory, "gone.yml"), 100)
+    assert info.value.message == "%s cannot be read: No such file or directory" % os.path.join(directory, "gone.yml")
