@@ -14,8 +14,8 @@ from ansible_collections.spin.platform.plugins.plugin_utils.warm_client import e
 
 MODULE = "spin.platform.spin_stack"
 # the options of spin_stack that spin_build takes too (build: true hands them on)
-BUILD_OPTIONS = ("submission", "tenant", "stack", "compose_file", "rancher_compose_file", "variables", "profiles",
-                 "submission_roots", "tenants", "global_fs_roots", "global_fs", "policy", "platform", "lb_platform",
+BUILD_OPTIONS = ("submission", "tenant", "stack", "compose_file", "compose_override_files", "rancher_compose_file",
+                 "variables", "profiles", "submission_roots", "tenants", "global_fs_roots", "global_fs", "policy", "platform", "lb_platform",
                  "docker_host", "timeout")
 
 
@@ -42,7 +42,8 @@ class ActionModule(SubmissionAction):
         module_args = self.module_args(args)
         # secret contents and passwords travel in _sensitive (no_log), never in a file on the manager
         tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
-        module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
+        module_args.update({"compose_file": None, "compose_override_files": [], "rancher_compose_file": None,
+                            "variables": {},
                             "_controller": controller, "_tasks": tasks, "_sensitive": secret_values})
 
         built_changed = False

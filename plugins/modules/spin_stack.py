@@ -316,6 +316,7 @@ def argument_spec():
         "stack": {"type": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "compose_file": {"type": "path"},
+        "compose_override_files": {"type": "list", "elements": "str", "default": []},
         "rancher_compose_file": {"type": "path"},
         "variables": {"type": "dict", "default": {}},
         "profiles": {"type": "list", "elements": "str"},

@@ -29,7 +29,7 @@ import shlex
 
 from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images, placement
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic, messages as diagnostic_messages
-from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_merge, safe_yaml
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (_Invalid, _abs_path, _bool, _bytes,
                                                                                    _container_path, _cpus,
                                                                                    _did_you_mean, _duration, _enum,
@@ -84,12 +84,35 @@ class _State:
         self.resolved = {}       # (file, service) -> raw service with extends merged
         self.optional = {}       # service -> dependencies given with required: false
         self.inactive = {}       # service -> its profiles, none of them active (not deployed)
+        self.key_files = {}      # (service | None, key) -> the file that last set it (override files, include)
+
+    def file_of(self, file, service, key):
+        """The file a message about ``key`` names: the one that set it last, when the stack's files
+        were merged (``compose_merge``); else ``file``."""
+        if file != self.compose_name or not self.key_files or not key:
+            return file
+        if service is None:
+            parts = key.split(".")
+            return self.key_files.get((None, ".".join(parts[:2])), file)
+        return self.key_files.get((service, re.split(r"[.\[]", key, 1)[0]), file)
+
+    def exists(self, path):
+        """Is there a file (or directory) at ``path`` of the submission? (a path that leads outside: no)"""
+        try:
+            if self.stat_file is not None:
+                return self.stat_file(path)["kind"] != "missing"
+            if self.read_file is None:
+                return False
+            self.read_file(path)
+            return True
+        except (MissingFile, SpinError):
+            return False
 
     def error(self, file, service, key, message):
-        self.diagnostics.append(diagnostic("error", file, service, key, message))
+        self.diagnostics.append(diagnostic("error", self.file_of(file, service, key), service, key, message))
 
     def warning(self, file, service, key, message):
-        self.diagnostics.append(diagnostic("warning", file, service, key, message))
+        self.diagnostics.append(diagnostic("warning", self.file_of(file, service, key), service, key, message))
 
     def stat(self, path, file, service, key):
         """{"kind": "file" | "dir" | "missing", "mode", "files"} of a submission path, or None (an error
@@ -1696,10 +1719,9 @@ def _parse_section(st, file, section, value):
 # ---------------------------------------------------------------------------------------------
 # the files, and parse_stack
 
-TOP_KEYS = ("version", "services", "networks", "volumes", "secrets", "configs")
+TOP_KEYS = ("version", "services", "networks", "volumes", "secrets", "configs", "include")
 TOP_IGNORED = {"name": "the stack's name comes from the submission"}
-TOP_REFUSED = {"include": "put every service in one docker-compose.yml (extends with file: works)",
-               "models": "AI models are not supported"}
+TOP_REFUSED = {"models": "AI models are not supported"}
 RANCHER_TOP_KEYS = ("version", "services")
 
 
@@ -1750,7 +1772,9 @@ NOT_COMPOSE = ("is not a compose file: a compose file is a YAML mapping with ser
                "shown); name the tenant's docker-compose.yml")
 
 
-def _load_compose(st, text, file):
+def _load_compose(st, text, file, override=False):
+    """One compose file, checked and interpolated; None when unusable. An ``override`` file (one merged
+    over another, or included) needs no services of its own."""
     if "\x00" in text or "\udc80" <= min(text or "a") or any("\udc80" <= c <= "\udcff" for c in text[:4096]):
         # binary, or not UTF-8: say so without quoting any of it
         st.error(file, None, None, NOT_COMPOSE)
@@ -1779,6 +1803,8 @@ def _load_compose(st, text, file):
     _top_keys(st, file, data, TOP_KEYS, TOP_REFUSED, TOP_IGNORED)
     if "version" in data:
         _check_version(st, file, data["version"])
+    if override and data.get("services") is None:
+        data["services"] = {}
     if not isinstance(data.get("services"), dict):
         st.error(file, None, "services", "must be a mapping of services, not %s" % _kind(data.get("services")))
         return None
@@ -1840,8 +1866,12 @@ def _profiles_of(st, file, name, raw, active):
 
 
 def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None, read_file=None, env=None,
-                profiles=None, stat_file=None):
+                profiles=None, stat_file=None, override_names=()):
     """Parse a submission -> ``(model, diagnostics)``; see docs/design.md for both shapes.
+
+    ``override_names``: compose files of the submission merged over the first, in order (``docker
+    compose -f a -f b``), read through ``read_file``; ``include:`` entries are read the same way
+    (``compose_merge``).
 
     ``read_file(relpath)`` returns the text of a file of the submission or raises SpinError;
     ``stat_file(relpath)`` says whether a path of a relative bind mount is a file (with its mode),
@@ -1858,6 +1888,10 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
     rancher = _load_rancher(st, rancher_text, rancher_name)
     if data is None:
         return model, st.diagnostics
+    data = compose_merge.load_files(st, data, override_names, lambda text, name, override: _load_compose(
+        st, text, name, override))
+    data = compose_merge.resolve_tags(compose_merge.include(st, data, compose_name, lambda text, name, override:
+                                                            _load_compose(st, text, name, override)))
     for section in ("networks", "volumes", "secrets", "configs"):
         model[section] = _parse_section(st, compose_name, section, data.get(section))
     st.declared_configs = set(model["configs"])

@@ -12,6 +12,7 @@ import stat
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _Invalid
+from ansible_collections.spin.platform.plugins.plugin_utils.safe_yaml import Tagged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,6 +292,8 @@ def _interpolate_tree(st, file, data, path, service_level):
     if isinstance(data, list):
         return [_interpolate_tree(st, file, item, path + ("[%d]" % i,), service_level)
                 for i, item in enumerate(data)]
+    if isinstance(data, Tagged):
+        return Tagged(data.tag, _interpolate_tree(st, file, data.value, path, service_level))
     if isinstance(data, str) and "$" in data:
         unset = []
         try:

@@ -67,12 +67,20 @@ def locate(path, bases):
     return os.path.abspath(candidates[0]) if candidates else os.path.abspath(path)
 
 
-def read_submission(compose_path, rancher_path, tree=None):
+def _relative_inside(path, base, option, first):
+    relative = os.path.relpath(path, base)
+    if relative.startswith(".." + os.sep) or relative == "..":
+        raise SpinError("%s %s is outside the submission directory %s: put it next to %s" % (option, path, base, first))
+    return os.path.normpath(relative)
+
+
+def read_submission(compose_path, rancher_path, tree=None, override_paths=()):
     """Read the compose files inside the submission directory (the compose file's directory), each
     only when it is the tenant's own (``tree``).
 
     Returns ``(texts, names, reader, seen)``: texts by role, the names the tenant reads in
-    messages (relative to the submission directory), the confined reader for the files the
+    messages (relative to the submission directory; ``names["overrides"]``: the files merged over the
+    compose file, which the parser reads through the reader), the confined reader for the files the
     compose files name, and ``seen`` ({name: text} of every file read, for the digest).
     """
     base = os.path.dirname(compose_path)
@@ -86,14 +94,12 @@ def read_submission(compose_path, rancher_path, tree=None):
 
     if not os.path.isfile(compose_path):
         raise SpinError("compose_file %s does not exist (or is not a file)" % compose_path)
-    names = {"compose": os.path.basename(compose_path), "rancher": None}
+    names = {"compose": os.path.basename(compose_path), "rancher": None,
+             "overrides": [_relative_inside(path, base, "compose_override_files", os.path.basename(compose_path))
+                           for path in override_paths]}
     texts = {"compose": reader(names["compose"]), "rancher": None}
     if rancher_path:
-        relative = os.path.relpath(rancher_path, base)
-        if relative.startswith(".." + os.sep) or relative == "..":
-            raise SpinError("rancher_compose_file %s is outside the submission directory %s: put it next to %s"
-                            % (rancher_path, base, names["compose"]))
-        names["rancher"] = os.path.normpath(relative)
+        names["rancher"] = _relative_inside(rancher_path, base, "rancher_compose_file", names["compose"])
         texts["rancher"] = reader(names["rancher"])
     return texts, names, reader, seen
 
@@ -128,12 +134,15 @@ def check_submission(args, bases):
     compose_path, tree = confine(locate(args["compose_file"], bases), roots, "compose_file", tenants, tenant)
     rancher_path = confine(locate(args["rancher_compose_file"], bases), roots, "rancher_compose_file", tenants,
                            tenant)[0] if args.get("rancher_compose_file") else None
-    texts, names, reader, seen = read_submission(compose_path, rancher_path, tree)
+    override_paths = [confine(locate(path, bases), roots, "compose_override_files", tenants, tenant)[0]
+                      for path in args.get("compose_override_files") or []]
+    texts, names, reader, seen = read_submission(compose_path, rancher_path, tree, override_paths)
     base = os.path.dirname(compose_path)
     variables, diagnostics = dotenv(reader, base, args.get("variables"))
     model, parsed = compose.parse_stack(texts["compose"], names["compose"], texts["rancher"], names["rancher"],
                                         read_file=reader, env=variables, profiles=args.get("profiles"),
-                                        stat_file=compose_text.make_dir_stat(base, tree))
+                                        stat_file=compose_text.make_dir_stat(base, tree),
+                                        override_names=names["overrides"])
     diagnostics += parsed
     stack = args["stack"]
     entry = pol["tenants"].get(tenant)

@@ -41,8 +41,8 @@ def manager(module_name, module_args, task_vars=None):
 
 
 def run(plugin, root, directory, dest, check_mode=False):
-    args = {"tenant": "demo", "stack": "fx", "compose_file": os.path.join(directory, "docker-compose.yml"),
-            "policy": POLICY, "submission_roots": [root], "tenants": tenant_tree.registry()}
+    # staff name the submission directory; its vars.yml and compose files are found as in production
+    args = {"submission": directory, "policy": POLICY, "submission_roots": [root], "tenants": tenant_tree.registry()}
     if plugin is spin_translate:
         args["dest"] = dest
     task = types.SimpleNamespace(args=args, async_val=0, delegate_to=None, check_mode=check_mode, diff=False,
