@@ -77,6 +77,7 @@ class _State:
         self.read_file = read_file
         self.stat_file = stat_file
         self.bind_files = {}     # config name -> {path, content}: files of relative bind mounts
+        self.bind_store = {}     # store key -> {source, kind, read_only, mounts}: directories of relative binds
         self.declared_configs = set()
         self.env = dict(env or {})
         self.diagnostics = []
@@ -655,7 +656,7 @@ def _bind_source(text):
 
 def _relative(text):
     norm = posixpath.normpath(text)
-    return norm if norm.startswith("..") else "./" + norm
+    return norm if norm.startswith("..") or norm == "." else "./" + norm
 
 
 def _config_key(st, path):
@@ -668,41 +669,61 @@ def _config_key(st, path):
     return key
 
 
+def _store_key(st, path):
+    """A name for a submission path in the stack's bind store, unique in the stack: './frontend/src' ->
+    'frontend-src', '.' -> 'submission'."""
+    norm = posixpath.normpath(path)
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", norm).strip("._-")[-48:].strip("._-") or "submission"
+    key, n = base, 1
+    while key in st.bind_store and st.bind_store[key]["source"] != path:
+        n += 1
+        key = "%s-%d" % (base[-44:], n)
+    return key
+
+
+def _bind_store(sp, key, path, target, read_only, kind):
+    """A relative bind mount of a directory (or of a file too large for a config) -> an entry of the
+    stack's bind store (``bind_store``): its content is synced to a directory of the platform's that
+    every node running the service sees, and bind-mounted from there, read-only or read-write as the
+    file says (docs/compose-keys.md)."""
+    store = _store_key(sp.st, path)
+    entry = sp.st.bind_store.setdefault(store, {"source": path, "kind": kind, "read_only": True, "mounts": []})
+    entry["read_only"] = entry["read_only"] and read_only
+    entry["mounts"].append({"service": sp.name, "key": key, "file": sp.file, "target": target,
+                            "read_only": read_only})
+    sp.model["volumes"].append(_volume_entry("store", store, target, read_only))
+
+
 def _bind_file(sp, key, source, target, read_only):
-    """A relative bind mount (``./nginx.conf:/etc/nginx/nginx.conf``) -> a Swarm config made from the
-    submission's file, mounted read-only at the target: the task may run on any node, where the
-    submission directory does not exist. A directory cannot be a config: refused with the fix."""
+    """A relative bind mount (``./nginx.conf:/etc/nginx/nginx.conf``): a file becomes a Swarm config
+    made from the submission's file, mounted read-only at the target (the task may run on any node,
+    where the submission directory does not exist); a directory, a path that does not exist (Compose
+    makes an empty directory) and a file larger than a config goes to the stack's bind store."""
     path = _relative(source)
     found = sp.st.stat(path, sp.file, sp.name, key)
     if found is None:
         return
-    volume = re.sub(r"[^A-Za-z0-9_.-]", "_", posixpath.basename(posixpath.normpath(source))).strip("._-") or "data"
-    volume_fix = ("for data the service writes, use a named volume: write '%s:%s' and declare %s under the "
-                  "top-level volumes" % (volume, target, volume))
     if found["kind"] == "missing":
-        sp.error(key, "'%s' does not exist in the submission directory (Compose would create an empty directory "
-                 "on this machine, which the platform's nodes do not have): %s" % (source, volume_fix))
+        sp.warning(key, "'%s' does not exist in the submission directory: the service gets an empty directory there "
+                   "(as Compose makes one on the host), in the stack's bind store, and what it writes there is kept "
+                   "across deploys%s" % (source, "" if read_only else "; for a database's data a named volume is "
+                                         "faster: write '%s:%s' and declare it under the top-level volumes"
+                                         % (_volume_name(source), target)))
+        _bind_store(sp, key, path, target, read_only, "missing")
         return
     if found["kind"] == "dir":
-        files = found["files"]
-        if not files:
-            sp.error(key, "relative bind mount of the empty directory '%s' is not supported: the service may run "
-                     "on any node, where the submission directory does not exist; %s" % (source, volume_fix))
-            return
-        shown = ["'%s/%s:%s/%s:ro'" % (path.rstrip("/"), f, target.rstrip("/"), f)
-                 for f in files[:MAX_LISTED_FILES]]
-        more = " (and %d more files)" % (len(files) - MAX_LISTED_FILES) if len(files) > MAX_LISTED_FILES else ""
-        sp.error(key, "relative bind mount of the directory '%s' is not supported: the service may run on any "
-                 "node, where the submission directory does not exist. Mount each file on its own, each becomes "
-                 "a config: %s%s; or put the files into the image; %s" % (source, ", ".join(shown), more, volume_fix))
+        _bind_store(sp, key, path, target, read_only, "dir")
+        return
+    size = found.get("size")
+    if size is not None and size > MAX_SECRET_BYTES:
+        _bind_store(sp, key, path, target, read_only, "file")
         return
     text = sp.st.read(path, sp.file, sp.name, key)
     if text is None:
         return
     raw = _as_bytes(text)
     if len(raw) > MAX_SECRET_BYTES:
-        sp.error(key, "'%s' is %d bytes, more than Swarm's limit of %d for a config: put it into the image"
-                 % (source, len(raw), MAX_SECRET_BYTES))
+        _bind_store(sp, key, path, target, read_only, "file")
         return
     if not read_only:
         sp.warning(key, "'%s' becomes a Swarm config, mounted read-only: the service cannot change the file "
@@ -711,6 +732,10 @@ def _bind_file(sp, key, source, target, read_only):
     sp.st.bind_files[config] = {"path": path, "content": base64.b64encode(raw).decode("ascii")}
     mode = 0o555 if found.get("mode", 0) & 0o111 else 0o444
     sp.model["configs"].append({"source": config, "target": target, "uid": "0", "gid": "0", "mode": mode})
+
+
+def _volume_name(source):
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", posixpath.basename(posixpath.normpath(source))).strip("._-") or "data"
 
 
 def _named_volume(text):
@@ -1727,7 +1752,7 @@ RANCHER_TOP_KEYS = ("version", "services")
 
 def empty_model():
     return {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}, "load_balancers": {},
-            "inactive": {}}
+            "inactive": {}, "bind_store": {}}
 
 
 def _default_network():
@@ -1927,6 +1952,9 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
     for name, entry in sorted(st.bind_files.items()):
         model["configs"][name] = {"content": entry["content"], "external": False, "name": None, "labels": {},
                                   "source_file": entry["path"]}
+    model["bind_store"] = {key: dict(entry, mounts=[dict(m) for m in entry["mounts"]])
+                           for key, entry in sorted(st.bind_store.items())
+                           if any(m["service"] in model["services"] for m in entry["mounts"])}
     if any(DEFAULT_NETWORK in s["networks"] for s in model["services"].values()):
         model["networks"].setdefault(DEFAULT_NETWORK, _default_network())
     _check_references(st, compose_name, model, set(model["load_balancers"]))

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, haproxy, placement, policy,
-                                                                    sensitive, stack_defaults)
+from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, bind_store, build, haproxy,
+                                                                    placement, policy, sensitive, stack_defaults)
 from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
-from ansible_collections.spin.platform.plugins.plugin_utils import (build_context, compose, compose_text, submission_tree,
-                                                                    translate)
+from ansible_collections.spin.platform.plugins.plugin_utils import (bind_content, build_context, compose, compose_text,
+                                                                    submission_tree, translate)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
@@ -152,6 +152,8 @@ def check_submission(args, bases):
     violations = policy.evaluate(model, tenant, entry, pol, files=files, stack=stack, skip=("replica-quota",))
     builds = plan_builds(model, base, tenant, stack, (args.get("platform") or {}).get("registry"), pol, tree,
                          files["compose"], diagnostics, violations)
+    read_bind_store(model, base, pol, tree, diagnostics)
+    violations += store_violations(model, (args.get("platform") or {}).get("bind_store"), files["compose"])
     replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
                        else policy.stack_replicas({"services": {name: svc}})[name])
                 for name, svc in model["services"].items()}
@@ -194,6 +196,46 @@ def health_checks(model):
     """rancher-compose health checks of the services, which the edge's checks use."""
     return {name: svc["rancher_health_check"] for name, svc in model["services"].items()
             if svc.get("rancher_health_check")}
+
+
+def read_bind_store(model, submission_dir, pol, tree, diagnostics):
+    """Read every directory (or large file) the stack's relative bind mounts hand over, only the
+    tenant's own files and within the stack's limits: each ``model["bind_store"]`` entry gets its
+    ``manifest``, ``digest``, ``bytes`` and ``files``; a problem is an error at the bind mount that
+    named it."""
+    budget = bind_content.Budget(pol["bind_store_bytes"], pol["bind_store_files"])
+    for key, entry in sorted((model.get("bind_store") or {}).items()):
+        mount = entry["mounts"][0]
+        if entry["kind"] == "missing":
+            found = {"manifest": [], "digest": bind_content.digest([]), "bytes": 0, "files": 0}
+        else:
+            try:
+                found = bind_content.read(submission_dir, entry["source"], entry["kind"], budget, tree)
+            except SpinError as exc:
+                diagnostics.append(diag.error(mount["file"], mount["service"], mount["key"], exc.message))
+                continue
+        entry.update(found)
+
+
+def store_violations(model, root, compose_name):
+    """A tenant's own bind mount of the platform's bind store (or of a directory holding it): the store
+    holds every tenant's directories, and is the platform's to mount."""
+    root = root or bind_store.DEFAULT_ROOT
+    out = []
+    for name, svc in sorted(model["services"].items()):
+        for volume in svc["volumes"]:
+            source = volume.get("source") or ""
+            if volume["type"] != "bind" or not source.startswith("/"):
+                continue
+            path = policy.normalise_path(source)
+            if policy.path_inside(path, root) or policy.path_inside(root, path):
+                out.append(policy_settings.violation(
+                    "host-path", compose_name, name, "volumes",
+                    "bind mount of %s reaches the platform's bind store (%s), where the platform keeps every "
+                    "stack's bind-mounted directories" % (source, root),
+                    "bind a directory of your submission instead (./dir:%s), which the platform puts there for you"
+                    % volume["target"]))
+    return out
 
 
 def plan_builds(model, submission_dir, tenant, stack, registry, pol, tree, compose_name, diagnostics, violations):

@@ -71,7 +71,7 @@ def test_seed_example():
         "endpoints": [{"service": "seed_web", "compose_service": "web", "target": 80, "published": 80,
                        "protocol": "tcp", "hostname": "web.seed.nersc.localhost", "key": "x-spin.route",
                        "origin": "service 'web' automatic route"}],
-        "wait_for": {},
+        "wait_for": {}, "bind_store": None,
     }
 
 
