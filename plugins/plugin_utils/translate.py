@@ -509,6 +509,14 @@ def render_task_file(tasks, tenant, stack, inactive=None):
         header += "#   %s%s/%s -> %s:%s\n" % (endpoint.get("hostname") + ":" if endpoint.get("hostname") else "",
                                               endpoint["published"] or "(any)", endpoint["protocol"],
                                               endpoint["service"], endpoint["target"])
+    store = tasks.get("bind_store") or {}
+    if store.get("entries"):
+        header += ("# Bind store (relative bind mounts of directories): spin_stack syncs these from the submission "
+                   "before the services start;\n# this file mounts them and does not carry their files:\n")
+        for entry in store["entries"]:
+            header += "#   %s -> %s (%s, %d files, %d bytes, sha256 %s)\n" % (
+                entry["source"], entry["path"], "read-only" if entry["read_only"] else "read-write",
+                entry.get("files") or 0, entry.get("bytes") or 0, entry["digest"][:12])
     for name, profiles in sorted((inactive or {}).items()):
         header += "# Not deployed: service %s (profiles %s, none of them active)\n" % (name, ", ".join(profiles))
     return header + yaml.dump(entries, Dumper=_ReviewDumper, sort_keys=False, default_flow_style=False, width=120,
