@@ -166,6 +166,49 @@ def _http_port(svc, config):
     return exposed[0] if exposed else None
 
 
+def serves_http(svc, target, config):
+    """Does the service answer HTTP on its port ``target``? Its image's known HTTP port, or one of
+    ``http_ports`` (and never a database)."""
+    if is_database(svc.get("image"), config):
+        return False
+    return target == _http_port(svc, config) or target in config["http_ports"]
+
+
+def url(hostname, config):
+    port = config["route_port"]
+    return "http://%s%s/" % (hostname, "" if port == 80 else ":%d" % port)
+
+
+def http_port_routes(model, tenant, stack, config, edge_ports, shared_ports=(80, 443), file="docker-compose.yml"):
+    """A laptop's ``8080:80`` mostly means "let me open it in a browser": a published TCP port that the
+    edge does not publish (``edge_ports``) on a port where the service serves HTTP is served on the
+    service's own route instead, ``http://<service>.<stack>.<tenant>.<route_domain>/``, with a warning
+    that gives the URL (the port gets ``route``: the host name; the translator makes it a route on
+    ``route_port``; a second such port of the service gets ``<port>.<service>.<stack>...``). Raw TCP
+    ports stay as they are, for the edge's rules to refuse. -> warnings."""
+    warnings = []
+    for name, svc in (model.get("services") or {}).items():
+        own = host_name(name, stack, tenant, config["route_domain"])
+        taken = {own} if any(p.get("published") in shared_ports for p in svc.get("ports") or []) else set()
+        for index, port in enumerate(svc.get("ports") or []):
+            published = port.get("published")
+            if port.get("protocol") != "tcp" or published is None or published in edge_ports:
+                continue
+            if not serves_http(svc, port["target"], config):
+                continue
+            hostname = own if own not in taken else "%d.%s" % (port["target"], own)
+            if hostname in taken or not all(_LABEL.match(label) for label in hostname.split(".")):
+                continue
+            taken.add(hostname)
+            port["route"] = hostname
+            warnings.append(diag.warning(file, name, "ports[%d]" % index, "port %d is not one the edge publishes, so "
+                                         "the service's HTTP port %d is served at %s instead (its own host name on "
+                                         "the edge): open that; write '%d:%d' to say so"
+                                         % (published, port["target"], url(hostname, config), config["route_port"],
+                                            port["target"])))
+    return warnings
+
+
 def automatic_routes(model, tenant, stack, config, file="docker-compose.yml"):
     """{service: {"port": container port, "hostname": name}} of the services that get a route by
     themselves, and diagnostics (errors for what a tenant asked for and cannot have).

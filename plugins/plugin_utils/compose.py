@@ -43,7 +43,8 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import 
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_extends import _resolve
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (_check_cycles, _check_lb_rules,
                                                                                    _check_published, _check_references,
-                                                                                   _settle_conditions)
+                                                                                   _settle_conditions,
+                                                                                   _settle_volumes_from)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -187,6 +188,7 @@ class _Service:
         self.label_file_vars = {}
         self.labels = {}
         self.replicas_set = False
+        self.shm_size = None
 
     def error(self, key, message):
         self.st.error(self.file, self.name, key, message)
@@ -854,6 +856,21 @@ def _tmpfs_item(sp, key, text):
     return _volume_entry("tmpfs", None, _container_path(path), False, size, mode)
 
 
+def _k_shm_size(sp, value):
+    """shm_size: Swarm has no such setting, so /dev/shm becomes a tmpfs mount of that size (mode 1777,
+    as Docker makes /dev/shm)."""
+    sp.shm_size = _bytes(value)
+
+
+def _shm_mount(sp):
+    if sp.shm_size is None:
+        return
+    if any(v["target"].rstrip("/") == "/dev/shm" for v in sp.model["volumes"]):
+        sp.error("shm_size", "a mount on /dev/shm is given too: give shm_size or the mount, not both")
+        return
+    sp.model["volumes"].append(_volume_entry("tmpfs", None, "/dev/shm", False, sp.shm_size, 0o1777))
+
+
 def _k_tmpfs(sp, value):
     for i, text in enumerate(_str_list(value, allow_string=True)):
         key = "tmpfs[%d]" % i
@@ -1280,6 +1297,7 @@ SERVICE_KEYS = {
     "cgroup_parent": _carried_string("cgroup_parent"), "uts": _carried_string("uts"),
     "cgroup": _carried_string("cgroup"), "security_opt": _carried_list("security_opt"),
     "volumes_from": _carried_list("volumes_from"), "external_links": _carried_list("external_links"),
+    "shm_size": _k_shm_size,
     "device_cgroup_rules": _carried_list("device_cgroup_rules"),
 }
 
@@ -1303,7 +1321,6 @@ REFUSED_KEYS = {
     "post_start": "lifecycle hooks are not supported",
     "pre_stop": "lifecycle hooks are not supported",
     "runtime": "the platform chooses the container runtime",
-    "shm_size": "Swarm cannot set it; mount a tmpfs on /dev/shm instead (tmpfs: /dev/shm:size=256m)",
     "storage_opt": "Swarm cannot set storage options",
     "volume_driver": "declare the volume under the top-level volumes, with its driver",
 }
@@ -1370,6 +1387,7 @@ def _finish_service(sp):
         environment[name] = str(value)
     model["environment"] = environment
     model["labels"] = dict(sp.label_file_vars, **sp.labels)
+    _shm_mount(sp)
     if "build" in raw:
         if model["image"]:
             sp.warning("image", "'%s' does not name the built image: the platform tags what it builds "
@@ -1957,6 +1975,7 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
                            if any(m["service"] in model["services"] for m in entry["mounts"])}
     if any(DEFAULT_NETWORK in s["networks"] for s in model["services"].values()):
         model["networks"].setdefault(DEFAULT_NETWORK, _default_network())
+    _settle_volumes_from(st, compose_name, model)
     _check_references(st, compose_name, model, set(model["load_balancers"]))
     _settle_conditions(st, compose_name, model)
     _check_published(st, compose_name, model)

@@ -158,6 +158,10 @@ def check_submission(args, bases):
                        else policy.stack_replicas({"services": {name: svc}})[name])
                 for name, svc in model["services"].items()}
     platform = dict(args.get("platform") or {}, proxy_ports=policy_settings.port_numbers(pol["proxy_ports"]))
+    # an HTTP port the edge does not publish (a laptop's 8080:80) is served on the service's own route
+    diagnostics += stack_defaults.http_port_routes(model, tenant, stack, stack_defaults.settings(platform),
+                                                   set(lb_platform["port_set"]), platform["proxy_ports"],
+                                                   files["compose"])
     tasks = None
     # the edge's rules on the ports the files name, even when something else is wrong: every problem at once
     diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files, allowance.of(tenant, entry))

@@ -43,6 +43,7 @@ from ansible_collections.spin.platform.plugins.module_utils import (bind_store, 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.haproxy import HOST_PROTOCOLS
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180, "monitor_window": 5,
                      "pin_local_data": True, "bind_store": bind_store.DEFAULT_ROOT}
@@ -231,6 +232,13 @@ def _mount(volume, model, volume_names, store_paths=None):
     return mount
 
 
+def _host_published(svc):
+    """The ports a service publishes itself: UDP, which the edge does not forward, in host mode on the
+    node that runs each task (the stack claims them like the edge's ports)."""
+    return [{"published_port": port["published"], "target_port": port["target"], "protocol": port["protocol"],
+             "mode": "host"} for port in svc["ports"] if port["protocol"] in HOST_PROTOCOLS and port["published"]]
+
+
 def _store_bind(volume, store_paths):
     """A model volume, a bind-store entry as the bind of its directory (placement by data)."""
     return dict(volume, type="bind", source=store_paths[volume["source"]]) if volume["type"] == "store" else volume
@@ -329,7 +337,7 @@ def service_params(name, svc, ctx):
                       "aliases": list(dict.fromkeys([name] + cfg["aliases"] + extra_aliases))}
                      for net, cfg in svc["networks"].items()],
         "endpoint_mode": deploy["endpoint_mode"] or platform["endpoint_mode"],
-        "publish": [],
+        "publish": _host_published(svc),
         "mounts": [_mount(v, ctx["model"], ctx["volume_names"], ctx["store_paths"]) for v in svc["volumes"]],
         "healthcheck": _healthcheck(svc["healthcheck"]),
         "restart_policy": _restart_policy(svc["restart_policy"]),
@@ -363,10 +371,14 @@ def _endpoints(order, services, stack, tenant, config, platform, routes):
     out = []
     for name in order:
         hostname = stack_defaults.host_name(name, stack, tenant, config["route_domain"])
-        for port in services[name]["ports"]:
+        for index, port in enumerate(services[name]["ports"]):
             endpoint = {"service": "%s_%s" % (stack, name), "compose_service": name, "target": port["target"],
-                        "published": port["published"], "protocol": port["protocol"]}
-            if port["published"] in shared:
+                        "published": port["published"], "protocol": port["protocol"], "index": index}
+            if port.get("route"):
+                # an HTTP port outside the edge's list: served on the service's own route (stack_defaults)
+                endpoint.update(published=config["route_port"], hostname=port["route"], key="ports[%d]" % index,
+                                origin="service '%s' ports[%d]" % (name, index))
+            elif port["published"] in shared and port["protocol"] == "tcp":
                 endpoint["hostname"] = hostname
             out.append(endpoint)
         if name in routes:

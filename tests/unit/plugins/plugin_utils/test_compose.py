@@ -201,7 +201,7 @@ SUPPORTED = [
     ("userns_mode: host", "userns_mode", "host"),
     ("security_opt: [seccomp=unconfined]", "security_opt", ["seccomp=unconfined"]),
     ("cgroup_parent: /evil", "cgroup_parent", "/evil"),
-    ("volumes_from: [other]", "volumes_from", ["other"]),
+    ("volumes_from: ['container:other']", "volumes_from", ["container:other"]),
     ("uts: host", "uts", "host"),
     ("cgroup: host", "cgroup", "host"),
     ("device_cgroup_rules: ['a *:* rwm']", "device_cgroup_rules", ["a *:* rwm"]),

@@ -497,3 +497,78 @@ def test_the_review_file_of_a_global_service_is_valid_spin_service_input():
     for params in services:
         result = ArgumentSpecValidator(spin_service.argument_spec()).validate(params)
         assert result.error_messages == []
+
+
+# ---- issue 18: shm_size, UDP, volumes_from ------------------------------------------------------
+
+@pytest.mark.parametrize("body, mounts, expected", [
+    ("shm_size: 256m", [("tmpfs", None, "/dev/shm", 256 * 1024 ** 2, 0o1777)], []),
+    ("shm_size: '1gb'", [("tmpfs", None, "/dev/shm", 1024 ** 3, 0o1777)], []),
+    ("shm_size: 256m\n    tmpfs: ['/dev/shm:size=64m']", [("tmpfs", None, "/dev/shm", 64 * 1024 ** 2, None)],
+     ["docker-compose.yml: service 's': key 'shm_size': a mount on /dev/shm is given too: give shm_size or the mount, "
+      "not both"]),
+    ("shm_size: lots", [], ["docker-compose.yml: service 's': key 'shm_size': 'lots' is not a size (write it like "
+                            "512M or 2G)"]),
+])
+def test_shm_size_becomes_a_tmpfs_on_dev_shm(body, mounts, expected):
+    model, diagnostics = parse("services:\n  s:\n    image: postgres\n    %s\n" % body)
+    assert errors(diagnostics) == expected
+    assert [(v["type"], v["source"], v["target"], v["tmpfs_size"], v["tmpfs_mode"])
+            for v in model["services"]["s"]["volumes"]] == mounts
+
+
+def test_udp_ports_are_published_by_the_service_in_host_mode():
+    model, diagnostics = parse("services:\n  dns:\n    image: coredns/coredns\n    ports: ['8053:53/udp', '8053:53']\n")
+    assert errors(diagnostics) == []
+    tasks = translate.stack_to_tasks(model, "demo", "st")
+    dns = tasks["services"][0]
+    assert dns["publish"] == [{"published_port": 8053, "target_port": 53, "protocol": "udp", "mode": "host"}]
+    assert [(e["protocol"], e["published"]) for e in tasks["endpoints"]] == [("udp", 8053), ("tcp", 8053)]
+
+
+VOLUMES_FROM = """
+services:
+  php:
+    image: php:fpm
+    volumes: ['./app:/var/www/html', 'sessions:/var/lib/php/sessions', /var/cache/app, {type: tmpfs, target: /tmp}]
+  nginx:
+    image: nginx
+    volumes_from: ['php:ro']
+    volumes: ['./nginx.conf:/etc/nginx/nginx.conf:ro']
+  backup:
+    image: alpine
+    volumes_from: [php, 'container:legacy']
+volumes:
+  sessions: {}
+"""
+
+
+def test_volumes_from_a_service_of_the_stack_gives_the_same_mounts(tmp_path):
+    model, diagnostics = _submission(tmp_path, VOLUMES_FROM, {"app/index.php": "<?php", "nginx.conf": "events {}"})
+    assert errors(diagnostics) == []
+    shown = {name: [(v["type"], v["source"], v["target"], v["read_only"]) for v in svc["volumes"]]
+             for name, svc in model["services"].items()}
+    # the anonymous volume is now a named one both see (one copy), tmpfs stays the service's own
+    assert shown["php"] == [("store", "app", "/var/www/html", False), ("volume", "sessions", "/var/lib/php/sessions",
+                                                                         False),
+                            ("volume", "php-var-cache-app", "/var/cache/app", False), ("tmpfs", None, "/tmp", False)]
+    assert shown["nginx"] == [("store", "app", "/var/www/html", True),
+                              ("volume", "sessions", "/var/lib/php/sessions", True),
+                              ("volume", "php-var-cache-app", "/var/cache/app", True)]
+    assert shown["backup"] == shown["php"][:3]
+    assert "php-var-cache-app" in model["volumes"]
+    # the service starts after the one it takes the volumes of; a container outside the stack is the policy's
+    assert model["services"]["nginx"]["depends_on"] == ["php"]
+    assert model["services"]["backup"]["volumes_from"] == ["container:legacy"]
+    assert model["services"]["nginx"]["volumes_from"] == []
+    assert [m["service"] for m in model["bind_store"]["app"]["mounts"]] == ["php", "nginx", "backup"]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("ghost", "service 'ghost' does not exist"),
+    ("s", "a service cannot take its own volumes"),
+    ("php:rx", "'php:rx' is not a volumes_from entry: write a service name, 'service:ro' or 'service:rw'"),
+])
+def test_volumes_from_what_is_not_a_service_of_the_stack(entry, message):
+    _model, diagnostics = parse("services:\n  php: {image: php}\n  s:\n    image: x\n    volumes_from: ['%s']\n" % entry)
+    assert errors(diagnostics) == ["docker-compose.yml: service 's': key 'volumes_from[0]': " + message]
