@@ -509,17 +509,14 @@ def edge_routes(routes_doc):
 
 
 def _let_through(port, route, allowance, automatic=False):
-    """What would let a refused port through: the platform's list (and the tenant's allowance), or, for a
-    port that serves HTTP, the service's own route on the edge. (An automatic route is the platform's:
-    nothing of it is the tenant's to change.)"""
+    """What would let a refused port through: the platform's list, and the tenant's allowance where it
+    has one. (An HTTP port outside the list never gets here: stack_defaults.http_port_routes serves it on
+    the service's route; an automatic route is the platform's, nothing of it the tenant's to change.)"""
     if automatic:
         return ""
     whose = "" if not allowance or allowance.get("ports") is None else \
         " and to tenant '%s''s ports (spin_tenants.%s.ports)" % (allowance["tenant"], allowance["tenant"])
-    http = "; if it serves HTTP, drop the port and write x-spin: {route: %d}: the service is then served at its own " \
-           "host name on the edge" % route["target_port"] if route["protocol"] == "http" and \
-        route["origin"].startswith("service ") else ""
-    return "; infra staff let it through by adding %d to spin_lb_ports%s%s" % (port, whose, http)
+    return "; infra staff let it through by adding %d to spin_lb_ports%s" % (port, whose)
 
 
 def routes_digest(routes_doc):

@@ -37,6 +37,12 @@ DEFAULTS = {
                     "grafana/grafana": 3000, "gitea/gitea": 3000, "jupyter/*": 8888, "dpage/pgadmin4": 80},
     # an exposed port among these serves HTTP too
     "http_ports": [80, 8080],
+    # ports that speak something else than HTTP (SSH, mail, DNS, LDAP, brokers, databases, VNC, game servers):
+    # a published port outside the edge's list is served on the service's route unless it is one of these
+    "tcp_ports": [20, 21, 22, 23, 25, 53, 110, 111, 119, 143, 389, 445, 465, 514, 587, 636, 873, 989, 990, 993, 995,
+                  1433, 1521, 1883, 2049, 2181, 2375, 2376, 3306, 3389, 4222, 4369, 5222, 5432, 5671, 5672, 5900, 5901,
+                  6379, 6380, 7000, 7001, 7687, 8883, 9042, 9092, 9093, 9300, 11211, 25565, 26257, 27017, 27018,
+                  28015],
     # never routed, and given a root password when they name none (see ROOT_PASSWORDS)
     "database_images": ["mysql", "mariadb", "spin/mariadb", "*/mysql", "*/mariadb", "percona*", "postgres",
                         "*/postgres", "postgis/postgis", "timescale/timescaledb*", "mongo", "*/mongodb",
@@ -80,8 +86,9 @@ def settings(platform=None):
         problems.append("spin_platform.route_port must be a port number (the edge's HTTP port, 80)")
     if not isinstance(out["http_images"], dict) or not all(_port(v) for v in out["http_images"].values()):
         problems.append("spin_platform.http_images must map image patterns to ports, like {httpd: 80}")
-    if not isinstance(out["http_ports"], list) or not all(_port(v) for v in out["http_ports"]):
-        problems.append("spin_platform.http_ports must be a list of ports")
+    for key in ("http_ports", "tcp_ports"):
+        if not isinstance(out[key], list) or not all(_port(v) for v in out[key]):
+            problems.append("spin_platform.%s must be a list of ports" % key)
     if not isinstance(out["database_images"], list) or not all(isinstance(v, str) for v in out["database_images"]):
         problems.append("spin_platform.database_images must be a list of image patterns")
     if problems:
@@ -166,12 +173,10 @@ def _http_port(svc, config):
     return exposed[0] if exposed else None
 
 
-def serves_http(svc, target, config):
-    """Does the service answer HTTP on its port ``target``? Its image's known HTTP port, or one of
-    ``http_ports`` (and never a database)."""
-    if is_database(svc.get("image"), config):
-        return False
-    return target == _http_port(svc, config) or target in config["http_ports"]
+def published_http(svc, target, config):
+    """Is the service's published port ``target`` one a browser opens? Not a database's, and not one of
+    ``tcp_ports`` (SSH, mail, DNS, brokers, ...): a laptop's published port mostly is."""
+    return not is_database(svc.get("image"), config) and target not in config["tcp_ports"]
 
 
 def url(hostname, config):
@@ -194,7 +199,7 @@ def http_port_routes(model, tenant, stack, config, edge_ports, shared_ports=(80,
             published = port.get("published")
             if port.get("protocol") != "tcp" or published is None or published in edge_ports:
                 continue
-            if not serves_http(svc, port["target"], config):
+            if not published_http(svc, port["target"], config):
                 continue
             hostname = own if own not in taken else "%d.%s" % (port["target"], own)
             if hostname in taken or not all(_LABEL.match(label) for label in hostname.split(".")):
@@ -202,8 +207,9 @@ def http_port_routes(model, tenant, stack, config, edge_ports, shared_ports=(80,
             taken.add(hostname)
             port["route"] = hostname
             warnings.append(diag.warning(file, name, "ports[%d]" % index, "port %d is not one the edge publishes, so "
-                                         "the service's HTTP port %d is served at %s instead (its own host name on "
-                                         "the edge): open that; write '%d:%d' to say so"
+                                         "the service's port %d is served as HTTP at %s instead (its own host name on "
+                                         "the edge): open that; write '%d:%d' to say so (a port that does not speak "
+                                         "HTTP needs one the edge publishes: spin_lb_ports)"
                                          % (published, port["target"], url(hostname, config), config["route_port"],
                                             port["target"])))
     return warnings

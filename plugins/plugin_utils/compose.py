@@ -706,11 +706,12 @@ def _bind_file(sp, key, source, target, read_only):
     if found is None:
         return
     if found["kind"] == "missing":
-        sp.warning(key, "'%s' does not exist in the submission directory: the service gets an empty directory there "
-                   "(as Compose makes one on the host), in the stack's bind store, and what it writes there is kept "
-                   "across deploys%s" % (source, "" if read_only else "; for a database's data a named volume is "
-                                         "faster: write '%s:%s' and declare it under the top-level volumes"
-                                         % (_volume_name(source), target)))
+        if _store_key(sp.st, path) not in sp.st.bind_store:
+            sp.warning(key, "'%s' does not exist in the submission directory: the service gets an empty directory "
+                       "there (as Compose makes one on the host), in the stack's bind store, and what it writes there "
+                       "is kept across deploys%s" % (source, "" if read_only else "; data only this service uses is "
+                                                     "faster in a named volume: write '%s:%s' and declare it under the "
+                                                     "top-level volumes" % (_volume_name(source), target)))
         _bind_store(sp, key, path, target, read_only, "missing")
         return
     if found["kind"] == "dir":

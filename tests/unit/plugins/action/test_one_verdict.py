@@ -92,8 +92,7 @@ def test_a_load_balancer_rule_is_refused_by_all_three_before_the_manager(tmp_pat
     tenant_tree.hand_in(directory)
     expected = ["docker-compose.yml: service 'git': key 'ports[0]': port 2222 is not one the platform lets stacks "
                 "publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports); infra staff let it through "
-                "by adding 2222 to spin_lb_ports; if it serves HTTP, drop the port and write x-spin: {route: 22}: the "
-                "service is then served at its own host name on the edge"]
+                "by adding 2222 to spin_lb_ports"]
     for plugin in (spin_policy, spin_translate, spin_stack):
         result = run(plugin, root, directory, str(tmp_path / "tasks.yml"))
         assert result.get("failed") and verdict(result)[0] == expected, (plugin.__name__, result)
@@ -107,8 +106,9 @@ def test_an_http_port_outside_the_edges_list_is_served_on_the_route_by_all_three
         handle.write("services:\n  web:\n    image: httpd\n    ports: ['8080:80']\n")
     tenant_tree.hand_in(directory)
     warning = ("docker-compose.yml: service 'web': key 'ports[0]': warning: port 8080 is not one the edge publishes, "
-               "so the service's HTTP port 80 is served at http://web.st.demo.localhost/ instead (its own host name "
-               "on the edge): open that; write '80:80' to say so")
+               "so the service's port 80 is served as HTTP at http://web.st.demo.localhost/ instead (its own host "
+               "name on the edge): open that; write '80:80' to say so (a port that does not speak HTTP needs one the "
+               "edge publishes: spin_lb_ports)")
     for plugin in (spin_policy, spin_translate, spin_stack):
         result = run(plugin, root, directory, str(tmp_path / "tasks.yml"), check_mode=plugin is spin_stack)
         assert not result.get("failed") and verdict(result) == ([], [warning]), (plugin.__name__, result)

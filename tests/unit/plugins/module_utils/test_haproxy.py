@@ -200,8 +200,7 @@ def test_a_refused_port_says_what_would_let_it_through():
     assert err.value.diagnostics[0]["message"] == (
         "port 2222 is not one the platform lets stacks publish: use one of 80, 443, 8000-8001 (the platform variable "
         "lb_ports); infra staff let it through by adding 2222 to spin_lb_ports and to tenant 't''s ports "
-        "(spin_tenants.t.ports); if it serves HTTP, drop the port and write x-spin: {route: 22}: the service is then "
-        "served at its own host name on the edge")
+        "(spin_tenants.t.ports)")
 
 
 def test_stack_routes_reports_every_problem_at_once():

@@ -159,7 +159,9 @@ def _port(published, target, protocol="tcp"):
     (_ports("gitea/gitea", _port(2222, 22)), []),
     (_ports("coredns/coredns", _port(5353, 53, "udp")), []),
     (_ports("postgres", _port(5432, 5432)), []),
-    (_ports("node:20", _port(3001, 3001)), []),
+    # an unknown port is what a laptop opens in a browser; a known raw TCP one is not
+    (_ports("node:20", _port(3001, 3001)), [("web.st.demo.localhost", 3001)]),
+    (_ports("eclipse-mosquitto", _port(1883, 1883)), []),
 ])
 def test_http_ports_outside_the_edges_list_get_the_services_route(model, routes):
     warnings = stack_defaults.http_port_routes(model, "demo", "st", stack_defaults.settings({}), EDGE)
@@ -172,5 +174,6 @@ def test_the_warning_gives_the_url():
     warnings = stack_defaults.http_port_routes(model, "demo", "st", stack_defaults.settings({"route_port": 8000}), EDGE)
     assert [diag.format_diagnostic(w) for w in warnings] == [
         "docker-compose.yml: service 'web': key 'ports[0]': warning: port 8080 is not one the edge publishes, so the "
-        "service's HTTP port 80 is served at http://web.st.demo.localhost:8000/ instead (its own host name on the "
-        "edge): open that; write '8000:80' to say so"]
+        "service's port 80 is served as HTTP at http://web.st.demo.localhost:8000/ instead (its own host name on the "
+        "edge): open that; write '8000:80' to say so (a port that does not speak HTTP needs one the edge publishes: "
+        "spin_lb_ports)"]

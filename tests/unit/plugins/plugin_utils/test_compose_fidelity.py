@@ -431,8 +431,8 @@ def test_a_bind_of_a_path_that_is_not_there_warns_and_names_the_faster_way():
     assert warnings(diagnostics) == [
         "docker-compose.yml: service 'db': key 'volumes[0]': warning: './pgdata' does not exist in the submission "
         "directory: the service gets an empty directory there (as Compose makes one on the host), in the stack's bind "
-        "store, and what it writes there is kept across deploys; for a database's data a named volume is faster: "
-        "write 'pgdata:/var/lib/postgresql/data' and declare it under the top-level volumes"]
+        "store, and what it writes there is kept across deploys; data only this service uses is faster in a named "
+        "volume: write 'pgdata:/var/lib/postgresql/data' and declare it under the top-level volumes"]
 
 
 def test_one_directory_bound_by_two_services_is_one_entry_read_write_if_either_writes(tmp_path):
