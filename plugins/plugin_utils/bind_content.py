@@ -102,8 +102,8 @@ class _Reader(object):
                 for name in names:
                     rel = name if not reldir else reldir + "/" + name
                     if len(os.fsencode(rel)) > MAX_PATH_BYTES:
-                        raise SpinError("'%s...' is a path of %d bytes: shorten it" % (_join(self.source, rel)[:64],
-                                                                                        len(os.fsencode(rel))))
+                        shown = _join(self.source, rel)[:64]
+                        raise SpinError("'%s...' is a path of %d bytes: shorten it" % (shown, len(os.fsencode(rel))))
                     try:
                         self.entry(dir_fd, name, rel, subdirs)
                     except OSError as exc:

@@ -232,7 +232,8 @@ def store_violations(model, root, compose_name):
             if volume["type"] != "bind" or not source.startswith("/"):
                 continue
             path = policy.normalise_path(source)
-            if policy.path_inside(path, root) or policy.path_inside(root, path):
+            # inside the store, or a directory that holds it (both orders on purpose)
+            if policy.path_inside(path, root) or policy.path_inside(root, path):  # pylint: disable=arguments-out-of-order
                 out.append(policy_settings.violation(
                     "host-path", compose_name, name, "volumes",
                     "bind mount of %s reaches the platform's bind store (%s), where the platform keeps every "

@@ -145,8 +145,8 @@ def _typed(option, value):
             if len(set(value)) != len(value):
                 return _Problem("names a file twice: give each compose file once")
             return list(value)
-        return _Problem("must be a file name or a list of file names (merged in that order, as docker compose -f a -f b "
-                "merges them), not %s" % ("an empty list" if value == [] else type(value).__name__))
+        return _Problem("must be a file name or a list of file names (merged in that order, as docker compose -f a "
+                        "-f b merges them), not %s" % ("an empty list" if value == [] else type(value).__name__))
     if option == "variables":
         if not isinstance(value, dict):
             return _Problem("must be a mapping of NAME: value, not %s" % type(value).__name__)

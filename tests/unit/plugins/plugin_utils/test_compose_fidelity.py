@@ -549,8 +549,8 @@ def test_volumes_from_a_service_of_the_stack_gives_the_same_mounts(tmp_path):
     shown = {name: [(v["type"], v["source"], v["target"], v["read_only"]) for v in svc["volumes"]]
              for name, svc in model["services"].items()}
     # the anonymous volume is now a named one both see (one copy), tmpfs stays the service's own
-    assert shown["php"] == [("store", "app", "/var/www/html", False), ("volume", "sessions", "/var/lib/php/sessions",
-                                                                         False),
+    assert shown["php"] == [("store", "app", "/var/www/html", False),
+                            ("volume", "sessions", "/var/lib/php/sessions", False),
                             ("volume", "php-var-cache-app", "/var/cache/app", False), ("tmpfs", None, "/tmp", False)]
     assert shown["nginx"] == [("store", "app", "/var/www/html", True),
                               ("volume", "sessions", "/var/lib/php/sessions", True),

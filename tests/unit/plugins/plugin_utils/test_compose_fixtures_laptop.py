@@ -13,8 +13,8 @@ import base64
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import problem_messages
-from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.test_compose_fixtures import (judge, routes,
-                                                                                                      service)
+from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.test_compose_fixtures import (
+    judge, routes, service)
 
 BEFORE = ["override-add-adminer", "override-dev", "override-env-tag", "override-reset"]
 URL = ("port %d is not one the edge publishes, so the service's port %d is served as HTTP at http://%s/ instead (its "

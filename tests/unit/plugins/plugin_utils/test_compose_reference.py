@@ -26,7 +26,7 @@ FIELDS = ("environment", "labels", "ports", "volumes", "command", "entrypoint", 
 def _has_stack_config():
     if not shutil.which("docker"):
         return False
-    found = subprocess.run(["docker", "stack", "config", "--help"], capture_output=True, text=True)
+    found = subprocess.run(["docker", "stack", "config", "--help"], capture_output=True, text=True, check=False)
     return found.returncode == 0
 
 
@@ -94,7 +94,7 @@ def _cli(directory, names, variables):
         command += ["-c", name]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent"}
     env.update(variables)
-    done = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0:
         return None, done.stderr.strip()
     return yaml.safe_load(done.stdout), None
