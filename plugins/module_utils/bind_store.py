@@ -37,6 +37,7 @@ import shutil
 import stat
 import tarfile
 
+from . import placement
 from .errors import SpinError
 
 DEFAULT_ROOT = "/srv/spin/binds"
@@ -76,19 +77,27 @@ def describe(item):
     return "link to %s" % item[2]
 
 
-def shared_problem(root, filesystems, ready_nodes):
-    """Why a store on ``root`` cannot serve a swarm of ``ready_nodes`` nodes, or None: a store that lies
-    on no global file system (``spin_global_fs``) is one node's directory."""
+def shared_problem(root, filesystems, nodes):
+    """Why a store on ``root`` cannot serve the swarm's ``nodes`` (inspect output), or None: a store that
+    lies on no global file system (``spin_global_fs``) is one node's directory, which a swarm of
+    several cannot share; one on a file system that no ready node carries (label ``spin.fs.<name>``)
+    would leave every service that mounts it pending."""
     root = check_root(root)
-    for entry in (filesystems or {}).values():
-        mount = str((entry or {}).get("path") or "")
-        if mount and (root == mount or root.startswith(mount.rstrip("/") + "/")):
+    name = placement.filesystem_of(root, filesystems or {})
+    ready = [n for n in nodes or [] if (n.get("Status") or {}).get("State", "ready") == "ready"
+             and (n.get("Spec") or {}).get("Availability", "active") == "active"]
+    if name is None:
+        if len(ready) <= 1:
             return None
-    if ready_nodes <= 1:
-        return None
-    return ("the bind store %s lies on no global file system (spin_global_fs) and the swarm has %d nodes: a task on "
-            "another node would find nothing there. Platform staff: set spin_platform.bind_store to a directory of a "
-            "file system every node mounts (docs/compose-keys.md, Relative bind mounts)" % (root, ready_nodes))
+        return ("the bind store %s lies on no global file system (spin_global_fs) and the swarm has %d nodes: a task "
+                "on another node would find nothing there. Platform staff: set spin_platform.bind_store to a "
+                "directory of a file system every node mounts (docs/compose-keys.md, Relative bind mounts)"
+                % (root, len(ready)))
+    label = placement.fs_label(name)
+    if not any(((n.get("Spec") or {}).get("Labels") or {}).get(label) == "true" for n in ready):
+        return ("the bind store %s is on the global file system '%s', which no node carries now (no ready node has "
+                "the label %s=true). Platform staff: mount it with the role spin.platform.global_fs" % (root, name, label))
+    return None
 
 
 # ---- descriptors ------------------------------------------------------------------------------

@@ -502,8 +502,7 @@ def _run(module, client, action, stage):
         tasks = params["_tasks"]
         store = tasks.get("bind_store")
         if store:
-            ready = [n for n in client.nodes() or [] if (n.get("Status") or {}).get("State", "ready") == "ready"]
-            problem = bind_store.shared_problem(store["root"], params.get("global_fs"), len(ready))
+            problem = bind_store.shared_problem(store["root"], params.get("global_fs"), client.nodes())
             if problem:
                 raise SpinError("stack '%s': %s; nothing was changed" % (stack, problem))
         built = [b["image"] for b in (controller.get("builds") or {}).values()]

@@ -226,14 +226,25 @@ def test_a_removed_stack_keeps_its_read_write_data_unless_asked(tmp_path):
     assert kept == [] and not (root / "demo" / "st").exists()
 
 
+def _node(name, labels=None, state="ready"):
+    return {"ID": name, "Spec": {"Labels": labels or {}, "Availability": "active"}, "Status": {"State": state}}
+
+
+GLOBAL = {"spin": {"path": "/global/spin"}}
+
+
 @pytest.mark.parametrize("root, filesystems, nodes, problem", [
-    ("/srv/spin/binds", None, 1, False),
-    ("/srv/spin/binds", None, 3, True),
-    ("/global/spin/binds", {"spin": {"path": "/global/spin"}}, 3, False),
-    ("/global/spinner/binds", {"spin": {"path": "/global/spin"}}, 3, True),
+    ("/srv/spin/binds", None, [_node("a")], None),
+    ("/srv/spin/binds", None, [_node("a"), _node("b"), _node("c", state="down")],
+     "the bind store /srv/spin/binds lies on no global file system (spin_global_fs) and the swarm has 2 nodes"),
+    ("/global/spin/binds", GLOBAL, [_node("a", {"spin.fs.spin": "true"}), _node("b")], None),
+    ("/global/spin/binds", GLOBAL, [_node("a"), _node("b", {"spin.fs.spin": "true"}, state="down")],
+     "the bind store /global/spin/binds is on the global file system 'spin', which no node carries now"),
+    ("/global/spinner/binds", GLOBAL, [_node("a"), _node("b")], "lies on no global file system"),
 ])
-def test_a_store_on_one_nodes_disk_cannot_serve_several_nodes(root, filesystems, nodes, problem):
-    assert bool(bind_store.shared_problem(root, filesystems, nodes)) == problem
+def test_a_store_every_node_that_runs_a_task_cannot_see_is_refused(root, filesystems, nodes, problem):
+    found = bind_store.shared_problem(root, filesystems, nodes)
+    assert (found is None) if problem is None else problem in found, found
 
 
 @pytest.mark.parametrize("root", ["relative/path", "/", "/srv/../etc", None])
