@@ -334,11 +334,12 @@ class _Writer(object):
     """Writes one entry's files from the archive's members into ``top_fd`` (the entry's directory,
     or, for a file entry, the stack's directory with ``file_name``)."""
 
-    def __init__(self, entry, top_fd, uid, gid, file_name=None):
+    def __init__(self, entry, top_fd, uid, gid, file_name=None, only=None):
         self.entry = entry
         self.top_fd = top_fd
         self.uid, self.gid = uid, gid
         self.file_name = file_name
+        self.only = only      # the paths to write (a read-write directory: what differs); None: all
         self.wanted = {item[0]: list(item) for item in entry["manifest"]}
         self.written = set()
 
@@ -348,6 +349,10 @@ class _Writer(object):
         if item is None or item[1] != kind:
             raise SpinError("the bind store archive holds %s, which the verdict did not see: run the deploy again"
                             % _shown(rel, self.entry["key"]))
+        if self.only is not None and rel not in self.only:
+            # the same as in place: left alone (its owner too, which the service may have changed)
+            self.written.add(rel)
+            return
         if self.file_name is not None:
             parent, name = os.dup(self.top_fd), self.file_name
         else:
@@ -506,9 +511,12 @@ def _prepare(stack_fd, one, uid, gid):
         top = os.open(staging, _DIR, dir_fd=stack_fd)
         return _Writer(one.entry, top, uid, gid), staging
     if kind == "file":
-        return _Writer(one.entry, stack_fd, uid, gid, file_name=name), None
-    _replace_with_dir(stack_fd, name, (0o755, uid, gid))
-    return _Writer(one.entry, os.open(name, _DIR, dir_fd=stack_fd), uid, gid), None
+        return _Writer(one.entry, stack_fd, uid, gid, file_name=name, only=set(one.added + one.changed)), None
+    here = _lstat(name, stack_fd)
+    if here is None or not stat.S_ISDIR(here.st_mode):
+        # made once; later the service may own it (a database chowns its data directory): left as it is
+        _replace_with_dir(stack_fd, name, (0o755, uid, gid))
+    return _Writer(one.entry, os.open(name, _DIR, dir_fd=stack_fd), uid, gid, only=set(one.added + one.changed)), None
 
 
 def _finish(stack_fd, one, writer, staging):

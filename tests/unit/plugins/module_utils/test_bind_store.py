@@ -147,6 +147,26 @@ def test_a_read_write_directory_is_synced_in_place_and_keeps_what_the_service_wr
     assert [p.action for p in bind_store.plan(store)] == ["none"]
 
 
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a directory to another uid needs root")
+def test_a_read_write_directory_the_service_took_over_keeps_its_owner_and_mode(tmp_path):
+    """A database's entrypoint chowns its data directory (./data:/var/lib/postgresql/data) and wants 0700:
+    a later sync must not give it back to the tenant."""
+    root = tmp_path / "store"
+    store, _plans = deploy(tmp_path, root, {"data": {"PG_VERSION": b"16", "base": None, "base/1": b"x"}},
+                           read_only=False)
+    path = store["entries"][0]["path"]
+    for name in ("", "base", "base/1"):
+        os.chown(os.path.join(path, name), 999, 999)
+    os.chmod(path, 0o700)
+    store, _plans = deploy(tmp_path, root, {"data": {"PG_VERSION": b"17", "base": None, "base/1": b"x"}},
+                           read_only=False)
+    info = os.stat(path)
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (999, 0o700)
+    # only what differs is written: the unchanged file and directory keep the owner the service gave them
+    assert [os.stat(os.path.join(path, n)).st_uid for n in ("base", "base/1", "PG_VERSION")] == [999, 999, UID]
+    assert open(os.path.join(path, "PG_VERSION"), "rb").read() == b"17"
+
+
 def test_a_link_a_container_planted_is_replaced_never_written_through(tmp_path):
     """Security: a read-write directory is the tenant's containers' to change; the manager writes it as
     root. A link planted where the submission has a file (or a directory) must not lead the sync out of
