@@ -87,7 +87,10 @@ options:
         (V(dnsrr); V(vip) only where the kernel has IPVS).
       - "Automatic routes and generated passwords (C(docs/load-balancer.md)): C(auto_routes) (V(true)),
         C(route_domain) (V(localhost)), C(route_port) (V(80)), C(http_images), C(http_ports),
-        C(database_images)."
+        C(database_images); C(tcp_ports), the ports that speak something else than HTTP (a published port outside
+        the edge's list is served on the service's route unless it is one of them or a database's)."
+      - "C(bind_store) (V(/srv/spin/binds)): where relative bind mounts of directories are synced and mounted from;
+        on a cluster a directory of a global file system (C(spin_global_fs)) every node mounts (C(docs/compose-keys.md))."
       - C(registry) (C(host:port)) names the platform registry that M(spin.platform.spin_stack) pins images from.
       - C(tenant_constraints) (none) lists the placement constraints every tenant service gets before its own, the
         nodes the platform gives tenants (V(node.role==worker) on a cluster); the policy's rule C(placement) lets a
