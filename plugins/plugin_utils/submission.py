@@ -176,7 +176,11 @@ def check_submission(args, bases):
     diagnostics = diagnostics + sensitive.plain_password_warnings(model, files["compose"])
     facts = {"compose_path": compose_path, "files": files, "violations": violations, "diagnostics": diagnostics,
              "error_count": sum(1 for d in diagnostics if d["severity"] == "error"),
-             "replicas": replicas, "binds": policy_facts.bind_mounts(model), "input_digest": audit.digest_files(seen),
+             "replicas": replicas, "binds": policy_facts.bind_mounts(model),
+             # the directories the bind mounts hand over are input too: by their manifests' digests
+             "input_digest": audit.digest_files(dict(seen, **{
+                 "%s (bind store)" % e["source"]: e["digest"] for e in (model.get("bind_store") or {}).values()
+                 if e.get("digest")})),
              "inactive": model.get("inactive") or {}, "builds": builds}
     return model, facts, tasks
 

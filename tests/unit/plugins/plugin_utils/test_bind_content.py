@@ -125,3 +125,17 @@ def test_a_link_out_of_the_submission_is_kept_as_a_link_and_never_read(tmp_path)
     directory, tree = tree_with(tmp_path, {"app/passwd": ("link", "/etc/passwd")})
     found = bind_content.read(directory, "./app", "dir", budget(), tree)
     assert found["manifest"] == [["passwd", "l", "/etc/passwd"]] and found["bytes"] == 0
+
+
+def test_the_audit_digest_names_the_directories_a_stack_hands_over(tmp_path):
+    """A record names exactly the input it judged: a changed file of a bound directory is a new digest."""
+    from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission
+    directory, _tree = tree_with(tmp_path, {"docker-compose.yml": b"services:\n  web:\n    image: httpd\n"
+                                            b"    volumes: ['./site:/var/www/html:ro']\n",
+                                            "site/index.html": b"one"})
+    args = {"tenant": "demo", "stack": "st", "compose_file": os.path.join(directory, "docker-compose.yml"),
+            "submission_roots": [os.path.dirname(os.path.dirname(directory))], "tenants": tenant_tree.registry()}
+    first = check_submission(dict(args), [directory])[1]["input_digest"]
+    with open(os.path.join(directory, "site", "index.html"), "wb") as out:
+        out.write(b"two")
+    assert check_submission(dict(args), [directory])[1]["input_digest"] != first
