@@ -73,6 +73,11 @@ def _write(stack, page=PAGE):
         path.write_text(text)
 
 
+def _said(result):
+    """A playbook's output as one line of words (warnings and messages wrap)."""
+    return " ".join(result.output.replace("\\n", "\n").split())
+
+
 def _curl(url, tries=30):
     for dummy in range(tries):
         out = subprocess.run(["curl", "-s", "--max-time", "3", url], stdout=subprocess.PIPE, text=True, check=False)
@@ -97,7 +102,7 @@ def test_a_laptops_stack_runs_unchanged_and_its_directories_follow_the_submissio
     url = "http://web.%s.demo.localhost/" % stack.stack
     # the laptop's 8080:80: served at the service's own route, and the deploy says where
     assert "port 8080 is not one the edge publishes, so the service's port 80 is served as HTTP at %s" % url \
-        in first.output.replace("\\n", "\n")
+        in _said(first)
     assert _curl(url) == PAGE
 
     # the read-only directory: a version by content, the tenant's files; the read-write ones in place
@@ -145,7 +150,7 @@ def test_a_laptops_stack_runs_unchanged_and_its_directories_follow_the_submissio
     versions = stack.versions()
     (stack.dir / "site" / "index.html").write_text("<h1>changed</h1>\n")
     checked = stack.deploy("--check", "--diff")
-    said = checked.output.replace("\\n", "\n")
+    said = _said(checked)
     assert re.search(r"site/index\.html\W+file, 17 bytes, mode 0\d{3}, sha256 [0-9a-f]{12}", said), said[-4000:]
     assert stack.versions() == versions and _store_dirs(stack) == sorted(site + ["data", "conf", ".spin"])
 
@@ -195,7 +200,7 @@ def test_the_stacks_limits_are_named_and_nothing_is_created(tmp_path, docker_cli
         refused = t.deploy(check=False)
         assert refused.rc != 0
         assert ("service 'web': key 'volumes[0]': './site/css/site.css' takes the stack's bind mounts over 2 files, "
-                "the platform's limit (spin_policy.bind_store_files)") in refused.output.replace("\\n", "\n")
+                "the platform's limit (spin_policy.bind_store_files)") in _said(refused)
         assert t.objects()["services"] == [] and not os.path.exists(os.path.join(STORE, "demo", t.stack))
     finally:
         t.remove(check=False)
