@@ -167,10 +167,13 @@ def _read(base, source, kind, budget, tree, tar=None, prefix=""):
         raise SpinError("'%s' is outside the submission directory: keep it inside" % source)
     owner = None
     if tree is not None:
-        if kind == "dir":
-            tree.check_dir(path)
-        else:
-            tree.check_file(path)
+        try:
+            if kind == "dir":
+                tree.check_dir(path)
+            else:
+                tree.check_file(path)
+        except OSError as exc:
+            raise SpinError("'%s': %s" % (source, why(exc))) from None
 
         def owner(rel, st):
             tree.check_stat(os.path.join(path, rel), st)
@@ -207,6 +210,8 @@ def pack(base, entries, out, tree=None):
     budget = Budget(float("inf"), float("inf"))
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for entry in entries:
+            if entry["kind"] == "missing":
+                continue  # an empty directory the manager makes: nothing to hand over
             prefix = entry["key"] + "/"
             if entry["kind"] == "dir":
                 tar.addfile(_info(entry["key"], None, tarfile.DIRTYPE))

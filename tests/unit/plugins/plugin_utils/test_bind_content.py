@@ -139,3 +139,17 @@ def test_the_audit_digest_names_the_directories_a_stack_hands_over(tmp_path):
     with open(os.path.join(directory, "site", "index.html"), "wb") as out:
         out.write(b"two")
     assert check_submission(dict(args), [directory])[1]["input_digest"] != first
+
+
+def test_a_path_the_submission_does_not_have_packs_nothing_and_a_vanished_one_is_named(tmp_path):
+    directory, tree = tree_with(tmp_path, {"conf/a.yml": b"a: 1"})
+    found = bind_content.read(directory, "./conf", "dir", budget(), tree)
+    entries = [{"key": "data", "source": "./data", "kind": "missing", "digest": bind_content.digest([])},
+               {"key": "conf", "source": "./conf", "kind": "dir", "digest": found["digest"]}]
+    with tarfile.open(fileobj=io.BytesIO(bind_content.packed_bytes(directory, entries, tree))) as tar:
+        assert tar.getnames() == ["conf", "conf/a.yml"]
+    # the directory went away between the verdict and the deploy: named, never a traceback
+    os.rename(os.path.join(directory, "conf"), os.path.join(directory, "gone"))
+    with pytest.raises(SpinError) as info:
+        bind_content.packed_bytes(directory, entries[1:], tree)
+    assert "conf" in info.value.message and "No such file or directory" in info.value.message
