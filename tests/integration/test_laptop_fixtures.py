@@ -18,6 +18,10 @@ from stacklib import Tenant, hand_in, write_inventory
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "unit", "fixtures", "compose")
 STORE = "/srv/spin/c18-binds"
+# a tenant of the test's own (its replica quota is not shared with other tests' stacks)
+TENANT, UID = "c18t", 18018
+PLATFORM = {"spin_platform": {"bind_store": STORE},
+            "spin_tenants": {TENANT: {"uid": UID, "gid": UID, "quota": {"replicas": 40}}}}
 DATABASES = re.compile(r"postgres|mariadb|mysql|mongo|redis")
 
 
@@ -40,12 +44,13 @@ def _local_images(directory):
 
 @pytest.fixture
 def laptop(tmp_path, docker_client):
-    inventory = write_inventory(tmp_path, spin_platform={"bind_store": STORE})
+    inventory = write_inventory(tmp_path, **PLATFORM)
     made = []
 
     def submit(name):
         stack = "c18-" + uuid.uuid4().hex[:6]
-        t = Tenant(tmp_path, docker_client, functools.partial(run_playbook, inventory=inventory), stack)
+        t = Tenant(tmp_path, docker_client, functools.partial(run_playbook, inventory=inventory), stack,
+                   tenant=TENANT, uid=UID, gid=UID)
         shutil.rmtree(str(t.dir))
         shutil.copytree(os.path.join(FIXTURES, name), str(t.dir))
         os.chown(str(t.dir), t.uid, t.gid)
@@ -58,7 +63,7 @@ def laptop(tmp_path, docker_client):
     for t in made:
         t.remove("-e", "spin_remove_volumes=true", check=False)
         t.discard()
-        shutil.rmtree(os.path.join(STORE, "demo", t.stack), ignore_errors=True)
+        shutil.rmtree(os.path.join(STORE, TENANT, t.stack), ignore_errors=True)
 
 
 def _deploy(t):
@@ -89,13 +94,13 @@ def _all_running(t):
     # the override file beside the compose file: its port (on the route), its source bind, its variable
     ("override-dev", lambda t: (
         "DEBUG=1" in _in(t, "web", "env") and "VERSION = '1.4'" in _in(t, "web", "cat /srv/portal/src/portal/__init__.py")
-        and _curl("http://web.%s.demo.localhost/" % t.stack) is not None)),
+        and _curl("http://web.%s.c18t.localhost/" % t.stack) is not None)),
     # include: db/compose.yaml with its own .env and its ./init directory, read-only
     ("include-db", lambda t: "CREATE TABLE runs" in _in(t, "db", "cat /docker-entrypoint-initdb.d/01-schema.sql")),
     # volumes_from php: nginx serves php's ./app directory from the bind store, through the edge
-    ("volumes-from-fpm", lambda t: _curl("http://nginx.%s.demo.localhost/index.php" % t.stack) == "<?php phpinfo();\n"),
+    ("volumes-from-fpm", lambda t: _curl("http://nginx.%s.c18t.localhost/index.php" % t.stack) == "<?php phpinfo();\n"),
     # ./src bound read-write into the web root
-    ("php-apache-src", lambda t: (_curl("http://web.%s.demo.localhost/css/style.css" % t.stack)
+    ("php-apache-src", lambda t: (_curl("http://web.%s.c18t.localhost/css/style.css" % t.stack)
                                   == "body { font-family: sans-serif; }\n")),
     # a 745 KiB log sample, too large for a config, in the bind store as a file
     ("log-sample", lambda t: _in(t, "report", "wc -c < /data/access.log").strip() == str(
