@@ -25,8 +25,9 @@ PLATFORM = {"spin_platform": {"bind_store": STORE},
 DATABASES = re.compile(r"postgres|mariadb|mysql|mongo|redis")
 
 
-def _local_images(directory):
-    """Every compose file of the copied submission with its images swapped for this machine's."""
+def _local_images(directory, database="mariadb"):
+    """Every compose file of the copied submission with its images swapped for this machine's
+    (``database``: what stands in for a database's image)."""
     for base, dummy, names in os.walk(directory):
         for name in names:
             if not name.endswith((".yml", ".yaml")) or name == "vars.yml":
@@ -36,7 +37,7 @@ def _local_images(directory):
             if "services:" not in text:
                 continue
             text = re.sub(r"(?m)^(\s+image:\s*)(\S.*)$",
-                          lambda m: m.group(1) + ("mariadb" if DATABASES.search(m.group(2)) else "httpd"), text)
+                          lambda m: m.group(1) + (database if DATABASES.search(m.group(2)) else "httpd"), text)
             text = re.sub(r"(?m)^\s+command:\s*[^\[\n].*\n", "", text)
             with open(path, "w") as handle:
                 handle.write(text)
@@ -47,7 +48,7 @@ def laptop(tmp_path, docker_client):
     inventory = write_inventory(tmp_path, **PLATFORM)
     made = []
 
-    def submit(name):
+    def submit(name, database="mariadb"):
         stack = "c18-" + uuid.uuid4().hex[:6]
         t = Tenant(tmp_path, docker_client, functools.partial(run_playbook, inventory=inventory), stack,
                    tenant=TENANT, uid=UID, gid=UID)
@@ -55,13 +56,15 @@ def laptop(tmp_path, docker_client):
         shutil.copytree(os.path.join(FIXTURES, name), str(t.dir))
         os.chown(str(t.dir), t.uid, t.gid)
         os.chmod(str(t.dir), 0o750)
-        _local_images(str(t.dir))
+        _local_images(str(t.dir), database)
         made.append(t)
         return t
 
     yield submit
     for t in made:
-        t.remove("-e", "spin_remove_volumes=true", check=False)
+        hand_in(t.dir, t.uid, t.gid)
+        t.playbook("playbooks/remove.yml", "-e", "spin_submission=%s" % t.dir, "-e", "spin_remove_volumes=true",
+                   check=False)
         t.discard()
         shutil.rmtree(os.path.join(STORE, TENANT, t.stack), ignore_errors=True)
 
@@ -95,7 +98,8 @@ def _all_running(t):
     ("override-dev", lambda t: (
         "DEBUG=1" in _in(t, "web", "env") and "VERSION = '1.4'" in _in(t, "web", "cat /srv/portal/src/portal/__init__.py")
         and _curl("http://web.%s.c18t.localhost/" % t.stack) is not None)),
-    # include: db/compose.yaml with its own .env and its ./init directory, read-only
+    # include: db/compose.yaml with its own .env and its ./init directory, read-only (httpd stands in for its
+    # postgres: the MariaDB stand-in would run the PostgreSQL schema in it)
     ("include-db", lambda t: "CREATE TABLE runs" in _in(t, "db", "cat /docker-entrypoint-initdb.d/01-schema.sql")),
     # volumes_from php: nginx serves php's ./app directory from the bind store, through the edge
     ("volumes-from-fpm", lambda t: _curl("http://nginx.%s.c18t.localhost/index.php" % t.stack) == "<?php phpinfo();\n"),
@@ -107,7 +111,7 @@ def _all_running(t):
         os.path.getsize(os.path.join(FIXTURES, "log-sample", "samples", "access.log")))),
 ])
 def test_a_sample_of_the_laptop_fixtures_runs(laptop, name, check):
-    t = laptop(name)
+    t = laptop(name, "httpd" if name == "include-db" else "mariadb")
     _deploy(t)
     _all_running(t)
     assert check(t)
