@@ -21,31 +21,23 @@ any other bind of it; on a one-node platform a local directory), and the service
 
 What the last deploy put there is recorded in ``<store>/<tenant>/<stack>/.spin/<key>.json``, out of
 every container's reach. The store is written as root and is partly writable by tenants' containers
-(a read-write directory), so nothing here follows a link below the store's root: every path is
-opened one component at a time from a directory descriptor with ``O_NOFOLLOW``, a file is written
-under a temporary name and renamed over whatever was there (a link is replaced, never written
-through), and directories are removed with ``shutil.rmtree``'s descriptor-based walk.
+(a read-write directory), so nothing follows a link below the store's root: ``bind_store_files.py``
+holds the file operations (descriptors, ``O_NOFOLLOW``, rename over, descriptor-based removal).
 """
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import os
 import re
-import shutil
 import stat
-import tarfile
 
+from . import bind_store_files as files
 from . import placement
 from .errors import SpinError
 
 DEFAULT_ROOT = "/srv/spin/binds"
-STATE_DIR = ".spin"
+STATE_DIR = files.STATE_DIR
 _VERSION = re.compile(r"^(?P<key>.+)@(?P<digest>[0-9a-f]{12})$")
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-_WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 # ---- names (pure: the translator uses them too) ---------------------------------------------
@@ -100,118 +92,6 @@ def shared_problem(root, filesystems, nodes):
     return None
 
 
-# ---- descriptors ------------------------------------------------------------------------------
-
-def _open_dir(path, create=False):
-    """Open the directory ``path`` (the store's root and what is below it is the platform's: created
-    0755 root when missing)."""
-    try:
-        return os.open(path, _DIR)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT or not create:
-            raise SpinError("the bind store %s cannot be opened: %s" % (path, exc.strerror))
-    os.makedirs(path, 0o755, exist_ok=True)
-    return os.open(path, _DIR)
-
-
-def _lstat(name, dir_fd):
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return None
-        raise
-
-
-def _walk_to(top_fd, rel, create=None):
-    """-> (descriptor of ``rel``'s parent, its last name), opened without following links; None when a
-    parent is missing or no directory (``create``: (mode, uid, gid) makes what is missing, and replaces
-    a link or file where a directory belongs)."""
-    parts = [p for p in rel.split("/") if p]
-    fd = os.dup(top_fd)
-    try:
-        for part in parts[:-1]:
-            try:
-                following = os.open(part, _DIR, dir_fd=fd)
-            except OSError as exc:
-                if create is None or exc.errno not in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
-                    os.close(fd)
-                    return None
-                _replace_with_dir(fd, part, create)
-                following = os.open(part, _DIR, dir_fd=fd)
-            os.close(fd)
-            fd = following
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, parts[-1] if parts else None
-
-
-def _remove(dir_fd, name):
-    """Remove whatever ``name`` is (a directory with everything in it), following no link."""
-    info = _lstat(name, dir_fd)
-    if info is None:
-        return
-    if stat.S_ISDIR(info.st_mode):
-        shutil.rmtree(name, dir_fd=dir_fd)
-    else:
-        os.unlink(name, dir_fd=dir_fd)
-
-
-def _replace_with_dir(dir_fd, name, create):
-    mode, uid, gid = create
-    info = _lstat(name, dir_fd)
-    if info is not None and not stat.S_ISDIR(info.st_mode):
-        _remove(dir_fd, name)
-    if info is None or not stat.S_ISDIR(info.st_mode):
-        os.mkdir(name, 0o700, dir_fd=dir_fd)
-    fd = os.open(name, _DIR, dir_fd=dir_fd)
-    try:
-        _own(fd, uid, gid)
-        os.fchmod(fd, mode)
-    finally:
-        os.close(fd)
-
-
-def _own(fd, uid, gid):
-    if os.geteuid() == 0 and uid is not None:
-        os.fchown(fd, uid, -1 if gid is None else gid)
-
-
-def _actual(top_fd, rel, expected):
-    """The manifest entry of what is at ``rel`` now (None: nothing, or not reachable without a link)."""
-    found = _walk_to(top_fd, rel) if rel else (os.dup(top_fd), None)
-    if found is None:
-        return None
-    parent, name = found
-    try:
-        if name is None:
-            info = os.fstat(parent)
-            return [rel, "d", stat.S_IMODE(info.st_mode)] if stat.S_ISDIR(info.st_mode) else None
-        info = _lstat(name, parent)
-        if info is None:
-            return None
-        if stat.S_ISLNK(info.st_mode):
-            return [rel, "l", os.readlink(name, dir_fd=parent)]
-        if stat.S_ISDIR(info.st_mode):
-            return [rel, "d", stat.S_IMODE(info.st_mode)]
-        if not stat.S_ISREG(info.st_mode):
-            return [rel, "?"]
-        if expected is None or expected[1] != "f" or expected[3] != info.st_size:
-            return [rel, "f", stat.S_IMODE(info.st_mode), info.st_size, ""]
-        fd = os.open(name, _READ, dir_fd=parent)
-        try:
-            sha = hashlib.sha256()
-            with os.fdopen(os.dup(fd), "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 16), b""):
-                    sha.update(chunk)
-            return [rel, "f", stat.S_IMODE(os.fstat(fd).st_mode), info.st_size, sha.hexdigest()]
-        finally:
-            os.close(fd)
-    finally:
-        os.close(parent)
-
-
 # ---- plan -------------------------------------------------------------------------------------
 
 class EntryPlan(object):
@@ -235,7 +115,7 @@ class EntryPlan(object):
 
 def _state(stack_fd, key):
     try:
-        fd = os.open(os.path.join(STATE_DIR, key + ".json"), _READ, dir_fd=stack_fd)
+        fd = os.open(os.path.join(STATE_DIR, key + ".json"), files.READ, dir_fd=stack_fd)
     except OSError:
         return None
     try:
@@ -247,17 +127,13 @@ def _state(stack_fd, key):
         os.close(fd)
 
 
-def _shown(rel, key):
-    return "%s/%s" % (key, rel) if rel else key
-
-
 def _compare(plan, manifest, actual_of):
     """Fill ``plan``'s added/changed and before/after from what is there (``actual_of(item)``)."""
     for item in manifest:
         actual = actual_of(item)
         if actual == item:
             continue
-        name = _shown(item[0], plan.key)
+        name = files.shown(item[0], plan.key)
         (plan.added if actual is None else plan.changed).append(item[0])
         if actual is not None:
             plan.before[name] = describe(actual) if actual[1] in "fdl" else "not a file, directory or link"
@@ -270,7 +146,7 @@ def plan(store):
     root, tenant, stack = store["root"], store["tenant"], store["stack"]
     base = stack_dir(root, tenant, stack)
     try:
-        stack_fd = os.open(base, _DIR)
+        stack_fd = os.open(base, files.DIR)
     except OSError:
         stack_fd = None
     plans = []
@@ -282,19 +158,19 @@ def plan(store):
             plans.append(one)
             manifest = [list(item) for item in entry["manifest"]]
             name = os.path.basename(path)
-            here = _lstat(name, stack_fd) if stack_fd is not None else None
+            here = files.lstat(name, stack_fd) if stack_fd is not None else None
             old = {item[0]: item for item in (previous or {}).get("manifest") or []}
             if entry["read_only"]:
                 if here is not None and (previous or {}).get("digest") == entry["digest"]:
                     continue
                 _compare(one, manifest, lambda item: old.get(item[0]))
             elif here is not None and stat.S_ISDIR(here.st_mode) == (entry["kind"] != "file"):
-                top = os.open(name, _DIR, dir_fd=stack_fd) if entry["kind"] != "file" else os.dup(stack_fd)
+                top = os.open(name, files.DIR, dir_fd=stack_fd) if entry["kind"] != "file" else os.dup(stack_fd)
                 try:
                     if entry["kind"] == "file":
                         _compare(one, manifest, lambda item: _file_actual(top, name, item))
                     else:
-                        _compare(one, manifest, lambda item: _actual(top, item[0], item))
+                        _compare(one, manifest, lambda item: files.actual(top, item[0], item))
                 finally:
                     os.close(top)
             else:
@@ -302,7 +178,7 @@ def plan(store):
             new = {item[0] for item in manifest}
             one.removed = sorted(rel for rel in old if rel not in new)
             for rel in one.removed:
-                one.before[_shown(rel, one.key)] = describe(old[rel])
+                one.before[files.shown(rel, one.key)] = describe(old[rel])
             if here is None or one.added or one.changed or one.removed:
                 one.action = "create" if here is None else "update"
     finally:
@@ -313,7 +189,7 @@ def plan(store):
 
 def _file_actual(stack_fd, name, item):
     """What is at the file entry ``name`` now, as its manifest entry (path "")."""
-    found = _actual(stack_fd, name, [name] + list(item[1:]))
+    found = files.actual(stack_fd, name, [name] + list(item[1:]))
     return [item[0]] + found[1:] if found else None
 
 
@@ -330,126 +206,15 @@ def diff(plans):
 
 # ---- apply ------------------------------------------------------------------------------------
 
-class _Writer(object):
-    """Writes one entry's files from the archive's members into ``top_fd`` (the entry's directory,
-    or, for a file entry, the stack's directory with ``file_name``)."""
-
-    def __init__(self, entry, top_fd, uid, gid, file_name=None, only=None):
-        self.entry = entry
-        self.top_fd = top_fd
-        self.uid, self.gid = uid, gid
-        self.file_name = file_name
-        self.only = only      # the paths to write (a read-write directory: what differs); None: all
-        self.wanted = {item[0]: list(item) for item in entry["manifest"]}
-        self.written = set()
-
-    def member(self, rel, member, data):
-        item = self.wanted.get(rel)
-        kind = {True: "d"}.get(member.isdir()) or ("l" if member.issym() else "f" if member.isfile() else "?")
-        if item is None or item[1] != kind:
-            raise SpinError("the bind store archive holds %s, which the verdict did not see: run the deploy again"
-                            % _shown(rel, self.entry["key"]))
-        if self.only is not None and rel not in self.only:
-            # the same as in place: left alone (its owner too, which the service may have changed)
-            self.written.add(rel)
-            return
-        if self.file_name is not None:
-            parent, name = os.dup(self.top_fd), self.file_name
-        else:
-            parent, name = _walk_to(self.top_fd, rel, create=(0o755, self.uid, self.gid))
-        try:
-            if kind == "d":
-                _replace_with_dir(parent, name, (item[2], self.uid, self.gid))
-            elif kind == "l":
-                self._link(parent, name, item[2])
-            else:
-                self._file(parent, name, item, data)
-        finally:
-            os.close(parent)
-        self.written.add(rel)
-
-    def _temporary(self, parent, name):
-        return ".spin-%s-%d" % (hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8], os.getpid())
-
-    def _link(self, parent, name, target):
-        tmp = self._temporary(parent, name)
-        _remove(parent, tmp)
-        os.symlink(target, tmp, dir_fd=parent)
-        if os.geteuid() == 0 and self.uid is not None:
-            os.chown(tmp, self.uid, -1 if self.gid is None else self.gid, dir_fd=parent, follow_symlinks=False)
-        self._into_place(parent, tmp, name)
-
-    def _file(self, parent, name, item, data):
-        tmp = self._temporary(parent, name)
-        _remove(parent, tmp)
-        fd = os.open(tmp, _WRITE, 0o600, dir_fd=parent)
-        sha, size = hashlib.sha256(), 0
-        try:
-            with os.fdopen(os.dup(fd), "wb") as out:
-                for chunk in iter(lambda: data.read(1 << 16), b""):
-                    sha.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-            if (size, sha.hexdigest()) != (item[3], item[4]):
-                raise SpinError("%s in the bind store archive is not the file the verdict saw: run the deploy again"
-                                % _shown(item[0], self.entry["key"]))
-            _own(fd, self.uid, self.gid)
-            os.fchmod(fd, item[2])
-        except BaseException:
-            os.close(fd)
-            _remove(parent, tmp)
-            raise
-        os.close(fd)
-        self._into_place(parent, tmp, name)
-
-    @staticmethod
-    def _into_place(parent, tmp, name):
-        """Rename over what is there: a file or link is replaced as a name, never written through."""
-        info = _lstat(name, parent)
-        if info is not None and stat.S_ISDIR(info.st_mode):
-            _remove(parent, name)
-        os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
-
-    def missing(self):
-        return sorted(rel for rel in self.wanted if rel not in self.written)
-
-
-def _write_state(stack_fd, entry, path):
-    try:
-        os.mkdir(STATE_DIR, 0o700, dir_fd=stack_fd)
-    except FileExistsError:
-        pass
-    state_fd = os.open(STATE_DIR, _DIR, dir_fd=stack_fd)
-    try:
-        tmp = entry["key"] + ".json.tmp"
-        _remove(state_fd, tmp)
-        fd = os.open(tmp, _WRITE, 0o600, dir_fd=state_fd)
-        with os.fdopen(fd, "w") as out:
-            json.dump({"digest": entry["digest"], "path": path, "read_only": entry["read_only"],
-                       "manifest": entry["manifest"]}, out, sort_keys=True)
-        os.rename(tmp, entry["key"] + ".json", src_dir_fd=state_fd, dst_dir_fd=state_fd)
-    finally:
-        os.close(state_fd)
-
-
-def _members(archive):
-    """(key, rel, member, file object) of each member of the controller's archive."""
-    with tarfile.open(archive, mode="r|") as tar:
-        for member in tar:
-            key, _sep, rel = member.name.partition("/")
-            data = tar.extractfile(member) if member.isfile() else None
-            yield key, rel, member, data
-
-
 def apply(plans, store, archive, uid=None, gid=None):
     """Carry the plans out: the entries that differ, from ``archive`` (the controller's ``bind_content``
     archive, whose every file is checked against the manifest); the state of each written. -> notes."""
     todo = {p.key: p for p in plans if p.action != "none"}
     if not todo:
         return []
-    root_fd = _open_dir(check_root(store["root"]), create=True)
+    root_fd = files.open_dir(check_root(store["root"]), create=True)
     try:
-        stack_fd = _stack_fd(root_fd, store["tenant"], store["stack"])
+        stack_fd = files.stack_fd_of(root_fd, store["tenant"], store["stack"])
     finally:
         os.close(root_fd)
     notes = []
@@ -457,7 +222,7 @@ def apply(plans, store, archive, uid=None, gid=None):
         writers = {}
         for key, one in todo.items():
             writers[key] = _prepare(stack_fd, one, uid, gid)
-        for key, rel, member, data in _members(archive) if archive else ():
+        for key, rel, member, data in files.members(archive) if archive else ():
             if key not in writers:
                 continue
             if not rel and one_kind(todo[key]) == "dir":
@@ -468,9 +233,9 @@ def apply(plans, store, archive, uid=None, gid=None):
             missing = writer.missing()
             if missing:
                 raise SpinError("the bind store archive lacks %s: run the deploy again"
-                                % ", ".join(_shown(rel, key) for rel in missing[:5]))
+                                % ", ".join(files.shown(rel, key) for rel in missing[:5]))
             _finish(stack_fd, one, writer, staging)
-            _write_state(stack_fd, one.entry, one.path)
+            files.write_state(stack_fd, one.entry, one.path)
             notes.append("bind store %s: %d added, %d changed, %d removed" % (one.path, len(one.added),
                                                                               len(one.changed), len(one.removed)))
     finally:
@@ -482,21 +247,6 @@ def one_kind(one):
     return one.entry["kind"] if one.entry["kind"] != "missing" else "dir"
 
 
-def _stack_fd(root_fd, tenant, stack):
-    fd = os.dup(root_fd)
-    for name in (tenant, stack):
-        info = _lstat(name, fd)
-        if info is None:
-            os.mkdir(name, 0o755, dir_fd=fd)
-        elif not stat.S_ISDIR(info.st_mode):
-            os.close(fd)
-            raise SpinError("the bind store holds %s where a directory belongs: platform staff remove it" % name)
-        following = os.open(name, _DIR, dir_fd=fd)
-        os.close(fd)
-        fd = following
-    return fd
-
-
 def _prepare(stack_fd, one, uid, gid):
     """-> (writer, staging name or None). A read-only version is built under a name of its own and
     renamed into place when complete; a read-write directory is written where it is."""
@@ -504,19 +254,19 @@ def _prepare(stack_fd, one, uid, gid):
     kind = one_kind(one)
     if one.entry["read_only"]:
         staging = "%s.spin-new-%d" % (name, os.getpid())
-        _remove(stack_fd, staging)
+        files.remove_entry(stack_fd, staging)
         if kind == "file":
-            return _Writer(one.entry, stack_fd, uid, gid, file_name=staging), staging
-        _replace_with_dir(stack_fd, staging, (0o755, uid, gid))
-        top = os.open(staging, _DIR, dir_fd=stack_fd)
-        return _Writer(one.entry, top, uid, gid), staging
+            return files.Writer(one.entry, stack_fd, uid, gid, file_name=staging), staging
+        files.make_dir(stack_fd, staging, (0o755, uid, gid))
+        top = os.open(staging, files.DIR, dir_fd=stack_fd)
+        return files.Writer(one.entry, top, uid, gid), staging
     if kind == "file":
-        return _Writer(one.entry, stack_fd, uid, gid, file_name=name, only=set(one.added + one.changed)), None
-    here = _lstat(name, stack_fd)
+        return files.Writer(one.entry, stack_fd, uid, gid, file_name=name, only=set(one.added + one.changed)), None
+    here = files.lstat(name, stack_fd)
     if here is None or not stat.S_ISDIR(here.st_mode):
         # made once; later the service may own it (a database chowns its data directory): left as it is
-        _replace_with_dir(stack_fd, name, (0o755, uid, gid))
-    return _Writer(one.entry, os.open(name, _DIR, dir_fd=stack_fd), uid, gid, only=set(one.added + one.changed)), None
+        files.make_dir(stack_fd, name, (0o755, uid, gid))
+    return files.Writer(one.entry, os.open(name, files.DIR, dir_fd=stack_fd), uid, gid, only=set(one.added + one.changed)), None
 
 
 def _finish(stack_fd, one, writer, staging):
@@ -526,34 +276,12 @@ def _finish(stack_fd, one, writer, staging):
         try:
             if not one.entry["read_only"]:
                 for rel in sorted(one.removed, reverse=True):
-                    _drop(top, rel)
+                    files.drop(top, rel)
         finally:
             os.close(top)
     if staging is not None:
-        _remove(stack_fd, name)
+        files.remove_entry(stack_fd, name)
         os.rename(staging, name, src_dir_fd=stack_fd, dst_dir_fd=stack_fd)
-
-
-def _drop(top_fd, rel):
-    """Remove a file an earlier deploy put there and the submission dropped; a directory only when it
-    is empty (the service may keep its own files in it)."""
-    found = _walk_to(top_fd, rel)
-    if found is None:
-        return
-    parent, name = found
-    try:
-        info = _lstat(name, parent)
-        if info is None:
-            return
-        if stat.S_ISDIR(info.st_mode):
-            try:
-                os.rmdir(name, dir_fd=parent)
-            except OSError:
-                pass
-        else:
-            os.unlink(name, dir_fd=parent)
-    finally:
-        os.close(parent)
 
 
 # ---- after a deploy, and a removal ------------------------------------------------------------
@@ -566,7 +294,7 @@ def prune(store):
                                         e["read_only"])) for e in store.get("entries") or []}
     keys = {e["key"] for e in store.get("entries") or []}
     try:
-        stack_fd = os.open(base, _DIR)
+        stack_fd = os.open(base, files.DIR)
     except OSError:
         return []
     removed = []
@@ -574,16 +302,16 @@ def prune(store):
         for name in sorted(os.listdir(stack_fd)):
             match = _VERSION.match(name)
             if (match and name not in keep) or ".spin-new-" in name:
-                _remove(stack_fd, name)
+                files.remove_entry(stack_fd, name)
                 removed.append(os.path.join(base, name))
         try:
-            state_fd = os.open(STATE_DIR, _DIR, dir_fd=stack_fd)
+            state_fd = os.open(STATE_DIR, files.DIR, dir_fd=stack_fd)
         except OSError:
             return removed
         try:
             for name in os.listdir(state_fd):
                 key = name[:-len(".json")] if name.endswith(".json") else None
-                if key is not None and key not in keys and _lstat(key, stack_fd) is None:
+                if key is not None and key not in keys and files.lstat(key, stack_fd) is None:
                     os.unlink(name, dir_fd=state_fd)
         finally:
             os.close(state_fd)
@@ -617,10 +345,10 @@ def remove(root, tenant, stack, remove_data=False, check_mode=False):
         (kept if data and not remove_data else removed).append(os.path.join(base, name))
     if check_mode:
         return removed, kept
-    stack_fd = os.open(base, _DIR)
+    stack_fd = os.open(base, files.DIR)
     try:
         for path in removed:
-            _remove(stack_fd, os.path.basename(path))
+            files.remove_entry(stack_fd, os.path.basename(path))
     finally:
         os.close(stack_fd)
     if not kept:
