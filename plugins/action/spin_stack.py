@@ -5,17 +5,22 @@ check and translate them; the module on a manager checks what only the swarm kno
 reconciles. Every problem the tenant must fix is reported at once, in one message."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 from ansible_collections.spin.platform.plugins.module_utils import sensitive
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
+from ansible_collections.spin.platform.plugins.plugin_utils import bind_content, submission_tree
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import health_checks, problem_messages
 from ansible_collections.spin.platform.plugins.plugin_utils.warm_client import execute_module
 
 MODULE = "spin.platform.spin_stack"
 # the options of spin_stack that spin_build takes too (build: true hands them on)
-BUILD_OPTIONS = ("submission", "tenant", "stack", "compose_file", "rancher_compose_file", "variables", "profiles",
-                 "submission_roots", "tenants", "global_fs_roots", "global_fs", "policy", "platform", "lb_platform",
+BUILD_OPTIONS = ("submission", "tenant", "stack", "compose_file", "compose_override_files", "rancher_compose_file",
+                 "variables", "profiles", "submission_roots", "tenants", "global_fs_roots", "global_fs", "policy", "platform", "lb_platform",
                  "docker_host", "timeout")
 
 
@@ -28,6 +33,30 @@ class ActionModule(SubmissionAction):
         return argument_spec()
 
     def submit(self, args, result, task_vars):
+        local_dir, self._bind_tmp = tempfile.mkdtemp(prefix="spin-binds-"), None
+        try:
+            return self._submit(args, result, task_vars, local_dir)
+        finally:
+            shutil.rmtree(local_dir, ignore_errors=True)
+            if self._bind_tmp is not None:
+                self._remove_tmp_path(self._bind_tmp)
+
+    def _send_bind_store(self, tasks, local_dir):
+        """The directories the stack's relative bind mounts hand over, packed once more (and checked to be
+        what the verdict read) and sent to the manager for the bind store. -> the archive's path there."""
+        store = (tasks or {}).get("bind_store")
+        if not store or self._task.check_mode:
+            return None
+        local = os.path.join(local_dir, "binds.tar")
+        with open(local, "wb") as out:
+            bind_content.pack(self._submission_dir, store["entries"], out, self._tree)
+        self._bind_tmp = self._make_tmp_path()
+        remote = self._connection._shell.join_path(self._bind_tmp, "binds.tar")
+        self._transfer_file(local, remote)
+        self._fixup_perms2([self._bind_tmp, remote])
+        return remote
+
+    def _submit(self, args, result, task_vars, local_dir):
         controller, tasks, diagnostics = self._controller_part(args)
         result.update({"tenant": args["tenant"], "stack": args["stack"]})
         # the deploy only checks a candidate config (any password does); the edge nodes' own
@@ -42,8 +71,11 @@ class ActionModule(SubmissionAction):
         module_args = self.module_args(args)
         # secret contents and passwords travel in _sensitive (no_log), never in a file on the manager
         tasks, secret_values = sensitive.detach(tasks) if tasks is not None else (None, {})
-        module_args.update({"compose_file": None, "rancher_compose_file": None, "variables": {},
+        module_args.update({"compose_file": None, "compose_override_files": [], "rancher_compose_file": None,
+                            "variables": {},
                             "_controller": controller, "_tasks": tasks, "_sensitive": secret_values})
+        if not args["verdict_only"]:
+            module_args["_bind_archive"] = self._send_bind_store(tasks, local_dir)
 
         built_changed = False
         if args.get("build") and builds and not args["verdict_only"]:
@@ -95,7 +127,11 @@ class ActionModule(SubmissionAction):
             raise SpinError("state=present needs compose_file: the tenant's docker-compose.yml")
         model, facts, tasks = self.check_submission(args)
         diagnostics = facts.pop("diagnostics")
-        facts.pop("compose_path", None)
+        compose_path = facts.pop("compose_path")
+        self._submission_dir = os.path.dirname(compose_path)
+        # the bind store's archive is read as the verdict's files were: the tenant's own only
+        self._tree = submission_tree.locate(compose_path, args.get("submission_roots"), args.get("tenants"),
+                                            "compose_file", follow=True)
         facts.pop("inactive", None)
         if tasks is not None:
             # what the edge load balancer needs besides the endpoints (rancher-compose lb_config

@@ -17,6 +17,7 @@ SPEC = {
     "tenant": {"type": "str"},
     "stack": {"type": "str"},
     "compose_file": {"type": "path"},
+    "compose_override_files": {"type": "list", "elements": "str", "default": []},
     "rancher_compose_file": {"type": "path"},
     "variables": {"type": "dict", "default": {}},
     "profiles": {"type": "list", "elements": "str"},

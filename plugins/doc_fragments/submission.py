@@ -13,13 +13,14 @@ options:
     description:
       - "The tenant's submission as infra staff name it: the submission directory C(<root>/<tenant>/<stack>/) in
         one of O(submission_roots), or the vars file in it (C(vars.yml)). It stands for O(tenant), O(stack),
-        O(compose_file), O(rancher_compose_file), O(variables) and O(profiles): give either it or those."
+        O(compose_file), O(compose_override_files), O(rancher_compose_file), O(variables) and O(profiles): give either it or those."
       - "The tenant is the directory the submission lies in, never what a file says: C(<root>/<tenant>/) and every
         file read must be owned by the tenant's uid from O(tenants) and writable by nobody else, and no link may
         lead out. The vars file is read as data with the safe YAML loader, never templated and never made Ansible
-        variables. Its keys: C(spin_stack) (default: the directory's name), C(spin_compose_file) (default: the
-        first of C(compose.yaml), C(compose.yml), C(docker-compose.yaml), C(docker-compose.yml), as C(docker
-        compose) looks), C(spin_rancher_compose_file) (default: C(rancher-compose.yml) when it is there),
+        variables. Its keys: C(spin_stack) (default: the directory's name), C(spin_compose_file) (a file, or a list of
+        files merged in order as C(docker compose -f) merges them; default: the first of C(compose.yaml),
+        C(compose.yml), C(docker-compose.yml), C(docker-compose.yaml), and the override file beside it, as
+        C(docker compose) looks), C(spin_rancher_compose_file) (default: C(rancher-compose.yml) when it is there),
         C(spin_compose_variables), C(spin_compose_profiles), and C(spin_tenant) (optional; refused when it names
         another tenant). Any other key is refused."
       - The C(playbooks/) entry points take it from C(-e spin_submission=...).
@@ -34,6 +35,19 @@ options:
     description:
       - Name of the stack; its objects are named C(<stack>_<name>). Required unless O(submission) is given.
     type: str
+  compose_override_files:
+    description:
+      - "Compose files merged over O(compose_file), in order, as C(docker compose -f a -f b) merges them (services
+        key by key: mappings merge, C(command), C(entrypoint) and C(healthcheck.test) are replaced, C(ports),
+        C(volumes), C(secrets) and C(configs) merge by their unique key, other lists append; C(!reset) and
+        C(!override) work). Relative paths in every file are relative to O(compose_file)'s directory."
+      - "Each lies in the submission directory and is read like O(compose_file). A O(submission) fills it: the
+        rest of a C(spin_compose_file) list, or, when the vars file names no compose file, the override file
+        C(docker compose) reads beside the one it finds (C(compose.override.yml), C(compose.override.yaml),
+        C(docker-compose.override.yml), C(docker-compose.override.yaml): the first there)."
+    type: list
+    elements: str
+    default: []
   rancher_compose_file:
     description:
       - "The tenant's C(rancher-compose.yml) (C(scale), C(start_on_create), C(health_check),
@@ -73,7 +87,10 @@ options:
         (V(dnsrr); V(vip) only where the kernel has IPVS).
       - "Automatic routes and generated passwords (C(docs/load-balancer.md)): C(auto_routes) (V(true)),
         C(route_domain) (V(localhost)), C(route_port) (V(80)), C(http_images), C(http_ports),
-        C(database_images)."
+        C(database_images); C(tcp_ports), the ports that speak something else than HTTP (a published port outside
+        the edge's list is served on the service's route unless it is one of them or a database's)."
+      - "C(bind_store) (V(/srv/spin/binds)): where relative bind mounts of directories are synced and mounted from;
+        on a cluster a directory of a global file system (C(spin_global_fs)) every node mounts (C(docs/compose-keys.md))."
       - C(registry) (C(host:port)) names the platform registry that M(spin.platform.spin_stack) pins images from.
       - C(tenant_constraints) (none) lists the placement constraints every tenant service gets before its own, the
         nodes the platform gives tenants (V(node.role==worker) on a cluster); the policy's rule C(placement) lets a

@@ -54,8 +54,12 @@ NO_ROUTE_BACKEND = "spin:no-route"
 PROTOCOLS = ("http", "https", "tcp", "tls")
 _TLS = ("https", "tls")
 _HTTP = ("http", "https")
+# ports a service publishes itself, in host mode on the node that runs its task (the edge forwards TCP only);
+# the stack claims them as it claims the edge's ports
+HOST_PROTOCOLS = ("udp",)
 _NOT_SUPPORTED = {
-    "udp": "HAProxy does not forward UDP: publish UDP services on a dedicated node instead",
+    "udp": "HAProxy does not forward UDP: publish it in the service's ports instead ('5353:53/udp': the service "
+           "publishes it itself, on the node that runs its task)",
     "sni": "TLS pass-through by SNI is not supported: use https (TLS ends at the edge) or tcp",
 }
 
@@ -384,7 +388,8 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
         port = route["port"]
         if port not in allowed_ports:
             problems.error(kind, service, key, "port %s is not one the platform lets stacks publish: use one of %s "
-                           "(the platform variable lb_ports)" % (port, ports_text(allowed_ports)))
+                           "(the platform variable lb_ports)%s" % (port, ports_text(allowed_ports),
+                                                                   _let_through(port, route, allowance, automatic)))
             return
         # the tenant's allowance narrows what the tenant writes; an automatic route is the platform's
         if not automatic and not _allowed_port(port, allowance):
@@ -433,9 +438,9 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
             problems.error(kind, service, key + ".protocol", "the platform has no TLS certificate, so it cannot "
                            "serve %s: ask the platform team to set lb_certificates, or use http" % route["protocol"])
             return
-        where = (port, hostname, route["path"])
+        where = (port, hostname, route["path"], route["protocol"] in HOST_PROTOCOLS)
         for other in routes:
-            if other["port"] != port:
+            if other["port"] != port or (other["protocol"] in HOST_PROTOCOLS) != (route["protocol"] in HOST_PROTOCOLS):
                 continue
             if other["protocol"] != route["protocol"]:
                 problems.error(kind, service, key + ".protocol", "port %d is %s in rule %d (%s) but %s here: one "
@@ -465,13 +470,23 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
             index if index is not None else
             sum(1 for e in (endpoints or [])[:i] if _endpoint_service(stack, e) == service and not e.get("key")))
         protocol = (endpoint.get("protocol") or "tcp").lower()
-        if protocol != "tcp":
+        if protocol not in ("tcp",) + HOST_PROTOCOLS:
             problems.error("compose", service, key, "a %s port cannot go through the load balancer: %s"
                            % (protocol, _NOT_SUPPORTED.get(protocol, "only TCP ports are forwarded")))
             continue
         if not endpoint.get("published"):
             problems.error("compose", service, key, "give the port the load balancer publishes, like '80:%s' "
-                           "(one of %s)" % (endpoint.get("target"), ports_text(allowed_ports)))
+                           "(one of %s)" % (endpoint.get("target"), ports_text(allowed_ports))
+                           if protocol == "tcp" else
+                           "give the port the service publishes on its node, like '%s:%s/%s' (one of %s)"
+                           % (endpoint.get("target"), endpoint.get("target"), protocol, ports_text(allowed_ports)))
+            continue
+        if protocol in HOST_PROTOCOLS:
+            # published by the service itself, in host mode: the stack claims the port like the edge's
+            route = {"origin": "service '%s' %s" % (service, key), "port": int(endpoint["published"]),
+                     "protocol": protocol, "hostname": None, "path": None, "priority": None, "service": service,
+                     "target_port": int(endpoint["target"]), "sticky": None, "check": None}
+            add(route, "compose", service, key)
             continue
         # an endpoint may carry a host name (the translator's automatic routes, and ports the edge
         # shares by host name): then the stack holds that name on the port, not the whole port
@@ -536,8 +551,24 @@ def route_url(route, public_host=None):
 
 
 def public_services(routes_doc):
-    """The compose services that must join the stack's load balancer network."""
-    return sorted({r["service"] for r in routes_doc["routes"]})
+    """The compose services that must join the stack's load balancer network (those the edge serves)."""
+    return sorted({r["service"] for r in routes_doc["routes"] if r["protocol"] not in HOST_PROTOCOLS})
+
+
+def edge_routes(routes_doc):
+    """The routes document with only what the edge serves (a port a service publishes itself is not)."""
+    return dict(routes_doc, routes=[r for r in routes_doc["routes"] if r["protocol"] not in HOST_PROTOCOLS])
+
+
+def _let_through(port, route, allowance, automatic=False):
+    """What would let a refused port through: the platform's list, and the tenant's allowance where it
+    has one. (An HTTP port outside the list never gets here: stack_defaults.http_port_routes serves it on
+    the service's route; an automatic route is the platform's, nothing of it the tenant's to change.)"""
+    if automatic:
+        return ""
+    whose = "" if not allowance or allowance.get("ports") is None else \
+        " and to tenant '%s''s ports (spin_tenants.%s.ports)" % (allowance["tenant"], allowance["tenant"])
+    return "; infra staff let it through by adding %d to spin_lb_ports%s" % (port, whose)
 
 
 def routes_digest(routes_doc):
@@ -574,6 +605,8 @@ def route_conflict(route, held, holder):
         return "hostname '%s' overlaps '%s', held by %s" % (route["hostname"], held["hostname"], owner_of(holder))
     if held["port"] != route["port"]:
         return None
+    if (held["protocol"] in HOST_PROTOCOLS) != (route["protocol"] in HOST_PROTOCOLS):
+        return None  # a UDP port on the nodes and a TCP port on the edge do not meet
     if held["protocol"] != route["protocol"]:
         return "port %d is served as %s by %s: use protocol %s or another port" % (
             route["port"], held["protocol"], owner_of(holder), held["protocol"])

@@ -143,11 +143,15 @@ def node_fits(node, constraints):
     return True
 
 
-def choose_node(nodes, constraints, pinned=None, last_ran=None, here=None):
-    """-> (node ID, why) for a service with node-local data, or (None, why) when no node fits."""
+def choose_node(nodes, constraints, pinned=None, last_ran=None, here=None, shared=None):
+    """-> (node ID, why) for a service with node-local data, or (None, why) when no node fits.
+    ``shared``: (node, service) where another service of the stack that mounts the same local volume
+    runs (volumes_from): the two stay together."""
     known = {n.get("ID"): n for n in nodes or []}
     if pinned and pinned in known:
         return pinned, "its data is there (pinned before)"
+    if shared and shared[0] in known:
+        return shared[0], "it shares a volume with service %s, which runs there" % shared[1]
     if last_ran and last_ran in known:
         return last_ran, "its data is there (its last task ran there)"
     if here in known and node_fits(known[here], constraints):
@@ -225,14 +229,20 @@ def plan_service(client, params, actual, context):
         ctx = context()
         pinned = (((actual or {}).get("Spec") or {}).get("Labels") or {}).get(L_DATA_NODE)
         known = {n.get("ID") for n in ctx["nodes"]}
-        last_ran = _newest_node(client.service_tasks(actual["ID"])) if actual and pinned not in known else None
+        local = [m["source"] for m in params.get("mounts") or [] if is_node_local(m)]
+        pins = ctx.setdefault("pins", {})
+        shared = next((pins[source] for source in local if source in pins and pins[source][1] != name), None)
+        last_ran = _newest_node(client.service_tasks(actual["ID"])) if actual and pinned not in known and \
+            not shared else None
         node, why = choose_node(ctx["nodes"], (params.get("placement") or {}).get("constraints"), pinned, last_ran,
-                                ctx["here"])
+                                ctx["here"], shared)
         if node is None:
             out.warnings.append("service %s has node-local volumes but %s; Swarm decides where it runs, and its "
                                 "data stays only as long as it runs there" % (name, why))
         else:
             pin(params, node)
+            for source in local:
+                pins.setdefault(source, (node, name))
             out.notes.append("service %s runs on node %s: %s" % (name, node, why))
     for item in added:
         out.notes.append("service %s: %s gets the named volume %s" % (name, item["path"], item["source"]))

@@ -84,6 +84,10 @@ DEFAULT_POLICY = {
     "build_network": False,
     "build_timeout": 600,
     "build_context_bytes": 100 * 1024 * 1024,
+    # relative bind mounts of directories (and of files too large for a config) are synced to the platform's
+    # bind store: at most this many bytes and files over a stack's bind mounts
+    "bind_store_bytes": 64 * 1024 * 1024,
+    "bind_store_files": 10000,
     "default_replica_quota": 10,
     # what a service gets where its deploy.resources names nothing (per replica; None: no limit or reservation)
     "default_resources": {"limits": {"cpus": 1, "memory": "1g"}, "reservations": {"cpus": None, "memory": None}},
@@ -167,6 +171,8 @@ _CHECKS = {
     "build_network": (_is_bool, "true or false"),
     "build_timeout": (_is_count, "a number of seconds"),
     "build_context_bytes": (_is_count, "a number of bytes"),
+    "bind_store_bytes": (_is_count, "a number of bytes"),
+    "bind_store_files": (_is_count, "a number of files"),
     "default_replica_quota": (_is_count, "a whole number >= 0"),
     "security_opt": (_is_str_list, "a list of security options"),
     "volume_drivers": (_is_str_list, "a list of volume driver names"),

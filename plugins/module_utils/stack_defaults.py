@@ -37,6 +37,12 @@ DEFAULTS = {
                     "grafana/grafana": 3000, "gitea/gitea": 3000, "jupyter/*": 8888, "dpage/pgadmin4": 80},
     # an exposed port among these serves HTTP too
     "http_ports": [80, 8080],
+    # ports that speak something else than HTTP (SSH, mail, DNS, LDAP, brokers, databases, VNC, game servers):
+    # a published port outside the edge's list is served on the service's route unless it is one of these
+    "tcp_ports": [20, 21, 22, 23, 25, 53, 110, 111, 119, 143, 389, 445, 465, 514, 587, 636, 873, 989, 990, 993, 995,
+                  1433, 1521, 1883, 2049, 2181, 2375, 2376, 3306, 3389, 4222, 4369, 5222, 5432, 5671, 5672, 5900, 5901,
+                  6379, 6380, 7000, 7001, 7687, 8883, 9042, 9092, 9093, 9300, 11211, 25565, 26257, 27017, 27018,
+                  28015],
     # never routed, and given a root password when they name none (see ROOT_PASSWORDS)
     "database_images": ["mysql", "mariadb", "spin/mariadb", "*/mysql", "*/mariadb", "percona*", "postgres",
                         "*/postgres", "postgis/postgis", "timescale/timescaledb*", "mongo", "*/mongodb",
@@ -80,8 +86,9 @@ def settings(platform=None):
         problems.append("spin_platform.route_port must be a port number (the edge's HTTP port, 80)")
     if not isinstance(out["http_images"], dict) or not all(_port(v) for v in out["http_images"].values()):
         problems.append("spin_platform.http_images must map image patterns to ports, like {httpd: 80}")
-    if not isinstance(out["http_ports"], list) or not all(_port(v) for v in out["http_ports"]):
-        problems.append("spin_platform.http_ports must be a list of ports")
+    for key in ("http_ports", "tcp_ports"):
+        if not isinstance(out[key], list) or not all(_port(v) for v in out[key]):
+            problems.append("spin_platform.%s must be a list of ports" % key)
     if not isinstance(out["database_images"], list) or not all(isinstance(v, str) for v in out["database_images"]):
         problems.append("spin_platform.database_images must be a list of image patterns")
     if problems:
@@ -164,6 +171,48 @@ def _http_port(svc, config):
             return port
     exposed = [port for port in svc.get("expose") or [] if port in config["http_ports"]]
     return exposed[0] if exposed else None
+
+
+def published_http(svc, target, config):
+    """Is the service's published port ``target`` one a browser opens? Not a database's, and not one of
+    ``tcp_ports`` (SSH, mail, DNS, brokers, ...): a laptop's published port mostly is."""
+    return not is_database(svc.get("image"), config) and target not in config["tcp_ports"]
+
+
+def url(hostname, config):
+    port = config["route_port"]
+    return "http://%s%s/" % (hostname, "" if port == 80 else ":%d" % port)
+
+
+def http_port_routes(model, tenant, stack, config, edge_ports, shared_ports=(80, 443), file="docker-compose.yml"):
+    """A laptop's ``8080:80`` mostly means "let me open it in a browser": a published TCP port that the
+    edge does not publish (``edge_ports``) on a port where the service serves HTTP is served on the
+    service's own route instead, ``http://<service>.<stack>.<tenant>.<route_domain>/``, with a warning
+    that gives the URL (the port gets ``route``: the host name; the translator makes it a route on
+    ``route_port``; a second such port of the service gets ``<port>.<service>.<stack>...``). Raw TCP
+    ports stay as they are, for the edge's rules to refuse. -> warnings."""
+    warnings = []
+    for name, svc in (model.get("services") or {}).items():
+        own = host_name(name, stack, tenant, config["route_domain"])
+        taken = {own} if any(p.get("published") in shared_ports for p in svc.get("ports") or []) else set()
+        for index, port in enumerate(svc.get("ports") or []):
+            published = port.get("published")
+            if port.get("protocol") != "tcp" or published is None or published in edge_ports:
+                continue
+            if not published_http(svc, port["target"], config):
+                continue
+            hostname = own if own not in taken else "%d.%s" % (port["target"], own)
+            if hostname in taken or not all(_LABEL.match(label) for label in hostname.split(".")):
+                continue
+            taken.add(hostname)
+            port["route"] = hostname
+            warnings.append(diag.warning(file, name, "ports[%d]" % index, "port %d is not one the edge publishes, so "
+                                         "the service's port %d is served as HTTP at %s instead (its own host name on "
+                                         "the edge): open that; write '%d:%d' to say so (a port that does not speak "
+                                         "HTTP needs one the edge publishes: spin_lb_ports)"
+                                         % (published, port["target"], url(hostname, config), config["route_port"],
+                                            port["target"])))
+    return warnings
 
 
 def automatic_routes(model, tenant, stack, config, file="docker-compose.yml"):

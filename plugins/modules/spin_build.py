@@ -137,6 +137,7 @@ def argument_spec():
         tenant=dict(type="str"),
         stack=dict(type="str"),
         compose_file=dict(type="path"),
+        compose_override_files=dict(type="list", elements="str", default=[]),
         rancher_compose_file=dict(type="path"),
         variables=dict(type="dict", default={}),
         profiles=dict(type="list", elements="str"),

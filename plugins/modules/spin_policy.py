@@ -179,6 +179,7 @@ def argument_spec():
         "tenant": {"type": "str"},
         "stack": {"type": "str"},
         "compose_file": {"type": "path"},
+        "compose_override_files": {"type": "list", "elements": "str", "default": []},
         "rancher_compose_file": {"type": "path"},
         "variables": {"type": "dict", "default": {}},
         "profiles": {"type": "list", "elements": "str"},

@@ -43,6 +43,14 @@ description:
     (constraint C(node.id==...), label C(spin.data-node)); C(spin_platform.pin_local_data=false) turns that off.
     A service that ran with an anonymous volume there has its data copied into the named volume once, while it is
     stopped. The diff shows the volumes and the service's new mounts and constraint; see docs/faults.md."
+  - "Relative bind mounts of directories (C(./app:/var/www/html), C(./prometheus:/etc/prometheus:ro)), of paths the
+    submission does not have (an empty directory, as Compose makes one) and of files too large for a Swarm config
+    are synced to the platform's bind store (C(spin_platform.bind_store), a directory every node that runs the
+    service sees: a global file system on a cluster) before the services are created, and bind-mounted from
+    there: read-only ones as a new directory per content (C(<store>/<tenant>/<stack>/<key>@<digest>)), read-write
+    ones in one place (C(<store>/<tenant>/<stack>/<key>)) where what the service writes stays. The diff names every
+    file that changes. With O(state=absent) the read-only ones go; the read-write ones only with
+    O(remove_volumes=true). See docs/compose-keys.md."
   - "A replica counts as started only after it has stayed running (healthy, where it has a healthcheck) for
     C(spin_platform.monitor_window) seconds (5); a service that keeps crashing fails the deploy with the
     container's last output, and the run is undone."
@@ -157,6 +165,12 @@ options:
         passwords of the services' environment), sent apart so that they are never logged.
     type: dict
     default: {}
+  _bind_archive:
+    description:
+      - Internal, set by the action plugin; never set it yourself. The archive (on this host) of the directories
+        the stack's relative bind mounts hand over, which the manager unpacks into the bind store after checking
+        every file against the manifest of O(_tasks).
+    type: str
 author:
   - spin.platform contributors (@spin-platform)
 '''
@@ -301,9 +315,9 @@ worker:
 import signal
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
-from ansible_collections.spin.platform.plugins.module_utils import (audit, haproxy, images, lb, lb_node, policy_facts,
-                                                                    policy_settings, preflight, sensitive,
-                                                                    stack_defaults)
+from ansible_collections.spin.platform.plugins.module_utils import (audit, bind_store, haproxy, images, lb, lb_node,
+                                                                    policy_facts, policy_settings, preflight,
+                                                                    sensitive, stack_defaults)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -316,6 +330,7 @@ def argument_spec():
         "stack": {"type": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "compose_file": {"type": "path"},
+        "compose_override_files": {"type": "list", "elements": "str", "default": []},
         "rancher_compose_file": {"type": "path"},
         "variables": {"type": "dict", "default": {}},
         "profiles": {"type": "list", "elements": "str"},
@@ -339,6 +354,7 @@ def argument_spec():
         "_tasks": {"type": "dict"},
         "_sensitive": {"type": "dict", "default": {}, "no_log": True},
         "_controller": {"type": "dict", "default": {}},
+        "_bind_archive": {"type": "str"},
     }
     spec.update(connection_argument_spec())
     return spec
@@ -475,6 +491,11 @@ def _run(module, client, action, stage):
         if violations or errors or params["_tasks"] is None:
             return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
         tasks = params["_tasks"]
+        store = tasks.get("bind_store")
+        if store:
+            problem = bind_store.shared_problem(store["root"], params.get("global_fs"), client.nodes())
+            if problem:
+                raise SpinError("stack '%s': %s; nothing was changed" % (stack, problem))
         built = [b["image"] for b in (controller.get("builds") or {}).values()]
         running = {svc["Spec"]["Name"]: (svc["Spec"].get("Labels") or {}).get(images.LABEL)
                    for svc in client.services(labels={"spin.stack": stack})}
@@ -486,20 +507,26 @@ def _run(module, client, action, stage):
         if params["verdict_only"]:
             return {"changed": False, "verdict": "allowed", "builds": len(built), "images": pins, "_changes": {}}
         plan = reconciler.plan_present(tenant, stack, tasks)
+        store_plans = bind_store.plan(store) if store else []
     else:
         violations = policy_facts.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
         if violations:
             return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
-        routes = None
+        routes, store, store_plans = None, None, []
         plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
 
     stage["applying"] = True
     try:
+        if store_plans and not module.check_mode:
+            # the files are in place before a service that mounts them is created or updated
+            owner = (params["tenants"] or {}).get(tenant) or {}
+            bind_store.apply(store_plans, store, params["_bind_archive"], owner.get("uid"), owner.get("gid"))
         reconciler.apply(plan, wait=params["wait"], alongside=routes["serve"] if routes else None)
     except SpinError:
         if routes is not None:
             routes["undo"]()
         raise
+    store_result = _settle_bind_store(module, params, store, store_plans)
     lb_changed, synced = False, None
     if params["lb"] and params["state"] == "present":
         lb_changed = lb.store_stack_routes(client, routes["plan"]["routes"], params["lb_platform"], module.check_mode)
@@ -509,11 +536,19 @@ def _run(module, client, action, stage):
         synced = serve_edge(client, haproxy.normalise_platform(params["lb_platform"]), None, module.check_mode,
                             forget_network=haproxy.stack_network(haproxy.normalise_platform(params["lb_platform"]),
                                                                  stack))
-    for warning in plan.warnings:
+    for warning in plan.warnings + store_result["warnings"]:
         module.warn(warning)
-    result = {"changed": plan.changed or lb_changed, "actions": plan.actions(), "summary": plan.summary(),
-              "services": stack_services_state(client, stack), "diff": plan.diff(), "lb_changed": lb_changed,
-              "edge_synced": synced is not None, "_changes": _changes(plan)}
+    diff = plan.diff()
+    for side in ("before", "after"):
+        diff[side].update(store_result["diff"][side])
+    changes = _changes(plan)
+    for item in store_result["actions"]:
+        changes[{"create": "created", "update": "updated", "remove": "removed"}[item["action"]]].append(
+            "bind store %s" % item["name"])
+    result = {"changed": plan.changed or lb_changed or bool(store_result["actions"]),
+              "actions": plan.actions() + store_result["actions"], "summary": plan.summary(),
+              "services": stack_services_state(client, stack), "diff": diff, "lb_changed": lb_changed,
+              "edge_synced": synced is not None, "_changes": changes}
     if synced is not None:
         result["edge"] = {"reloaded": synced["reloaded"], "reload_seconds": synced["reload_seconds"],
                           "networks": synced["networks"]}
@@ -528,6 +563,32 @@ def _run(module, client, action, stage):
                             "routes": routes["plan"]["routes"]["routes"]}
             result["urls"] = [haproxy.route_url(route, params["public_host"]) for route in result["lb"]["routes"]]
     return result
+
+
+def _settle_bind_store(module, params, store, store_plans):
+    """After the services: a deploy's read-only versions that nothing uses any more go (only once the
+    services run the new ones: with wait); a removal takes the stack's bind store, its read-write
+    directories only with remove_volumes. -> {actions, diff, warnings}."""
+    out = {"actions": [p.summary() for p in store_plans if p.action != "none"], "diff": bind_store.diff(store_plans),
+           "warnings": []}
+    tenant, stack = params["tenant"], params["stack"]
+    root = (params["platform"] or {}).get("bind_store") or (store or {}).get("root") or bind_store.DEFAULT_ROOT
+    if params["state"] == "present":
+        keys = [e["key"] for e in (store or {}).get("entries") or []]
+        if store and params["wait"] and not module.check_mode:
+            bind_store.prune(store)
+        for path in bind_store.kept_directories(root, tenant, stack, keys):
+            out["warnings"].append("the bind store directory %s is no longer mounted; it is kept with what the "
+                                   "services wrote there (remove the stack with remove_volumes: true to delete it)"
+                                   % path)
+        return out
+    removed, kept = bind_store.remove(root, tenant, stack, params["remove_volumes"], module.check_mode)
+    out["actions"] = [{"kind": "bind store", "name": path, "action": "remove"} for path in removed]
+    out["diff"] = {"before": {"bind store %s" % path: "exists" for path in removed}, "after": {}}
+    if kept:
+        out["warnings"].append("kept the stack's bind store directories %s (what its services wrote there stays); "
+                               "remove them with remove_volumes: true" % ", ".join(kept))
+    return out
 
 
 def generated_secrets(tasks):

@@ -29,7 +29,7 @@ import shlex
 
 from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities, images, placement
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic, messages as diagnostic_messages
-from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_merge, safe_yaml
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (_Invalid, _abs_path, _bool, _bytes,
                                                                                    _container_path, _cpus,
                                                                                    _did_you_mean, _duration, _enum,
@@ -43,7 +43,8 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import 
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_extends import _resolve
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (_check_cycles, _check_lb_rules,
                                                                                    _check_published, _check_references,
-                                                                                   _settle_conditions)
+                                                                                   _settle_conditions,
+                                                                                   _settle_volumes_from)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -77,6 +78,7 @@ class _State:
         self.read_file = read_file
         self.stat_file = stat_file
         self.bind_files = {}     # config name -> {path, content}: files of relative bind mounts
+        self.bind_store = {}     # store key -> {source, kind, read_only, mounts}: directories of relative binds
         self.declared_configs = set()
         self.env = dict(env or {})
         self.diagnostics = []
@@ -84,12 +86,35 @@ class _State:
         self.resolved = {}       # (file, service) -> raw service with extends merged
         self.optional = {}       # service -> dependencies given with required: false
         self.inactive = {}       # service -> its profiles, none of them active (not deployed)
+        self.key_files = {}      # (service | None, key) -> the file that last set it (override files, include)
+
+    def file_of(self, file, service, key):
+        """The file a message about ``key`` names: the one that set it last, when the stack's files
+        were merged (``compose_merge``); else ``file``."""
+        if file != self.compose_name or not self.key_files or not key:
+            return file
+        if service is None:
+            parts = key.split(".")
+            return self.key_files.get((None, ".".join(parts[:2])), file)
+        return self.key_files.get((service, re.split(r"[.\[]", key, 1)[0]), file)
+
+    def exists(self, path):
+        """Is there a file (or directory) at ``path`` of the submission? (a path that leads outside: no)"""
+        try:
+            if self.stat_file is not None:
+                return self.stat_file(path)["kind"] != "missing"
+            if self.read_file is None:
+                return False
+            self.read_file(path)
+            return True
+        except (MissingFile, SpinError):
+            return False
 
     def error(self, file, service, key, message):
-        self.diagnostics.append(diagnostic("error", file, service, key, message))
+        self.diagnostics.append(diagnostic("error", self.file_of(file, service, key), service, key, message))
 
     def warning(self, file, service, key, message):
-        self.diagnostics.append(diagnostic("warning", file, service, key, message))
+        self.diagnostics.append(diagnostic("warning", self.file_of(file, service, key), service, key, message))
 
     def stat(self, path, file, service, key):
         """{"kind": "file" | "dir" | "missing", "mode", "files"} of a submission path, or None (an error
@@ -163,6 +188,7 @@ class _Service:
         self.label_file_vars = {}
         self.labels = {}
         self.replicas_set = False
+        self.shm_size = None
 
     def error(self, key, message):
         self.st.error(self.file, self.name, key, message)
@@ -632,7 +658,7 @@ def _bind_source(text):
 
 def _relative(text):
     norm = posixpath.normpath(text)
-    return norm if norm.startswith("..") else "./" + norm
+    return norm if norm.startswith("..") or norm == "." else "./" + norm
 
 
 def _config_key(st, path):
@@ -645,41 +671,62 @@ def _config_key(st, path):
     return key
 
 
+def _store_key(st, path):
+    """A name for a submission path in the stack's bind store, unique in the stack: './frontend/src' ->
+    'frontend-src', '.' -> 'submission'."""
+    norm = posixpath.normpath(path)
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", norm).strip("._-")[-48:].strip("._-") or "submission"
+    key, n = base, 1
+    while key in st.bind_store and st.bind_store[key]["source"] != path:
+        n += 1
+        key = "%s-%d" % (base[-44:], n)
+    return key
+
+
+def _bind_store(sp, key, path, target, read_only, kind):
+    """A relative bind mount of a directory (or of a file too large for a config) -> an entry of the
+    stack's bind store (``bind_store``): its content is synced to a directory of the platform's that
+    every node running the service sees, and bind-mounted from there, read-only or read-write as the
+    file says (docs/compose-keys.md)."""
+    store = _store_key(sp.st, path)
+    entry = sp.st.bind_store.setdefault(store, {"source": path, "kind": kind, "read_only": True, "mounts": []})
+    entry["read_only"] = entry["read_only"] and read_only
+    entry["mounts"].append({"service": sp.name, "key": key, "file": sp.file, "target": target,
+                            "read_only": read_only})
+    sp.model["volumes"].append(_volume_entry("store", store, target, read_only))
+
+
 def _bind_file(sp, key, source, target, read_only):
-    """A relative bind mount (``./nginx.conf:/etc/nginx/nginx.conf``) -> a Swarm config made from the
-    submission's file, mounted read-only at the target: the task may run on any node, where the
-    submission directory does not exist. A directory cannot be a config: refused with the fix."""
+    """A relative bind mount (``./nginx.conf:/etc/nginx/nginx.conf``): a file becomes a Swarm config
+    made from the submission's file, mounted read-only at the target (the task may run on any node,
+    where the submission directory does not exist); a directory, a path that does not exist (Compose
+    makes an empty directory) and a file larger than a config goes to the stack's bind store."""
     path = _relative(source)
     found = sp.st.stat(path, sp.file, sp.name, key)
     if found is None:
         return
-    volume = re.sub(r"[^A-Za-z0-9_.-]", "_", posixpath.basename(posixpath.normpath(source))).strip("._-") or "data"
-    volume_fix = ("for data the service writes, use a named volume: write '%s:%s' and declare %s under the "
-                  "top-level volumes" % (volume, target, volume))
     if found["kind"] == "missing":
-        sp.error(key, "'%s' does not exist in the submission directory (Compose would create an empty directory "
-                 "on this machine, which the platform's nodes do not have): %s" % (source, volume_fix))
+        if _store_key(sp.st, path) not in sp.st.bind_store:
+            sp.warning(key, "'%s' does not exist in the submission directory: the service gets an empty directory "
+                       "there (as Compose makes one on the host), in the stack's bind store, and what it writes there "
+                       "is kept across deploys%s" % (source, "" if read_only else "; data only this service uses is "
+                                                     "faster in a named volume: write '%s:%s' and declare it under the "
+                                                     "top-level volumes" % (_volume_name(source), target)))
+        _bind_store(sp, key, path, target, read_only, "missing")
         return
     if found["kind"] == "dir":
-        files = found["files"]
-        if not files:
-            sp.error(key, "relative bind mount of the empty directory '%s' is not supported: the service may run "
-                     "on any node, where the submission directory does not exist; %s" % (source, volume_fix))
-            return
-        shown = ["'%s/%s:%s/%s:ro'" % (path.rstrip("/"), f, target.rstrip("/"), f)
-                 for f in files[:MAX_LISTED_FILES]]
-        more = " (and %d more files)" % (len(files) - MAX_LISTED_FILES) if len(files) > MAX_LISTED_FILES else ""
-        sp.error(key, "relative bind mount of the directory '%s' is not supported: the service may run on any "
-                 "node, where the submission directory does not exist. Mount each file on its own, each becomes "
-                 "a config: %s%s; or put the files into the image; %s" % (source, ", ".join(shown), more, volume_fix))
+        _bind_store(sp, key, path, target, read_only, "dir")
+        return
+    size = found.get("size")
+    if size is not None and size > MAX_SECRET_BYTES:
+        _bind_store(sp, key, path, target, read_only, "file")
         return
     text = sp.st.read(path, sp.file, sp.name, key)
     if text is None:
         return
     raw = _as_bytes(text)
     if len(raw) > MAX_SECRET_BYTES:
-        sp.error(key, "'%s' is %d bytes, more than Swarm's limit of %d for a config: put it into the image"
-                 % (source, len(raw), MAX_SECRET_BYTES))
+        _bind_store(sp, key, path, target, read_only, "file")
         return
     if not read_only:
         sp.warning(key, "'%s' becomes a Swarm config, mounted read-only: the service cannot change the file "
@@ -688,6 +735,10 @@ def _bind_file(sp, key, source, target, read_only):
     sp.st.bind_files[config] = {"path": path, "content": base64.b64encode(raw).decode("ascii")}
     mode = 0o555 if found.get("mode", 0) & 0o111 else 0o444
     sp.model["configs"].append({"source": config, "target": target, "uid": "0", "gid": "0", "mode": mode})
+
+
+def _volume_name(source):
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", posixpath.basename(posixpath.normpath(source))).strip("._-") or "data"
 
 
 def _named_volume(text):
@@ -804,6 +855,21 @@ def _tmpfs_item(sp, key, text):
         else:
             sp.warning(key, "tmpfs option '%s' is ignored on spin.platform (only size and mode apply)" % option)
     return _volume_entry("tmpfs", None, _container_path(path), False, size, mode)
+
+
+def _k_shm_size(sp, value):
+    """shm_size: Swarm has no such setting, so /dev/shm becomes a tmpfs mount of that size (mode 1777,
+    as Docker makes /dev/shm)."""
+    sp.shm_size = _bytes(value)
+
+
+def _shm_mount(sp):
+    if sp.shm_size is None:
+        return
+    if any(v["target"].rstrip("/") == "/dev/shm" for v in sp.model["volumes"]):
+        sp.error("shm_size", "a mount on /dev/shm is given too: give shm_size or the mount, not both")
+        return
+    sp.model["volumes"].append(_volume_entry("tmpfs", None, "/dev/shm", False, sp.shm_size, 0o1777))
 
 
 def _k_tmpfs(sp, value):
@@ -1232,6 +1298,7 @@ SERVICE_KEYS = {
     "cgroup_parent": _carried_string("cgroup_parent"), "uts": _carried_string("uts"),
     "cgroup": _carried_string("cgroup"), "security_opt": _carried_list("security_opt"),
     "volumes_from": _carried_list("volumes_from"), "external_links": _carried_list("external_links"),
+    "shm_size": _k_shm_size,
     "device_cgroup_rules": _carried_list("device_cgroup_rules"),
 }
 
@@ -1255,7 +1322,6 @@ REFUSED_KEYS = {
     "post_start": "lifecycle hooks are not supported",
     "pre_stop": "lifecycle hooks are not supported",
     "runtime": "the platform chooses the container runtime",
-    "shm_size": "Swarm cannot set it; mount a tmpfs on /dev/shm instead (tmpfs: /dev/shm:size=256m)",
     "storage_opt": "Swarm cannot set storage options",
     "volume_driver": "declare the volume under the top-level volumes, with its driver",
 }
@@ -1322,6 +1388,7 @@ def _finish_service(sp):
         environment[name] = str(value)
     model["environment"] = environment
     model["labels"] = dict(sp.label_file_vars, **sp.labels)
+    _shm_mount(sp)
     if "build" in raw:
         if model["image"]:
             sp.warning("image", "'%s' does not name the built image: the platform tags what it builds "
@@ -1696,16 +1763,15 @@ def _parse_section(st, file, section, value):
 # ---------------------------------------------------------------------------------------------
 # the files, and parse_stack
 
-TOP_KEYS = ("version", "services", "networks", "volumes", "secrets", "configs")
+TOP_KEYS = ("version", "services", "networks", "volumes", "secrets", "configs", "include")
 TOP_IGNORED = {"name": "the stack's name comes from the submission"}
-TOP_REFUSED = {"include": "put every service in one docker-compose.yml (extends with file: works)",
-               "models": "AI models are not supported"}
+TOP_REFUSED = {"models": "AI models are not supported"}
 RANCHER_TOP_KEYS = ("version", "services")
 
 
 def empty_model():
     return {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}, "load_balancers": {},
-            "inactive": {}}
+            "inactive": {}, "bind_store": {}}
 
 
 def _default_network():
@@ -1750,7 +1816,9 @@ NOT_COMPOSE = ("is not a compose file: a compose file is a YAML mapping with ser
                "shown); name the tenant's docker-compose.yml")
 
 
-def _load_compose(st, text, file):
+def _load_compose(st, text, file, override=False):
+    """One compose file, checked and interpolated; None when unusable. An ``override`` file (one merged
+    over another, or included) needs no services of its own."""
     if "\x00" in text or "\udc80" <= min(text or "a") or any("\udc80" <= c <= "\udcff" for c in text[:4096]):
         # binary, or not UTF-8: say so without quoting any of it
         st.error(file, None, None, NOT_COMPOSE)
@@ -1779,6 +1847,8 @@ def _load_compose(st, text, file):
     _top_keys(st, file, data, TOP_KEYS, TOP_REFUSED, TOP_IGNORED)
     if "version" in data:
         _check_version(st, file, data["version"])
+    if override and data.get("services") is None:
+        data["services"] = {}
     if not isinstance(data.get("services"), dict):
         st.error(file, None, "services", "must be a mapping of services, not %s" % _kind(data.get("services")))
         return None
@@ -1840,8 +1910,12 @@ def _profiles_of(st, file, name, raw, active):
 
 
 def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None, read_file=None, env=None,
-                profiles=None, stat_file=None):
+                profiles=None, stat_file=None, override_names=()):
     """Parse a submission -> ``(model, diagnostics)``; see docs/design.md for both shapes.
+
+    ``override_names``: compose files of the submission merged over the first, in order (``docker
+    compose -f a -f b``), read through ``read_file``; ``include:`` entries are read the same way
+    (``compose_merge``).
 
     ``read_file(relpath)`` returns the text of a file of the submission or raises SpinError;
     ``stat_file(relpath)`` says whether a path of a relative bind mount is a file (with its mode),
@@ -1858,6 +1932,10 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
     rancher = _load_rancher(st, rancher_text, rancher_name)
     if data is None:
         return model, st.diagnostics
+    data = compose_merge.load_files(st, data, override_names, lambda text, name, override: _load_compose(
+        st, text, name, override))
+    data = compose_merge.resolve_tags(compose_merge.include(st, data, compose_name, lambda text, name, override:
+                                                            _load_compose(st, text, name, override)))
     for section in ("networks", "volumes", "secrets", "configs"):
         model[section] = _parse_section(st, compose_name, section, data.get(section))
     st.declared_configs = set(model["configs"])
@@ -1893,8 +1971,12 @@ def parse_stack(compose_text, compose_name, rancher_text=None, rancher_name=None
     for name, entry in sorted(st.bind_files.items()):
         model["configs"][name] = {"content": entry["content"], "external": False, "name": None, "labels": {},
                                   "source_file": entry["path"]}
+    model["bind_store"] = {key: dict(entry, mounts=[dict(m) for m in entry["mounts"]])
+                           for key, entry in sorted(st.bind_store.items())
+                           if any(m["service"] in model["services"] for m in entry["mounts"])}
     if any(DEFAULT_NETWORK in s["networks"] for s in model["services"].values()):
         model["networks"].setdefault(DEFAULT_NETWORK, _default_network())
+    _settle_volumes_from(st, compose_name, model)
     _check_references(st, compose_name, model, set(model["load_balancers"]))
     _settle_conditions(st, compose_name, model)
     _check_published(st, compose_name, model)

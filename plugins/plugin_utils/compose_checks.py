@@ -4,6 +4,8 @@
 rules, dependency cycles) and the start order that spin_stack follows."""
 from __future__ import annotations
 
+import re
+
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _did_you_mean, _restart_policy
 
 
@@ -94,6 +96,71 @@ def _check_references(st, file, model, lb_names):
                 if ref["source"] not in model[section]:
                     st.error(file, name, "%s[%d]" % (section, i), "%s '%s' is not declared under the top-level %s"
                              % (section[:-1], ref["source"], section) + _did_you_mean(ref["source"], model[section]))
+
+
+def _volumes_from_entry(text):
+    """'app', 'app:ro', 'service:app:rw', 'container:x' -> (kind, name, mode or None)."""
+    parts = str(text).split(":")
+    kind = "service"
+    if parts[0] in ("service", "container") and len(parts) > 1:
+        kind = parts.pop(0)
+    name = parts[0]
+    mode = parts[1] if len(parts) > 1 else None
+    if len(parts) > 2 or mode not in (None, "ro", "rw") or not name:
+        raise ValueError
+    return kind, name, mode
+
+
+def _shared_volume_name(model, source, target):
+    """A named volume for an anonymous one that volumes_from shares: ``<service>-<path>``."""
+    base = "%s-%s" % (source, re.sub(r"[^A-Za-z0-9_.-]+", "-", target.strip("/")) or "root")
+    name, n = base, 1
+    while name in model["volumes"]:
+        n += 1
+        name = "%s-%d" % (base, n)
+    return name
+
+
+def _settle_volumes_from(st, file, model):
+    """volumes_from a service of the stack: the same mounts (its named volumes, bind mounts and bind-store
+    directories; an anonymous volume becomes a named one both mount, so both see one copy, and the
+    deploy places them together: local_data), read-only with ':ro'; the service starts after it.
+    ``container:`` stays for the policy to refuse (outside the stack)."""
+    services = model["services"]
+    for name, svc in services.items():
+        outside = []
+        for i, text in enumerate(svc["volumes_from"]):
+            key = "volumes_from[%d]" % i
+            try:
+                kind, source, mode = _volumes_from_entry(text)
+            except ValueError:
+                st.error(file, name, key, "'%s' is not a volumes_from entry: write a service name, 'service:ro' or "
+                         "'service:rw'" % text)
+                continue
+            if kind == "container":
+                outside.append(text)
+                continue
+            if source == name or source not in services:
+                st.error(file, name, key, "a service cannot take its own volumes" if source == name else
+                         "service '%s' does not exist%s" % (source, _did_you_mean(source, services)))
+                continue
+            own = {v["target"].rstrip("/") for v in svc["volumes"]}
+            for volume in services[source]["volumes"]:
+                if volume["type"] == "tmpfs" or volume["target"].rstrip("/") in own:
+                    continue
+                if volume["type"] == "volume" and not volume["source"]:
+                    shared = _shared_volume_name(model, source, volume["target"])
+                    model["volumes"][shared] = {"driver": "local", "driver_opts": {}, "labels": {},
+                                                "external": False, "name": None}
+                    volume["source"] = shared
+                svc["volumes"].append(dict(volume, read_only=True if mode == "ro" else volume["read_only"]))
+                if volume["type"] == "store":
+                    entry = model["bind_store"][volume["source"]]
+                    entry["mounts"].append({"service": name, "key": key, "file": file, "target": volume["target"],
+                                            "read_only": mode == "ro" or volume["read_only"]})
+            if source not in svc["depends_on"]:
+                svc["depends_on"].append(source)
+        svc["volumes_from"] = outside
 
 
 def _inactive_text(st, target):

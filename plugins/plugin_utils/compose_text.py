@@ -12,6 +12,7 @@ import stat
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _Invalid
+from ansible_collections.spin.platform.plugins.plugin_utils.safe_yaml import Tagged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,25 +69,24 @@ def make_dir_reader(base_dir, max_bytes=1024 * 1024, tree=None):
 
 def make_dir_stat(base_dir, tree=None):
     """A ``stat_file(relpath)`` callback confined to ``base_dir``, like ``make_dir_reader``:
-    {"kind": "file", "mode"} | {"kind": "dir", "files": [names of the regular files in it]} |
-    {"kind": "missing"}. Refuses what leads outside, what is not the tenant's own (with ``tree``),
+    {"kind": "file", "mode", "size"} | {"kind": "dir"} | {"kind": "missing"}. Refuses what leads outside, what is not the tenant's own (with ``tree``),
     and names every other OS error (SpinError)."""
     base = os.path.realpath(base_dir)
 
     def stat_file(relpath):
         full = _confined(base, relpath)
         try:
-            mode, dummy = _stat(base, relpath, full)
+            mode, size = _stat(base, relpath, full)
         except MissingFile:
             return {"kind": "missing"}
         if stat.S_ISDIR(mode):
             if tree is not None:
                 tree.check_dir(full)
-            return {"kind": "dir", "files": _files_below(base, full)}
+            return {"kind": "dir"}
         if stat.S_ISREG(mode):
             if tree is not None:
                 tree.check_file(full)
-            return {"kind": "file", "mode": mode & 0o7777}
+            return {"kind": "file", "mode": mode & 0o7777, "size": size}
         raise SpinError(_not_regular(relpath, mode))
 
     return stat_file
@@ -145,21 +145,6 @@ def _not_regular(relpath, mode):
     kind = next((name for test, name in _KINDS if test(mode)), "not a file")
     return "'%s' is %s, not a regular file: only regular files of the submission are read; put the file itself " \
            "there" % (relpath, kind)
-
-
-def _files_below(base, directory, limit=100):
-    """The regular files below ``directory`` (relative paths, sorted, at most ``limit``), without
-    following links that lead outside ``base``."""
-    found = []
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            if os.path.isfile(path) and os.path.commonpath([base, os.path.realpath(path)]) == base:
-                found.append(os.path.relpath(path, directory).replace(os.sep, "/"))
-            if len(found) >= limit:
-                return found
-    return found
 
 
 def _confined(base, relpath):
@@ -291,6 +276,8 @@ def _interpolate_tree(st, file, data, path, service_level):
     if isinstance(data, list):
         return [_interpolate_tree(st, file, item, path + ("[%d]" % i,), service_level)
                 for i, item in enumerate(data)]
+    if isinstance(data, Tagged):
+        return Tagged(data.tag, _interpolate_tree(st, file, data.value, path, service_level))
     if isinstance(data, str) and "$" in data:
         unset = []
         try:

@@ -125,6 +125,43 @@ SpinLoader.add_constructor(_BOOL, lambda loader, node: loader.construct_scalar(n
 SpinLoader.add_constructor(_INT, SpinLoader.construct_yaml_int)
 
 
+class Tagged(object):
+    """A value written with compose's merge tags, ``!reset`` (drop what the files before set) or
+    ``!override`` (replace it whole, without the merge rules): kept as it is until the files are
+    merged (compose_merge)."""
+
+    def __init__(self, tag, value):
+        self.tag = tag
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Tagged) and (self.tag, self.value) == (other.tag, other.value)
+
+    def __repr__(self):
+        return "%s %r" % (self.tag, self.value)
+
+    __hash__ = None
+
+
+MERGE_TAGS = ("!reset", "!override")
+
+
+def _construct_tagged(loader, node):
+    if isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        # the scalar as YAML 1.2 reads it untagged (!reset null is None, !override 3 is 3)
+        value = loader.construct_object(yaml.ScalarNode(loader.resolve(yaml.ScalarNode, node.value, (True, False)),
+                                                        node.value, node.start_mark, node.end_mark, node.style))
+    return Tagged(node.tag, value)
+
+
+for _tag in MERGE_TAGS:
+    SpinLoader.add_constructor(_tag, _construct_tagged)
+
+
 def _describe(exc):
     """A YAML error as 'line L, column C: problem (context at line N)'."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, build, haproxy, placement, policy,
-                                                                    sensitive, stack_defaults)
+from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, bind_store, build, haproxy,
+                                                                    placement, policy, sensitive, stack_defaults)
 from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
-from ansible_collections.spin.platform.plugins.plugin_utils import (build_context, compose, compose_text, submission_tree,
-                                                                    translate)
+from ansible_collections.spin.platform.plugins.plugin_utils import (bind_content, build_context, compose, compose_text,
+                                                                    submission_tree, translate)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
@@ -67,12 +67,20 @@ def locate(path, bases):
     return os.path.abspath(candidates[0]) if candidates else os.path.abspath(path)
 
 
-def read_submission(compose_path, rancher_path, tree=None):
+def _relative_inside(path, base, option, first):
+    relative = os.path.relpath(path, base)
+    if relative.startswith(".." + os.sep) or relative == "..":
+        raise SpinError("%s %s is outside the submission directory %s: put it next to %s" % (option, path, base, first))
+    return os.path.normpath(relative)
+
+
+def read_submission(compose_path, rancher_path, tree=None, override_paths=()):
     """Read the compose files inside the submission directory (the compose file's directory), each
     only when it is the tenant's own (``tree``).
 
     Returns ``(texts, names, reader, seen)``: texts by role, the names the tenant reads in
-    messages (relative to the submission directory), the confined reader for the files the
+    messages (relative to the submission directory; ``names["overrides"]``: the files merged over the
+    compose file, which the parser reads through the reader), the confined reader for the files the
     compose files name, and ``seen`` ({name: text} of every file read, for the digest).
     """
     base = os.path.dirname(compose_path)
@@ -86,14 +94,12 @@ def read_submission(compose_path, rancher_path, tree=None):
 
     if not os.path.isfile(compose_path):
         raise SpinError("compose_file %s does not exist (or is not a file)" % compose_path)
-    names = {"compose": os.path.basename(compose_path), "rancher": None}
+    names = {"compose": os.path.basename(compose_path), "rancher": None,
+             "overrides": [_relative_inside(path, base, "compose_override_files", os.path.basename(compose_path))
+                           for path in override_paths]}
     texts = {"compose": reader(names["compose"]), "rancher": None}
     if rancher_path:
-        relative = os.path.relpath(rancher_path, base)
-        if relative.startswith(".." + os.sep) or relative == "..":
-            raise SpinError("rancher_compose_file %s is outside the submission directory %s: put it next to %s"
-                            % (rancher_path, base, names["compose"]))
-        names["rancher"] = os.path.normpath(relative)
+        names["rancher"] = _relative_inside(rancher_path, base, "rancher_compose_file", names["compose"])
         texts["rancher"] = reader(names["rancher"])
     return texts, names, reader, seen
 
@@ -128,12 +134,15 @@ def check_submission(args, bases):
     compose_path, tree = confine(locate(args["compose_file"], bases), roots, "compose_file", tenants, tenant)
     rancher_path = confine(locate(args["rancher_compose_file"], bases), roots, "rancher_compose_file", tenants,
                            tenant)[0] if args.get("rancher_compose_file") else None
-    texts, names, reader, seen = read_submission(compose_path, rancher_path, tree)
+    override_paths = [confine(locate(path, bases), roots, "compose_override_files", tenants, tenant)[0]
+                      for path in args.get("compose_override_files") or []]
+    texts, names, reader, seen = read_submission(compose_path, rancher_path, tree, override_paths)
     base = os.path.dirname(compose_path)
     variables, diagnostics = dotenv(reader, base, args.get("variables"))
     model, parsed = compose.parse_stack(texts["compose"], names["compose"], texts["rancher"], names["rancher"],
                                         read_file=reader, env=variables, profiles=args.get("profiles"),
-                                        stat_file=compose_text.make_dir_stat(base, tree))
+                                        stat_file=compose_text.make_dir_stat(base, tree),
+                                        override_names=names["overrides"])
     diagnostics += parsed
     stack = args["stack"]
     entry = pol["tenants"].get(tenant)
@@ -144,10 +153,16 @@ def check_submission(args, bases):
                                  skip=("replica-quota", "resource-quota", "resource-size"))
     builds = plan_builds(model, base, tenant, stack, (args.get("platform") or {}).get("registry"), pol, tree,
                          files["compose"], diagnostics, violations)
+    read_bind_store(model, base, pol, tree, diagnostics)
+    violations += store_violations(model, (args.get("platform") or {}).get("bind_store"), files["compose"])
     replicas = {name: ("global" if str((svc.get("deploy") or {}).get("mode") or "").startswith("global")
                        else policy.stack_replicas({"services": {name: svc}})[name])
                 for name, svc in model["services"].items()}
     platform = dict(args.get("platform") or {}, proxy_ports=policy_settings.port_numbers(pol["proxy_ports"]))
+    # an HTTP port the edge does not publish (a laptop's 8080:80) is served on the service's own route
+    diagnostics += stack_defaults.http_port_routes(model, tenant, stack, stack_defaults.settings(platform),
+                                                   set(lb_platform["port_set"]), platform["proxy_ports"],
+                                                   files["compose"])
     tasks = None
     # the edge's rules on the ports the files name, even when something else is wrong: every problem at once
     diagnostics += route_problems(model, tenant, stack, platform, lb_platform, files, allowance.of(tenant, entry))
@@ -164,7 +179,11 @@ def check_submission(args, bases):
              "error_count": sum(1 for d in diagnostics if d["severity"] == "error"),
              "replicas": replicas, "resources": {name: (svc.get("deploy") or {}).get("resources")
                                                  for name, svc in model["services"].items()},
-             "binds": policy_facts.bind_mounts(model), "input_digest": audit.digest_files(seen),
+             "binds": policy_facts.bind_mounts(model),
+             # the directories the bind mounts hand over are input too: by their manifests' digests
+             "input_digest": audit.digest_files(dict(seen, **{
+                 "%s (bind store)" % e["source"]: e["digest"] for e in (model.get("bind_store") or {}).values()
+                 if e.get("digest")})),
              "inactive": model.get("inactive") or {}, "builds": builds}
     return model, facts, tasks
 
@@ -188,6 +207,47 @@ def health_checks(model):
     """rancher-compose health checks of the services, which the edge's checks use."""
     return {name: svc["rancher_health_check"] for name, svc in model["services"].items()
             if svc.get("rancher_health_check")}
+
+
+def read_bind_store(model, submission_dir, pol, tree, diagnostics):
+    """Read every directory (or large file) the stack's relative bind mounts hand over, only the
+    tenant's own files and within the stack's limits: each ``model["bind_store"]`` entry gets its
+    ``manifest``, ``digest``, ``bytes`` and ``files``; a problem is an error at the bind mount that
+    named it."""
+    budget = bind_content.Budget(pol["bind_store_bytes"], pol["bind_store_files"])
+    for key, entry in sorted((model.get("bind_store") or {}).items()):
+        mount = entry["mounts"][0]
+        if entry["kind"] == "missing":
+            found = {"manifest": [], "digest": bind_content.digest([]), "bytes": 0, "files": 0}
+        else:
+            try:
+                found = bind_content.read(submission_dir, entry["source"], entry["kind"], budget, tree)
+            except SpinError as exc:
+                diagnostics.append(diag.error(mount["file"], mount["service"], mount["key"], exc.message))
+                continue
+        entry.update(found)
+
+
+def store_violations(model, root, compose_name):
+    """A tenant's own bind mount of the platform's bind store (or of a directory holding it): the store
+    holds every tenant's directories, and is the platform's to mount."""
+    root = root or bind_store.DEFAULT_ROOT
+    out = []
+    for name, svc in sorted(model["services"].items()):
+        for volume in svc["volumes"]:
+            source = volume.get("source") or ""
+            if volume["type"] != "bind" or not source.startswith("/"):
+                continue
+            path = policy.normalise_path(source)
+            # inside the store, or a directory that holds it (both orders on purpose)
+            if policy.path_inside(path, root) or policy.path_inside(root, path):  # pylint: disable=arguments-out-of-order
+                out.append(policy_settings.violation(
+                    "host-path", compose_name, name, "volumes",
+                    "bind mount of %s reaches the platform's bind store (%s), where the platform keeps every "
+                    "stack's bind-mounted directories" % (source, root),
+                    "bind a directory of your submission instead (./dir:%s), which the platform puts there for you"
+                    % volume["target"]))
+    return out
 
 
 def plan_builds(model, submission_dir, tenant, stack, registry, pol, tree, compose_name, diagnostics, violations):

@@ -22,8 +22,11 @@ from ansible_collections.spin.platform.plugins.module_utils.errors import SpinEr
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml, submission_tree
 
 VARS_FILE = "vars.yml"
-# docker compose's own order when no file is named (compose-spec: compose.yaml is preferred)
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+# docker compose's own order when no file is named (compose-go's DefaultFileNames: compose.yaml is preferred),
+# and the override file it then merges over the one it found (DefaultOverrideFileNames)
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = ("compose.override.yml", "compose.override.yaml", "docker-compose.override.yml",
+                  "docker-compose.override.yaml")
 RANCHER_FILE = "rancher-compose.yml"
 MAX_BYTES = 64 * 1024
 # key of the vars file -> (task option, what it holds)
@@ -31,20 +34,23 @@ KEYS = {
     "spin_tenant": ("tenant", "the tenant's name; optional, and it must be the tenant whose directory holds the "
                               "submission"),
     "spin_stack": ("stack", "the stack's name (default: the submission directory's name)"),
-    "spin_compose_file": ("compose_file", "the compose file, relative to the submission directory"),
+    "spin_compose_file": ("compose_file", "the compose file, or a list of them merged in order as docker compose -f "
+                                          "merges them, relative to the submission directory"),
     "spin_rancher_compose_file": ("rancher_compose_file",
                                   "the rancher-compose file, relative to the submission directory"),
     "spin_compose_variables": ("variables", "values for ${VAR} in the compose files, over .env"),
     "spin_compose_profiles": ("profiles", "the active compose profiles"),
 }
 # task options that a submission path stands for: a task gives either the path or these
-OPTIONS = tuple(option for option, meaning in KEYS.values())
+OPTIONS = tuple(option for option, meaning in KEYS.values()) + ("compose_override_files",)
 
 
 def resolve(path, roots, tenants, need_files=True):
     """Staff's ``path`` (a submission directory or the vars file in it) -> the task options it
-    stands for: ``{tenant, stack, compose_file, rancher_compose_file, variables, profiles,
-    _submission: {path, directory, vars_file, tenant, uid}}``. SpinError (every problem of the vars
+    stands for: ``{tenant, stack, compose_file, compose_override_files, rancher_compose_file, variables,
+    profiles, _submission: {path, directory, vars_file, tenant, uid}}``. ``compose_override_files`` are
+    the files merged over ``compose_file``, in order: the rest of a ``spin_compose_file`` list, or, when
+    the vars file names none, the override file ``docker compose`` reads beside the one it finds. SpinError (every problem of the vars
     file at once) when anything is wrong. With ``need_files=False`` (a removal) a submission that
     no longer exists still names its tenant and stack by its path."""
     path = os.path.abspath(os.path.expanduser(str(path)))
@@ -82,8 +88,10 @@ def resolve(path, roots, tenants, need_files=True):
     options["tenant"] = tree.tenant
     options.setdefault("stack", os.path.basename(directory))
     if need_files:
-        options["compose_file"] = _inside(directory, options.get("compose_file") or _default_compose(directory),
-                                          name, "spin_compose_file")
+        named = options.get("compose_file")
+        files = ([named] if isinstance(named, str) else named) or _default_compose(directory)
+        options["compose_file"] = _inside(directory, files[0], name, "spin_compose_file")
+        options["compose_override_files"] = [_inside(directory, item, name, "spin_compose_file") for item in files[1:]]
         rancher = options.get("rancher_compose_file")
         if rancher is None and os.path.isfile(os.path.join(directory, RANCHER_FILE)):
             rancher = RANCHER_FILE
@@ -119,9 +127,9 @@ def _options(data, name):
             problems.append(diag.error(name, None, key, _unknown(key)))
             continue
         option = KEYS[key][0]
-        if option in ("variables", "profiles"):
+        if option in ("variables", "profiles", "compose_file"):
             checked = _typed(option, value)
-            if isinstance(checked, str):
+            if isinstance(checked, _Problem):
                 problems.append(diag.error(name, None, key, checked))
             else:
                 options[option] = checked
@@ -137,21 +145,35 @@ def _is_text(value):
     return isinstance(value, str) and value.strip() != ""
 
 
+class _Problem(str):
+    """What is wrong with a value of the vars file (a value itself may be a string)."""
+
+
 def _typed(option, value):
-    """``variables`` or ``profiles`` in their task shape, or a message (str) saying what is wrong."""
+    """``variables``, ``profiles`` or ``compose_file`` in their task shape, or a message (str) saying
+    what is wrong."""
+    if option == "compose_file":
+        if _is_text(value):
+            return value
+        if isinstance(value, list) and value and all(_is_text(item) for item in value):
+            if len(set(value)) != len(value):
+                return _Problem("names a file twice: give each compose file once")
+            return list(value)
+        return _Problem("must be a file name or a list of file names (merged in that order, as docker compose -f a "
+                        "-f b merges them), not %s" % ("an empty list" if value == [] else type(value).__name__))
     if option == "variables":
         if not isinstance(value, dict):
-            return "must be a mapping of NAME: value, not %s" % type(value).__name__
+            return _Problem("must be a mapping of NAME: value, not %s" % type(value).__name__)
         out = {}
         for key, item in value.items():
             if isinstance(item, bool):
                 item = "true" if item else "false"
             if not isinstance(item, (str, int, float)) or not isinstance(key, str):
-                return "%s: each value must be a string or a number, not %s" % (key, type(item).__name__)
+                return _Problem("%s: each value must be a string or a number, not %s" % (key, type(item).__name__))
             out[key] = str(item)
         return out
     if not isinstance(value, list) or not all(_is_text(item) for item in value):
-        return "must be a list of profile names"
+        return _Problem("must be a list of profile names")
     return list(value)
 
 
@@ -164,9 +186,12 @@ def _unknown(key):
 
 
 def _default_compose(directory):
+    """The files ``docker compose`` reads in ``directory`` when none is named: the first of
+    ``COMPOSE_FILES``, then the first of ``OVERRIDE_FILES`` when there is one."""
     for candidate in COMPOSE_FILES:
         if os.path.isfile(os.path.join(directory, candidate)):
-            return candidate
+            override = next((o for o in OVERRIDE_FILES if os.path.isfile(os.path.join(directory, o))), None)
+            return [candidate] + ([override] if override else [])
     raise SpinError("submission %s has no compose file: put one of %s in it, or name yours with spin_compose_file "
                     "in %s" % (directory, ", ".join(COMPOSE_FILES), VARS_FILE))
 

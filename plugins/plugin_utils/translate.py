@@ -38,14 +38,15 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import (diagnostics as diag, placement, sensitive,
-                                                                    stack_defaults, units)
+from ansible_collections.spin.platform.plugins.module_utils import (bind_store, diagnostics as diag, placement,
+                                                                    sensitive, stack_defaults, units)
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.haproxy import HOST_PROTOCOLS
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180, "monitor_window": 5,
-                     "pin_local_data": True}
+                     "pin_local_data": True, "bind_store": bind_store.DEFAULT_ROOT}
 # ports the edge shares between stacks by host name; the action plugins pass the policy's proxy_ports
 DEFAULT_PROXY_PORTS = (80, 443)
 
@@ -213,7 +214,10 @@ def _update_config(config):
             "max_failure_ratio": config["max_failure_ratio"], "order": config["order"]}
 
 
-def _mount(volume, model, volume_names):
+def _mount(volume, model, volume_names, store_paths=None):
+    if volume["type"] == "store":
+        # a directory of the submission, synced to the platform's bind store (bind_store.py)
+        volume = dict(volume, type="bind", source=store_paths[volume["source"]])
     mount = {"type": volume["type"], "source": volume["source"], "target": volume["target"],
              "readonly": volume["read_only"], "volume_driver": None, "volume_options": None, "volume_labels": None,
              "tmpfs_size": volume.get("tmpfs_size"), "tmpfs_mode": volume.get("tmpfs_mode"),
@@ -226,6 +230,53 @@ def _mount(volume, model, volume_names):
             mount["volume_driver"] = declared["driver"]
             mount["volume_options"] = dict(declared["driver_opts"])
     return mount
+
+
+def _host_published(svc):
+    """The ports a service publishes itself: UDP, which the edge does not forward, in host mode on the
+    node that runs each task (the stack claims them like the edge's ports)."""
+    return [{"published_port": port["published"], "target_port": port["target"], "protocol": port["protocol"],
+             "mode": "host"} for port in svc["ports"] if port["protocol"] in HOST_PROTOCOLS and port["published"]]
+
+
+def _store_bind(volume, store_paths):
+    """A model volume, a bind-store entry as the bind of its directory (placement by data)."""
+    return dict(volume, type="bind", source=store_paths[volume["source"]]) if volume["type"] == "store" else volume
+
+
+def _store_labels(svc, model):
+    """A read-write bind-store directory keeps its path when its content changes: a container label with
+    the content's digest makes the change an update, so the service restarts on the new files (a
+    read-only one is a new directory, and a new mount, anyway)."""
+    labels = {}
+    for volume in svc["volumes"]:
+        entry = (model.get("bind_store") or {}).get(volume["source"]) if volume["type"] == "store" else None
+        if entry is not None and not entry["read_only"]:
+            labels["spin.bind-store.%s" % volume["source"]] = entry["digest"][:12]
+    return labels
+
+
+def bind_store_tasks(model, tenant, stack, platform, problems):
+    """The stack's bind-store entries for the manager (``bind_store.py``), with the path each is
+    mounted from: ``{root, tenant, stack, entries: [{key, source, kind, read_only, digest, manifest,
+    bytes, files, path}]}``; None when the stack has none."""
+    entries = []
+    root = platform.get("bind_store") or bind_store.DEFAULT_ROOT
+    for key, entry in sorted((model.get("bind_store") or {}).items()):
+        if entry.get("digest") is None:
+            problems.append((entry["mounts"][0]["service"], entry["mounts"][0]["key"], "the content of '%s' was not "
+                             "read, so it cannot be handed over" % entry["source"]))
+            continue
+        item = {k: entry.get(k) for k in ("source", "kind", "read_only", "digest", "manifest", "bytes", "files")}
+        item.update(key=key, path=bind_store.entry_path(root, tenant, stack, key, entry["digest"], entry["read_only"]))
+        entries.append(item)
+    if not entries:
+        return None
+    try:
+        bind_store.check_root(root)
+    except SpinError as exc:
+        problems.append((None, None, exc.message))
+    return {"root": root, "tenant": tenant, "stack": stack, "entries": entries}
 
 
 def _refs(refs, names, kind):
@@ -279,20 +330,21 @@ def service_params(name, svc, ctx):
         "command": svc["command"], "entrypoint": svc["entrypoint"],
         "env": sensitive.split_env(svc["environment"])[0], "secret_env": sensitive.split_env(svc["environment"])[1],
         "workdir": svc["working_dir"], "user": svc["user"], "hostname": svc["hostname"],
-        "labels": dict(deploy["labels"], **marks), "container_labels": dict(svc["labels"], **marks),
+        "labels": dict(deploy["labels"], **marks),
+        "container_labels": dict(svc["labels"], **dict(marks, **_store_labels(svc, ctx["model"]))),
         "mode": deploy["mode"], "replicas": None if deploy["mode"].startswith("global") else deploy["replicas"],
         "networks": [{"name": ctx["network_names"][net],
                       "aliases": list(dict.fromkeys([name] + cfg["aliases"] + extra_aliases))}
                      for net, cfg in svc["networks"].items()],
         "endpoint_mode": deploy["endpoint_mode"] or platform["endpoint_mode"],
-        "publish": [],
-        "mounts": [_mount(v, ctx["model"], ctx["volume_names"]) for v in svc["volumes"]],
+        "publish": _host_published(svc),
+        "mounts": [_mount(v, ctx["model"], ctx["volume_names"], ctx["store_paths"]) for v in svc["volumes"]],
         "healthcheck": _healthcheck(svc["healthcheck"]),
         "restart_policy": _restart_policy(svc["restart_policy"]),
         "resources": _resources(deploy["resources"]),
         "placement": placement.with_platform_constraints(
-            placement.with_fs_constraints(_placement(deploy["placement"]),
-                                          placement.service_filesystems(svc["volumes"], ctx["filesystems"])),
+            placement.with_fs_constraints(_placement(deploy["placement"]), placement.service_filesystems(
+                [_store_bind(v, ctx["store_paths"]) for v in svc["volumes"]], ctx["filesystems"])),
             ctx["tenant_constraints"]),
         "update_config": _update_config(deploy["update_config"]),
         "rollback_config": _update_config(deploy["rollback_config"]),
@@ -319,10 +371,14 @@ def _endpoints(order, services, stack, tenant, config, platform, routes):
     out = []
     for name in order:
         hostname = stack_defaults.host_name(name, stack, tenant, config["route_domain"])
-        for port in services[name]["ports"]:
+        for index, port in enumerate(services[name]["ports"]):
             endpoint = {"service": "%s_%s" % (stack, name), "compose_service": name, "target": port["target"],
-                        "published": port["published"], "protocol": port["protocol"]}
-            if port["published"] in shared:
+                        "published": port["published"], "protocol": port["protocol"], "index": index}
+            if port.get("route"):
+                # an HTTP port outside the edge's list: served on the service's own route (stack_defaults)
+                endpoint.update(published=config["route_port"], hostname=port["route"], key="ports[%d]" % index,
+                                origin="service '%s' ports[%d]" % (name, index))
+            elif port["published"] in shared and port["protocol"] == "tcp":
                 endpoint["hostname"] = hostname
             out.append(endpoint)
         if name in routes:
@@ -367,9 +423,12 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None, files=
             problems.append((name, None, "'%s_%s' is longer than %d characters: use a shorter stack or service "
                              "name" % (stack, name, MAX_SERVICE_NAME)))
     routes, route_problems = stack_defaults.automatic_routes(model, tenant, stack, config, file)
+    store = bind_store_tasks(model, tenant, stack, platform, problems)
     if problems or route_problems:
         _fail(problems, file, route_problems)
+    store_paths = {e["key"]: e["path"] for e in (store or {}).get("entries") or []}
     ctx = {"stack": stack, "owner": owner, "platform": platform, "model": model, "filesystems": filesystems or {},
+           "store_paths": store_paths,
            "tenant_constraints": placement.platform_constraints(platform.get("tenant_constraints")),
            "link_aliases": link_aliases(services), "network_names": network_names,
            "volume_names": volume_names, "secret_names": secret_names, "config_names": config_names}
@@ -380,6 +439,7 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None, files=
         "services": params,
         "endpoints": _endpoints(order, services, stack, tenant, config, platform, routes),
         "wait_for": _wait_for(order, services, stack),
+        "bind_store": store,
     }
 
 
@@ -461,6 +521,14 @@ def render_task_file(tasks, tenant, stack, inactive=None):
         header += "#   %s%s/%s -> %s:%s\n" % (endpoint.get("hostname") + ":" if endpoint.get("hostname") else "",
                                               endpoint["published"] or "(any)", endpoint["protocol"],
                                               endpoint["service"], endpoint["target"])
+    store = tasks.get("bind_store") or {}
+    if store.get("entries"):
+        header += ("# Bind store (relative bind mounts of directories): spin_stack syncs these from the submission "
+                   "before the services start;\n# this file mounts them and does not carry their files:\n")
+        for entry in store["entries"]:
+            header += "#   %s -> %s (%s, %d files, %d bytes, sha256 %s)\n" % (
+                entry["source"], entry["path"], "read-only" if entry["read_only"] else "read-write",
+                entry.get("files") or 0, entry.get("bytes") or 0, entry["digest"][:12])
     for name, profiles in sorted((inactive or {}).items()):
         header += "# Not deployed: service %s (profiles %s, none of them active)\n" % (name, ", ".join(profiles))
     return header + yaml.dump(entries, Dumper=_ReviewDumper, sort_keys=False, default_flow_style=False, width=120,

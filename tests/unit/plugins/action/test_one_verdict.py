@@ -41,8 +41,8 @@ def manager(module_name, module_args, task_vars=None):
 
 
 def run(plugin, root, directory, dest, check_mode=False):
-    args = {"tenant": "demo", "stack": "fx", "compose_file": os.path.join(directory, "docker-compose.yml"),
-            "policy": POLICY, "submission_roots": [root], "tenants": tenant_tree.registry()}
+    # staff name the submission directory; its vars.yml and compose files are found as in production
+    args = {"submission": directory, "policy": POLICY, "submission_roots": [root], "tenants": tenant_tree.registry()}
     if plugin is spin_translate:
         args["dest"] = dest
     task = types.SimpleNamespace(args=args, async_val=0, delegate_to=None, check_mode=check_mode, diff=False,
@@ -84,13 +84,31 @@ def test_policy_translate_and_stack_give_one_verdict(name, tmp_path):
 
 def test_a_load_balancer_rule_is_refused_by_all_three_before_the_manager(tmp_path):
     """Before issue 8, spin_policy and spin_translate passed a stack that spin_stack refused on the
-    manager (the edge's rules were checked only there): a service with 8080:80."""
+    manager (the edge's rules were checked only there): a service with a port outside the edge's list
+    (since issue 18 a raw TCP one: an HTTP port is served on the service's route instead)."""
+    root, directory = tenant_tree.submission(tmp_path)
+    with open(os.path.join(directory, "docker-compose.yml"), "w") as handle:
+        handle.write("services:\n  git:\n    image: gitea/gitea\n    ports: ['2222:22']\n")
+    tenant_tree.hand_in(directory)
+    expected = ["docker-compose.yml: service 'git': key 'ports[0]': port 2222 is not one the platform lets stacks "
+                "publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports); infra staff let it through "
+                "by adding 2222 to spin_lb_ports"]
+    for plugin in (spin_policy, spin_translate, spin_stack):
+        result = run(plugin, root, directory, str(tmp_path / "tasks.yml"))
+        assert result.get("failed") and verdict(result)[0] == expected, (plugin.__name__, result)
+
+
+def test_an_http_port_outside_the_edges_list_is_served_on_the_route_by_all_three_with_the_url(tmp_path):
+    """Issue 18: a laptop's 8080:80 means "open it in a browser": served at the service's own host name,
+    with a warning that gives the URL, the same from all three."""
     root, directory = tenant_tree.submission(tmp_path)
     with open(os.path.join(directory, "docker-compose.yml"), "w") as handle:
         handle.write("services:\n  web:\n    image: httpd\n    ports: ['8080:80']\n")
     tenant_tree.hand_in(directory)
-    expected = ["docker-compose.yml: service 'web': key 'ports[0]': port 8080 is not one the platform lets stacks "
-                "publish: use one of 80, 443, 8000-8009 (the platform variable lb_ports)"]
+    warning = ("docker-compose.yml: service 'web': key 'ports[0]': warning: port 8080 is not one the edge publishes, "
+               "so the service's port 80 is served as HTTP at http://web.st.demo.localhost/ instead (its own host "
+               "name on the edge): open that; write '80:80' to say so (a port that does not speak HTTP needs one the "
+               "edge publishes: spin_lb_ports)")
     for plugin in (spin_policy, spin_translate, spin_stack):
-        result = run(plugin, root, directory, str(tmp_path / "tasks.yml"))
-        assert result.get("failed") and verdict(result)[0] == expected, (plugin.__name__, result)
+        result = run(plugin, root, directory, str(tmp_path / "tasks.yml"), check_mode=plugin is spin_stack)
+        assert not result.get("failed") and verdict(result) == ([], [warning]), (plugin.__name__, result)

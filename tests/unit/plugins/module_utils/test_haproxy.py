@@ -128,7 +128,11 @@ def test_port_rules_keep_hostname_path_priority():
 
 
 @pytest.mark.parametrize("kwargs, key, fragment", [
-    ({"endpoints": [ep("web", 8000, protocol="udp")]}, "ports[0]", "HAProxy does not forward UDP"),
+    ({"endpoints": [ep("dns", None, target=53, protocol="udp")]}, "ports[0]",
+     "give the port the service publishes on its node, like '53:53/udp'"),
+    ({"endpoints": [ep("dns", 53, target=53, protocol="udp")]}, "ports[0]",
+     "port 53 is not one the platform lets stacks publish"),
+    ({"endpoints": [ep("web", 8000, protocol="sctp")]}, "ports[0]", "only TCP ports are forwarded"),
     ({"endpoints": [ep("web", None)]}, "ports[0]", "give the port the load balancer publishes"),
     ({"endpoints": [ep("web", 25)]}, "ports[0]", "port 25 is not one the platform lets stacks publish"),
     ({"load_balancers": lbs(rule(hostname="bad host"))}, "lb_config.port_rules[0].hostname", "is not a hostname"),
@@ -169,6 +173,34 @@ def test_stack_routes_refuses(kwargs, key, fragment):
     assert fragment in diags[0]["message"]
     assert diags[0]["file"] in ("dc.yml", "rc.yml")
     assert fragment in err.value.message and "stack 's'" in err.value.message
+
+
+def test_a_udp_port_is_claimed_like_the_edges_ports_and_never_served_by_the_edge():
+    """Issue 18: UDP is published by the service itself (host mode); the stack claims the port as it
+    claims a TCP one, and a UDP and a TCP port of one number do not meet."""
+    platform = {"hostnames": ["*.spin.test"], "ports": [80, 443, "8000-8001"]}
+    doc = haproxy.stack_routes("t", "s", [ep("web", 8000), ep("dns", 8000, target=53, protocol="udp")],
+                               platform=platform)
+    assert [(r["protocol"], r["port"], r["service"]) for r in doc["routes"]] == [("http", 8000, "web"),
+                                                                                 ("udp", 8000, "dns")]
+    assert haproxy.public_services(doc) == ["web"] and list(doc["aliases"]) == ["web"]
+    assert [r["protocol"] for r in haproxy.edge_routes(doc)["routes"]] == ["http"]
+    other = haproxy.stack_routes("u", "o", [ep("ntp", 8000, target=123, protocol="udp")], platform=platform)
+    assert [why for _route, why in haproxy.claim_conflicts(other, [doc])] == [
+        "port 8000 is held by stack 's' (tenant 't')"]
+    tcp = haproxy.stack_routes("u", "o", [ep("api", 8001)], platform=platform)
+    assert haproxy.claim_conflicts(tcp, [doc]) == []
+
+
+def test_a_refused_port_says_what_would_let_it_through():
+    platform = {"hostnames": ["*.spin.test"], "ports": [80, 443, "8000-8001"]}
+    with pytest.raises(SpinError) as err:
+        haproxy.stack_routes("t", "s", [ep("ssh", 2222, target=22)], platform=platform,
+                             allowance={"tenant": "t", "ports": {8000}, "hostnames": None})
+    assert err.value.diagnostics[0]["message"] == (
+        "port 2222 is not one the platform lets stacks publish: use one of 80, 443, 8000-8001 (the platform variable "
+        "lb_ports); infra staff let it through by adding 2222 to spin_lb_ports and to tenant 't''s ports "
+        "(spin_tenants.t.ports)")
 
 
 def test_stack_routes_reports_every_problem_at_once():

@@ -156,7 +156,7 @@ REFUSED = [
     ("image", None, None, "image"),
     ("replica-quota", "scale: 11", None, "deploy.replicas"),
     ("cgroup-parent", "cgroup_parent: /system.slice", None, "cgroup_parent"),
-    ("volumes-from", "volumes_from: [other]", None, "volumes_from"),
+    ("volumes-from", "volumes_from: ['container:other']", None, "volumes_from"),
     ("external-links", "external_links: [magic_db_1:db]", None, "external_links"),
 ]
 

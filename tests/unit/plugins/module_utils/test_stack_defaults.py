@@ -131,3 +131,49 @@ def test_a_route_the_edge_refuses_names_the_service_and_the_opt_out():
 ])
 def test_which_databases_get_a_generated_root_password(service, variable):
     assert stack_defaults.root_password(service) == variable
+
+
+# ---- issue 18: an HTTP port outside the edge's list is served on the service's route ------------
+
+EDGE = {80, 443} | set(range(8000, 8010))
+
+
+def _ports(image, *ports, **extra):
+    return {"services": {"web": dict({"image": image, "ports": [dict(p) for p in ports], "expose": []}, **extra)}}
+
+
+def _port(published, target, protocol="tcp"):
+    return {"target": target, "published": published, "protocol": protocol, "mode": "ingress"}
+
+
+@pytest.mark.parametrize("model, routes", [
+    # the image's HTTP port, or one of http_ports: served on the route, with the URL
+    (_ports("nginx", _port(8080, 80)), [("web.st.demo.localhost", 80)]),
+    (_ports("grafana/grafana", _port(3000, 3000)), [("web.st.demo.localhost", 3000)]),
+    (_ports("registry.example.org/app", _port(8888, 8080)), [("web.st.demo.localhost", 8080)]),
+    # a second HTTP port of the service gets a name of its own
+    (_ports("nginx", _port(8080, 80), _port(8081, 8080)),
+     [("web.st.demo.localhost", 80), ("8080.web.st.demo.localhost", 8080)]),
+    # a port the edge publishes stays as it is; so do raw TCP, UDP, databases and unknown ports
+    (_ports("nginx", _port(8001, 80)), []),
+    (_ports("gitea/gitea", _port(2222, 22)), []),
+    (_ports("coredns/coredns", _port(5353, 53, "udp")), []),
+    (_ports("postgres", _port(5432, 5432)), []),
+    # an unknown port is what a laptop opens in a browser; a known raw TCP one is not
+    (_ports("node:20", _port(3001, 3001)), [("web.st.demo.localhost", 3001)]),
+    (_ports("eclipse-mosquitto", _port(1883, 1883)), []),
+])
+def test_http_ports_outside_the_edges_list_get_the_services_route(model, routes):
+    warnings = stack_defaults.http_port_routes(model, "demo", "st", stack_defaults.settings({}), EDGE)
+    assert [(p["route"], p["target"]) for p in model["services"]["web"]["ports"] if p.get("route")] == routes
+    assert len(warnings) == len(routes)
+
+
+def test_the_warning_gives_the_url():
+    model = _ports("nginx", _port(8080, 80))
+    warnings = stack_defaults.http_port_routes(model, "demo", "st", stack_defaults.settings({"route_port": 8000}), EDGE)
+    assert [diag.format_diagnostic(w) for w in warnings] == [
+        "docker-compose.yml: service 'web': key 'ports[0]': warning: port 8080 is not one the edge publishes, so the "
+        "service's port 80 is served as HTTP at http://web.st.demo.localhost:8000/ instead (its own host name on the "
+        "edge): open that; write '8000:80' to say so (a port that does not speak HTTP needs one the edge publishes: "
+        "spin_lb_ports)"]

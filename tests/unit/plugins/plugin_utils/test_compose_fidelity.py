@@ -398,27 +398,59 @@ def test_relative_bind_mounts_of_files_become_content_hashed_configs(tmp_path):
     assert "st_nginx.conf-2_%s" % __import__("hashlib").sha256(b"events {}\n").hexdigest()[:10] in names
 
 
-@pytest.mark.parametrize("volume, files, expected", [
-    ("./html:/usr/share/nginx/html", {"html/index.html": "hi", "html/app.js": "x", "html/sub": None},
-     "key 'volumes[0]': relative bind mount of the directory './html' is not supported: the service may run on any "
-     "node, where the submission directory does not exist. Mount each file on its own, each becomes a config: "
-     "'./html/app.js:/usr/share/nginx/html/app.js:ro', './html/index.html:/usr/share/nginx/html/index.html:ro'; or "
-     "put the files into the image; for data the service writes, use a named volume: write "
-     "'html:/usr/share/nginx/html' and declare html under the top-level volumes"),
-    ("./data:/var/lib/postgresql/data", {},
-     "key 'volumes[0]': './data' does not exist in the submission directory (Compose would create an empty directory "
-     "on this machine, which the platform's nodes do not have): for data the service writes, use a named volume: "
-     "write 'data:/var/lib/postgresql/data' and declare data under the top-level volumes"),
-    ("./empty:/srv", {"empty": None},
-     "key 'volumes[0]': relative bind mount of the empty directory './empty' is not supported: the service may run "
-     "on any node, where the submission directory does not exist; for data the service writes, use a named volume: "
-     "write 'empty:/srv' and declare empty under the top-level volumes"),
-    ("../secrets.env:/x", {},
-     "key 'volumes[0]': '../secrets.env' points outside the submission directory: keep the file inside it"),
+@pytest.mark.parametrize("volume, files, store", [
+    # a directory, read-only or read-write as the file says (issue 18): an entry of the stack's bind store
+    ("./html:/usr/share/nginx/html:ro", {"html/index.html": "hi", "html/sub": None},
+     {"html": {"source": "./html", "kind": "dir", "read_only": True}}),
+    ("./frontend/src:/code/src", {"frontend/src/a.js": "x"},
+     {"frontend-src": {"source": "./frontend/src", "kind": "dir", "read_only": False}}),
+    (".:/code", {}, {"submission": {"source": ".", "kind": "dir", "read_only": False}}),
+    ("./empty:/srv", {"empty": None}, {"empty": {"source": "./empty", "kind": "dir", "read_only": False}}),
+    # a path that is not there: Compose makes an empty directory, so does the platform (with a warning)
+    ("./data:/var/lib/postgresql/data", {}, {"data": {"source": "./data", "kind": "missing", "read_only": False}}),
+    # a file too large for a Swarm config takes the same path
+    ("./sample.log:/data/sample.log:ro", {"sample.log": "x" * (600 * 1024)},
+     {"sample.log": {"source": "./sample.log", "kind": "file", "read_only": True}}),
 ])
-def test_relative_bind_mounts_that_cannot_be_configs(tmp_path, volume, files, expected):
+def test_relative_bind_mounts_of_directories_go_to_the_bind_store(tmp_path, volume, files, store):
     model, diagnostics = _submission(tmp_path, "services:\n  s:\n    image: x\n    volumes: ['%s']\n" % volume, files)
-    assert errors(diagnostics) == ["docker-compose.yml: service 's': " + expected]
+    assert errors(diagnostics) == []
+    assert {k: {f: v[f] for f in ("source", "kind", "read_only")} for k, v in model["bind_store"].items()} == store
+    key = list(store)[0]
+    target = volume.split(":")[1]
+    assert model["services"]["s"]["volumes"] == [{"type": "store", "source": key, "target": target,
+                                                  "read_only": store[key]["read_only"], "tmpfs_size": None,
+                                                  "tmpfs_mode": None, "nocopy": False}]
+    assert model["bind_store"][key]["mounts"] == [{"service": "s", "key": "volumes[0]", "file": "docker-compose.yml",
+                                                   "target": target, "read_only": store[key]["read_only"]}]
+
+
+def test_a_bind_of_a_path_that_is_not_there_warns_and_names_the_faster_way():
+    model, diagnostics = parse("services:\n  db:\n    image: postgres\n    volumes: ['./pgdata:/var/lib/postgresql/data']\n"
+                               , files={})
+    assert warnings(diagnostics) == [
+        "docker-compose.yml: service 'db': key 'volumes[0]': warning: './pgdata' does not exist in the submission "
+        "directory: the service gets an empty directory there (as Compose makes one on the host), in the stack's bind "
+        "store, and what it writes there is kept across deploys; data only this service uses is faster in a named "
+        "volume: write 'pgdata:/var/lib/postgresql/data' and declare it under the top-level volumes"]
+
+
+def test_one_directory_bound_by_two_services_is_one_entry_read_write_if_either_writes(tmp_path):
+    model, diagnostics = _submission(tmp_path, """
+        services:
+          web: {image: nginx, volumes: ['./app:/var/www/html:ro']}
+          php: {image: php, volumes: ['./app:/var/www/html']}
+        """, {"app/index.php": "<?php"})
+    assert errors(diagnostics) == []
+    assert list(model["bind_store"]) == ["app"] and model["bind_store"]["app"]["read_only"] is False
+    assert [m["service"] for m in model["bind_store"]["app"]["mounts"]] == ["web", "php"]
+
+
+def test_a_relative_bind_outside_the_submission_is_still_refused(tmp_path):
+    _model, diagnostics = _submission(tmp_path, "services:\n  s:\n    image: x\n    volumes: ['../secrets.env:/x']\n",
+                                      {})
+    assert errors(diagnostics) == ["docker-compose.yml: service 's': key 'volumes[0]': '../secrets.env' points "
+                                   "outside the submission directory: keep the file inside it"]
 
 
 def test_a_symbolic_link_that_leads_out_is_not_followed(tmp_path):
@@ -465,3 +497,78 @@ def test_the_review_file_of_a_global_service_is_valid_spin_service_input():
     for params in services:
         result = ArgumentSpecValidator(spin_service.argument_spec()).validate(params)
         assert result.error_messages == []
+
+
+# ---- issue 18: shm_size, UDP, volumes_from ------------------------------------------------------
+
+@pytest.mark.parametrize("body, mounts, expected", [
+    ("shm_size: 256m", [("tmpfs", None, "/dev/shm", 256 * 1024 ** 2, 0o1777)], []),
+    ("shm_size: '1gb'", [("tmpfs", None, "/dev/shm", 1024 ** 3, 0o1777)], []),
+    ("shm_size: 256m\n    tmpfs: ['/dev/shm:size=64m']", [("tmpfs", None, "/dev/shm", 64 * 1024 ** 2, None)],
+     ["docker-compose.yml: service 's': key 'shm_size': a mount on /dev/shm is given too: give shm_size or the mount, "
+      "not both"]),
+    ("shm_size: lots", [], ["docker-compose.yml: service 's': key 'shm_size': 'lots' is not a size (write it like "
+                            "512M or 2G)"]),
+])
+def test_shm_size_becomes_a_tmpfs_on_dev_shm(body, mounts, expected):
+    model, diagnostics = parse("services:\n  s:\n    image: postgres\n    %s\n" % body)
+    assert errors(diagnostics) == expected
+    assert [(v["type"], v["source"], v["target"], v["tmpfs_size"], v["tmpfs_mode"])
+            for v in model["services"]["s"]["volumes"]] == mounts
+
+
+def test_udp_ports_are_published_by_the_service_in_host_mode():
+    model, diagnostics = parse("services:\n  dns:\n    image: coredns/coredns\n    ports: ['8053:53/udp', '8053:53']\n")
+    assert errors(diagnostics) == []
+    tasks = translate.stack_to_tasks(model, "demo", "st")
+    dns = tasks["services"][0]
+    assert dns["publish"] == [{"published_port": 8053, "target_port": 53, "protocol": "udp", "mode": "host"}]
+    assert [(e["protocol"], e["published"]) for e in tasks["endpoints"]] == [("udp", 8053), ("tcp", 8053)]
+
+
+VOLUMES_FROM = """
+services:
+  php:
+    image: php:fpm
+    volumes: ['./app:/var/www/html', 'sessions:/var/lib/php/sessions', /var/cache/app, {type: tmpfs, target: /tmp}]
+  nginx:
+    image: nginx
+    volumes_from: ['php:ro']
+    volumes: ['./nginx.conf:/etc/nginx/nginx.conf:ro']
+  backup:
+    image: alpine
+    volumes_from: [php, 'container:legacy']
+volumes:
+  sessions: {}
+"""
+
+
+def test_volumes_from_a_service_of_the_stack_gives_the_same_mounts(tmp_path):
+    model, diagnostics = _submission(tmp_path, VOLUMES_FROM, {"app/index.php": "<?php", "nginx.conf": "events {}"})
+    assert errors(diagnostics) == []
+    shown = {name: [(v["type"], v["source"], v["target"], v["read_only"]) for v in svc["volumes"]]
+             for name, svc in model["services"].items()}
+    # the anonymous volume is now a named one both see (one copy), tmpfs stays the service's own
+    assert shown["php"] == [("store", "app", "/var/www/html", False),
+                            ("volume", "sessions", "/var/lib/php/sessions", False),
+                            ("volume", "php-var-cache-app", "/var/cache/app", False), ("tmpfs", None, "/tmp", False)]
+    assert shown["nginx"] == [("store", "app", "/var/www/html", True),
+                              ("volume", "sessions", "/var/lib/php/sessions", True),
+                              ("volume", "php-var-cache-app", "/var/cache/app", True)]
+    assert shown["backup"] == shown["php"][:3]
+    assert "php-var-cache-app" in model["volumes"]
+    # the service starts after the one it takes the volumes of; a container outside the stack is the policy's
+    assert model["services"]["nginx"]["depends_on"] == ["php"]
+    assert model["services"]["backup"]["volumes_from"] == ["container:legacy"]
+    assert model["services"]["nginx"]["volumes_from"] == []
+    assert [m["service"] for m in model["bind_store"]["app"]["mounts"]] == ["php", "nginx", "backup"]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("ghost", "service 'ghost' does not exist"),
+    ("s", "a service cannot take its own volumes"),
+    ("php:rx", "'php:rx' is not a volumes_from entry: write a service name, 'service:ro' or 'service:rw'"),
+])
+def test_volumes_from_what_is_not_a_service_of_the_stack(entry, message):
+    _model, diagnostics = parse("services:\n  php: {image: php}\n  s:\n    image: x\n    volumes_from: ['%s']\n" % entry)
+    assert errors(diagnostics) == ["docker-compose.yml: service 's': key 'volumes_from[0]': " + message]

@@ -104,7 +104,7 @@ def test_permission_denied_is_named(base):
     os.waitpid(pid, 0)
     refusal = ("'secret.env' cannot be read: permission denied; make it readable (chmod a+r, and a+x on its "
                "directories): the platform reads the submission as infra staff's user")
-    assert answers == [refusal, "no refusal: {'kind': 'file', 'mode': 384}"]
+    assert answers == [refusal, "no refusal: {'kind': 'file', 'mode': 384, 'size': 4}"]
 
 
 # ---- through the parser: file, service, key ----------------------------------------------------------

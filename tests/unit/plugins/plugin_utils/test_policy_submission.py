@@ -33,7 +33,8 @@ def test_read_submission_reads_inside_and_records_every_file(tmp_path):
     directory = submission(tmp_path)
     texts, names, reader, seen = read_submission(str(directory / "docker-compose.yml"),
                                                  str(directory / "conf" / "rancher-compose.yml"))
-    assert names == {"compose": "docker-compose.yml", "rancher": os.path.join("conf", "rancher-compose.yml")}
+    assert names == {"compose": "docker-compose.yml", "rancher": os.path.join("conf", "rancher-compose.yml"),
+                     "overrides": []}
     assert texts == {"compose": "services: {}\n", "rancher": "services: {}\n"}
     assert reader("app.env") == "A=1\n"
     assert sorted(seen) == ["app.env", "conf/rancher-compose.yml", "docker-compose.yml"]

@@ -28,6 +28,7 @@ def test_a_directory_without_a_vars_file_is_read_as_compose_reads_it(tmp_path):
                                         "rancher-compose.yml": "services: {}\n"})
     options = resolve(root, directory)
     assert options == {"tenant": "eve", "stack": "site", "compose_file": os.path.join(directory, "compose.yaml"),
+                       "compose_override_files": [],
                        "rancher_compose_file": os.path.join(directory, "rancher-compose.yml"),
                        "_submission": {"tenant": "eve", "uid": tenant_tree.UID, "path": directory,
                                        "directory": directory, "vars_file": None}}
@@ -105,7 +106,7 @@ def test_a_submission_without_a_compose_file_says_what_to_add(tmp_path):
     root, directory = submit(tmp_path, {})
     with pytest.raises(SpinError) as info:
         resolve(root, directory)
-    assert "has no compose file: put one of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml" \
+    assert "has no compose file: put one of compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml" \
         in info.value.message
 
 
@@ -132,3 +133,59 @@ def test_a_vars_file_of_another_tenant_is_refused_unread(tmp_path):
     with pytest.raises(SpinError) as info:
         resolve(root, directory)
     assert "vars.yml is owned by uid 1001 (tenant 'cory'), not by tenant 'eve'" in info.value.message
+
+
+# ---- several compose files (issue 18): a list, and the override file docker compose reads itself ----
+
+@pytest.mark.parametrize("files, expected", [
+    # compose-go's DefaultFileNames and DefaultOverrideFileNames, first found of each
+    ({"docker-compose.yml": "", "docker-compose.override.yml": ""}, ["docker-compose.yml", "docker-compose.override.yml"]),
+    ({"compose.yaml": "", "compose.override.yaml": "", "docker-compose.override.yml": ""},
+     ["compose.yaml", "compose.override.yaml"]),
+    # an override of the other family is read all the same, as docker compose reads it
+    ({"docker-compose.yml": "", "compose.override.yml": ""}, ["docker-compose.yml", "compose.override.yml"]),
+    # docker-compose.yml before docker-compose.yaml, as compose-go orders them
+    ({"docker-compose.yaml": "", "docker-compose.yml": ""}, ["docker-compose.yml"]),
+    ({"docker-compose.yml": "", "docker-compose.prod.yml": ""}, ["docker-compose.yml"]),
+])
+def test_without_a_vars_file_the_override_beside_the_compose_file_is_merged(tmp_path, files, expected):
+    root, directory = submit(tmp_path, dict((name, "services: {}\n") for name in files))
+    options = resolve(root, directory)
+    assert [options["compose_file"]] + options["compose_override_files"] == [
+        os.path.join(directory, name) for name in expected]
+
+
+def test_a_list_of_compose_files_is_merged_in_order_and_no_override_is_added(tmp_path):
+    root, directory = submit(tmp_path, {
+        "docker-compose.yml": "services: {}\n", "docker-compose.override.yml": "services: {}\n",
+        "deploy/prod.yml": "services: {}\n",
+        "vars.yml": "spin_compose_file: [docker-compose.yml, deploy/prod.yml]\n"})
+    options = resolve(root, directory)
+    assert options["compose_file"] == os.path.join(directory, "docker-compose.yml")
+    # -f names the files: docker compose then reads no override file by itself
+    assert options["compose_override_files"] == [os.path.join(directory, "deploy", "prod.yml")]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("[]", "must be a file name or a list of file names (merged in that order, as docker compose -f a -f b merges "
+           "them), not an empty list"),
+    ("[a.yml, 3]", "must be a file name or a list of file names (merged in that order, as docker compose -f a -f b "
+                   "merges them), not list"),
+    ("{a: b}", "must be a file name or a list of file names (merged in that order, as docker compose -f a -f b "
+               "merges them), not dict"),
+    ("[a.yml, a.yml]", "names a file twice: give each compose file once"),
+])
+def test_a_compose_file_list_is_typed(tmp_path, value, message):
+    root, directory = submit(tmp_path, {"a.yml": "services: {}\n", "vars.yml": "spin_compose_file: %s\n" % value})
+    with pytest.raises(SpinError) as info:
+        resolve(root, directory)
+    assert info.value.message.splitlines()[1] == "vars.yml: key 'spin_compose_file': " + message
+
+
+def test_every_file_of_a_compose_file_list_stays_inside_the_submission(tmp_path):
+    root, directory = submit(tmp_path, {"a.yml": "services: {}\n",
+                                        "vars.yml": "spin_compose_file: [a.yml, ../../cory/x/b.yml]\n"})
+    with pytest.raises(SpinError) as info:
+        resolve(root, directory)
+    assert info.value.message == ("vars.yml: key 'spin_compose_file': '../../cory/x/b.yml' is outside the submission "
+                                  "directory %s: keep the file in it and give its path relative to it" % directory)

@@ -71,7 +71,7 @@ def test_seed_example():
         "endpoints": [{"service": "seed_web", "compose_service": "web", "target": 80, "published": 80,
                        "protocol": "tcp", "hostname": "web.seed.nersc.localhost", "key": "x-spin.route",
                        "origin": "service 'web' automatic route"}],
-        "wait_for": {},
+        "wait_for": {}, "bind_store": None,
     }
 
 
@@ -199,8 +199,10 @@ def test_every_field_translates():
     assert tasks["configs"] == [{"name": "seed_conf_" + _sha10(b"key = value"),
                                  "data": base64.b64encode(b"key = value").decode(), "labels": OWNER}]
     assert tasks["endpoints"] == [
-        {"service": "seed_app", "compose_service": "app", "target": 8080, "published": 8080, "protocol": "tcp"},
-        {"service": "seed_app", "compose_service": "app", "target": 9090, "published": None, "protocol": "udp"}]
+        {"service": "seed_app", "compose_service": "app", "target": 8080, "published": 8080, "protocol": "tcp",
+         "index": 0},
+        {"service": "seed_app", "compose_service": "app", "target": 9090, "published": None, "protocol": "udp",
+         "index": 1}]
 
 
 def test_secret_names_change_with_content():
