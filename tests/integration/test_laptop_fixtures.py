@@ -96,7 +96,7 @@ def _all_running(t):
 @pytest.mark.parametrize("name, check", [
     # the override file beside the compose file: its port (on the route), its source bind, its variable
     ("override-dev", lambda t: (
-        "DEBUG=1" in _in(t, "web", "env") and "VERSION = '1.4'" in _in(t, "web", "cat /srv/portal/src/portal/__init__.py")
+        "DEBUG=1" in _in(t, "web", "env") and "VERSION = '1.4'" in _in(t, "web", "cat /srv/portal/src/portal/version.py")
         and _curl("http://web.%s.c18t.localhost/" % t.stack) is not None)),
     # include: db/compose.yaml with its own .env and its ./init directory, read-only (httpd stands in for its
     # postgres: the MariaDB stand-in would run the PostgreSQL schema in it)
