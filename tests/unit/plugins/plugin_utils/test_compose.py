@@ -9,6 +9,8 @@ import pytest
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_text
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_keys_deploy
+from ansible_collections.spin.platform.plugins.plugin_utils import compose_values
 from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 
@@ -712,7 +714,7 @@ INTERPOLATION_ERRORS = [
 
 @pytest.mark.parametrize("text, env, message", INTERPOLATION_ERRORS)
 def test_interpolate_errors(text, env, message):
-    with pytest.raises(compose._Invalid) as info:
+    with pytest.raises(compose_values.Invalid) as info:
         compose_text.interpolate(text, env)
     assert info.value.message == message
 
@@ -1331,6 +1333,6 @@ def test_compose_keys_doc_lists_every_key():
     with open(os.path.join(ROOT, "docs", "compose-keys.md")) as handle:
         doc = handle.read()
     keys = set(compose.ALL_SERVICE_KEYS) | set(compose.ALL_RANCHER_KEYS) | set(compose.TOP_KEYS) \
-        | set(compose.TOP_REFUSED) | set(compose.TOP_IGNORED) | set(compose._DEPLOY_KEYS)
+        | set(compose.TOP_REFUSED) | set(compose.TOP_IGNORED) | set(compose_keys_deploy.DEPLOY_KEYS)
     missing = sorted(k for k in keys if "`%s`" % k not in doc)
     assert missing == []
