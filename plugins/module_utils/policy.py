@@ -538,4 +538,4 @@ def evaluate(model, tenant, tenant_entry, policy, files=None, stack=None, other_
     that the module checks with the full count).
     """
     return Checker(model, tenant, tenant_entry, policy, files, skip).run(stack, other_replicas, node_count,
-                                                                          other_usage, biggest)
+                                                                         other_usage, biggest)

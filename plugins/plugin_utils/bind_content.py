@@ -145,7 +145,7 @@ class _Reader(object):
                 os.lseek(fd, 0, os.SEEK_SET)
                 with os.fdopen(os.dup(fd), "rb") as handle:
                     self.tar.addfile(tar_info(self.prefix + rel if rel else self.prefix.rstrip("/"), st,
-                                           size=st.st_size), handle)
+                                              size=st.st_size), handle)
         finally:
             os.close(fd)
 

@@ -60,7 +60,7 @@ def _file_entries(value, key):
             unknown = set(item) - {"path", "required", "format"}
             if unknown:
                 raise Invalid(unknown_key(sorted(unknown)[0], ("path", "required", "format")),
-                               key="%s[%d].%s" % (key, i, sorted(unknown)[0]))
+                              key="%s[%d].%s" % (key, i, sorted(unknown)[0]))
             if "path" not in item:
                 raise Invalid("needs a path", key="%s[%d]" % (key, i))
             required = as_bool(item.get("required", True))
@@ -149,14 +149,14 @@ def k_hostname(sp, value):
     literal = _HOSTNAME_PLACEHOLDER.sub("x", hostname)
     if "{{" in literal or "}}" in literal:
         raise Invalid("'%s' is not a host name: a template may use only {{.Service.Name}}, {{.Service.ID}}, "
-                       "{{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and {{.Task.Slot}}" % hostname)
+                      "{{.Node.Hostname}}, {{.Node.ID}}, {{.Task.Name}}, {{.Task.ID}} and {{.Task.Slot}}" % hostname)
     if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$", literal):
         raise Invalid("'%s' is not a host name: use letters, digits, '-' and '.'" % hostname)
     # Docker registers a task's host name on every network of its container, the stack's load balancer
     # network too, where the edge resolves tasks.<the platform's alias> (haproxy.backend_alias)
     if hostname.lower().startswith("tasks."):
         raise Invalid("'%s' is in Swarm's DNS names for a service's tasks (tasks.<name>): choose a host name that "
-                       "does not start with 'tasks.'" % hostname)
+                      "does not start with 'tasks.'" % hostname)
     sp.model["hostname"] = hostname
 
 

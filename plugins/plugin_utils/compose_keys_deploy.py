@@ -67,7 +67,7 @@ def _constraint(text):
     made is refused here, before anything is created."""
     if placement.split_constraint(text) is None:
         raise Invalid("'%s' is not a constraint Swarm reads: write it like node.labels.zone == a (a key, == or "
-                       "!=, a value of letters, digits and - _ . : /)" % text)
+                      "!=, a value of letters, digits and - _ . : /)" % text)
     return text.strip()
 
 

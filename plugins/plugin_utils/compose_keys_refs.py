@@ -137,7 +137,7 @@ def k_restart(sp, value):
         sp.model["restart_policy"] = restart_policy("none" if name == "no" else "any")
     else:
         raise Invalid("must be no, always, on-failure[:N] or unless-stopped, not '%s'" % text
-                       + did_you_mean(name, ("no", "always", "on-failure", "unless-stopped")))
+                      + did_you_mean(name, ("no", "always", "on-failure", "unless-stopped")))
 
 
 _LOGGING_SPEC = {"driver": None, "options": None}

@@ -35,8 +35,8 @@ def _bind_source(text):
     """An absolute host path; a home path is refused (relative ones are files of the submission)."""
     if text.startswith("~"):
         raise Invalid("bind mount of '%s' (a home directory) is not supported: the service may run on "
-                       "any node; use a named volume, or a file of the submission directory (./file) for a "
-                       "configuration file" % text)
+                      "any node; use a named volume, or a file of the submission directory (./file) for a "
+                      "configuration file" % text)
     return text
 
 
@@ -179,7 +179,7 @@ def _long_volume(sp, key, item):
     vtype = fields.get("type")
     if vtype in ("npipe", "cluster", "image"):
         raise Invalid("type '%s' is not supported on spin.platform: use volume, bind or tmpfs" % vtype,
-                       key=key + ".type")
+                      key=key + ".type")
     if vtype is None:
         raise Invalid("needs a type: volume, bind or tmpfs")
     vtype = enum(vtype, ("volume", "bind", "tmpfs"))
@@ -204,7 +204,7 @@ def _long_volume(sp, key, item):
     if vtype == "bind":
         if source is None:
             raise Invalid("a bind mount needs a source (an absolute host path, or a file of the submission "
-                           "like ./nginx.conf)", key=key + ".source")
+                          "like ./nginx.conf)", key=key + ".source")
         source = nonempty_str(source)
         if not source.startswith(("/", "~")):
             if target:

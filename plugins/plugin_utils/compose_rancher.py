@@ -106,7 +106,7 @@ def _lb_service_name(text):
     name = nonempty_str(text, "a service name")
     if "/" in name:
         raise Invalid("'%s' names a service of another stack: a load balancer forwards only to services "
-                       "of its own stack" % name)
+                      "of its own stack" % name)
     return name
 
 

@@ -237,7 +237,7 @@ def _lookup(name, env, unset=None):
             unset.append(name)
             return ""
         raise Invalid("variable '%s' is not set: give it a value in the stack's variables, "
-                       "or write a default like ${%s:-value}" % (name, name))
+                      "or write a default like ${%s:-value}" % (name, name))
     return str(env[name])
 
 
