@@ -103,7 +103,7 @@ def record_keys(st, file, data):
 
 def load_files(st, first, names, load):
     """The first file's data (already loaded) with every file of ``names`` merged over it, in order.
-    ``load(text, name, override=True)`` reads and interpolates one file (compose._load_compose)."""
+    ``load(text, name, override=True)`` reads and interpolates one file (compose_load.load_compose)."""
     data = first
     for name in names:
         text = st.read(name, name, None, None)

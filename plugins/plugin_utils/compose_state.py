@@ -167,7 +167,7 @@ class Service:
         (self.error if severity == "error" else self.warning)(key, message)
 
     def check(self, key, func, *args, **kwargs):
-        """Run a value check; on _Invalid report it at ``key`` and return ``kwargs['default']``."""
+        """Run a value check; on Invalid report it at ``key`` and return ``kwargs['default']``."""
         default = kwargs.pop("default", None)
         try:
             return func(*args, **kwargs)

@@ -182,7 +182,7 @@ _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
 def interpolate(text, env, unset=None):
-    """Substitute variables from ``env`` in ``text``. Raises _Invalid (bad syntax, ``${VAR?err}``).
+    """Substitute variables from ``env`` in ``text``. Raises Invalid (bad syntax, ``${VAR?err}``).
 
     A variable that is not set becomes an empty string, as in Compose, and its name is added to
     ``unset`` (a list) for the warning; with ``unset=None`` it is an error instead.

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The compose parser's value checks: each takes a value as YAML gave it and returns it normalised,
-or raises ``_Invalid`` with the message the tenant reads (the caller adds the file, service and key).
+or raises ``Invalid`` with the message the tenant reads (the caller adds the file, service and key).
 Pure; shared by every part of the parser."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Invalid(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# value checks: each returns the normalised value or raises _Invalid
+# value checks: each returns the normalised value or raises Invalid
 
 def kind(value):
     if value is None:
