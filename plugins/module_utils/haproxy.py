@@ -52,8 +52,8 @@ PLATFORM_DEFAULTS = {
 CERT_DIR = "/run/secrets"
 NO_ROUTE_BACKEND = "spin:no-route"
 PROTOCOLS = ("http", "https", "tcp", "tls")
-_TLS = ("https", "tls")
-_HTTP = ("http", "https")
+TLS_PROTOCOLS = ("https", "tls")
+HTTP_PROTOCOLS = ("http", "https")
 # ports a service publishes itself, in host mode on the node that runs its task (the edge forwards TCP only);
 # the stack claims them as it claims the edge's ports
 HOST_PROTOCOLS = ("udp",)
@@ -72,7 +72,7 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_.-]+$")
 _COOKIE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _DURATION = re.compile(r"^[0-9]+(?:us|ms|s|m|h|d)?$")
 _PASSWORD_BAD = re.compile(r"[\s'\"\\#$]")
-_SECRET_MARK = "  # spin:secret"
+SECRET_MARK = "  # spin:secret"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +434,7 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
             problems.error(kind, service, key, "a %s rule forwards a whole port: leave hostname and path out, or use "
                            "protocol http/https" % route["protocol"])
             return
-        if route["protocol"] in _TLS and not platform["certificates"]:
+        if route["protocol"] in TLS_PROTOCOLS and not platform["certificates"]:
             problems.error(kind, service, key + ".protocol", "the platform has no TLS certificate, so it cannot "
                            "serve %s: ask the platform team to set lb_certificates, or use http" % route["protocol"])
             return
@@ -527,7 +527,7 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
                      "protocol": protocol, "hostname": hostname, "path": path,
                      "priority": None if rule.get("priority") is None else int(rule["priority"]),
                      "service": service, "target_port": int(rule["target_port"]),
-                     "sticky": sticky if protocol in _HTTP else None,
+                     "sticky": sticky if protocol in HTTP_PROTOCOLS else None,
                      "check": _check(problems, "rancher", service, health_checks.get(service), "health_check")}
             add(route, "rancher", lb_name, key)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .haproxy import (CERT_DIR, NO_ROUTE_BACKEND, STAFF_USERLIST, _HTTP, _SECRET_MARK, _TLS, backend_host,
-                      canonical_json, cert_file, edge_routes, normalise_platform, served_routes)
+from .haproxy import (CERT_DIR, HTTP_PROTOCOLS, NO_ROUTE_BACKEND, SECRET_MARK, STAFF_USERLIST, TLS_PROTOCOLS,
+                      backend_host, canonical_json, cert_file, edge_routes, normalise_platform, served_routes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,14 +200,14 @@ def render(stacks, platform=None, stats_password=None):
         "    stats show-legends",
     ]
     if password:
-        out.append("    stats auth '%s:%s'%s" % (p["stats_user"], password, _SECRET_MARK))
+        out.append("    stats auth '%s:%s'%s" % (p["stats_user"], password, SECRET_MARK))
     else:
         out.append("    http-request deny deny_status 403  # no lb_stats_password: the page stays shut")
     out.append("")
     if password and any(r.get("auth") for d in docs for r in d["routes"]):
         out += ["# spin: platform: the staff who may open the platform's pages (the stats page's user and password)",
                 "userlist %s" % STAFF_USERLIST,
-                "    user %s insecure-password '%s'%s" % (p["stats_user"], password, _SECRET_MARK),
+                "    user %s insecure-password '%s'%s" % (p["stats_user"], password, SECRET_MARK),
                 ""]
 
     # routes by port, and the backends they need
@@ -242,12 +242,12 @@ def render(stacks, platform=None, stats_password=None):
         out.append("# spin: port %d (%s): stacks %s" % (port, protocol, ", ".join(stacks_here)))
         out.append("frontend port:%d" % port)
         bind = "    bind :%d" % port
-        if protocol in _TLS:
+        if protocol in TLS_PROTOCOLS:
             bind += " ssl %s" % certs
             if protocol == "https":
                 bind += " alpn h2,http/1.1"
         out.append(bind)
-        if protocol in _HTTP:
+        if protocol in HTTP_PROTOCOLS:
             out += ["    mode http",
                     "    option idle-close-on-response",
                     "    option forwardfor",
@@ -287,7 +287,7 @@ def redact(text):
     """The config with its secret lines hidden (for diffs and logs)."""
     if text is None:
         return None
-    return "\n".join(line.split("'")[0] + "'<redacted>'" + _SECRET_MARK if line.endswith(_SECRET_MARK) else line
+    return "\n".join(line.split("'")[0] + "'<redacted>'" + SECRET_MARK if line.endswith(SECRET_MARK) else line
                      for line in text.split("\n"))
 
 

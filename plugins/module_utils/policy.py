@@ -108,7 +108,7 @@ def apply_policy_defaults(model, tenant, tenant_entry, policy):
 # ---------------------------------------------------------------------------------------------
 # the rules
 
-class _Checker:
+class Checker:
     def __init__(self, model, tenant, tenant_entry, policy, files, skip):
         self.model = model
         self.tenant = tenant
@@ -537,5 +537,5 @@ def evaluate(model, tenant, tenant_entry, policy, files=None, stack=None, other_
     None leaves rule resource-size out); ``skip`` leaves rules out (the controller skips the quotas
     that the module checks with the full count).
     """
-    return _Checker(model, tenant, tenant_entry, policy, files, skip).run(stack, other_replicas, node_count,
-                                                                          other_usage, biggest)
+    return Checker(model, tenant, tenant_entry, policy, files, skip).run(stack, other_replicas, node_count,
+                                                                         other_usage, biggest)

@@ -6,7 +6,7 @@ existing objects (the labels decide, never the names). The facts come in as data
 spin_policy and spin_stack modules on a manager."""
 from __future__ import annotations
 
-from ansible_collections.spin.platform.plugins.module_utils.policy import _Checker
+from ansible_collections.spin.platform.plugins.module_utils.policy import Checker
 from ansible_collections.spin.platform.plugins.module_utils.policy_settings import normalise_path, violation
 
 
@@ -28,7 +28,7 @@ def bind_mounts(model):
 def resolved_bind_violations(binds, tenant, tenant_entry, policy, files=None):
     """Bind mounts whose real path (after symbolic links, as the engine resolves it) breaks a
     rule that the written path kept. ``binds``: ``bind_mounts()`` entries with ``resolved``."""
-    checker = _Checker({}, tenant, tenant_entry, policy, files, ())
+    checker = Checker({}, tenant, tenant_entry, policy, files, ())
     for bind in binds:
         resolved = bind.get("resolved")
         if resolved is None or normalise_path(resolved) == normalise_path(bind["source"]):
@@ -41,7 +41,7 @@ def quota_violations(model, tenant, tenant_entry, policy, other_replicas, node_c
                      other_usage=None, biggest=None):
     """The replica, CPU and memory quotas over all the tenant's stacks, and (with ``biggest``, the
     largest node) the services asking more than any node has."""
-    checker = _Checker(model, tenant, tenant_entry, policy, files, ())
+    checker = Checker(model, tenant, tenant_entry, policy, files, ())
     checker.quota(other_replicas, node_count)
     checker.resource_quota(other_usage, node_count)
     if biggest:

@@ -25,8 +25,8 @@ import stat
 import tarfile
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.plugin_utils.build_context import (MAX_PATH_BYTES, _check_fd, _info,
-                                                                                  _open_beneath, _open_from, why)
+from ansible_collections.spin.platform.plugins.plugin_utils.build_context import (MAX_PATH_BYTES, check_fd, open_beneath,
+                                                                                  open_from, tar_info, why)
 
 
 class Budget(object):
@@ -62,7 +62,7 @@ def digest(manifest):
 
 def _sha256_fd(fd, expected):
     """sha256 and size of an open regular file that is still the listing's ``expected``."""
-    _check_fd(fd, expected)
+    check_fd(fd, expected)
     sha, size = hashlib.sha256(), 0
     with os.fdopen(os.dup(fd), "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 16), b""):
@@ -92,7 +92,7 @@ class _Reader(object):
         while pending:
             reldir = pending.pop(0)
             try:
-                dir_fd = _open_beneath(top_fd, reldir, directory=True)
+                dir_fd = open_beneath(top_fd, reldir, directory=True)
             except OSError as exc:
                 raise self.failed(reldir or ".", exc) from None
             try:
@@ -124,11 +124,11 @@ class _Reader(object):
             target = os.readlink(name, dir_fd=dir_fd)
             self.manifest.append([rel, "l", target])
             if self.tar is not None:
-                self.tar.addfile(_info(self.prefix + rel, st, tarfile.SYMTYPE, linkname=target))
+                self.tar.addfile(tar_info(self.prefix + rel, st, tarfile.SYMTYPE, linkname=target))
         elif stat.S_ISDIR(st.st_mode):
             self.manifest.append([rel, "d", mode])
             if self.tar is not None:
-                self.tar.addfile(_info(self.prefix + rel, st, tarfile.DIRTYPE))
+                self.tar.addfile(tar_info(self.prefix + rel, st, tarfile.DIRTYPE))
             subdirs.append(rel)
         elif stat.S_ISREG(st.st_mode):
             self.file(os.open(name, _FILE_FLAGS, dir_fd=dir_fd), rel, st)
@@ -144,8 +144,8 @@ class _Reader(object):
             if self.tar is not None:
                 os.lseek(fd, 0, os.SEEK_SET)
                 with os.fdopen(os.dup(fd), "rb") as handle:
-                    self.tar.addfile(_info(self.prefix + rel if rel else self.prefix.rstrip("/"), st,
-                                           size=st.st_size), handle)
+                    self.tar.addfile(tar_info(self.prefix + rel if rel else self.prefix.rstrip("/"), st,
+                                              size=st.st_size), handle)
         finally:
             os.close(fd)
 
@@ -180,12 +180,12 @@ def _read(base, source, kind, budget, tree, tar=None, prefix=""):
     reader = _Reader(source, budget, owner, tar, prefix)
     try:
         if kind == "dir":
-            top = _open_from(base, path, directory=True) if path != base else os.open(base, _DIR_FLAGS)
+            top = open_from(base, path, directory=True) if path != base else os.open(base, _DIR_FLAGS)
             try:
                 return reader.walk(top)
             finally:
                 os.close(top)
-        fd = _open_from(base, path, directory=False)
+        fd = open_from(base, path, directory=False)
         reader.file(fd, "", os.fstat(fd))
         return reader.manifest
     except OSError as exc:
@@ -214,7 +214,7 @@ def pack(base, entries, out, tree=None):
                 continue  # an empty directory the manager makes: nothing to hand over
             prefix = entry["key"] + "/"
             if entry["kind"] == "dir":
-                tar.addfile(_info(entry["key"], None, tarfile.DIRTYPE))
+                tar.addfile(tar_info(entry["key"], None, tarfile.DIRTYPE))
             manifest = _read(base, entry["source"], entry["kind"], budget, tree, tar, prefix)
             if digest(manifest) != entry["digest"]:
                 raise SpinError("'%s' changed while the deploy read it: leave the submission alone while it is "

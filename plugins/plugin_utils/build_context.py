@@ -60,7 +60,7 @@ def _inside(path, root):
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _info(name, st=None, kind=tarfile.REGTYPE, size=0, linkname=""):
+def tar_info(name, st=None, kind=tarfile.REGTYPE, size=0, linkname=""):
     info = tarfile.TarInfo(name)
     info.type = kind
     info.mode = stat.S_IMODE(st.st_mode) if st is not None else 0o644
@@ -90,7 +90,7 @@ def why(exc):
     return "cannot be read (%s)" % os.strerror(code)
 
 
-def _open_beneath(base_fd, relpath, directory):
+def open_beneath(base_fd, relpath, directory):
     """Open ``relpath`` below ``base_fd`` one name at a time, following no link. -> a descriptor."""
     fd = os.dup(base_fd)
     parts = [p for p in relpath.split("/") if p not in ("", ".")]
@@ -106,7 +106,7 @@ def _open_beneath(base_fd, relpath, directory):
     return fd
 
 
-def _check_fd(fd, expected=None):
+def check_fd(fd, expected=None):
     """The open ``fd`` is a regular file, and the very file ``expected`` (the listing's stat) if given."""
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or (expected is not None and
@@ -118,7 +118,7 @@ def _check_fd(fd, expected=None):
 def _read_fd(fd, expected=None, limit=None):
     """All bytes of an open regular file (that is still the file ``expected`` from the listing); None
     when it is larger than ``limit``."""
-    st = _check_fd(fd, expected)
+    st = check_fd(fd, expected)
     if limit is not None and st.st_size > limit:
         return None
     with os.fdopen(os.dup(fd), "rb") as handle:
@@ -159,11 +159,11 @@ def resolve(submission_dir, build):
     return context, dockerfile
 
 
-def _open_from(base, path, directory):
+def open_from(base, path, directory):
     """Open ``path`` (inside the directory ``base``) from ``base`` down, following no link. -> a descriptor."""
     base_fd = os.open(base, _DIR_FLAGS)
     try:
-        return _open_beneath(base_fd, os.path.relpath(path, base), directory=directory)
+        return open_beneath(base_fd, os.path.relpath(path, base), directory=directory)
     finally:
         os.close(base_fd)
 
@@ -171,7 +171,7 @@ def _open_from(base, path, directory):
 def _read_beneath(base, path, what, max_bytes):
     """The bytes of the file ``path`` (inside ``base``), opened without following links."""
     try:
-        fd = _open_from(base, path, directory=False)
+        fd = open_from(base, path, directory=False)
         try:
             data = _read_fd(fd, limit=max_bytes)
         finally:
@@ -227,7 +227,7 @@ class _Walk(object):
         while pending:
             reldir = pending.pop(0)
             try:
-                dir_fd = _open_beneath(context_fd, reldir, directory=True)
+                dir_fd = open_beneath(context_fd, reldir, directory=True)
             except OSError as exc:
                 raise self.failed(reldir, exc) from None
             try:
@@ -263,9 +263,9 @@ class _Walk(object):
         if self.owner is not None:
             self.owner(rel, st)
         if stat.S_ISLNK(st.st_mode):
-            self.tar.addfile(_info(rel, st, tarfile.SYMTYPE, linkname=os.readlink(name, dir_fd=dir_fd)))
+            self.tar.addfile(tar_info(rel, st, tarfile.SYMTYPE, linkname=os.readlink(name, dir_fd=dir_fd)))
         elif stat.S_ISDIR(st.st_mode):
-            self.tar.addfile(_info(rel, st, tarfile.DIRTYPE))
+            self.tar.addfile(tar_info(rel, st, tarfile.DIRTYPE))
             subdirs.append(rel)
         elif stat.S_ISREG(st.st_mode):
             self.file(dir_fd, name, rel, st)
@@ -286,12 +286,12 @@ class _Walk(object):
                     raise SpinError("build.dockerfile '%s' is larger than %d bytes"
                                     % (self.build["dockerfile"], MAX_DOCKERFILE_BYTES))
                 self.dockerfile = data
-                self.tar.addfile(_info(rel, st, size=len(data)), io.BytesIO(data))
+                self.tar.addfile(tar_info(rel, st, size=len(data)), io.BytesIO(data))
                 return
-            _check_fd(fd, st)
+            check_fd(fd, st)
             with os.fdopen(os.dup(fd), "rb") as handle:
                 # tarfile copies st_size bytes: a file that shrank meanwhile is an OSError, one that grew is cut
-                self.tar.addfile(_info(rel, st, size=st.st_size), handle)
+                self.tar.addfile(tar_info(rel, st, size=st.st_size), handle)
         finally:
             os.close(fd)
 
@@ -345,7 +345,7 @@ def pack(submission_dir, build, out=None, max_bytes=DEFAULT_MAX_BYTES, tree=None
         def owner(rel, st):
             tree.check_stat(os.path.join(context, rel), st)
     try:
-        context_fd = _open_from(base, context, directory=True)
+        context_fd = open_from(base, context, directory=True)
     except OSError as exc:
         raise SpinError("build.context '%s': %s" % (build["context"], why(exc))) from None
     writer = _HashingWriter(out)
@@ -358,7 +358,7 @@ def pack(submission_dir, build, out=None, max_bytes=DEFAULT_MAX_BYTES, tree=None
                 walk.dockerfile = (_inline_bytes(build) if dockerfile is None else
                                    _read_beneath(base, dockerfile, "build.dockerfile '%s'" % build["dockerfile"],
                                                  MAX_DOCKERFILE_BYTES))
-                tar.addfile(_info(archive_dockerfile, size=len(walk.dockerfile)), io.BytesIO(walk.dockerfile))
+                tar.addfile(tar_info(archive_dockerfile, size=len(walk.dockerfile)), io.BytesIO(walk.dockerfile))
     finally:
         os.close(context_fd)
     if walk.dockerfile is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _did_you_mean, _restart_policy
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import did_you_mean, restart_policy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,7 +46,7 @@ def _find_cycle(pending, deps):
     return []  # not reached: every pending node has a pending dependency
 
 
-def _check_references(st, file, model, lb_names):
+def check_references(st, file, model, lb_names):
     services = model["services"]
     for name, svc in services.items():
         optional = st.optional.get(name, set())
@@ -72,7 +72,7 @@ def _check_references(st, file, model, lb_names):
                          "spin_compose_profiles in the vars file (or COMPOSE_PROFILES in .env), or remove the link"
                          % (target, ", ".join(st.inactive[target]), st.inactive[target][0]))
             else:
-                st.error(file, name, key, "service '%s' does not exist%s" % (target, _did_you_mean(target, services)))
+                st.error(file, name, key, "service '%s' does not exist%s" % (target, did_you_mean(target, services)))
             return False
         svc["depends_on"] = [d for d in svc["depends_on"] if ref_error("depends_on", d, "depend on")]
         svc["depends_on_conditions"] = {d: c for d, c in svc["depends_on_conditions"].items()
@@ -86,16 +86,16 @@ def _check_references(st, file, model, lb_names):
         for network in svc["networks"]:
             if network not in model["networks"]:
                 st.error(file, name, "networks.%s" % network, "network '%s' is not declared under the top-level "
-                         "networks%s" % (network, _did_you_mean(network, model["networks"])))
+                         "networks%s" % (network, did_you_mean(network, model["networks"])))
         for i, volume in enumerate(svc["volumes"]):
             if volume["type"] == "volume" and volume["source"] and volume["source"] not in model["volumes"]:
                 st.error(file, name, "volumes[%d]" % i, "volume '%s' is not declared under the top-level volumes: "
-                         "add it there" % volume["source"] + _did_you_mean(volume["source"], model["volumes"]))
+                         "add it there" % volume["source"] + did_you_mean(volume["source"], model["volumes"]))
         for section in ("secrets", "configs"):
             for i, ref in enumerate(svc[section]):
                 if ref["source"] not in model[section]:
                     st.error(file, name, "%s[%d]" % (section, i), "%s '%s' is not declared under the top-level %s"
-                             % (section[:-1], ref["source"], section) + _did_you_mean(ref["source"], model[section]))
+                             % (section[:-1], ref["source"], section) + did_you_mean(ref["source"], model[section]))
 
 
 def _volumes_from_entry(text):
@@ -121,7 +121,7 @@ def _shared_volume_name(model, source, target):
     return name
 
 
-def _settle_volumes_from(st, file, model):
+def settle_volumes_from(st, file, model):
     """volumes_from a service of the stack: the same mounts (its named volumes, bind mounts and bind-store
     directories; an anonymous volume becomes a named one both mount, so both see one copy, and the
     deploy places them together: local_data), read-only with ':ro'; the service starts after it.
@@ -142,7 +142,7 @@ def _settle_volumes_from(st, file, model):
                 continue
             if source == name or source not in services:
                 st.error(file, name, key, "a service cannot take its own volumes" if source == name else
-                         "service '%s' does not exist%s" % (source, _did_you_mean(source, services)))
+                         "service '%s' does not exist%s" % (source, did_you_mean(source, services)))
                 continue
             own = {v["target"].rstrip("/") for v in svc["volumes"]}
             for volume in services[source]["volumes"]:
@@ -167,7 +167,7 @@ def _inactive_text(st, target):
     return " (not in an active profile: %s)" % ", ".join(st.inactive[target]) if target in st.inactive else ""
 
 
-def _settle_conditions(st, file, model):
+def settle_conditions(st, file, model):
     """What depends_on conditions ask of the services they name: a service that others wait for with
     service_completed_successfully runs once, to completion (a Swarm job, as Compose runs a one-off
     container); service_healthy needs a healthcheck that is not switched off."""
@@ -194,14 +194,14 @@ def _make_job(st, file, name, svc):
     policy = svc["restart_policy"]
     if policy is None:
         # Compose's default: the one-off runs once; a failure stops the dependants from starting
-        svc["restart_policy"] = _restart_policy("none")
+        svc["restart_policy"] = restart_policy("none")
     elif policy["condition"] == "any":
         st.warning(file, name, "restart", "'%s' runs once (others wait for it with service_completed_successfully): "
                    "it is restarted only on failure" % name)
         policy["condition"] = "on-failure"
 
 
-def _check_published(st, file, model):
+def check_published(st, file, model):
     seen = {}
     for name, svc in model["services"].items():
         for port in svc["ports"]:
@@ -214,17 +214,17 @@ def _check_published(st, file, model):
             seen.setdefault(key, name)
 
 
-def _check_lb_rules(st, rancher_name, model):
+def check_lb_rules(st, rancher_name, model):
     services = model["services"]
     for name, lb in model["load_balancers"].items():
         for i, rule in enumerate(lb["port_rules"]):
             target = rule["service"]
             if target and target not in services:
                 st.error(rancher_name, name, "lb_config.port_rules[%d].service" % i, "service '%s' does not "
-                         "exist%s" % (target, _did_you_mean(target, services)))
+                         "exist%s" % (target, did_you_mean(target, services)))
 
 
-def _check_cycles(st, file, model):
+def check_cycles(st, file, model):
     _order, cycle = start_order(model["services"])
     if cycle:
         st.error(file, cycle[0], "depends_on", "services depend on each other in a loop: %s; remove one "

@@ -10,8 +10,8 @@ import posixpath
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import _interpolate_tree
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _Invalid, _did_you_mean, _kind, _nonempty_str, _unknown_key
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import interpolate_tree
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import Invalid, did_you_mean, kind, nonempty_str, unknown_key
 
 
 MAX_EXTENDS_DEPTH = 10
@@ -95,12 +95,12 @@ def merge_service(base, override):
     return out
 
 
-def _rebase(path, directory):
+def rebase(path, directory):
     joined = posixpath.normpath(posixpath.join(directory, path))
     return joined if joined.startswith("..") else "./" + joined
 
 
-def _rebase_paths(raw, directory):
+def rebase_paths(raw, directory):
     """Paths in a service of another file are relative to that file: make them submission-relative."""
     if not directory:
         return raw
@@ -121,9 +121,9 @@ def _rebase_paths(raw, directory):
 def _rebase_volume(item, directory):
     if isinstance(item, str) and item.startswith(".") and ":" in item:
         source, rest = item.split(":", 1)
-        return _rebase(source, directory) + ":" + rest
+        return rebase(source, directory) + ":" + rest
     if isinstance(item, dict) and isinstance(item.get("source"), str) and item["source"].startswith("."):
-        return dict(item, source=_rebase(item["source"], directory))
+        return dict(item, source=rebase(item["source"], directory))
     return item
 
 
@@ -144,10 +144,10 @@ def _services_of(st, file, referrer):
     if not isinstance(services, dict):
         st.error(file, None, "services", "must be a mapping of services (needed by extends in %s)" % referrer[0])
         return None
-    services = _interpolate_tree(st, file, {"services": services}, (), True)["services"]
+    services = interpolate_tree(st, file, {"services": services}, (), True)["services"]
     for raw in services.values():
         if isinstance(raw, dict):
-            _rebase_paths(raw, posixpath.dirname(file))
+            rebase_paths(raw, posixpath.dirname(file))
     st.files[file] = services
     return services
 
@@ -159,16 +159,16 @@ def _extends_target(value, file):
     if isinstance(value, str):
         return file, value
     if not isinstance(value, dict):
-        raise _Invalid("must be a service name or a mapping with service (and file), not %s" % _kind(value))
+        raise Invalid("must be a service name or a mapping with service (and file), not %s" % kind(value))
     unknown = sorted(set(map(str, value)) - set(_EXTENDS_SPEC))
     if unknown:
-        raise _Invalid(_unknown_key(unknown[0], _EXTENDS_SPEC), key="extends." + unknown[0])
+        raise Invalid(unknown_key(unknown[0], _EXTENDS_SPEC), key="extends." + unknown[0])
     if "service" not in value:
-        raise _Invalid("needs service: the name of the service to extend")
-    service = _nonempty_str(value["service"], "a service name")
+        raise Invalid("needs service: the name of the service to extend")
+    service = nonempty_str(value["service"], "a service name")
     if value.get("file") is None:
         return file, service
-    path = _nonempty_str(value["file"], "a file name")
+    path = nonempty_str(value["file"], "a file name")
     if path.startswith("/"):
         return path, service
     return posixpath.normpath(posixpath.join(posixpath.dirname(file), path)), service
@@ -178,7 +178,7 @@ def _chain_text(chain, main):
     return " -> ".join(name if file == main else "%s:%s" % (file, name) for file, name in chain)
 
 
-def _resolve(st, file, name, chain=()):
+def resolve(st, file, name, chain=()):
     """The raw service ``name`` of ``file`` with its extends chain merged in (cycles reported)."""
     key = (file, name)
     if key in st.resolved:
@@ -190,7 +190,7 @@ def _resolve(st, file, name, chain=()):
     st.resolved[key] = own
     try:
         base_file, base_name = _extends_target(raw["extends"], file)
-    except _Invalid as exc:
+    except Invalid as exc:
         st.error(file, name, exc.key or "extends", exc.message)
         return own
     path = chain + (key,)
@@ -207,9 +207,9 @@ def _resolve(st, file, name, chain=()):
         return own
     if base_name not in services:
         st.error(file, name, "extends", "service '%s' is not in %s%s"
-                 % (base_name, base_file, _did_you_mean(base_name, services)))
+                 % (base_name, base_file, did_you_mean(base_name, services)))
         return own
-    base = _resolve(st, base_file, base_name, chain + (key,))
+    base = resolve(st, base_file, base_name, chain + (key,))
     if not isinstance(base, dict):
         st.error(file, name, "extends", "service '%s' of %s is not a mapping" % (base_name, base_file))
         return own

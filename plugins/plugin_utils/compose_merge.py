@@ -24,9 +24,9 @@ from __future__ import annotations
 import copy
 import posixpath
 
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_extends import _rebase, _rebase_paths, merge_service
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_extends import rebase, rebase_paths, merge_service
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import parse_env_file
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _kind, _unknown_key
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import kind, unknown_key
 from ansible_collections.spin.platform.plugins.plugin_utils.safe_yaml import Tagged
 
 SECTIONS = ("networks", "volumes", "secrets", "configs")
@@ -103,7 +103,7 @@ def record_keys(st, file, data):
 
 def load_files(st, first, names, load):
     """The first file's data (already loaded) with every file of ``names`` merged over it, in order.
-    ``load(text, name, override=True)`` reads and interpolates one file (compose._load_compose)."""
+    ``load(text, name, override=True)`` reads and interpolates one file (compose_load.load_compose)."""
     data = first
     for name in names:
         text = st.read(name, name, None, None)
@@ -127,19 +127,19 @@ def _rebase_file_paths(data, directory):
     for raw in (data.get("services") or {}).values() if isinstance(data.get("services"), dict) else ():
         if not isinstance(raw, dict):
             continue
-        _rebase_paths(raw, directory)
+        rebase_paths(raw, directory)
         build = raw.get("build")
         if isinstance(build, str):
-            raw["build"] = _rebase(build, directory)
+            raw["build"] = rebase(build, directory)
         elif isinstance(build, dict) and isinstance(build.get("context", "."), str):
-            build["context"] = _rebase(build.get("context", "."), directory)
+            build["context"] = rebase(build.get("context", "."), directory)
         extends = raw.get("extends")
         if isinstance(extends, dict) and isinstance(extends.get("file"), str):
             extends["file"] = posixpath.normpath(posixpath.join(directory, extends["file"]))
     for section in ("secrets", "configs"):
         for entry in (data.get(section) or {}).values() if isinstance(data.get(section), dict) else ():
             if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-                entry["file"] = _rebase(entry["file"], directory)
+                entry["file"] = rebase(entry["file"], directory)
     return data
 
 
@@ -148,7 +148,7 @@ def _strings(value, what):
         return [value]
     if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
         return list(value)
-    raise ValueError("%s must be a path or a list of paths, not %s" % (what, _kind(value)))
+    raise ValueError("%s must be a path or a list of paths, not %s" % (what, kind(value)))
 
 
 def _include_entry(item):
@@ -156,10 +156,10 @@ def _include_entry(item):
     if isinstance(item, str):
         return _strings(item, "an include"), None, None
     if not isinstance(item, dict):
-        raise ValueError("must be a path or a mapping with path, not %s" % _kind(item))
+        raise ValueError("must be a path or a mapping with path, not %s" % kind(item))
     unknown = sorted(set(map(str, item)) - set(_INCLUDE_SPEC))
     if unknown:
-        raise ValueError(_unknown_key(unknown[0], _INCLUDE_SPEC))
+        raise ValueError(unknown_key(unknown[0], _INCLUDE_SPEC))
     if "path" not in item:
         raise ValueError("needs path: the compose file(s) to include")
     project = item.get("project_directory")
@@ -198,7 +198,7 @@ def include(st, data, file, load, chain=()):
     if entries is None:
         return data
     if not isinstance(entries, list):
-        st.error(file, None, "include", "must be a list of compose files to include, not %s" % _kind(entries))
+        st.error(file, None, "include", "must be a list of compose files to include, not %s" % kind(entries))
         return data
     directory = posixpath.dirname(file)
     for i, item in enumerate(entries):
@@ -251,7 +251,7 @@ def _import(st, data, loaded, name, file, key):
         if entries is None:
             continue
         if not isinstance(entries, dict):
-            st.error(name, None, section, "must be a mapping, not %s" % _kind(entries))
+            st.error(name, None, section, "must be a mapping, not %s" % kind(entries))
             continue
         target = data.setdefault(section, {})
         if not isinstance(target, dict):

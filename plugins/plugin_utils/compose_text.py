@@ -11,7 +11,7 @@ import re
 import stat
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import _Invalid
+from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import Invalid
 from ansible_collections.spin.platform.plugins.plugin_utils.safe_yaml import Tagged
 
 
@@ -166,11 +166,11 @@ def _confined(base, relpath):
     return full
 
 
-def _as_bytes(data):
+def as_bytes(data):
     return data if isinstance(data, bytes) else data.encode("utf-8", "surrogateescape")
 
 
-def _as_text(data):
+def as_text(data):
     return data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
 
 
@@ -182,7 +182,7 @@ _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
 def interpolate(text, env, unset=None):
-    """Substitute variables from ``env`` in ``text``. Raises _Invalid (bad syntax, ``${VAR?err}``).
+    """Substitute variables from ``env`` in ``text``. Raises Invalid (bad syntax, ``${VAR?err}``).
 
     A variable that is not set becomes an empty string, as in Compose, and its name is added to
     ``unset`` (a list) for the warning; with ``unset=None`` it is an error instead.
@@ -201,13 +201,13 @@ def interpolate(text, env, unset=None):
         elif nxt == "{":
             end = _closing_brace(text, dollar + 2)
             if end < 0:
-                raise _Invalid("'${' without a closing '}' in %r" % text)
+                raise Invalid("'${' without a closing '}' in %r" % text)
             out.append(_expand(text[dollar + 2:end], env, text, unset))
             pos = end + 1
         else:
             match = _VAR_NAME.match(text, dollar + 1)
             if not match:
-                raise _Invalid("a '$' that starts no variable in %r: write '$$' for a literal dollar sign" % text)
+                raise Invalid("a '$' that starts no variable in %r: write '$$' for a literal dollar sign" % text)
             out.append(_lookup(match.group(0), env, unset))
             pos = match.end()
     return "".join(out)
@@ -236,21 +236,21 @@ def _lookup(name, env, unset=None):
         if unset is not None:
             unset.append(name)
             return ""
-        raise _Invalid("variable '%s' is not set: give it a value in the stack's variables, "
-                       "or write a default like ${%s:-value}" % (name, name))
+        raise Invalid("variable '%s' is not set: give it a value in the stack's variables, "
+                      "or write a default like ${%s:-value}" % (name, name))
     return str(env[name])
 
 
 def _expand(body, env, text, unset=None):
     match = _VAR_NAME.match(body)
     if not match:
-        raise _Invalid("'${%s}' in %r is not a variable: names are letters, digits and _" % (body, text))
+        raise Invalid("'${%s}' in %r is not a variable: names are letters, digits and _" % (body, text))
     name, rest = match.group(0), body[match.end():]
     if not rest:
         return _lookup(name, env, unset)
     operator = next((op for op in _OPERATORS if rest.startswith(op)), None)
     if operator is None:
-        raise _Invalid("'${%s}' in %r: unknown operator; use :-, -, :?, ?, :+ or +" % (body, text))
+        raise Invalid("'${%s}' in %r: unknown operator; use :-, -, :?, ?, :+ or +" % (body, text))
     word = rest[len(operator):]
     value = env.get(name)
     present = value is not None
@@ -262,27 +262,27 @@ def _expand(body, env, text, unset=None):
         return interpolate(word, env, unset) if usable else ""
     if not usable:
         reason = interpolate(word, env, unset) if word else "it is required"
-        raise _Invalid("variable '%s' is %s: %s" % (name, "empty" if present else "not set", reason))
+        raise Invalid("variable '%s' is %s: %s" % (name, "empty" if present else "not set", reason))
     return str(value)
 
 
-def _interpolate_tree(st, file, data, path, service_level):
+def interpolate_tree(st, file, data, path, service_level):
     """A copy of ``data`` with every string value (not key) interpolated; problems name
     file/service/key. Never in place: a YAML anchor used twice is one shared object, and
     interpolating it twice would turn ``$${X}`` (a literal) into the value of X."""
     if isinstance(data, dict):
-        return {key: _interpolate_tree(st, file, value, path + (str(key),), service_level)
+        return {key: interpolate_tree(st, file, value, path + (str(key),), service_level)
                 for key, value in data.items()}
     if isinstance(data, list):
-        return [_interpolate_tree(st, file, item, path + ("[%d]" % i,), service_level)
+        return [interpolate_tree(st, file, item, path + ("[%d]" % i,), service_level)
                 for i, item in enumerate(data)]
     if isinstance(data, Tagged):
-        return Tagged(data.tag, _interpolate_tree(st, file, data.value, path, service_level))
+        return Tagged(data.tag, interpolate_tree(st, file, data.value, path, service_level))
     if isinstance(data, str) and "$" in data:
         unset = []
         try:
             value = interpolate(data, st.env, unset)
-        except _Invalid as exc:
+        except Invalid as exc:
             service, key = _split_path(path, service_level)
             st.error(file, service, key, exc.message)
             return data
@@ -320,7 +320,7 @@ def parse_env_file(text, env):
     ``env``; ``unresolved`` lists those that ``env`` lacks (dropped).
     """
     values, problems, unresolved = {}, [], []
-    for number, line in enumerate(_as_text(text).splitlines(), 1):
+    for number, line in enumerate(as_text(text).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -339,7 +339,7 @@ def parse_env_file(text, env):
             continue
         try:
             values[name] = _env_value(raw.strip(), dict(env, **values))
-        except _Invalid as exc:
+        except Invalid as exc:
             problems.append("line %d: %s" % (number, exc.message))
     return values, problems, unresolved
 
@@ -348,12 +348,12 @@ def _env_value(raw, env):
     if raw.startswith("'"):
         end = raw.find("'", 1)
         if end < 0:
-            raise _Invalid("a single quote without its closing quote")
+            raise Invalid("a single quote without its closing quote")
         return raw[1:end]
     if raw.startswith('"'):
         match = re.match(r'"((?:[^"\\]|\\.)*)"', raw)
         if not match:
-            raise _Invalid("a double quote without its closing quote")
+            raise Invalid("a double quote without its closing quote")
         text = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)),
                       match.group(1))
         return interpolate(text, env, [])
