@@ -28,6 +28,7 @@ from collections import defaultdict
 
 from . import local_data
 from .diff import Difference, differences_as_list
+from .cron import SCHEDULE_LABEL
 from .errors import SpinError
 from .sensitive import REDACTED, is_secret_env, redact_env
 from .service_compare import compare_service_spec, describe_service_spec, task_is_current
@@ -364,6 +365,9 @@ class ServiceReconciler(object):
         """A job is done when its tasks of the current spec completed; a failed one ends the wait."""
         complete = [t for t in current if (t.get("Status") or {}).get("State") == "complete"]
         job = (spec.get("Mode") or {}).get("ReplicatedJob")
+        if SCHEDULE_LABEL in (spec.get("Labels") or {}):
+            # a scheduled job is idle until the platform's scheduler starts a run (docs/jobs.md)
+            return True, None, "scheduled (runs on its schedule)"
         if job is not None:
             wanted = job.get("TotalCompletions") or 1
             done = len(complete) >= wanted

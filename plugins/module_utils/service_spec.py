@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .errors import SpinError
 from .capabilities import kernel_name
+from .cron import SCHEDULE_LABEL
 from .units import parse_bytes, parse_cpus, parse_duration, parse_mode
 
 # Docker's values when a spec leaves a setting out (measured on engine 20.10, API 1.41).
@@ -349,6 +350,9 @@ def build_service_spec(params, refs=None, api_version=None):
         spec["Mode"] = {"Global": {}}
     elif mode == "global-job":
         spec["Mode"] = {"GlobalJob": {}}
+    elif mode == "replicated-job" and SCHEDULE_LABEL in (params.get("labels") or {}):
+        # a scheduled job is idle between runs: the platform's scheduler starts each run (module_utils/jobs.py)
+        spec["Mode"] = {"ReplicatedJob": {"MaxConcurrent": 0, "TotalCompletions": 0}}
     elif mode == "replicated-job":
         if replicas < 1:
             b.fail("replicas", "a job needs at least one task to complete")
