@@ -32,7 +32,7 @@ from .cron import SCHEDULE_LABEL
 from .errors import SpinError
 from .sensitive import REDACTED, is_secret_env, redact_env
 from .service_compare import compare_service_spec, describe_service_spec, task_is_current
-from .service_spec import build_service_spec, references
+from .service_spec import build_service_spec, references, with_rolling_default
 from .swarm import UpdateOutOfSequence
 
 FAILED_STATES = ("failed", "rejected")
@@ -198,6 +198,7 @@ class ServiceReconciler(object):
         # (a stack after creating its networks) starts from the same parameters
         effective = copy.deepcopy(params)
         data = local_data.plan_service(self.client, effective, actual, self._node_context)
+        with_rolling_default(effective)      # after the image's volumes are known: a database's stay stop-first
         desired = build_service_spec(effective, refs, self.client.api_version)
         if actual is None:
             plan = ServicePlan(name, "create", params, desired=desired, refs=refs,

@@ -30,6 +30,27 @@ MIN_API_VERSION = {
 JOB_MODES = ("replicated-job", "global-job")
 
 
+def start_first_allowed(params):
+    """May a new task of this service start before the old one stops (issue 20: a rotated secret or
+    config, a new image, rolled out with no moment without a task)? Not when two tasks would fight
+    over what only one can hold: a port published in host mode on a node, or a read-write mount (a
+    database's files: two servers on one data directory corrupt it or refuse to start); not a job."""
+    if (params.get("mode") or "replicated") in JOB_MODES:
+        return False
+    if any((port.get("mode") or "host") == "host" for port in params.get("publish") or []):
+        return False
+    return not any(m.get("type") in ("volume", "bind") and not m.get("readonly") for m in params.get("mounts") or [])
+
+
+def with_rolling_default(params):
+    """A tenant's service (label ``spin.stack``) that names no update_config rolls out start-first
+    where ``start_first_allowed``, else Docker's stop-first. -> params (changed in place)."""
+    if params.get("update_config") is None and (params.get("labels") or {}).get("spin.stack") \
+            and start_first_allowed(params):
+        params["update_config"] = {"order": "start-first"}
+    return params
+
+
 # ---------------------------------------------------------------------------------------------
 # params -> spec
 
