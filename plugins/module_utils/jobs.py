@@ -123,7 +123,7 @@ def last_lines(text, task_ids, count=LOG_LINES):
         attrs = dict(part.split("=", 1) for part in details.split(",") if "=" in part)
         if attrs.get("com.docker.swarm.task.id") in task_ids:
             out.append((stamp, line))
-    out.sort()
+    out.sort(key=lambda entry: entry[0])     # stable: lines of one instant stay in order
     return [line for dummy, line in out[-count:]]
 
 

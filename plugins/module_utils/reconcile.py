@@ -303,9 +303,13 @@ class ServiceReconciler(object):
     def _check(self, plan):
         """-> (done, fatal message or None, progress text)."""
         if plan.action == "remove":
-            # a job's completed tasks stay listed after the service is gone, but hold nothing
+            # a job's completed tasks stay listed after the service is gone, but hold nothing; so do a job's
+            # failed runs (a scheduled job's history: its container stopped)
+            mode = ((plan.actual or {}).get("Spec") or {}).get("Mode") or {}
+            ended = ("complete", "failed", "rejected", "shutdown", "orphaned") \
+                if "ReplicatedJob" in mode or "GlobalJob" in mode else ("complete",)
             left = [t for t in self.client.leftover_tasks(plan.name, plan.service_id)
-                    if (t.get("Status") or {}).get("State") != "complete"]
+                    if (t.get("Status") or {}).get("State") not in ended]
             return not left, None, "%d task(s) still shutting down" % len(left)
         service = self.client.inspect_service(plan.service_id)
         if service is None:
