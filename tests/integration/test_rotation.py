@@ -99,7 +99,9 @@ def test_a_rotated_password_file_rolls_out_with_no_failed_request(stack, docker_
     stack.write(COMPOSE, "services:\n  web:\n    scale: 2\n", **{"db_password.txt": OLD + "\n"})
     stack.deploy()
     names = ["%s_%s" % (stack.stack, s) for s in ("web", "db", "other")]
-    orders = {n: docker_client.services.get(n).attrs["Spec"]["UpdateConfig"]["Order"] for n in names}
+    # no UpdateConfig at all is Docker's stop-first
+    orders = {n: (docker_client.services.get(n).attrs["Spec"].get("UpdateConfig") or {}).get("Order", "stop-first")
+              for n in names}
     assert orders == {names[0]: "start-first", names[1]: "stop-first", names[2]: "start-first"}
     old_secret = [s.name for s in docker_client.secrets.list(filters={"label": "spin.stack=" + stack.stack})
                   if s.name.startswith("%s_db_password_" % stack.stack)]
