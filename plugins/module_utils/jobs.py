@@ -192,8 +192,8 @@ def tick(client, now=None, log=None):
             if state == "ended":
                 facts["lines"] = last_lines(client.service_logs(service["ID"], tail=200), facts.pop("tasks"))
                 if _write(client, service, open_slot, "end", facts):
-                    say("%s: run of %s ended: %s, exit code %s" % (name, cron.iso(open_slot), facts["state"],
-                                                                     facts["exit_code"]))
+                    say("%s: run of %s ended: %s, exit code %s" % (
+                        name, cron.iso(open_slot), facts["state"], facts["exit_code"]))
                 mine.setdefault(open_slot, {})["end"] = facts
                 action = "run" if action == "skip" else action
         if action == "skip":
