@@ -28,10 +28,11 @@ from collections import defaultdict
 
 from . import local_data
 from .diff import Difference, differences_as_list
+from .cron import SCHEDULE_LABEL
 from .errors import SpinError
 from .sensitive import REDACTED, is_secret_env, redact_env
 from .service_compare import compare_service_spec, describe_service_spec, task_is_current
-from .service_spec import build_service_spec, references
+from .service_spec import build_service_spec, references, with_rolling_default
 from .swarm import UpdateOutOfSequence
 
 FAILED_STATES = ("failed", "rejected")
@@ -197,6 +198,7 @@ class ServiceReconciler(object):
         # (a stack after creating its networks) starts from the same parameters
         effective = copy.deepcopy(params)
         data = local_data.plan_service(self.client, effective, actual, self._node_context)
+        with_rolling_default(effective)      # after the image's volumes are known: a database's stay stop-first
         desired = build_service_spec(effective, refs, self.client.api_version)
         if actual is None:
             plan = ServicePlan(name, "create", params, desired=desired, refs=refs,
@@ -301,9 +303,13 @@ class ServiceReconciler(object):
     def _check(self, plan):
         """-> (done, fatal message or None, progress text)."""
         if plan.action == "remove":
-            # a job's completed tasks stay listed after the service is gone, but hold nothing
+            # a job's completed tasks stay listed after the service is gone, but hold nothing; so do a job's
+            # failed runs (a scheduled job's history: its container stopped)
+            mode = ((plan.actual or {}).get("Spec") or {}).get("Mode") or {}
+            ended = ("complete", "failed", "rejected", "shutdown", "orphaned") \
+                if "ReplicatedJob" in mode or "GlobalJob" in mode else ("complete",)
             left = [t for t in self.client.leftover_tasks(plan.name, plan.service_id)
-                    if (t.get("Status") or {}).get("State") != "complete"]
+                    if (t.get("Status") or {}).get("State") not in ended]
             return not left, None, "%d task(s) still shutting down" % len(left)
         service = self.client.inspect_service(plan.service_id)
         if service is None:
@@ -364,6 +370,9 @@ class ServiceReconciler(object):
         """A job is done when its tasks of the current spec completed; a failed one ends the wait."""
         complete = [t for t in current if (t.get("Status") or {}).get("State") == "complete"]
         job = (spec.get("Mode") or {}).get("ReplicatedJob")
+        if SCHEDULE_LABEL in (spec.get("Labels") or {}):
+            # a scheduled job is idle until the platform's scheduler starts a run (docs/jobs.md)
+            return True, None, "scheduled (runs on its schedule)"
         if job is not None:
             wanted = job.get("TotalCompletions") or 1
             done = len(complete) >= wanted

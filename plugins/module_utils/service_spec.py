@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .errors import SpinError
 from .capabilities import kernel_name
+from .cron import SCHEDULE_LABEL
 from .units import parse_bytes, parse_cpus, parse_duration, parse_mode
 
 # Docker's values when a spec leaves a setting out (measured on engine 20.10, API 1.41).
@@ -27,6 +28,27 @@ MIN_API_VERSION = {
     "sysctls": "1.40", "placement.max_replicas": "1.40", "init": "1.37", "ulimits": "1.41",
 }
 JOB_MODES = ("replicated-job", "global-job")
+
+
+def start_first_allowed(params):
+    """May a new task of this service start before the old one stops (issue 20: a rotated secret or
+    config, a new image, rolled out with no moment without a task)? Not when two tasks would fight
+    over what only one can hold: a port published in host mode on a node, or a read-write mount (a
+    database's files: two servers on one data directory corrupt it or refuse to start); not a job."""
+    if (params.get("mode") or "replicated") in JOB_MODES:
+        return False
+    if any((port.get("mode") or "host") == "host" for port in params.get("publish") or []):
+        return False
+    return not any(m.get("type") in ("volume", "bind") and not m.get("readonly") for m in params.get("mounts") or [])
+
+
+def with_rolling_default(params):
+    """A tenant's service (label ``spin.stack``) that names no update_config rolls out start-first
+    where ``start_first_allowed``, else Docker's stop-first. -> params (changed in place)."""
+    if params.get("update_config") is None and (params.get("labels") or {}).get("spin.stack") \
+            and start_first_allowed(params):
+        params["update_config"] = {"order": "start-first"}
+    return params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,6 +371,9 @@ def build_service_spec(params, refs=None, api_version=None):
         spec["Mode"] = {"Global": {}}
     elif mode == "global-job":
         spec["Mode"] = {"GlobalJob": {}}
+    elif mode == "replicated-job" and SCHEDULE_LABEL in (params.get("labels") or {}):
+        # a scheduled job is idle between runs: the platform's scheduler starts each run (module_utils/jobs.py)
+        spec["Mode"] = {"ReplicatedJob": {"MaxConcurrent": 0, "TotalCompletions": 0}}
     elif mode == "replicated-job":
         if replicas < 1:
             b.fail("replicas", "a job needs at least one task to complete")

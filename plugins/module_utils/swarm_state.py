@@ -104,7 +104,9 @@ def health(record):
     ``starting`` until its container is healthy); ``starting`` some are on their way (created,
     pulled, or waiting for their health check); ``degraded`` fewer run than desired and none is
     on its way; ``down`` none runs though some are desired; ``complete`` a job whose tasks
-    finished; ``idle`` nothing is desired."""
+    finished; ``idle`` nothing is desired; ``scheduled`` a scheduled job between runs (docs/jobs.md)."""
+    if record.get("schedule"):
+        return "running" if record["running"] else "scheduled"
     if record["mode"].endswith("job"):
         done = sum(1 for t in record["tasks"] if t["state"] == "complete")
         return "complete" if done and done >= record["replicas"] else "running" if record["running"] else "starting"
@@ -148,6 +150,7 @@ def service_record(service, tasks, node_names, network_names):
         "service": compose_name,
         "image": container.get("Image"),
         "image_written": labels.get(IMAGE_LABEL),
+        "schedule": labels.get("spin.schedule"),      # a scheduled job (cron.SCHEDULE_LABEL, docs/jobs.md)
         "mode": mode_name,
         "replicas": replicas,
         "running": sum(1 for t in tasks if (t.get("Status") or {}).get("State") == "running"),

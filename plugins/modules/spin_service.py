@@ -92,6 +92,9 @@ options:
         V(global-job) runs one such task on every node. The module waits until every task completed, and a
         task that fails ends the wait with its error and last output lines. A job runs again only when its
         options change.
+      - A V(replicated-job) whose O(labels) hold C(spin.schedule) (a cron expression; C(spin.schedule.timezone))
+        is a scheduled job (docs/jobs.md) - idle between runs (no completions wanted, nothing waited for);
+        the platform's scheduler (role C(jobs)) starts each run.
     type: str
     choices: [replicated, global, replicated-job, global-job]
     default: replicated
@@ -283,6 +286,9 @@ options:
     description:
       - How a change rolls out. Keys left out take Docker's defaults
         (parallelism 1, delay 0s, failure_action pause, monitor 5s, max_failure_ratio 0, order stop-first).
+      - Without it, a tenant's service (O(labels) hold C(spin.stack)) rolls out with order start-first unless it
+        publishes a port in host mode, mounts a volume or bind read-write (after the image's own volumes), or
+        is a job (issue 20 - a rotated secret reaches its services with no moment without a task).
     type: dict
     suboptions:
       parallelism:

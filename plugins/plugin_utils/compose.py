@@ -27,6 +27,7 @@ services, the start order).
 """
 from __future__ import annotations
 
+from ansible_collections.spin.platform.plugins.module_utils import cron
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_merge
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (
     check_cycles, check_lb_rules, check_published, check_references, settle_conditions, settle_volumes_from)
@@ -52,7 +53,7 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_sections imp
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_state import (
     DEFAULT_NETWORK, NAME_RE, Service, State)
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (
-    Invalid, did_you_mean, kind, unknown_key)
+    Invalid, did_you_mean, kind, restart_policy, unknown_key)
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_load import (
     RANCHER_TOP_KEYS, TOP_IGNORED, TOP_KEYS, TOP_REFUSED)
@@ -136,16 +137,45 @@ IGNORED_KEYS = {
 ALL_SERVICE_KEYS = sorted(set(SERVICE_KEYS) | set(REFUSED_KEYS) | set(IGNORED_KEYS))
 
 
-def _x_spin(sp, value):
-    """The platform's own compose extension: ``x-spin: {route: false | true | <port>}`` turns a
-    service's automatic route off, or asks for it on a port (docs/load-balancer.md)."""
-    fields = sp.fields("x-spin", value, {"route": None}) or {}
+def _x_spin(sp, value, keys=("route", "schedule")):
+    """The platform's own compose extension (``keys``: what the file may set): ``x-spin: {route: false
+    | true | <port>}`` turns a service's automatic route off, or asks for it on a port
+    (docs/load-balancer.md); ``schedule`` runs the service as a job on a schedule (docs/jobs.md)."""
+    fields = sp.fields("x-spin", value, {key: None for key in keys}) or {}
     if "route" in fields:
         route = fields["route"]
         if isinstance(route, bool):
             sp.model["route"] = route
         else:
             sp.model["route"] = sp.check("x-spin.route", port_number, route)
+    if "schedule" in fields:
+        sp.model["schedule"] = sp.check("x-spin.schedule", _schedule, fields["schedule"])
+
+
+def _schedule(value):
+    """``"*/5 * * * *"`` or ``{cron: "*/5 * * * *", timezone: Europe/Zurich}`` -> {cron, timezone}."""
+    if isinstance(value, dict):
+        unknown = sorted(str(k) for k in value if k not in ("cron", "timezone"))
+        if unknown or "cron" not in value:
+            raise Invalid("takes a cron expression, or a mapping with cron and (optionally) timezone%s" % (
+                ": remove %s" % ", ".join(unknown) if unknown else ""))
+        text, zone = value.get("cron"), value.get("timezone")
+    else:
+        text, zone = value, None
+    try:
+        cron.parse(text)
+    except ValueError as exc:
+        raise Invalid("%s; write instead e.g. schedule: \"*/5 * * * *\" (minute hour day-of-month month "
+                      "day-of-week, UTC) or schedule: {cron: \"30 2 * * *\", timezone: Europe/Zurich}" % exc,
+                      key="x-spin.schedule.cron" if isinstance(value, dict) else None)
+    if zone is not None:
+        if not isinstance(zone, str):
+            raise Invalid("must be a time zone name such as UTC or Europe/Zurich", key="x-spin.schedule.timezone")
+        try:
+            cron.zone_of(zone)
+        except ValueError as exc:
+            raise Invalid(str(exc), key="x-spin.schedule.timezone")
+    return {"cron": " ".join(str(text).split()), "timezone": zone or cron.DEFAULT_ZONE}
 
 
 def _parse_service(st, file, name, raw):
@@ -201,7 +231,38 @@ def _finish_service(sp):
         model["deploy"]["replicas"] = None
     elif not model["start_on_create"] and model["deploy"]["mode"] == "replicated":
         model["deploy"]["replicas"] = 0
+    if model["schedule"]:
+        _scheduled_job(sp, model)
     return model
+
+
+def _scheduled_job(sp, model):
+    """A service with x-spin.schedule runs as a Swarm job, one task per run (docs/jobs.md): what a
+    job cannot have is refused here, with what to write instead."""
+    deploy = model["deploy"]
+    if deploy["mode"] not in ("replicated", "replicated-job"):
+        sp.error("deploy.mode", "'%s' cannot run on a schedule: a scheduled job runs one task per run; remove "
+                 "deploy.mode (or write replicated-job)" % deploy["mode"])
+    if sp.replicas_set and deploy["replicas"] != 1:
+        sp.error("deploy.replicas", "a scheduled job runs one task per run, not %s: remove replicas/scale"
+                 % deploy["replicas"])
+    if deploy["update_config"]:
+        sp.error("deploy.update_config", "a scheduled job has no rolling updates (each run starts the current "
+                 "version): remove update_config / upgrade_strategy")
+    if model["ports"]:
+        sp.error("ports", "a scheduled job serves no port: remove ports, or run the server as a service of its own")
+    if model["route"] not in (None, False):
+        sp.error("x-spin.route", "a scheduled job serves no route: remove x-spin.route")
+    if not model["start_on_create"]:
+        sp.error("start_on_create", "a scheduled job starts only on its schedule anyway: remove start_on_create")
+    deploy["mode"], deploy["replicas"] = "replicated-job", 1
+    model["route"] = False
+    if (model["restart_policy"] or {}).get("condition") == "any":
+        sp.error("restart", "a scheduled job's run ends, it is not restarted forever: write restart: \"no\" "
+                 "(the default for a scheduled job) or on-failure")
+    if model["restart_policy"] is None:
+        # a run that fails is recorded and the next slot runs again; a retry would overlap that slot
+        model["restart_policy"] = restart_policy("none")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +291,9 @@ def _apply_rancher(sp, entry, file, keys=None):
     compose_file, sp.file = sp.file, file
     for key, value in entry.items():
         key = str(key)
+        if key == "x-spin" and keys is None:
+            _x_spin(sp, value, keys=("schedule",))     # rancher-compose has no route key: the compose file's
+            continue
         if key.startswith("x-"):
             continue
         if key in RANCHER_KEYS and (keys is None or key in keys):

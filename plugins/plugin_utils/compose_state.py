@@ -223,4 +223,6 @@ def empty_service():
         "start_on_create": True, "rancher_health_check": None,
         # x-spin.route: None (the platform's rule), False (no automatic route), True or a port
         "route": None,
+        # x-spin.schedule: None, or {"cron": the schedule as written, "timezone": IANA name} (docs/jobs.md)
+        "schedule": None,
     }

@@ -38,7 +38,7 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import (bind_store, diagnostics as diag, placement,
+from ansible_collections.spin.platform.plugins.module_utils import (bind_store, cron, diagnostics as diag, placement,
                                                                     sensitive, stack_defaults, units)
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
@@ -319,6 +319,13 @@ def _undeclared(name, svc, model):
             for section, ref in refs if ref not in model[section]]
 
 
+def _schedule_labels(svc):
+    """A scheduled job's schedule, for the platform's scheduler (docs/jobs.md)."""
+    if not svc.get("schedule"):
+        return {}
+    return {cron.SCHEDULE_LABEL: svc["schedule"]["cron"], cron.ZONE_LABEL: svc["schedule"]["timezone"]}
+
+
 def service_params(name, svc, ctx):
     """One compose service of the model -> spin_service parameters (docs/design.md)."""
     stack, owner, platform = ctx["stack"], ctx["owner"], ctx["platform"]
@@ -330,7 +337,7 @@ def service_params(name, svc, ctx):
         "command": svc["command"], "entrypoint": svc["entrypoint"],
         "env": sensitive.split_env(svc["environment"])[0], "secret_env": sensitive.split_env(svc["environment"])[1],
         "workdir": svc["working_dir"], "user": svc["user"], "hostname": svc["hostname"],
-        "labels": dict(deploy["labels"], **marks),
+        "labels": dict(deploy["labels"], **dict(marks, **_schedule_labels(svc))),
         "container_labels": dict(svc["labels"], **dict(marks, **_store_labels(svc, ctx["model"]))),
         "mode": deploy["mode"], "replicas": None if deploy["mode"].startswith("global") else deploy["replicas"],
         "networks": [{"name": ctx["network_names"][net],

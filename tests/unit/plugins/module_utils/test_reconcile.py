@@ -363,6 +363,40 @@ def test_a_removed_jobs_completed_tasks_do_not_hold_up_the_removal():
     assert result["changed"] is True and clock.now == 0
 
 
+def test_a_scheduled_job_is_ready_at_once_and_its_runs_are_no_drift():
+    """Idle between runs: nothing to wait for; the scheduler's one completion compares equal to none."""
+    docker, rec, clock = make()
+    docker.tasks_for = lambda svc, poll: []
+    job = params(mode="replicated-job", replicas=1, labels={"spin.schedule": "@hourly"})
+    result = rec.run(job)
+    assert result["changed"] is True and clock.now == 0
+    svc = docker.find_service("t_web")
+    assert svc["Spec"]["Mode"] == {"ReplicatedJob": {"MaxConcurrent": 0, "TotalCompletions": 0}}
+    docker.svcs[svc["ID"]]["Spec"]["Mode"] = {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}}  # a run
+    assert rec.run(job)["changed"] is False
+
+
+def test_a_removed_jobs_failed_runs_do_not_hold_up_the_removal():
+    """A scheduled job's history is failed runs as often as completed ones: their containers stopped."""
+    docker, rec, clock = make()
+    docker.tasks_for = _job_tasks([["complete"]])
+    rec.run(params(mode="replicated-job", replicas=1))
+    svc = docker.find_service("t_web")
+    docker.leftover["t_web"] = [[task(svc, 1, "failed", desired="complete", tid="f1"),
+                                 task(svc, 1, "shutdown", desired="shutdown", tid="s1")]]
+    result = rec.run({"name": "t_web", "state": "absent", "wait_timeout": 30})
+    assert result["changed"] is True and clock.now == 0
+
+
+def test_a_failed_task_of_a_service_still_holds_up_its_removal():
+    docker, rec, clock = make()
+    rec.run(params())
+    svc = docker.find_service("t_web")
+    docker.leftover["t_web"] = [[task(svc, 1, "failed", tid="f1")], []]
+    rec.run(params(state="absent"))
+    assert clock.now == pytest.approx(rec.poll_interval)
+
+
 # ---- the monitor window: running means staying up ----------------------------------------------
 
 EPOCH = 1800000000.0          # the fake wall clock at clock.now == 0 (2027-01-15T08:00:00Z)

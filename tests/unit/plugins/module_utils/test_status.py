@@ -264,6 +264,10 @@ def rec(replicas, running, states, mode="replicated"):
     (rec(1, 0, ["pending"]), "starting"),
     (rec(0, 0, []), "idle"),
     (rec(1, 0, ["complete"], mode="replicated-job"), "complete"),
+    # a scheduled job: between runs, whatever its last run did; running while a run goes
+    (dict(rec(1, 0, ["failed"], mode="replicated-job"), schedule="@hourly"), "scheduled"),
+    (dict(rec(0, 0, [], mode="replicated-job"), schedule="@hourly"), "scheduled"),
+    (dict(rec(1, 1, ["running"], mode="replicated-job"), schedule="@hourly"), "running"),
 ])
 def test_health(record, word):
     assert swarm_state.health(record) == word
