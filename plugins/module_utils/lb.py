@@ -26,7 +26,7 @@ import base64
 import json
 import uuid
 
-from . import haproxy, haproxy_cfg
+from . import haproxy, haproxy_cfg, tls_edge
 from .errors import SpinError
 from .swarm import SwarmClient
 
@@ -354,8 +354,11 @@ def validate_config(client, text, platform, container=None, check_mode=False):
             raise SpinError("image '%s' is not on this node, so the new configuration cannot be checked: build it "
                             "with the images role (site.yml)" % platform["image"])
         certs = [haproxy.cert_file(c["name"]) for c in platform["certificates"]]
-        code, output = client.run_once(platform["image"], ["/tmp/" + name] + certs, {name: text},
-                                       entrypoint=["spin-edge-check"],
+        # the HTTPS frontend's crt-list is on the edge node's disk: an empty one stands in for it here
+        crt_list = tls_edge.crt_list_path(platform)
+        code, output = client.run_once(platform["image"], [
+            "-c", 'mkdir -p "$(dirname "$1")" && : > "$1" && shift && exec spin-edge-check "$@"', "sh", crt_list,
+            "/tmp/" + name] + certs, {name: text}, entrypoint=["sh"],
                                        labels={L_EDGE: platform["edge_service"], L_KIND: "check"})
         where = "a one-off container of %s" % platform["image"]
     if code != 0:

@@ -276,7 +276,8 @@ def test_plan_store_and_read_back():
     assert "use_backend magic:api:80" in plan["config"]
     kind, image, argv, files = client.checks[-1]
     assert kind == "once" and image == "spin/haproxy:2.6"
-    assert argv[1:] == ["spin-cert-wild.pem"]  # placeholders for the platform's certificates
+    # an empty crt-list for the HTTPS frontend, then placeholders for the platform's certificates
+    assert argv[3:] == ["/var/lib/spin/edge/certs/crt-list", argv[4], "spin-cert-wild.pem"]
     assert list(files.values()) == [plan["config"]]
     config = client.configs(labels={lb.L_KIND: "routes"})[0]
     assert config["Spec"]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_TENANT: "cory",
