@@ -372,7 +372,7 @@ def _endpoint_service(stack, endpoint):
 
 
 def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_checks=None, platform=None,
-                 files=None, allowance=None, route_domain=None):
+                 files=None, allowance=None, route_domain=None, redirect=None):
     """One stack's public ports and lb_config -> its routes document (without the network), with the
     platform's alias of each public service (``backend_alias``) and the route domain it was judged
     under.
@@ -545,6 +545,11 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
         raise SpinError("the load balancer rules of stack '%s' have %d problem(s): %s" % (
             stack, len(problems.diagnostics), "; ".join(diag.format_diagnostic(d) for d in problems.diagnostics)),
             diagnostics=problems.diagnostics)
+    # x-spin: {https: redirect} of a service: its HTTP routes with a host name send plain HTTP to HTTPS
+    # (the key is added only then, so that documents of stacks that ask nothing keep their digest)
+    for route in routes:
+        if route["service"] in (redirect or ()) and route["protocol"] == "http" and route["hostname"]:
+            route["https"] = "redirect"
     doc = {"version": ROUTES_VERSION, "tenant": tenant, "stack": stack, "network": None, "routes": routes,
            "route_domain": route_domain}
     doc["aliases"] = {name: backend_alias(tenant, stack, name) for name in public_services(doc)}

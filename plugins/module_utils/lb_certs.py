@@ -50,7 +50,7 @@ def load_ca(platform, create=True):
         if not create:
             return None, None
         cert_pem, key_pem = tls.make_ca()
-        os.makedirs(platform["ca_dir"], 0o700, exist_ok=True)
+        os.makedirs(os.path.dirname(key), 0o700, exist_ok=True)
         for path, text, mode in ((key, key_pem, 0o600), (crt, cert_pem, 0o644)):
             fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
             with os.fdopen(fd, "w") as handle:

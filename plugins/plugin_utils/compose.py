@@ -256,6 +256,8 @@ def empty_service():
         "start_on_create": True, "rancher_health_check": None,
         # x-spin.route: None (the platform's rule), False (no automatic route), True or a port
         "route": None,
+        # x-spin.https: None, or {"redirect": bool, "cert": top-level secret name, "key": secret name}
+        "https": None,
     }
 
 
@@ -1343,13 +1345,41 @@ ALL_SERVICE_KEYS = sorted(set(SERVICE_KEYS) | set(REFUSED_KEYS) | set(IGNORED_KE
 def _x_spin(sp, value):
     """The platform's own compose extension: ``x-spin: {route: false | true | <port>}`` turns a
     service's automatic route off, or asks for it on a port (docs/load-balancer.md)."""
-    fields = sp.fields("x-spin", value, {"route": None}) or {}
+    fields = sp.fields("x-spin", value, {"route": None, "https": None}) or {}
+    if "https" in fields:
+        _x_spin_https(sp, fields["https"])
     if "route" in fields:
         route = fields["route"]
         if isinstance(route, bool):
             sp.model["route"] = route
         else:
             sp.model["route"] = sp.check("x-spin.route", _port_number, route)
+
+
+def _x_spin_https(sp, value):
+    """``x-spin: {https: redirect}`` (plain HTTP answers with a redirect to HTTPS) or
+    ``{https: {redirect: true, cert: <secret>, key: <secret>}}``: the tenant's own certificate (with its
+    chain) and key, each a top-level secret with a file (docs/load-balancer.md, "HTTPS")."""
+    if value == "redirect":
+        sp.model["https"] = {"redirect": True, "cert": None, "key": None}
+        return
+    if not isinstance(value, dict):
+        sp.error("x-spin.https", "give 'redirect', or {redirect: true, cert: <secret>, key: <secret>} naming two "
+                 "top-level secrets with the certificate and its key")
+        return
+    fields = sp.fields("x-spin.https", value, {"redirect": None, "cert": None, "key": None}) or {}
+    out = {"redirect": False, "cert": None, "key": None}
+    if "redirect" in fields:
+        if not isinstance(fields["redirect"], bool):
+            sp.error("x-spin.https.redirect", "give true or false")
+        else:
+            out["redirect"] = fields["redirect"]
+    for key in ("cert", "key"):
+        if fields.get(key) is not None:
+            out[key] = sp.check("x-spin.https." + key, _nonempty_str, fields[key])
+    if bool(out["cert"]) != bool(out["key"]):
+        sp.error("x-spin.https", "give both cert and key (each the name of a top-level secret), or neither")
+    sp.model["https"] = out
 
 
 def _parse_service(st, file, name, raw):
