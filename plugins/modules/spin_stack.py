@@ -398,7 +398,7 @@ def _plan_routes(client, params, tasks, check_mode):
                                 check_mode=check_mode, validate=False, replicas=replicas,
                                 route_domain=stack_defaults.settings(params["platform"])["route_domain"],
                                 redirect=https.get("redirect"), tenant_certs=_tenant_certs(tasks),
-                                allowance=allowance.of(params["tenant"], (params["tenants"] or {}).get(params["tenant"])))
+                                allowance=allowance.of(params["tenant"], (params.get("tenants") or {}).get(params["tenant"])))
     state = {"synced": None}
 
     def serve():

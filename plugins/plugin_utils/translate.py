@@ -434,14 +434,17 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None, files=
            "volume_names": volume_names, "secret_names": secret_names, "config_names": config_names}
     params = [service_params(name, services[name], ctx) for name in order]
     secrets.extend(_generated_passwords(order, services, params, stack, owner))
-    return {
+    tasks = {
         "networks": networks, "volumes": volumes, "secrets": secrets, "configs": configs,
         "services": params,
         "endpoints": _endpoints(order, services, stack, tenant, config, platform, routes),
         "wait_for": _wait_for(order, services, stack),
         "bind_store": store,
-        "https": _https(order, services, model, secret_names, file),
     }
+    https = _https(order, services, model, secret_names, file)
+    if https["redirect"] or https["certificates"]:
+        tasks["https"] = https  # only when asked: the tasks of every other stack stay as they were
+    return tasks
 
 
 def _https(order, services, model, secret_names, file):
