@@ -187,3 +187,28 @@ def drop_stack(client, platform, stack, check_mode=False):
             except SpinError:
                 pass
     return bool(ids)
+
+
+def status_fact(client, context, now=None):
+    """``status.EXTRA_FACTS`` provider: the stack's certificates at the edge and when each expires (never
+    a key). Only the tenant's own: the stack's stored routes must be the tenant's, and so must each
+    certificate's label."""
+    if not context.get("routes"):
+        return None
+    platform = haproxy.normalise_platform((context.get("params") or {}).get("lb_platform"))
+    entry = stored_certificates(client, platform).get(context["stack"]) or {}
+    now = now if now is not None else time.time()
+    data, text = [], []
+    for label in sorted(entry):
+        if entry[label]["tenant"] != context["tenant"]:
+            continue
+        cert = tls.public(entry[label]["cert"])
+        cert.pop("ca_sha1", None)
+        days = int((cert["not_after"] - now) // 86400)
+        data.append(dict(cert, days_left=days))
+        text.append("certificate %s (%s): %s, valid until %s (%d days)%s" % (
+            label, "platform CA" if cert["source"] == "platform" else "the tenant's own", ", ".join(cert["sni"]),
+            tls.expiry_text(cert["not_after"]), days,
+            "; renewed by the next deploy" if days < platform["cert_renew_days"] and cert["source"] == "platform"
+            else "; give a renewed one before then" if days < platform["cert_renew_days"] else ""))
+    return {"text": text, "data": data} if data else None

@@ -73,6 +73,15 @@ def write_files(platform, want):
     return changed
 
 
+def ensure_crt_list(platform):
+    """An empty crt-list where none is yet (a check of the first config with an HTTPS frontend)."""
+    directory = os.path.dirname(crt_list_path(platform))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    if not os.path.exists(crt_list_path(platform)):
+        _write_if_changed(crt_list_path(platform), "")
+
+
 def _write_if_changed(path, text):
     try:
         with open(path) as handle:
