@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_certs, lb_node, tls, tls_edge
+from ansible_collections.spin.platform.plugins.module_utils import (haproxy, lb, lb_certs, lb_node, status, tls,
+                                                                    tls_edge)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from lblib import Edge, get, wait_for
 
@@ -133,6 +134,17 @@ def test_automatic_route_answers_over_https_with_the_platform_ca(edge):
     assert "PRIVATE KEY" not in repr(plan) and "PRIVATE KEY" not in repr(synced)
     # plain HTTP keeps answering (no redirect asked)
     assert get(edge.ports[0], host=name)[0] == 200
+    # status shows the expiry (status.EXTRA_FACTS), monitoring gets it as a metric
+    fact = status.collect(edge.client, {"tenant": tenant, "stack": stack, "lb_platform": edge.platform,
+                                        "logs": False})["stacks"][0]["extra"]["certificates"]
+    print("\n".join(fact["text"]))
+    assert fact["data"][0]["days_left"] == 89 and fact["data"][0]["sni"] == [name]
+    assert fact["text"][0].startswith("certificate platform (platform CA): %s, valid until " % name)
+    assert "PRIVATE KEY" not in repr(fact)
+    with open(os.path.join(edge.node.metrics, "spin_edge.prom")) as handle:
+        metrics = handle.read()
+    assert ('spin_edge_certificate_expiry_timestamp_seconds{certificate="%s--platform",source="platform"} %d'
+            % (stack, plan["certificates"][0]["not_after"])) in metrics
 
 
 def test_tenant_certificate_is_served_for_its_name_by_sni(edge, tmp_path):
