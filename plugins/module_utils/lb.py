@@ -381,9 +381,9 @@ def validate_config(client, text, platform, container=None, check_mode=False):
         certs = [haproxy.cert_file(c["name"]) for c in platform["certificates"]]
         # the HTTPS frontend's crt-list is on the edge node's disk: an empty one stands in for it here
         crt_list = tls_edge.crt_list_path(platform)
-        code, output = client.run_once(platform["image"], [
-            "-c", 'mkdir -p "$(dirname "$1")" && : > "$1" && shift && exec spin-edge-check "$@"', "sh", crt_list,
-            "/tmp/" + name] + certs, {name: text}, entrypoint=["sh"],
+        argv = ["-c", 'mkdir -p "$(dirname "$1")" && : > "$1" && shift && exec spin-edge-check "$@"', "sh",
+                crt_list, "/tmp/" + name] + certs
+        code, output = client.run_once(platform["image"], argv, {name: text}, entrypoint=["sh"],
                                        labels={L_EDGE: platform["edge_service"], L_KIND: "check"})
         where = "a one-off container of %s" % platform["image"]
     if code != 0:

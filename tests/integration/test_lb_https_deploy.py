@@ -74,7 +74,9 @@ def make_cert(tmp_path, names, stem):
     """The tenant's own CA and a certificate of it for ``names`` (openssl) -> (CA file, cert PEM, key PEM)."""
     ca_key, ca_crt = str(tmp_path / (stem + "-ca.key")), str(tmp_path / (stem + "-ca.crt"))
     key, csr, crt, ext = (str(tmp_path / (stem + s)) for s in (".key", ".csr", ".crt", ".ext"))
-    run = lambda *cmd: subprocess.run(cmd, check=True, capture_output=True)  # noqa: E731
+
+    def run(*cmd):
+        subprocess.run(cmd, check=True, capture_output=True)
     run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
         "-subj", "/CN=%s own CA" % stem, "-keyout", ca_key, "-out", ca_crt)
     with open(ext, "w") as handle:
@@ -108,8 +110,8 @@ def test_automatic_route_redirects_and_answers_with_the_platform_ca(edge, tenant
     shown = " ".join(deployed.output.split()).replace("''", "'")  # the debug task's YAML folds and quotes
     assert "https://%s:%d/ (certificate 'platform' from the platform CA, valid until " % (host, https_port) in shown
     ca = os.path.join(edge.platform["ca_dir"], "ca.crt")
-    wait_for("the route over HTTPS", lambda: "hello-t20a" in curl("https://%s:%d/" % (host, https_port), host,
-                                                                    https_port, ca)[1], timeout=60)
+    url = "https://%s:%d/" % (host, https_port)
+    wait_for("the route over HTTPS", lambda: "hello-t20a" in curl(url, host, https_port, ca)[1], timeout=60)
     rc, out = curl("https://%s:%d/" % (host, https_port), host, https_port, ca)
     assert rc == 0 and "subject: CN=%s" % host in out and "issuer: CN=spin.platform CA" in out, out
     assert "SSL certificate verify ok" in out
@@ -129,8 +131,8 @@ def test_tenant_certificate_from_secrets_and_a_foreign_one_refused(edge, tenants
     deployed = t.deploy()
     assert "BEGIN" not in deployed.output and key.splitlines()[1] not in deployed.output  # never echoed
     https_port = edge.ports[1]
-    wait_for("the tenant's name over HTTPS", lambda: "hello-t20b" in curl("https://%s:%d/" % (name, https_port), name,
-                                                                            https_port, ca)[1], timeout=60)
+    url = "https://%s:%d/" % (name, https_port)
+    wait_for("the tenant's name over HTTPS", lambda: "hello-t20b" in curl(url, name, https_port, ca)[1], timeout=60)
     rc, out = curl("https://%s:%d/" % (name, https_port), name, https_port, ca)
     assert rc == 0 and "subject: CN=%s" % name in out and "issuer: CN=t20b own CA" in out, out
 
@@ -138,10 +140,10 @@ def test_tenant_certificate_from_secrets_and_a_foreign_one_refused(edge, tenants
     victim = "web.%sz.t20a.%s" % (prefix, DOMAIN)
     dummy, rogue, rogue_key = make_cert(tmp_path, [victim, name], "rogue")
     r = tenants(prefix + "c", "t20b")
-    r.write(page("web", {"https": {"cert": "c", "key": "k"}}, ["c", "k"], lb=True), rancher={
-        "version": "2", "services": {"lb": {"lb_config": {"port_rules": [
-            {"source_port": edge.ports[0], "target_port": 80, "service": "web", "hostname": "shop.t20b.test"}]}}}},
-        **{"index.html": "rogue\n", "c": rogue, "k": rogue_key})
+    shop = {"version": "2", "services": {"lb": {"lb_config": {"port_rules": [
+        {"source_port": edge.ports[0], "target_port": 80, "service": "web", "hostname": "shop.t20b.test"}]}}}}
+    r.write(page("web", {"https": {"cert": "c", "key": "k"}}, ["c", "k"], lb=True), rancher=shop,
+            **{"index.html": "rogue\n", "c": rogue, "k": rogue_key})
     refused = r.deploy(check=False)
     assert refused.rc != 0
     assert ("docker-compose.yml: service 'web': key 'x-spin.https.cert': the certificate names '%s', which tenant "

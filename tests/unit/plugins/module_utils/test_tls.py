@@ -149,8 +149,8 @@ def test_plan_stack_issues_keeps_renews_and_leaves_tenant_names_to_the_tenant():
 
 def test_crt_list_and_runtime_plan():
     p = haproxy.normalise_platform({"config_dir": "/e"})
-    want = {"/e/certs/a--platform.pem": {"sni": ["a.x"], "sha1": "aa"}, "/e/certs/b--platform.pem": {"sni": ["b.x"],
-                                                                                                      "sha1": "BB"}}
+    want = {"/e/certs/a--platform.pem": {"sni": ["a.x"], "sha1": "aa"},
+            "/e/certs/b--platform.pem": {"sni": ["b.x"], "sha1": "BB"}}
     assert tls_edge.crt_list_text(want) == "/e/certs/a--platform.pem a.x\n/e/certs/b--platform.pem b.x\n"
     running = tls_edge.parse_crt_list("# /e/certs/crt-list\n/e/certs/a--platform.pem:1 a.x\n"
                                       "/e/certs/c--platform.pem [alpn h2] c.x\n")
