@@ -268,8 +268,8 @@ def test_renewal_under_load_never_restarts_or_reloads_the_edge(edge):
     assert not synced["reloaded"] and not synced["config_changed"]
     failed = [r for r in results if r[1] != 200]
     seen = {r[2] for r in results}
-    print("renewal under load: %d requests, %d failed, certificates served: %s" % (
-        len(results), len(failed), sorted(s[:12] for s in seen if s)))
+    print("renewal under load: %d requests, %d failed, certificates served: %s; edge before %s, after %s" % (
+        len(results), len(failed), sorted(s[:12] for s in seen if s), identity, edge_identity(edge)))
     assert len(results) == total and failed == []
     assert seen == {old_sha1, new_sha1}  # both were served: the swap happened while the load ran
     assert https_get(https, name, ca)[1] == new_sha1
