@@ -637,3 +637,19 @@ def test_a_claim_stored_before_the_rule_does_not_refuse_the_tenant_whose_name_it
     assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" \
         in plan["config"]
     assert "use_backend evil:" not in plan["config"]
+
+
+def test_check_of_a_first_https_config_needs_no_crt_list_on_disk(tmp_path):
+    """The HTTPS frontend's crt-list is written by sync_edge: a check before that (check mode) checks the
+    config with an empty list and writes nothing; a real run makes the empty list first (issue 20)."""
+    client = FakeClient()
+    client.running = [{"Id": "abcdef0123456789", "Created": 1}]
+    p = platform(config_dir=str(tmp_path))
+    text = haproxy_cfg.render([], p)
+    crt_list = str(tmp_path / "certs" / "crt-list")
+    assert " crt-list %s " % crt_list in text
+    lb.validate_config(client, text, p, check_mode=True)
+    files = client.checks[-1][2]
+    assert " crt-list /dev/null " in list(files.values())[0] and not (tmp_path / "certs").exists()
+    lb.validate_config(client, text, p)
+    assert list(client.checks[-1][2].values())[0] == text and (tmp_path / "certs" / "crt-list").read_text() == ""
