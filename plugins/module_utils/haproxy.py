@@ -47,6 +47,12 @@ PLATFORM_DEFAULTS = {
     "hard_stop_after": "60s",
     "maxconn": 0,
     "nbthread": 0,
+    # HTTPS on every route (issue 20): every HTTP route with a host name is served over TLS on this port
+    # too (0: not), with certificates from the platform CA in ca_dir or the tenant's own
+    "https_port": 443,
+    "ca_dir": "/etc/spin/registry",
+    "cert_days": 90,
+    "cert_renew_days": 30,
 }
 
 CERT_DIR = "/run/secrets"
@@ -95,7 +101,7 @@ def normalise_platform(platform=None):
     except ValueError as exc:
         problems.append("lb_ports: %s" % exc)
         p["port_set"] = []
-    for key in ("servers", "stats_port", "maxconn", "nbthread"):
+    for key in ("servers", "stats_port", "maxconn", "nbthread", "https_port", "cert_days", "cert_renew_days"):
         try:
             p[key] = int(p[key])
         except (TypeError, ValueError):
@@ -111,6 +117,10 @@ def normalise_platform(platform=None):
             problems.append("lb_%s: '%s' is not a valid Docker name" % (key, p[key]))
     if not str(p["config_dir"]).startswith("/") or re.search(r"[\s'\"#$]", str(p["config_dir"])):
         problems.append("lb_config_dir: give an absolute path without spaces or quotes")
+    if not 0 < p["cert_renew_days"] < p["cert_days"]:
+        problems.append("lb_cert_renew_days must be more than 0 and less than lb_cert_days (%s)" % p["cert_days"])
+    if not str(p["ca_dir"]).startswith("/"):
+        problems.append("lb_ca_dir: give an absolute path")
     if not _DURATION.match(str(p["hard_stop_after"])):
         problems.append("lb_hard_stop_after: '%s' is not a duration like 60s" % p["hard_stop_after"])
     if not _TOKEN.match(str(p["stats_user"])):
@@ -362,7 +372,7 @@ def _endpoint_service(stack, endpoint):
 
 
 def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_checks=None, platform=None,
-                 files=None, allowance=None, route_domain=None):
+                 files=None, allowance=None, route_domain=None, redirect=None):
     """One stack's public ports and lb_config -> its routes document (without the network), with the
     platform's alias of each public service (``backend_alias``) and the route domain it was judged
     under.
@@ -535,6 +545,11 @@ def stack_routes(tenant, stack, endpoints=None, load_balancers=None, health_chec
         raise SpinError("the load balancer rules of stack '%s' have %d problem(s): %s" % (
             stack, len(problems.diagnostics), "; ".join(diag.format_diagnostic(d) for d in problems.diagnostics)),
             diagnostics=problems.diagnostics)
+    # x-spin: {https: redirect} of a service: its HTTP routes with a host name send plain HTTP to HTTPS
+    # (the key is added only then, so that documents of stacks that ask nothing keep their digest)
+    for route in routes:
+        if route["service"] in (redirect or ()) and route["protocol"] == "http" and route["hostname"]:
+            route["https"] = "redirect"
     doc = {"version": ROUTES_VERSION, "tenant": tenant, "stack": stack, "network": None, "routes": routes,
            "route_domain": route_domain}
     doc["aliases"] = {name: backend_alias(tenant, stack, name) for name in public_services(doc)}

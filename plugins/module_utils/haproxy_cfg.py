@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from . import tls_edge
+from .tls import REDIRECT
 from .haproxy import (CERT_DIR, HTTP_PROTOCOLS, NO_ROUTE_BACKEND, SECRET_MARK, STAFF_USERLIST, TLS_PROTOCOLS,
                       backend_host, canonical_json, cert_file, edge_routes, normalise_platform, served_routes)
 
@@ -113,6 +115,30 @@ def _backend_key(doc, route):
     mode = "tcp" if route["protocol"] in ("tcp", "tls") else "http"
     return (doc["stack"], route["service"], route["target_port"], mode,
             canonical_json(route["check"]), canonical_json(route["sticky"]), bool(route.get("auth")))
+
+
+def https_routes(by_port, platform):
+    """The HTTP routes with a host name, each served over HTTPS on ``lb_https_port`` too ->
+    (https port or None, [(doc, route as served there)], why not served or None). Host names belong to
+    one stack on every port (claims), so a name on port 80 cannot collide with another stack's name on
+    the HTTPS port; a stack that takes that port whole as tcp/tls leaves no room for HTTPS."""
+    port = platform.get("https_port")
+    if not port:
+        return None, [], None
+    if port not in platform["port_set"]:
+        return None, [], "lb_https_port %d is not one of lb_ports" % port
+    taken = [(d, r) for d, r in by_port.get(port, []) if r["protocol"] not in HTTP_PROTOCOLS or r["protocol"] == "http"]
+    if taken:
+        doc, route = taken[0]
+        return None, [], "port %d is %s for %s" % (port, route["protocol"], _describe(doc["stack"], route))
+    mirrored = []
+    for p_ in sorted(by_port):
+        if p_ == port:
+            continue
+        for doc, route in by_port[p_]:
+            if route["protocol"] == "http" and route["hostname"]:
+                mirrored.append((doc, dict(route, port=port, protocol="https")))
+    return port, mirrored, None
 
 
 def render(stacks, platform=None, stats_password=None):
@@ -235,14 +261,26 @@ def render(stacks, platform=None, stats_password=None):
         names[key] = name
 
     certs = " ".join("crt %s" % cert_file(c["name"]) for c in p["certificates"])
+    https_port, mirrored, why_not = https_routes(by_port, p)
+    if why_not:
+        out.insert(2, "# HTTPS not served: %s" % why_not)
+    if https_port:
+        by_port.setdefault(https_port, [])
     for port in sorted(by_port):
         entries = sorted(by_port[port], key=lambda e: _route_order(e[0]["stack"], e[1]))
-        protocol = entries[0][1]["protocol"]
+        if port == https_port:
+            entries = sorted(entries + mirrored, key=lambda e: _route_order(e[0]["stack"], e[1]))
+        protocol = entries[0][1]["protocol"] if entries and port != https_port else "https"
         stacks_here = sorted({d["stack"] for d, dummy in entries})
-        out.append("# spin: port %d (%s): stacks %s" % (port, protocol, ", ".join(stacks_here)))
+        out.append("# spin: port %d (%s): stacks %s" % (port, protocol, ", ".join(stacks_here) or "none"))
         out.append("frontend port:%d" % port)
         bind = "    bind :%d" % port
-        if protocol in TLS_PROTOCOLS:
+        if port == https_port:
+            # the platform's certificates first (the first is the default), then the stacks' by SNI from the
+            # crt-list the runtime API adds to (tls_edge); the image's placeholder answers any other name
+            bind += " ssl %scrt %s crt-list %s alpn h2,http/1.1" % (
+                certs + " " if certs else "", tls_edge.DEFAULT_CERT, tls_edge.crt_list_path(p))
+        elif protocol in TLS_PROTOCOLS:
             bind += " ssl %s" % certs
             if protocol == "https":
                 bind += " alpn h2,http/1.1"
@@ -253,6 +291,14 @@ def render(stacks, platform=None, stats_password=None):
                     "    option forwardfor",
                     "    http-request set-header X-Forwarded-Proto %s" % ("https" if protocol == "https" else "http"),
                     "    http-request set-header X-Forwarded-Port %d" % port]
+            if protocol == "http" and https_port:
+                for doc, route in entries:
+                    if route.get("https") == REDIRECT and route["hostname"]:
+                        out.append("    # spin: redirect to HTTPS: " + _describe(doc["stack"], route))
+                        out.append("    http-request redirect %s code 301 if %s" % (
+                            "scheme https" if https_port == 443 else
+                            "location https://%%[req.hdr(host),field(1,:)]:%d%%[capture.req.uri]" % https_port,
+                            " ".join(_conditions(route))))
             for doc, route in entries:
                 out.append("    # spin: " + _describe(doc["stack"], route))
                 conds = _conditions(route)

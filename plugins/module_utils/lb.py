@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
 
-from . import haproxy, haproxy_cfg
+from . import haproxy, haproxy_cfg, lb_certs, tls, tls_edge
 from .errors import SpinError
 from .swarm import SwarmClient
 
@@ -232,6 +233,7 @@ def drop_stack_routes(client, tenant, stack, platform=None, check_mode=False):
     if not check_mode:
         for config in entry["configs"]:
             client.remove_config(config["ID"])
+        lb_certs.drop_stack(client, p, stack)
     return True
 
 
@@ -278,7 +280,7 @@ def ensure_stack_network(client, platform, tenant, stack, check_mode=False):
 
 def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None, platform=None,
                       health_checks=None, files=None, check_mode=False, validate=True, replicas=None,
-                      route_domain=None):
+                      route_domain=None, redirect=None, tenant_certs=None, allowance=None):
     """Before a stack is deployed: its routes, its claims, its network, a checked config.
 
     Raises SpinError (naming the rule, and the holder of a claimed port or hostname) and changes
@@ -292,7 +294,13 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
     """
     p = haproxy.normalise_platform(platform)
     doc = haproxy.stack_routes(tenant, stack, endpoints, load_balancers, health_checks, p, files,
-                               route_domain=route_domain)
+                               route_domain=route_domain, redirect=redirect)
+    # the tenant's own certificates are judged before anything is stored (a name it does not own is refused)
+    own_certs = [tls.tenant_certificate(tenant, c["service"], c["cert"], c["key"], tls.https_names(doc),
+                                        doc["route_domain"], allowance, p["hostnames"]) for c in tenant_certs or []]
+    if own_certs and not p["https_port"]:
+        raise SpinError("stack '%s' brings its own certificate, but this platform serves no HTTPS (lb_https_port is "
+                        "0): leave x-spin.https.cert out" % stack)
     stored = stored_routes(client, p)
     mine = stored.get(stack)
     if mine and mine["doc"]["tenant"] != tenant:
@@ -310,6 +318,18 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
             claim = claim_stack_routes(client, doc, p, stored)
             stored = claim["stored"]
         _unused, created = ensure_stack_network(client, p, tenant, stack, check_mode)
+    certificates = []
+    if p["https_port"] and (doc["routes"] or own_certs):
+        # issued or taken before the services start, so that the edge serves them with the routes; renewed
+        # here too, by any deploy of the stack once fewer than lb_cert_renew_days are left
+        ca_pem = None
+        if os.path.exists(lb_certs.ca_files(p)[0]):
+            with open(lb_certs.ca_files(p)[0]) as handle:
+                ca_pem = handle.read()
+        cert_plan = lb_certs.plan_stack(doc, lb_certs.stored_certificates(client, p).get(stack), own_certs, p,
+                                        ca=ca_pem)
+        certificates = lb_certs.apply_stack(client, p, tenant, stack, cert_plan, check_mode) + [
+            dict(c, unchanged=True) for c in cert_plan["certs"] if c["label"] in cert_plan["keep"]]
     others = dict((name, e) for name, e in stored.items() if name != stack)
     if doc["routes"]:
         others[stack] = {"doc": doc, "index": (stored.get(stack) or {}).get("index", (1 << 62, ""))}
@@ -319,7 +339,7 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
     public = haproxy.public_services(doc)
     return {"network": doc["network"], "routes": doc, "public_services": public,
             "attachments": {name: haproxy.lb_attachment(doc, name) for name in public} if doc["network"] else {},
-            "config": text, "claim": claim, "network_created": created}
+            "config": text, "claim": claim, "network_created": created, "certificates": certificates}
 
 
 # =============================================================================================
@@ -344,7 +364,16 @@ def validate_config(client, text, platform, container=None, check_mode=False):
     name = "spin-check-%s.cfg" % uuid.uuid4().hex[:8]
     container = container if container is not None else edge_container(client, platform)
     if container:
-        code, output = client.exec_in(container["Id"], ["spin-edge-check", "/tmp/" + name], {name: text})
+        # the HTTPS frontend's crt-list is in the config directory this engine's edge mounts: a first check after
+        # an upgrade finds none yet (sync_edge writes it), so an empty one stands in
+        crt_list = tls_edge.crt_list_path(platform)
+        checked = text
+        if crt_list in text and not os.path.exists(crt_list):
+            if check_mode:  # change nothing: an empty list (same lines, so HAProxy's line numbers still map)
+                checked = text.replace(" crt-list %s " % crt_list, " crt-list /dev/null ")
+            else:
+                tls_edge.ensure_crt_list(platform)
+        code, output = client.exec_in(container["Id"], ["spin-edge-check", "/tmp/" + name], {name: checked})
         client.exec_in(container["Id"], ["rm", "-f", "/tmp/" + name])
         where = "the edge container %s" % container["Id"][:12]
     else:
@@ -354,8 +383,11 @@ def validate_config(client, text, platform, container=None, check_mode=False):
             raise SpinError("image '%s' is not on this node, so the new configuration cannot be checked: build it "
                             "with the images role (site.yml)" % platform["image"])
         certs = [haproxy.cert_file(c["name"]) for c in platform["certificates"]]
-        code, output = client.run_once(platform["image"], ["/tmp/" + name] + certs, {name: text},
-                                       entrypoint=["spin-edge-check"],
+        # the HTTPS frontend's crt-list is on the edge node's disk: an empty one stands in for it here
+        crt_list = tls_edge.crt_list_path(platform)
+        argv = ["-c", 'mkdir -p "$(dirname "$1")" && : > "$1" && shift && exec spin-edge-check "$@"', "sh",
+                crt_list, "/tmp/" + name] + certs
+        code, output = client.run_once(platform["image"], argv, {name: text}, entrypoint=["sh"],
                                        labels={L_EDGE: platform["edge_service"], L_KIND: "check"})
         where = "a one-off container of %s" % platform["image"]
     if code != 0:

@@ -17,7 +17,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import haproxy, haproxy_cfg, node_metrics
+from . import haproxy, haproxy_cfg, lb_certs, node_metrics, tls_edge
 from .errors import SpinError
 from .lb import L_EDGE, L_KIND, claim_order, edge_container, stored_routes, validate_config
 
@@ -76,16 +76,26 @@ class EdgeNode(object):
         self.ensure_dirs()
         _write_atomic(self.cfg, text)
 
-    def report(self, check_ok, reload_ok=True, stacks=0):
+    def report(self, check_ok, reload_ok=True, stacks=0, certs=None):
         """Tell monitoring (the node exporter's textfile collector) whether this edge could check
-        and load the configuration of the stored routes: the alert SpinEdgeConfigCheckFailing."""
-        node_metrics.write(self.metrics, "spin_edge", [
+        and load the configuration of the stored routes: the alert SpinEdgeConfigCheckFailing; and
+        when each stack's certificate expires (issue 20)."""
+        samples = [
             ("spin_edge_config_check_ok", "1 when the edge's configuration from the stored routes passed haproxy -c",
              {}, 1 if check_ok else 0),
             ("spin_edge_reload_ok", "1 when the edge's last reload took the configuration", {}, 1 if reload_ok else 0),
             ("spin_edge_stacks", "fronted stacks in the edge's configuration", {}, stacks),
             ("spin_edge_config_check_timestamp_seconds", "when the edge last checked its configuration", {},
-             int(time.time()))])
+             int(time.time()))]
+        for path, cert in sorted((certs or {}).items()):
+            samples.append(("spin_edge_certificate_expiry_timestamp_seconds",
+                            "when a certificate the edge serves expires (UNIX time)",
+                            {"certificate": os.path.basename(path)[:-len(".pem")], "source": cert.get("source", "")},
+                            int(cert["not_after"])))
+        node_metrics.write(self.metrics, "spin_edge", samples)
+
+    def admin(self, command):
+        return self._ask(os.path.join(self.run, "admin.sock"), command)
 
     # ---- HAProxy sockets --------------------------------------------------------------------
 
@@ -293,10 +303,20 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
               "config_changed": before != text, "reloaded": False, "reload_seconds": None,
               "stacks": sorted(d["stack"] for d in docs), "config_path": node.cfg, "networks": networks,
               "diff": {"before": haproxy_cfg.redact(before) or "", "after": haproxy_cfg.redact(text),
-                       "before_header": node.cfg, "after_header": node.cfg}}
+                       "before_header": node.cfg, "after_header": node.cfg},
+              "certificates": {"added": [], "updated": [], "removed": []}}
+    # the stacks' certificates: files first (what a starting or reloading worker loads, and what the
+    # check reads), then the running worker through its runtime API, with no reload (tls_edge)
+    want = tls_edge.wanted(p, lb_certs.stored_certificates(client, p), {d["stack"] for d in docs}) \
+        if p["https_port"] else {}
+    result["certificate_files"] = sorted(want)
+    if not check_mode:
+        node.ensure_dirs()
+        result["changed"] = tls_edge.write_files(p, want) or result["changed"]
     if before == text:
         if not check_mode:
-            node.report(True, stacks=len(docs))
+            _runtime_certs(node, p, want, result)
+            node.report(True, stacks=len(docs), certs=want)
         return result
     # in check mode too: it changes nothing, and tells whether it would fail
     try:
@@ -318,5 +338,21 @@ def sync_edge(client, platform, check_mode=False, node=None, stored=None, reload
             node.report(True, reload_ok=False, stacks=len(docs))
             raise
         result["reloaded"] = True
-    node.report(True, stacks=len(docs))
+    _runtime_certs(node, p, want, result)
+    node.report(True, stacks=len(docs), certs=want)
     return result
+
+
+def _runtime_certs(node, platform, want, result):
+    """The running worker's certificates brought to the stored ones (no reload); nothing when no
+    HAProxy runs here or the config has no HTTPS frontend yet (the next start loads the files)."""
+    if not os.path.exists(os.path.join(node.run, "admin.sock")) or \
+            tls_edge.crt_list_path(platform) not in (node.current() or ""):
+        return
+    try:
+        done = tls_edge.sync_runtime(node.admin, platform, want)
+    except (OSError, socket.error):
+        return  # no worker answers (the edge is starting): it loads the files
+    result["certificates"] = {k: [os.path.basename(p) for p in v] for k, v in done.items()}
+    if any(done.values()):
+        result["changed"] = True

@@ -16,7 +16,7 @@ import calendar
 import re
 import time
 
-from . import audit, haproxy, jobs, lb, policy, preflight, resources, swarm_state
+from . import audit, haproxy, jobs, lb, lb_certs, policy, preflight, resources, swarm_state
 from .errors import SpinError
 from .policy_settings import merge_policy
 from .units import parse_duration
@@ -28,7 +28,7 @@ from .units import parse_duration
 # "data": <JSON-serialisable>}``; the result carries it as ``stacks[i].extra[name]`` and the table
 # prints its lines under the stack. A SpinError from a provider is shown as that fact's error;
 # status itself goes on. Issue 20 wires certificate expiry and the history of scheduled jobs here.
-EXTRA_FACTS = (("jobs", jobs.status_fact),)
+EXTRA_FACTS = (("certificates", lb_certs.status_fact), ("jobs", jobs.status_fact))
 
 LOG_LINES = 10
 MAX_LOG_LINES = 1000

@@ -232,6 +232,28 @@ options:
         description: HAProxy's threads; 0 lets HAProxy use every CPU of the node.
         type: int
         default: 0
+      https_port:
+        description:
+          - Every HTTP route with a host name is served over HTTPS on this port too (one of O(platform.ports)),
+            with a certificate chosen by SNI from the stack's (issued by the platform CA, or the tenant's own);
+            0 turns it off. Certificates are loaded through HAProxy's runtime API, never with a restart.
+        type: int
+        default: 443
+      ca_dir:
+        description:
+          - Directory, on the deploying manager, of the platform CA (C(ca.crt), C(ca.key)) that issues the
+            stacks' certificates; by default the registry role's, whose certificate the nodes trust. Made
+            there when missing.
+        type: str
+        default: /etc/spin/registry
+      cert_days:
+        description: How long a certificate the platform issues is valid, in days.
+        type: int
+        default: 90
+      cert_renew_days:
+        description: A deploy issues a stack's certificate again when fewer than this many days are left.
+        type: int
+        default: 30
 notes:
   - "Scaling a fronted service needs no reload: backends are C(server-template) entries resolved through
     Swarm's DNS (C(tasks.<stack>_<service>))."
@@ -394,6 +416,10 @@ def argument_spec():
             "hard_stop_after": {"type": "str", "default": "60s"},
             "maxconn": {"type": "int", "default": 0},
             "nbthread": {"type": "int", "default": 0},
+            "https_port": {"type": "int", "default": 443},
+            "ca_dir": {"type": "str", "default": "/etc/spin/registry"},
+            "cert_days": {"type": "int", "default": 90},
+            "cert_renew_days": {"type": "int", "default": 30},
         }},
     }
     spec.update(connection_argument_spec())

@@ -256,6 +256,14 @@ edge:
   description: What this node's edge did (C(reloaded), C(reload_seconds), the stack C(networks) it joined or left).
   returned: when edge_synced
   type: dict
+certificates:
+  description:
+    - "The stack's certificates at the edge (issue 20): C(label) (V(platform) or V(tenant-<service>)), C(source),
+      C(names), C(sni) (the host names it is served for), C(not_after) (UNIX time), C(subject), C(sha1); C(why)
+      when this run issued it, C(unchanged) when it was kept. Never the key."
+  returned: when state is present and lb is true
+  type: list
+  elements: dict
 urls:
   description: How to reach each public route of the stack through the edge load balancer.
   returned: when state is present and lb is true
@@ -312,12 +320,13 @@ worker:
   sample: warm
 '''
 
+import base64
 import signal
 
 from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
-from ansible_collections.spin.platform.plugins.module_utils import (audit, bind_store, haproxy, images, lb, lb_node,
-                                                                    policy_facts, policy_settings, preflight,
-                                                                    sensitive, stack_defaults)
+from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, bind_store, haproxy, images, lb,
+                                                                    lb_node, policy_facts, policy_settings, preflight,
+                                                                    sensitive, stack_defaults, tls)
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
@@ -382,11 +391,14 @@ def _plan_routes(client, params, tasks, check_mode):
     for service in tasks["services"]:
         if service.get("replicas") is not None:
             replicas[service["labels"].get("spin.service")] = service["replicas"]
+    https = tasks.get("https") or {}
     plan = lb.plan_stack_routes(client, params["tenant"], stack, endpoints=tasks.get("endpoints"),
                                 load_balancers=tasks.get("load_balancers"), platform=params["lb_platform"],
                                 health_checks=tasks.get("health_checks"), files=tasks.get("files"),
                                 check_mode=check_mode, validate=False, replicas=replicas,
-                                route_domain=stack_defaults.settings(params["platform"])["route_domain"])
+                                route_domain=stack_defaults.settings(params["platform"])["route_domain"],
+                                redirect=https.get("redirect"), tenant_certs=_tenant_certs(tasks),
+                                allowance=allowance.of(params["tenant"], (params.get("tenants") or {}).get(params["tenant"])))
     state = {"synced": None}
 
     def serve():
@@ -406,6 +418,23 @@ def _plan_routes(client, params, tasks, check_mode):
             service["networks"] = list(service["networks"]) + [attachment]
             service["labels"] = dict(service["labels"], **{lb.L_NETWORK: plan["network"]})
     return {"plan": plan, "serve": serve, "undo": undo, "state": state}
+
+
+def _tenant_certs(tasks):
+    """The tenant's own certificates (x-spin.https.cert/key): the contents of the secrets they name, which
+    came through the no_log channel (``sensitive``) and go nowhere but ``tls.tenant_certificate``."""
+    data = {item["name"]: item.get("data") for item in tasks.get("secrets") or []}
+    out = []
+    for cert in (tasks.get("https") or {}).get("certificates") or []:
+        texts = []
+        for key in ("cert", "key"):
+            raw = data.get(cert[key])
+            try:
+                texts.append(base64.b64decode(raw).decode("utf-8") if raw else "")
+            except (ValueError, UnicodeDecodeError):
+                texts.append("")
+        out.append({"service": cert["service"], "cert": texts[0], "key": texts[1]})
+    return out
 
 
 def serve_edge(client, platform, candidate=None, check_mode=False, forget_network=None):
@@ -562,6 +591,18 @@ def _run(module, client, action, stage):
             result["lb"] = {"network": routes["plan"]["network"], "public_services": routes["plan"]["public_services"],
                             "routes": routes["plan"]["routes"]["routes"]}
             result["urls"] = [haproxy.route_url(route, params["public_host"]) for route in result["lb"]["routes"]]
+            # HTTPS on every route with a host name (issue 20): the certificate and when it expires, never its key
+            certs = routes["plan"].get("certificates") or []
+            result["certificates"] = certs
+            https = haproxy.normalise_platform(params["lb_platform"])["https_port"]
+            by_name = dict((r["hostname"], r) for r in result["lb"]["routes"] if r.get("hostname"))
+            for cert in certs:
+                for name in cert.get("sni") or cert.get("names") or []:
+                    route = dict(by_name.get(name) or {"service": "?", "path": None}, hostname=name)
+                    result["urls"].append("%s (certificate '%s' from the %s, valid until %s)" % (
+                        haproxy.route_url(dict(route, protocol="https", port=https)), cert["label"],
+                        "platform CA" if cert["source"] == "platform" else "tenant",
+                        tls.expiry_text(cert["not_after"]) if cert.get("not_after") else "it is issued"))
     return result
 
 

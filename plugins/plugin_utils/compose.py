@@ -53,7 +53,7 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_sections imp
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_state import (
     DEFAULT_NETWORK, NAME_RE, Service, State)
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (
-    Invalid, did_you_mean, kind, restart_policy, unknown_key)
+    Invalid, did_you_mean, kind, nonempty_str, restart_policy, unknown_key)
 from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_load import (
     RANCHER_TOP_KEYS, TOP_IGNORED, TOP_KEYS, TOP_REFUSED)
@@ -137,11 +137,14 @@ IGNORED_KEYS = {
 ALL_SERVICE_KEYS = sorted(set(SERVICE_KEYS) | set(REFUSED_KEYS) | set(IGNORED_KEYS))
 
 
-def _x_spin(sp, value, keys=("route", "schedule")):
+def _x_spin(sp, value, keys=("route", "https", "schedule")):
     """The platform's own compose extension (``keys``: what the file may set): ``x-spin: {route: false
-    | true | <port>}`` turns a service's automatic route off, or asks for it on a port
-    (docs/load-balancer.md); ``schedule`` runs the service as a job on a schedule (docs/jobs.md)."""
+    | true | <port>}`` turns a service's automatic route off, or asks for it on a port; ``https`` asks
+    for a redirect to HTTPS or brings the tenant's certificate (docs/load-balancer.md); ``schedule`` runs
+    the service as a job on a schedule (docs/jobs.md)."""
     fields = sp.fields("x-spin", value, {key: None for key in keys}) or {}
+    if "https" in fields:
+        _x_spin_https(sp, fields["https"])
     if "route" in fields:
         route = fields["route"]
         if isinstance(route, bool):
@@ -150,6 +153,32 @@ def _x_spin(sp, value, keys=("route", "schedule")):
             sp.model["route"] = sp.check("x-spin.route", port_number, route)
     if "schedule" in fields:
         sp.model["schedule"] = sp.check("x-spin.schedule", _schedule, fields["schedule"])
+
+
+def _x_spin_https(sp, value):
+    """``x-spin: {https: redirect}`` (plain HTTP answers with a redirect to HTTPS) or
+    ``{https: {redirect: true, cert: <secret>, key: <secret>}}``: the tenant's own certificate (with its
+    chain) and key, each a top-level secret with a file (docs/load-balancer.md, "HTTPS")."""
+    if value == "redirect":
+        sp.model["https"] = {"redirect": True, "cert": None, "key": None}
+        return
+    if not isinstance(value, dict):
+        sp.error("x-spin.https", "give 'redirect', or {redirect: true, cert: <secret>, key: <secret>} naming two "
+                 "top-level secrets with the certificate and its key")
+        return
+    fields = sp.fields("x-spin.https", value, {"redirect": None, "cert": None, "key": None}) or {}
+    out = {"redirect": False, "cert": None, "key": None}
+    if "redirect" in fields:
+        if not isinstance(fields["redirect"], bool):
+            sp.error("x-spin.https.redirect", "give true or false")
+        else:
+            out["redirect"] = fields["redirect"]
+    for key in ("cert", "key"):
+        if fields.get(key) is not None:
+            out[key] = sp.check("x-spin.https." + key, nonempty_str, fields[key])
+    if bool(out["cert"]) != bool(out["key"]):
+        sp.error("x-spin.https", "give both cert and key (each the name of a top-level secret), or neither")
+    sp.model["https"] = out
 
 
 def _schedule(value):

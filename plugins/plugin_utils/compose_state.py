@@ -225,4 +225,6 @@ def empty_service():
         "route": None,
         # x-spin.schedule: None, or {"cron": the schedule as written, "timezone": IANA name} (docs/jobs.md)
         "schedule": None,
+        # x-spin.https: None, or {"redirect": bool, "cert": top-level secret name, "key": secret name}
+        "https": None,
     }

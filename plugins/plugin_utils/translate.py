@@ -441,13 +441,44 @@ def stack_to_tasks(model, tenant, stack, platform=None, filesystems=None, files=
            "volume_names": volume_names, "secret_names": secret_names, "config_names": config_names}
     params = [service_params(name, services[name], ctx) for name in order]
     secrets.extend(_generated_passwords(order, services, params, stack, owner))
-    return {
+    tasks = {
         "networks": networks, "volumes": volumes, "secrets": secrets, "configs": configs,
         "services": params,
         "endpoints": _endpoints(order, services, stack, tenant, config, platform, routes),
         "wait_for": _wait_for(order, services, stack),
         "bind_store": store,
     }
+    https = _https(order, services, model, secret_names, file)
+    if https["redirect"] or https["certificates"]:
+        tasks["https"] = https  # only when asked: the tasks of every other stack stay as they were
+    return tasks
+
+
+def _https(order, services, model, secret_names, file):
+    """x-spin.https of the services -> ``{"redirect": [services], "certificates": [{"service", "cert", "key"}]}``
+    (cert and key: the Swarm names of the secrets whose content is the tenant's certificate and key;
+    spin_stack judges them on the manager, ``tls.tenant_certificate``)."""
+    out = {"redirect": [], "certificates": []}
+    problems = []
+    for name in order:
+        https = services[name].get("https")
+        if not https:
+            continue
+        if https["redirect"]:
+            out["redirect"].append(name)
+        if not https["cert"]:
+            continue
+        for key in ("cert", "key"):
+            secret = (model.get("secrets") or {}).get(https[key])
+            if secret is None or secret.get("external") or https[key] not in secret_names:
+                problems.append((name, "x-spin.https." + key, "'%s' is not a top-level secret with a file of this "
+                                 "stack: declare it (secrets: {%s: {file: ./%s.pem}})"
+                                 % (https[key], https[key], https[key])))
+        out["certificates"].append({"service": name, "cert": secret_names.get(https["cert"]),
+                                    "key": secret_names.get(https["key"])})
+    if problems:
+        _fail(problems, file, [])
+    return out
 
 
 def public_endpoints(model, tenant, stack, platform=None, files=None):

@@ -109,6 +109,8 @@ class Edge(object):
             "edge_service": self.prefix + "_edge", "network_prefix": self.prefix + "-lb-",
             "ports": self.ports, "stats_port": self.stats_port,
             "config_dir": self.config_dir, "image": IMAGE, "hostnames": ["*.test"], "hard_stop_after": "30s",
+            # the CA that issues the test stacks' certificates is the test's own, never the machine's
+            "ca_dir": os.path.join(self.config_dir, "ca"),
         }, **platform))
         self.client = lb.LbClient(timeout=120)
         self.node = lb_node.EdgeNode(self.platform)

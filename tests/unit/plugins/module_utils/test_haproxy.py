@@ -321,7 +321,9 @@ def test_render_frontends_tls_tcp_headers():
     magic, seed = two_stacks()
     text = haproxy_cfg.render([magic, seed], CERTS)
     tls = _section(text, "frontend port:443")
-    assert "    bind :443 ssl crt spin-cert-wild.pem crt spin-cert-other.pem alpn h2,http/1.1" in tls
+    # the platform's certificates first (the default), then the image's placeholder and the stacks' crt-list
+    assert ("    bind :443 ssl crt spin-cert-wild.pem crt spin-cert-other.pem crt /usr/local/share/spin-edge/placeholder.pem"
+            " crt-list /var/lib/spin/edge/certs/crt-list alpn h2,http/1.1") in tls
     assert "    http-request set-header X-Forwarded-Proto https" in tls
     assert "    option forwardfor" in tls
     plain = _section(text, "frontend port:8000")

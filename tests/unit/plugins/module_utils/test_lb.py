@@ -276,7 +276,8 @@ def test_plan_store_and_read_back():
     assert "use_backend magic:api:80" in plan["config"]
     kind, image, argv, files = client.checks[-1]
     assert kind == "once" and image == "spin/haproxy:2.6"
-    assert argv[1:] == ["spin-cert-wild.pem"]  # placeholders for the platform's certificates
+    # an empty crt-list for the HTTPS frontend, then placeholders for the platform's certificates
+    assert argv[3:] == ["/var/lib/spin/edge/certs/crt-list", argv[4], "spin-cert-wild.pem"]
     assert list(files.values()) == [plan["config"]]
     config = client.configs(labels={lb.L_KIND: "routes"})[0]
     assert config["Spec"]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_TENANT: "cory",
@@ -341,7 +342,8 @@ def test_drop_frees_the_claims_and_refuses_another_tenant():
     with pytest.raises(SpinError, match="stack 'magic' belongs to tenant 'cory' on the load balancer, not to 'bob'"):
         lb.drop_stack_routes(client, "bob", "magic", platform())
     assert lb.drop_stack_routes(client, "cory", "magic", platform(), check_mode=True) is True
-    assert len(client.configs()) == 1
+    # the routes document and the certificate the platform issued for www.example.org (issue 20)
+    assert sorted(c["Spec"]["Labels"]["spin.lb.kind"] for c in client.configs()) == ["certificate", "routes"]
     assert lb.drop_stack_routes(client, "cory", "magic", platform()) is True
     assert client.configs() == []
     assert lb.drop_stack_routes(client, "cory", "magic", platform()) is False
@@ -635,3 +637,19 @@ def test_a_claim_stored_before_the_rule_does_not_refuse_the_tenant_whose_name_it
     assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" \
         in plan["config"]
     assert "use_backend evil:" not in plan["config"]
+
+
+def test_check_of_a_first_https_config_needs_no_crt_list_on_disk(tmp_path):
+    """The HTTPS frontend's crt-list is written by sync_edge: a check before that (check mode) checks the
+    config with an empty list and writes nothing; a real run makes the empty list first (issue 20)."""
+    client = FakeClient()
+    client.running = [{"Id": "abcdef0123456789", "Created": 1}]
+    p = platform(config_dir=str(tmp_path))
+    text = haproxy_cfg.render([], p)
+    crt_list = str(tmp_path / "certs" / "crt-list")
+    assert " crt-list %s " % crt_list in text
+    lb.validate_config(client, text, p, check_mode=True)
+    files = client.checks[-1][2]
+    assert " crt-list /dev/null " in list(files.values())[0] and not (tmp_path / "certs").exists()
+    lb.validate_config(client, text, p)
+    assert list(client.checks[-1][2].values())[0] == text and (tmp_path / "certs" / "crt-list").read_text() == ""
