@@ -25,6 +25,7 @@ from ansible_collections.spin.platform.plugins.module_utils.errors import SpinEr
 DEFAULT_FSTAB = "/etc/fstab"
 MOUNTS = "/proc/self/mounts"
 
+
 # the probe runs in a forked child: a hung mount blocks the child in the kernel, never us. A fork, not a
 # program: nothing to exec (no interpreter to find on the target), and ansible-test's rule that commands go
 # through run_command does not apply; run_command could not help anyway, as it waits for its child.

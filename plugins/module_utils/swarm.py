@@ -143,9 +143,9 @@ class SwarmClient(object):
                 raise SpinError("the Docker SDK for Python is not installed for %s on this host: install "
                                 "python3-docker (Debian/Ubuntu) or `pip install docker`" % sys.executable)
             # tls: None or docker.tls.TLSConfig; use_ssh_client: the ssh binary instead of paramiko for ssh://
-            api = self._call("connect", lambda: _APIClient(base_url=self.docker_host, version="auto",
-                                                          timeout=self.timeout, tls=tls or False,
-                                                          use_ssh_client=use_ssh_client))
+            api = self._call("connect", lambda: _APIClient(
+                base_url=self.docker_host, version="auto", timeout=self.timeout, tls=tls or False,
+                use_ssh_client=use_ssh_client))
         self.api = api
 
     @property
