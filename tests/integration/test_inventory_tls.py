@@ -118,6 +118,12 @@ def inventory(engine, env=None, **options):
     return proc.returncode, (json.loads(proc.stdout) if proc.returncode == 0 else None), proc.stdout + proc.stderr
 
 
+def refusal(engine, **options):
+    """-> (rc, output) of an `ansible-inventory --list` that is expected to fail."""
+    rc, _listing, output = inventory(engine, **options)
+    return rc, output
+
+
 def tcp(engine):
     return "tcp://%s:%d" % (engine["ip"], PORT)
 
@@ -136,19 +142,19 @@ def test_validate_certs_with_the_ca_and_a_client_certificate_lists_the_node(engi
 
 
 def test_plain_tcp_to_the_tls_engine_is_refused(engine):
-    rc, _, output = inventory(engine, docker_host=tcp(engine))
+    rc, output = refusal(engine, docker_host=tcp(engine))
     assert rc != 0
     assert tcp(engine) in output
 
 
 def test_without_a_client_certificate_the_engine_refuses(engine):
-    rc, _, output = inventory(engine, docker_host=tcp(engine), validate_certs=True, ca_path=engine["ca"])
+    rc, output = refusal(engine, docker_host=tcp(engine), validate_certs=True, ca_path=engine["ca"])
     assert rc != 0
     assert "is not reachable" in output and tcp(engine) in output
 
 
 def test_a_certificate_of_another_ca_fails_the_check(engine):
-    rc, _, output = inventory(engine, docker_host=tcp(engine), validate_certs=True, ca_path=engine["other_ca"],
+    rc, output = refusal(engine, docker_host=tcp(engine), validate_certs=True, ca_path=engine["other_ca"],
                               client_cert=engine["cert"], client_key=engine["client_key"])
     assert rc != 0
     assert "CERTIFICATE_VERIFY_FAILED" in output or "certificate verify failed" in output
