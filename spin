@@ -27,17 +27,43 @@ ensure_checkout_link() {
 }
 ensure_checkout_link
 
+# bindep_missing [profile]: the Debian packages of bindep.txt for the profile (none: the set without a profile)
+# that are not installed. bindep's format, read without bindep (a fresh machine has only python3).
+bindep_missing() {
+    local name
+    awk -v want="${1:-}" '
+        /^[[:space:]]*(#|$)/ { next }
+        {
+            sel = ""; if (match($0, /\[[^]]*\]/)) sel = substr($0, RSTART + 1, RLENGTH - 2)
+            n = split(sel, parts, " "); other = 0; profiles = 0; hit = 0
+            for (i = 1; i <= n; i++) {
+                if (parts[i] ~ /^platform:/) { if (parts[i] != "platform:dpkg") other = 1 }
+                else { profiles++; if (parts[i] == want) hit = 1 }
+            }
+            if (!other && ((want == "" && profiles == 0) || (want != "" && hit))) print $1
+        }' bindep.txt | while read -r name; do
+        dpkg-query -W -f='${Status}\n' "$name" 2>/dev/null | grep -q '^install ok installed$' || echo "$name"
+    done
+}
+
+# system_packages [profile]: install what bindep_missing names (root, Debian's apt)
+system_packages() {
+    local missing
+    missing="$(bindep_missing "${1:-}" | tr '\n' ' ')"
+    [ -z "${missing// }" ] && return 0
+    say "Debian packages of bindep.txt${1:+ (profile $1)}: $missing"
+    # shellcheck disable=SC2086  # one word per package
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
 ensure_venv() {
     local stamp="$VENV/.spin-requirements"
     if [ -x "$VENV/bin/python" ] && cmp -s <(cat requirements.txt tests/requirements.txt constraints.txt) "$stamp" 2>/dev/null; then
         return 0
     fi
+    system_packages
     say "Python tools into $VENV (tests/requirements.txt: ansible-core, docker SDK, molecule, pytest, ansible-lint, antsibull)"
-    if ! python3 -m venv "$VENV" 2>/dev/null; then
-        # Debian's python3 without ensurepip
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
-        python3 -m venv "$VENV"
-    fi
+    python3 -m venv "$VENV"
     if ! "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt -c constraints.txt \
             > "$VENV/pip-install.log" 2>&1; then
         tail -n 30 "$VENV/pip-install.log" >&2
@@ -96,12 +122,9 @@ no_tracebacks() {
 }
 
 # ansible-test on one Python; extra ansible-test options pass through (e.g. --test pep8, a path).
-# Its shellcheck test needs Debian's shellcheck (else it is skipped with a warning).
+# Its shellcheck test needs Debian's shellcheck (else it is skipped with a warning): bindep.txt's test profile.
 sanity() {
-    if ! command -v shellcheck >/dev/null; then
-        say "shellcheck (Debian package), for ansible-test sanity"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
-    fi
+    system_packages test
     tests/utils/ansible-test.sh sanity --local --python 3.11 --color no "$@"
 }
 
@@ -147,6 +170,21 @@ oldest_core() {
         echo "meta/runtime.yml claims ansible-core >=$claimed, tests/requirements-oldest.txt tests $pinned" >&2
         return 1
     fi
+    # the upper bound is the minor release after the newest core tested (tests/requirements.txt's pin)
+    local upper newest
+    upper="$(sed -n 's/^requires_ansible: *"[^"]*,<\([0-9]*\.[0-9]*\)[.0-9]*".*/\1/p' meta/runtime.yml)"
+    newest="$(sed -n 's/^ansible-core==\([0-9]*\)\.\([0-9]*\)\..*/\1.\2/p' tests/requirements.txt)"
+    if [ "$upper" != "${newest%.*}.$((${newest#*.} + 1))" ]; then
+        echo "meta/runtime.yml bounds ansible-core below '$upper', but the newest tested (tests/requirements.txt) is $newest" >&2
+        return 1
+    fi
+    local docker_min docker_oldest
+    docker_min="$(sed -n 's/^docker>=\([0-9.]*\)$/\1/p' requirements.txt)"
+    docker_oldest="$(sed -n 's/^docker==\([0-9.]*\)$/\1/p' tests/requirements-oldest.txt)"
+    if [ "$docker_min" != "$docker_oldest" ]; then
+        echo "requirements.txt allows docker>=$docker_min, tests/requirements-oldest.txt tests $docker_oldest" >&2
+        return 1
+    fi
     if ! cmp -s tests/requirements-oldest.txt "$venv/.spin-requirements" 2>/dev/null; then
         rm -rf "$venv"
         python3 -m venv "$venv"
@@ -169,7 +207,7 @@ oldest_core() {
 run_tests() {
     local started=$SECONDS full=0
     [ "${1:-}" = --full ] && full=1
-    step "ansible-lint (production profile)" ansible-lint --profile production --offline roles playbooks molecule
+    step "ansible-lint (production profile, the whole tree)" ansible-lint --profile production --offline
     step "ansible-test sanity (Python 3.11)" sanity
     step "ansible-test units (the unit tests)" units
     step "antsibull-docs lint-collection-docs --plugin-docs" collection_docs
@@ -219,6 +257,7 @@ case "${1:-}" in
         ;;
     bench)
         ensure_venv
+        system_packages bench
         platform
         say "Benchmarks"
         python tests/bench/run.py "${@:2}"

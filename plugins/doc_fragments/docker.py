@@ -24,7 +24,8 @@ options:
     type: int
     default: 60
 requirements:
-  - Docker SDK for Python 5.0.3 or later on the target (Debian 12 package C(python3-docker))
+  - Docker SDK for Python 7.1.0 or later on the target, or Debian 12's C(python3-docker) 5.0.3 with Debian's C(python3-requests)
+    (an SDK older than 7.1.0 cannot reach the engine with C(requests) 2.32 or later)
   - Docker engine with API 1.41 (20.10) or later recommended; older APIs refuse options that need newer ones
 notes:
   - The API version is negotiated with the engine.

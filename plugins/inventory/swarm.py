@@ -30,8 +30,10 @@ extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 requirements:
-  - Docker SDK for Python 5.0.3 or later on the controller
+  - Docker SDK for Python 7.1.0 or later on the controller (Debian 12's python3-docker 5.0.3 with its python3-requests)
   - The Docker API of a swarm manager (listing nodes and services needs one)
+  - For V(ssh://) engines, C(paramiko) on the controller (the SDK needs it for every V(ssh://) URL) and, with
+    O(use_ssh_client), the C(ssh) client; the remote user must be allowed to run C(docker system dial-stdio) there
 options:
   plugin:
     description: Marks this file as a configuration of this plugin. It must be V(spin.platform.swarm).
@@ -40,8 +42,9 @@ options:
     choices: [spin.platform.swarm]
   docker_host:
     description:
-      - The Docker engine of a swarm manager, as a URL such as V(unix:///var/run/docker.sock) or
-        V(tcp://10.0.0.5:2375).
+      - The Docker engine of a swarm manager, as a URL such as V(unix:///var/run/docker.sock),
+        V(tcp://10.0.0.5:2376) (with O(tls) or O(validate_certs) for an engine that listens with TLS) or
+        V(ssh://admin@manager1.example.org) (the engine's socket through SSH, see O(use_ssh_client)).
     type: str
     default: unix:///var/run/docker.sock
     aliases: [docker_url]
@@ -53,6 +56,46 @@ options:
     default: 60
     env:
       - name: DOCKER_TIMEOUT
+  tls:
+    description:
+      - Talk to a V(tcp://) O(docker_host) over TLS, as C(docker --tls) does.
+      - This alone encrypts but does not check who answers; set O(validate_certs) for that.
+    type: bool
+    default: false
+    env:
+      - name: DOCKER_TLS
+  validate_certs:
+    description:
+      - Talk over TLS and check the engine's certificate, as C(docker --tlsverify) does - against O(ca_path), else
+        the controller's trusted CAs - and that it names the host of O(docker_host).
+      - Implies O(tls).
+    type: bool
+    default: false
+    aliases: [tls_verify]
+    env:
+      - name: DOCKER_TLS_VERIFY
+  ca_path:
+    description:
+      - The CA certificate (PEM) that signed the engine's certificate (C(dockerd --tlscacert)'s counterpart).
+      - Used with O(validate_certs) only; given without it, the plugin refuses rather than ignore it.
+    type: path
+    aliases: [ca_cert, tls_ca_cert]
+  client_cert:
+    description:
+      - The client certificate (PEM) to show the engine, for engines that run with C(--tlsverify) and so accept
+        only clients whose certificate their CA signed. Needs O(client_key) and O(tls) or O(validate_certs).
+    type: path
+    aliases: [tls_client_cert]
+  client_key:
+    description: The private key (PEM) of O(client_cert).
+    type: path
+    aliases: [tls_client_key]
+  use_ssh_client:
+    description:
+      - For an V(ssh://) O(docker_host), connect with the system's C(ssh) client (its C(~/.ssh/config), keys and
+        agent) instead of the Python library C(paramiko).
+    type: bool
+    default: false
   tenant:
     description:
       - Show only this tenant's stacks and services (the value of their C(spin.tenant) label).
@@ -120,6 +163,21 @@ docker_host: tcp://manager1.example.org:2375
 tenant: acme
 
 ---
+# A manager whose engine listens with TLS (dockerd --tlsverify), checked against the cluster's CA
+plugin: spin.platform.swarm
+docker_host: tcp://manager1.example.org:2376
+validate_certs: true
+ca_path: /etc/spin/docker-tls/ca.pem
+client_cert: /etc/spin/docker-tls/cert.pem
+client_key: /etc/spin/docker-tls/key.pem
+
+---
+# A manager reached through SSH, with the ssh client's own configuration and agent
+plugin: spin.platform.swarm
+docker_host: ssh://admin@manager1.example.org
+use_ssh_client: true
+
+---
 # Group nodes by their labels (spin_nodes_label_spin_edge_true, ...), mark the leader,
 # and group services by image. keyed_groups apply to every host: service hosts have no
 # spin_node_labels, hence the default.
@@ -148,6 +206,7 @@ cache_timeout: 600
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Set as AbstractSet
 
 import ansible.template as ansible_template
@@ -222,6 +281,55 @@ def service_hostvars(service):
     return hostvars
 
 
+# ---- how to reach the engine: TLS options -> the SDK's TLSConfig -------------------------------
+
+TLS_OPTIONS = ("tls", "validate_certs", "ca_path", "client_cert", "client_key")
+
+
+class TLSOptionError(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def tls_config(docker_host, options):
+    """The ``tls`` argument of ``docker.APIClient`` from the plugin's options: ``None`` (plain), or a TLSConfig.
+
+    Refuses what would silently be less than asked: a certificate or CA given without TLS, a CA given
+    without verification, half a client key pair, TLS over a URL that is not TCP.
+    """
+    verify = bool(options.get("validate_certs"))
+    wanted = verify or bool(options.get("tls"))
+    given = [name for name in ("ca_path", "client_cert", "client_key") if options.get(name)]
+    if not wanted:
+        if given:
+            raise TLSOptionError("%s set but neither tls nor validate_certs: the connection to %s would be plain; set "
+                                 "validate_certs: true (or tls: true)" % (" and ".join(given), docker_host))
+        return None
+    if not docker_host.startswith(("tcp://", "https://")):
+        raise TLSOptionError("tls and validate_certs are for a tcp:// docker_host, not %s; remove them (ssh:// "
+                             "is encrypted by SSH)" % docker_host)
+    if options.get("ca_path") and not verify:
+        raise TLSOptionError("ca_path is set but validate_certs is not: the engine's certificate would not be "
+                             "checked; set validate_certs: true")
+    if bool(options.get("client_cert")) != bool(options.get("client_key")):
+        raise TLSOptionError("client_cert and client_key go together; set both or neither")
+    try:
+        from docker.tls import TLSConfig  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise TLSOptionError("the Docker SDK for Python is not installed on the controller: pip install docker")
+    for name in given:
+        if not os.path.isfile(options[name]):
+            raise TLSOptionError("%s: %s is not a file (a PEM file is needed for TLS to %s)"
+                                 % (name, options[name], docker_host))
+    client_cert = (options["client_cert"], options["client_key"]) if options.get("client_cert") else None
+    try:
+        return TLSConfig(client_cert=client_cert, ca_cert=options.get("ca_path") if verify else None,
+                         verify=(options.get("ca_path") or True) if verify else False)
+    except Exception as exc:  # docker.errors.TLSParameterError: a file that is not there
+        raise TLSOptionError("TLS options for %s: %s" % (docker_host, exc))
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     """Swarm nodes, and the services of spin stacks grouped by tenant and stack."""
 
@@ -232,8 +340,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return super().verify_file(path) and path.endswith(("spin_swarm.yml", "spin_swarm.yaml"))
 
     def _client(self):
-        return SwarmClient(docker_host=self.get_option("docker_host") or DEFAULT_DOCKER_HOST,
-                           timeout=self.get_option("timeout") or DEFAULT_TIMEOUT)
+        docker_host = self.get_option("docker_host") or DEFAULT_DOCKER_HOST
+        return SwarmClient(docker_host=docker_host, timeout=self.get_option("timeout") or DEFAULT_TIMEOUT,
+                           tls=tls_config(docker_host, {name: self.get_option(name) for name in TLS_OPTIONS}),
+                           use_ssh_client=bool(self.get_option("use_ssh_client")))
 
     def _tenant(self, path):
         tenant = self.get_option("tenant")
@@ -253,7 +363,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _read(self, path, tenant):
         try:
             return read_swarm(self._client(), tenant=tenant)
-        except SpinError as exc:
+        except (SpinError, TLSOptionError) as exc:
             raise AnsibleParserError("spin.platform.swarm inventory %s: %s" % (path, exc.message))
 
     def parse(self, inventory, loader, path, cache=True):

@@ -14,8 +14,8 @@ from __future__ import annotations
 import errno
 import os
 import platform
-import subprocess
-import sys
+import select
+import signal
 import tempfile
 import time
 
@@ -25,40 +25,81 @@ from ansible_collections.spin.platform.plugins.module_utils.errors import SpinEr
 DEFAULT_FSTAB = "/etc/fstab"
 MOUNTS = "/proc/self/mounts"
 
-# the probe runs in a child process: a hung mount blocks the child in the kernel, never us
-_PROBE = "import os, sys\npath = sys.argv[1]\nos.statvfs(path)\nos.listdir(path)\n"
+
+# the probe runs in a forked child: a hung mount blocks the child in the kernel, never us. A fork, not a
+# program: nothing to exec (no interpreter to find on the target), and ansible-test's rule that commands go
+# through run_command does not apply; run_command could not help anyway, as it waits for its child.
+def _look(path):
+    os.statvfs(path)
+    os.listdir(path)
 
 
-def probe(path, timeout, python=None):
+def _child(path, look, report):
+    """In the forked child: let go of every inherited file (a child stuck in the kernel must not hold the
+    module's stdout open, or Ansible would wait for it), look, write what failed, and leave at once."""
+    code = 1
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, report)
+        os.closerange(report + 1, max(report + 2, os.sysconf("SC_OPEN_MAX")))
+        os.setsid()
+        look(path)
+        code = 0
+    except OSError as exc:
+        os.write(report, ("[Errno %s] %s" % (exc.errno, exc.strerror) if exc.errno else str(exc)).encode()[:2000])
+    except BaseException as exc:  # pylint: disable=broad-except  # the child reports everything, raises nothing
+        os.write(report, repr(exc).encode()[:2000])
+    finally:
+        os._exit(code)  # pylint: disable=protected-access  # no atexit, no flushing of the parent's buffers
+
+
+def _reap(pid, grace=1.0):
+    """Collect a killed child if it dies within ``grace`` seconds; one stuck in the kernel is left to init."""
+    until = time.monotonic() + grace
+    while os.waitpid(pid, os.WNOHANG)[0] == 0 and time.monotonic() < until:
+        time.sleep(0.05)
+
+
+def probe(path, timeout, look=_look):
     """Does ``path`` answer ``statvfs`` and ``listdir`` within ``timeout`` seconds?
 
     -> ``{"ok": bool, "error": str | None, "seconds": float}``. A child that does not answer is
     killed and left to init: a process stuck on a hard NFS mount may not die until the server
-    answers, and waiting for it would be the hang this probe exists to avoid.
+    answers, and waiting for it would be the hang this probe exists to avoid. ``look`` is what the
+    child does (the tests give one that never returns).
     """
     started = time.monotonic()
-    with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen([python or sys.executable, "-c", _PROBE, path], stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
-        try:
-            code = child.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            try:
-                child.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
-            return {"ok": False, "seconds": round(time.monotonic() - started, 2),
-                    "error": "no answer within %s s (a hung mount: the server does not reply)" % timeout}
-        errors.seek(0)
-        text = errors.read().decode("utf-8", "replace").strip()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        _child(path, look, write_end)
+    os.close(write_end)
+    try:
+        # the child's end closes when it exits: end of file on ours, or the deadline
+        chunks = []
+        while True:
+            left = timeout - (time.monotonic() - started)
+            ready = select.select([read_end], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                _reap(pid)
+                return {"ok": False, "seconds": round(time.monotonic() - started, 2),
+                        "error": "no answer within %s s (a hung mount: the server does not reply)" % timeout}
+            chunk = os.read(read_end, 4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+    code = os.waitpid(pid, 0)[1]
     seconds = round(time.monotonic() - started, 2)
-    if code == 0:
+    if os.WIFEXITED(code) and os.WEXITSTATUS(code) == 0:
         return {"ok": True, "error": None, "seconds": seconds}
-    last = text.splitlines()[-1] if text else "exit status %s" % code
-    # "OSError: [Errno 116] Stale file handle: '/x'" -> "[Errno 116] Stale file handle"
-    last = last.split(": ", 1)[-1].rsplit(": '", 1)[0]
-    return {"ok": False, "error": last, "seconds": seconds}
+    text = b"".join(chunks).decode("utf-8", "replace").strip()
+    return {"ok": False, "error": text or "exit status %s" % code, "seconds": seconds}
 
 
 def read_text(path):

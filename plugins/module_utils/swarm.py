@@ -113,6 +113,20 @@ def _progress_result(what, events):
     return digest
 
 
+if HAS_DOCKER:
+    class _APIClient(docker.APIClient):
+        """docker.APIClient whose own TLS choice wins: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace a
+        session's ``verify`` on every request, so with one of them set (common on managed hosts) an engine
+        whose certificate the given CA signed would be checked against the system's CAs instead, and TLS
+        without verification would verify all the same."""
+
+        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if self.verify is not True:  # a CA file or False, set by docker.tls.TLSConfig
+                settings["verify"] = self.verify
+            return settings
+
+
 class SwarmClient(object):
     """Thin wrapper over ``docker.APIClient`` with exact look-ups and readable errors.
 
@@ -120,15 +134,18 @@ class SwarmClient(object):
     version negotiated ('auto').
     """
 
-    def __init__(self, docker_host=DEFAULT_DOCKER_HOST, timeout=DEFAULT_TIMEOUT, api=None):
+    def __init__(self, docker_host=DEFAULT_DOCKER_HOST, timeout=DEFAULT_TIMEOUT, api=None, tls=None,
+                 use_ssh_client=False):
         self.docker_host = docker_host or DEFAULT_DOCKER_HOST
         self.timeout = timeout or DEFAULT_TIMEOUT
         if api is None:
             if not HAS_DOCKER:
                 raise SpinError("the Docker SDK for Python is not installed for %s on this host: install "
                                 "python3-docker (Debian/Ubuntu) or `pip install docker`" % sys.executable)
-            api = self._call("connect", lambda: docker.APIClient(base_url=self.docker_host, version="auto",
-                                                                 timeout=self.timeout))
+            # tls: None or docker.tls.TLSConfig; use_ssh_client: the ssh binary instead of paramiko for ssh://
+            api = self._call("connect", lambda: _APIClient(
+                base_url=self.docker_host, version="auto", timeout=self.timeout, tls=tls or False,
+                use_ssh_client=use_ssh_client))
         self.api = api
 
     @property

@@ -58,3 +58,35 @@ def test_inventory_plugin_docs_render(installed):
 def test_role_argument_specs_render(installed, role):
     out = _run(os.path.join(BIN, "ansible-doc"), "-t", "role", "spin.platform." + role, **installed)
     assert "ENTRY POINT: *main*" in out or "ENTRY POINT: main" in out
+
+
+# what a checkout accumulates and no release may carry: the tools' virtualenvs (./spin's, the bench's), caches
+# (the oldest-core venv), ansible-test's output, the link that makes the checkout a collection, byte code
+LEFT_BEHIND = (".venv/bin/python-marker", ".venv-bench/bin/python-marker", ".cache/venv-oldest/marker",
+               "tests/output/junit/marker.xml", "plugins/module_utils/__pycache__/marker.cpython-311.pyc")
+
+
+def test_the_artifact_leaves_out_what_a_checkout_accumulates(tmp_path):
+    # a copy of the tracked files plus those leftovers, so the test holds whether or not this checkout has them
+    tree = tmp_path / "checkout"
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, stdout=subprocess.PIPE, check=True).stdout
+    for name in filter(None, listed.decode("utf-8").split("\0")):
+        source = os.path.join(ROOT, name)
+        if os.path.isfile(source) and not os.path.islink(source):
+            os.makedirs(tree / os.path.dirname(name), exist_ok=True)
+            with open(source, "rb") as reader, open(tree / name, "wb") as writer:
+                writer.write(reader.read())
+    for name in LEFT_BEHIND:
+        os.makedirs(tree / os.path.dirname(name), exist_ok=True)
+        (tree / name).write_text("left behind\n")
+    os.makedirs(tree / "playbooks" / "collections" / "ansible_collections" / "spin")
+    os.symlink("../../../..", tree / "playbooks" / "collections" / "ansible_collections" / "spin" / "platform")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "none.cfg"), ANSIBLE_NOCOLOR="1")
+    _run(os.path.join(BIN, "ansible-galaxy"), "collection", "build", str(tree), "--output-path", str(tmp_path),
+         cwd=str(tmp_path), env=env)
+    tarball = [name for name in os.listdir(tmp_path) if name.endswith(".tar.gz")]
+    listing = _run("tar", "tzf", str(tmp_path / tarball[0])).splitlines()
+    assert "plugins/inventory/swarm.py" in listing and "galaxy.yml" not in listing  # the listing is what it seems
+    for top in (".venv", ".venv-bench", ".cache", "tests/output", "playbooks/collections", "__pycache__"):
+        assert not [name for name in listing if name == top or name.startswith(top + "/") or "/%s/" % top in name
+                    or name.endswith("/" + top)], top

@@ -552,3 +552,86 @@ def test_swarm_client_asks_each_service_when_one_is_gone():
     assert [t["ID"] for t in client.tasks(["s1", "s9", "s4"], desired_state="running")] == ["t1", "t2", "t5", "t6", "t7"]
     assert api.calls[0] == {"service": ["s1", "s9", "s4"], "desired-state": "running"}
     assert [c["service"] for c in api.calls[1:]] == ["s1", "s9", "s4"]
+
+
+# ---- TLS and ssh:// options -> what the SDK is given ----------------------------------------------
+
+def test_plain_tcp_and_unix_get_no_tls():
+    assert swarm.tls_config("tcp://10.0.0.5:2375", {}) is None
+    assert swarm.tls_config("unix:///var/run/docker.sock", {"tls": False, "validate_certs": False}) is None
+
+
+@pytest.mark.parametrize("docker_host, options, said", [
+    ("tcp://m:2376", {"ca_path": "/ca.pem"}, "ca_path set but neither tls nor validate_certs"),
+    ("tcp://m:2376", {"client_cert": "/c", "client_key": "/k"}, "client_cert and client_key set but neither"),
+    ("tcp://m:2376", {"tls": True, "ca_path": "/ca.pem"}, "ca_path is set but validate_certs is not"),
+    ("tcp://m:2376", {"validate_certs": True, "client_cert": "/c"}, "client_cert and client_key go together"),
+    ("ssh://admin@m", {"validate_certs": True}, "not ssh://admin@m"),
+    ("unix:///var/run/docker.sock", {"tls": True}, "for a tcp:// docker_host"),
+])
+def test_tls_options_that_would_do_less_than_asked_are_refused(docker_host, options, said):
+    with pytest.raises(swarm.TLSOptionError, match=said):
+        swarm.tls_config(docker_host, options)
+
+
+def test_validate_certs_checks_against_the_ca_and_shows_the_client_pair(tmp_path):
+    pytest.importorskip("docker")
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("PEM\n")
+    config = swarm.tls_config("tcp://m:2376", {"validate_certs": True, "ca_path": str(tmp_path / "ca.pem"),
+                                               "client_cert": str(tmp_path / "cert.pem"),
+                                               "client_key": str(tmp_path / "key.pem")})
+    assert config.verify == str(tmp_path / "ca.pem")
+    assert config.cert == (str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    # tls alone: encrypted, nothing checked
+    assert swarm.tls_config("tcp://m:2376", {"tls": True}).verify is False
+    # validate_certs without a CA: the controller's trusted CAs
+    assert swarm.tls_config("tcp://m:2376", {"validate_certs": True}).verify is True
+
+
+def test_a_missing_certificate_file_is_a_readable_parser_error(tmp_path):
+    pytest.importorskip("docker")
+    path = tmp_path / "spin_swarm.yml"
+    path.write_text(yaml.safe_dump({"plugin": NAME, "docker_host": "tcp://127.0.0.1:9", "validate_certs": True,
+                                    "ca_path": str(tmp_path / "nope.pem")}))
+    plugin = swarm.InventoryModule()
+    plugin._load_name, plugin._redirected_names, plugin.ansible_name = NAME, [NAME], NAME
+    with pytest.raises(AnsibleParserError, match=r"spin_swarm.yml: ca_path: .*nope.pem is not a file"):
+        plugin.parse(InventoryData(), DataLoader(), str(path))
+
+
+def test_the_options_reach_the_client(tmp_path, monkeypatch):
+    made = []
+
+    def client(**kwargs):
+        made.append(kwargs)
+        return FakeSwarm()
+
+    monkeypatch.setattr(swarm, "SwarmClient", client)
+    path = tmp_path / "spin_swarm.yml"
+    path.write_text(yaml.safe_dump({"plugin": NAME, "docker_host": "ssh://admin@m1", "use_ssh_client": True}))
+    plugin = swarm.InventoryModule()
+    plugin._load_name, plugin._redirected_names, plugin.ansible_name = NAME, [NAME], NAME
+    plugin.parse(InventoryData(), DataLoader(), str(path))
+    assert made == [{"docker_host": "ssh://admin@m1", "timeout": 60, "tls": None, "use_ssh_client": True}]
+
+
+def test_the_ca_of_the_tls_options_wins_over_requests_ca_bundle(tmp_path, monkeypatch):
+    # requests would let REQUESTS_CA_BUNDLE replace the session's CA on every request (set on this machine)
+    docker = pytest.importorskip("docker")
+    from ansible_collections.spin.platform.plugins.module_utils import swarm as swarm_utils
+    ca = tmp_path / "ca.pem"
+    ca.write_text("PEM\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    api = swarm_utils._APIClient(base_url="tcp://127.0.0.1:9", version="1.41",
+                                 tls=docker.tls.TLSConfig(ca_cert=str(ca), verify=str(ca)))
+    assert api.merge_environment_settings("https://127.0.0.1:9/version", {}, False, None, None)["verify"] == str(ca)
+    plain = docker.APIClient(base_url="tcp://127.0.0.1:9", version="1.41",
+                             tls=docker.tls.TLSConfig(ca_cert=str(ca), verify=str(ca)))
+    assert plain.merge_environment_settings("https://127.0.0.1:9/version", {}, False, None, None)["verify"] \
+        == "/etc/ssl/certs/ca-certificates.crt"  # what the subclass is for
+    unchecked = swarm_utils._APIClient(base_url="tcp://127.0.0.1:9", version="1.41", tls=docker.tls.TLSConfig(verify=False))
+    assert unchecked.merge_environment_settings("https://127.0.0.1:9/version", {}, False, None, None)["verify"] is False
+    local = swarm_utils._APIClient(base_url="unix:///var/run/docker.sock", version="1.41")
+    assert local.merge_environment_settings("http+docker://localhost/version", {}, False, None, None)["verify"] \
+        == "/etc/ssl/certs/ca-certificates.crt"  # no TLS options: requests' own behaviour

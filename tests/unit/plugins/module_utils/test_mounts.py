@@ -1,6 +1,7 @@
 """MountManager with a temporary fstab and a stand-in for mount(8): the fstab is written only when
 it differs and only outside check mode, and a failed mount puts the previous fstab back."""
 import os
+import time
 
 import pytest
 
@@ -221,13 +222,21 @@ def test_verified_reads_only_the_mount_table(env):
 
 
 def test_probe_is_bounded_for_a_child_that_never_answers(tmp_path):
-    # a stand-in "python" that hangs like a process stuck on a dead server
-    hang = tmp_path / "hang"
-    hang.write_text("#!/bin/sh\nexec sleep 60\n")
-    hang.chmod(0o755)
-    result = probe(str(tmp_path), 0.5, python=str(hang))
+    # a look that hangs like a process stuck on a dead server
+    result = probe(str(tmp_path), 0.5, look=lambda path: time.sleep(60))
     assert not result["ok"] and "no answer within 0.5 s" in result["error"]
     assert result["seconds"] < 30
+
+
+def test_the_probe_child_holds_none_of_the_module_s_files(tmp_path):
+    # a child stuck in the kernel must not keep Ansible's pipe (the module's stdout) open
+    read_end, write_end = os.pipe()
+    try:
+        result = probe(str(tmp_path), 10, look=lambda path: os.fstat(write_end))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert not result["ok"] and "Bad file descriptor" in result["error"]
 
 
 def test_probe_of_a_real_directory_and_of_a_missing_one(tmp_path):
