@@ -7,6 +7,7 @@ would. A stack that fails (on the controller or on the manager) is that stack's 
 from __future__ import annotations
 
 import os
+import time
 
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules.spin_converge import argument_spec
@@ -23,7 +24,7 @@ STACK_OPTIONS = ("public_host", "build", "wait", "wait_timeout", "audit_log", "l
                  "timeout")
 # what each stack's entry of the result keeps of spin_stack's (the rest: run deploy.yml -v for one stack)
 KEPT = ("tenant", "stack", "submission", "changed", "failed", "msg", "messages", "summary", "report", "urls", "audit",
-        "diff", "build")
+        "diff", "build", "seconds")
 
 
 def submissions(roots, tenants, only=None):
@@ -79,6 +80,7 @@ class ActionModule(SpinAction):
             raise SpinError("only names %s, which the tenant registry (spin_tenants) does not have"
                             % ", ".join(unknown))
         entries, pending, alone = [], [], []
+        began = time.monotonic()
         for path in found:
             action = self._stack_action(dict(given, submission=path))
             collected = []
@@ -91,17 +93,23 @@ class ActionModule(SpinAction):
             elif collected:
                 entry.update(action=action, module_args=collected[0][0], context=collected[0][1])
                 pending.append(entry)
+        judged = time.monotonic()
         try:
             remote = self._converge(args, pending, task_vars) if pending else {"stacks": []}
         finally:
             for entry in pending:
                 entry["action"].cleanup()
+        sent = time.monotonic()
         for entry, stack_remote in zip(pending, remote.get("stacks") or []):
             entry["result"] = entry["action"].conclude(entry["result"], stack_remote, entry["context"])
         # stacks that build: by themselves, after the others, as deploy.yml deploys them (images first)
         for entry in alone:
             entry["result"] = self._stack_action(dict(given, submission=entry["submission"])).run(task_vars=task_vars)
-        return self._report(result, entries, remote, skipped)
+        result = self._report(result, entries, remote, skipped)
+        # where the time went: judging on the controller, the manager's task (its own part in "manager"), the rest
+        result["seconds"] = {"controller": round(judged - began, 3), "manager_task": round(sent - judged, 3),
+                             "manager": remote.get("seconds"), "after": round(time.monotonic() - sent, 3)}
+        return result
 
     def _stack_action(self, task_args):
         task = self._task.copy()
@@ -151,7 +159,7 @@ class ActionModule(SpinAction):
         result.update({"stacks": stacks, "failed_stacks": [n for n, dummy in failed], "changed_stacks": changed,
                        "skipped_directories": skipped, "changed": bool(changed) or bool(remote.get("changed")),
                        "worker": remote.get("worker")})
-        for key in ("edge", "seconds", "ansible_facts"):
+        for key in ("edge", "ansible_facts"):
             if key in remote:
                 result[key] = remote[key]
         problems = ["%s: %s" % item for item in failed]

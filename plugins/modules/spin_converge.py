@@ -178,7 +178,10 @@ edge:
   returned: when an edge runs on the manager
   type: dict
 seconds:
-  description: How long the manager's part took, and how many stacks ran side by side.
+  description:
+    - Where the time went. C(controller) judging every stack, C(manager_task) the manager's task as the controller
+      saw it, C(manager) the module's own part there (C(stacks), C(total), C(threads)), C(after) the wording of the
+      results; each stack's own time is in its entry of RV(stacks) (C(seconds)).
   returned: success
   type: dict
 worker:
@@ -276,7 +279,10 @@ def run(module, client):
     def work(index, state):
         args = dict(common, **items[index])
         args["_sensitive"] = secrets.get(str(index)) or {}
-        return deploy_one(args, module.check_mode, module._diff, state["client"])
+        began = time.monotonic()
+        result = deploy_one(args, module.check_mode, module._diff, state["client"])
+        result["seconds"] = round(time.monotonic() - began, 3)
+        return result
 
     def thread_state():
         # a client per thread: the SDK's HTTP session is not meant to be shared between threads
