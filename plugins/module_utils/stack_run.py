@@ -183,38 +183,40 @@ def _run(module, client, action, stage):
     # the verdict alone: every check of a deploy in check mode, and nothing planned after them
     dry = module.check_mode or params["verdict_only"]
 
-    if params["state"] == "present":
-        checked = preflight.manager_checks(client, tenant, stack, platform, controller, params["docker_host"],
-                                           params["daemon_json"])
-        violations, errors = checked["violations"], int(controller.get("error_count") or 0)
-        for warning in checked["warnings"]:
-            module.warn(warning)
-        if violations or errors or params["_tasks"] is None:
-            return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
-        tasks = params["_tasks"]
-        store = tasks.get("bind_store")
-        if store:
-            problem = bind_store.shared_problem(store["root"], params.get("global_fs"), client.nodes())
-            if problem:
-                raise SpinError("stack '%s': %s; nothing was changed" % (stack, problem))
-        built = [b["image"] for b in (controller.get("builds") or {}).values()]
-        running = {svc["Spec"]["Name"]: (svc["Spec"].get("Labels") or {}).get(images.LABEL)
-                   for svc in client.services(labels={"spin.stack": stack})}
-        pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"),
-                                                 built=built, check_mode=dry, pinned_from=running)
-        for warning in pin_warnings:
-            module.warn(warning)
-        routes = _plan_routes(client, params, tasks, dry) if params["lb"] else None
-        if params["verdict_only"]:
-            return {"changed": False, "verdict": "allowed", "builds": len(built), "images": pins, "_changes": {}}
-        plan = reconciler.plan_present(tenant, stack, tasks)
-        store_plans = bind_store.plan(store) if store else []
-    else:
-        violations = policy_facts.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
-        if violations:
-            return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
-        routes, store, store_plans = None, None, []
-        plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
+    # the plan reads each listing once (several checks ask the engine the same question); the apply reads afresh
+    with client.cached_reads():
+        if params["state"] == "present":
+            checked = preflight.manager_checks(client, tenant, stack, platform, controller, params["docker_host"],
+                                               params["daemon_json"])
+            violations, errors = checked["violations"], int(controller.get("error_count") or 0)
+            for warning in checked["warnings"]:
+                module.warn(warning)
+            if violations or errors or params["_tasks"] is None:
+                return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
+            tasks = params["_tasks"]
+            store = tasks.get("bind_store")
+            if store:
+                problem = bind_store.shared_problem(store["root"], params.get("global_fs"), client.nodes())
+                if problem:
+                    raise SpinError("stack '%s': %s; nothing was changed" % (stack, problem))
+            built = [b["image"] for b in (controller.get("builds") or {}).values()]
+            running = {svc["Spec"]["Name"]: (svc["Spec"].get("Labels") or {}).get(images.LABEL)
+                       for svc in client.services(labels={"spin.stack": stack})}
+            pins, pin_warnings = images.pin_services(client, tasks["services"], (params["platform"] or {}).get("registry"),
+                                                     built=built, check_mode=dry, pinned_from=running)
+            for warning in pin_warnings:
+                module.warn(warning)
+            routes = _plan_routes(client, params, tasks, dry) if params["lb"] else None
+            if params["verdict_only"]:
+                return {"changed": False, "verdict": "allowed", "builds": len(built), "images": pins, "_changes": {}}
+            plan = reconciler.plan_present(tenant, stack, tasks)
+            store_plans = bind_store.plan(store) if store else []
+        else:
+            violations = policy_facts.check_ownership(preflight.stack_objects(client, stack), tenant, stack)
+            if violations:
+                return {"failed": True, "refused": True, "changed": False, "violations": violations, "msg": "refused"}
+            routes, store, store_plans = None, None, []
+            plan = reconciler.plan_absent(tenant, stack, params["remove_volumes"])
 
     stage["applying"] = True
     try:

@@ -284,9 +284,15 @@ def run(module, client):
         result["seconds"] = round(time.monotonic() - began, 3)
         return result
 
+    # one read of the engine for every stack's ownership check and the nodes: the unfiltered listings; each
+    # stack's own objects are changed only by its own run, and its plan reads what it filters afresh
+    seed = client.snapshot()
+
     def thread_state():
         # a client per thread: the SDK's HTTP session is not meant to be shared between threads
-        return {"client": SwarmClient(params["docker_host"], params["timeout"])}
+        own = SwarmClient(params["docker_host"], params["timeout"])
+        own.read_seed = seed
+        return {"client": own}
 
     started = time.monotonic()
     groups = converge.lanes(items, lambda item: item.get("tenant"))
