@@ -178,9 +178,8 @@ def main():
                 run["backend_cpu"] = (after[1] - before[1]) / max(1, run["requests"]) * 10000
                 fixed[name].append(run)
                 time.sleep(1)
-        med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50_ms", "p99_ms",
-                                                                                 "haproxy_cpu", "backend_cpu")}
-               for name, runs in fixed.items()}
+        keys = ("rps", "p50_ms", "p99_ms", "haproxy_cpu", "backend_cpu")
+        med = {name: {key: statistics.median(r[key] for r in runs) for key in keys} for name, runs in fixed.items()}
         print("fixed offered load %.0f req/s (%.0f%% of direct's saturated rate; %d connections, %d ms apart), %d "
               "rounds, medians; load %.1f" % (rate, RATE_SHARE * 100, fixed["edge"][0]["connections"], RATE_DELAY_MS,
                                               ROUNDS, os.getloadavg()[0]))

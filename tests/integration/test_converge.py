@@ -84,8 +84,8 @@ def versions(docker_client, stack):
             for s in docker_client.services.list(filters={"label": "spin.stack=" + stack})}
 
 
-def test_converge_deploys_every_stack_names_the_refused_one_and_touches_only_what_changed(platform, prefix,
-                                                                                        docker_client):
+def test_converge_deploys_every_stack_names_the_refused_one_and_touches_only_what_changed(
+        platform, prefix, docker_client):
     ta, tb = platform["tenants"]
     stacks = {prefix + "-one": ta, prefix + "-two": ta, prefix + "-three": tb}
     for stack, tenant in stacks.items():
