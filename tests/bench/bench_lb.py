@@ -49,13 +49,11 @@ RATE_SHARE = float(os.environ.get("SPIN_BENCH_LB_RATE_SHARE", "0.5"))
 RATE_DELAY_MS = 10
 
 
-def wrk_rate(url, netns_pid, rate, latency_ms):
-    """wrk at about ``rate`` requests/s: enough connections that each, waiting RATE_DELAY_MS after
-    every answer of about ``latency_ms``, offers its share. -> dict (rps, p50_ms, p99_ms, errors,
-    requests, connections)."""
-    connections = max(THREADS, int(round(rate * (RATE_DELAY_MS + latency_ms) / 1000.0)))
+def wrk_rate(url, netns_pid, connections, seconds=None):
+    """wrk with ``connections`` connections, each waiting RATE_DELAY_MS after every answer. -> dict (rps,
+    p50_ms, p99_ms, errors, requests, connections)."""
     cmd = ["nsenter", "--net=/proc/%d/ns/net" % netns_pid, wrk_binary(), "-t%d" % THREADS, "-c%d" % connections,
-           "-d%ds" % SECONDS, "-s", RATE_SCRIPT, url]
+           "-d%ds" % (seconds or SECONDS), "-s", RATE_SCRIPT, url]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
                          env=dict(os.environ, SPIN_WRK_DELAY_MS=str(RATE_DELAY_MS))).stdout
     match = re.search(r"^SPIN-WRK (.*)$", out, re.M)
@@ -168,11 +166,17 @@ def main():
         edge_pid = client.containers.get(edge.platform["edge_service"]).attrs["State"]["Pid"]
         web_task = edge.running_tasks(web)[0]
         web_pid = client.containers.get(web_task["Status"]["ContainerStatus"]["ContainerID"]).attrs["State"]["Pid"]
+        # connections for the offered rate: a first guess (each offers 1000 / (delay + 1 ms) requests/s), then
+        # scaled by what a short run on the direct path achieved (wrk's timer and a busy machine slow each one)
+        connections = max(THREADS, int(round(rate * (RATE_DELAY_MS + 1.0) / 1000.0)))
+        for dummy in range(2):
+            probe = wrk_rate(paths[0][1], pid, connections, seconds=3)
+            connections = max(THREADS, int(round(connections * rate / max(1.0, probe["rps"]))))
         fixed = {"direct": [], "edge": []}
         for dummy in range(ROUNDS):
             for name, url in (("direct", paths[0][1]), ("edge", paths[1][1])):
                 before = cpu_seconds(edge_pid), cpu_seconds(web_pid)
-                run = wrk_rate(url, pid, rate, 1.0)
+                run = wrk_rate(url, pid, connections)
                 after = cpu_seconds(edge_pid), cpu_seconds(web_pid)
                 run["haproxy_cpu"] = (after[0] - before[0]) / max(1, run["requests"]) * 10000
                 run["backend_cpu"] = (after[1] - before[1]) / max(1, run["requests"]) * 10000
