@@ -228,7 +228,11 @@ def main():
     inv = write_inventory(
         workdir, spin_lb_edge_service=EDGE, spin_lb_ports=[port], spin_lb_config_dir=CONFIG_DIR,
         spin_lb_network_prefix=PREFIX + "-lb-", spin_lb_stats_port=stats_port, spin_lb_hostnames=["*.scale.test"],
-        spin_policy={"default_replica_quota": 100000},
+        # quotas the benchmark's tenants never reach (200 stacks of 8 tenants: 25 services each, with the
+        # platform's default limits)
+        spin_policy={"default_replica_quota": 100000,
+                     "default_resource_quota": {"limits": {"cpus": 10000, "memory": "10000g"},
+                                                "reservations": {"cpus": 10000, "memory": "10000g"}}},
         spin_tenants={name: {"uid": uid, "gid": uid} for name, uid in TENANTS.items()})
     edge_book = os.path.join(workdir, "edge.yml")
     with open(edge_book, "w") as handle:
