@@ -112,7 +112,7 @@ def serve_edge(client, platform, candidate=None, check_mode=False, forget_networ
     if container is not None:
         return lb_node.sync_edge(client, platform, check_mode=check_mode, container=container)
     if candidate is not None:
-        lb.validate_config(client, candidate, platform, check_mode=check_mode)
+        lb.validate_config(client, candidate() if callable(candidate) else candidate, platform, check_mode=check_mode)
     if forget_network and not check_mode:
         found = client.find_network(forget_network)
         if found is not None:

@@ -273,11 +273,11 @@ def test_plan_store_and_read_back():
                                                                              service="api"))
     assert plan["network"] == "lb-magic" and plan["public_services"] == ["api", "web"]
     assert plan["routes"]["network"] == "lb-magic"
-    assert "use_backend magic:api:80" in plan["config"]
+    assert "use_backend magic:api:80" in plan["config"]()
     kind, image, argv, files = client.checks[-1]
     assert kind == "once" and image == "spin/haproxy:2.6"
     assert argv[1:] == ["spin-cert-wild.pem"]  # placeholders for the platform's certificates
-    assert list(files.values()) == [plan["config"]]
+    assert list(files.values()) == [plan["config"]()]
     config = client.configs(labels={lb.L_KIND: "routes"})[0]
     assert config["Spec"]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_TENANT: "cory",
                                         lb.L_STACK: "magic", lb.L_NETWORK: "lb-magic"}
@@ -315,7 +315,7 @@ def test_invalid_config_is_refused_naming_the_rule():
     client = FakeClient()
     plan = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("a.org")]}},
                                 platform=platform(), validate=False)
-    line = plan["config"].split("\n").index(next(x for x in plan["config"].split("\n") if "use_backend" in x)) + 1
+    line = plan["config"]().split("\n").index(next(x for x in plan["config"]().split("\n") if "use_backend" in x)) + 1
     client.check_result = (1, "[ALERT]    (1) : config : parsing [/tmp/spin-check-1.cfg:%d] : bad ACL\n"
                               "[ALERT]    (1) : config : Fatal errors found in configuration.\n" % line)
     with pytest.raises(SpinError) as err:
@@ -633,5 +633,5 @@ def test_a_claim_stored_before_the_rule_does_not_refuse_the_tenant_whose_name_it
         "hostname": "web.magic.cory.localhost", "key": "x-spin.route"}], platform=platform())
     assert plan["claim"]["config"]
     assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" \
-        in plan["config"]
-    assert "use_backend evil:" not in plan["config"]
+        in plan["config"]()
+    assert "use_backend evil:" not in plan["config"]()
