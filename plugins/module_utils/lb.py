@@ -313,11 +313,13 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
     others = dict((name, e) for name, e in stored.items() if name != stack)
     if doc["routes"]:
         others[stack] = {"doc": doc, "index": (stored.get(stack) or {}).get("index", (1 << 62, ""))}
+
     def render():
         # only when the candidate is checked: rendering every stored stack's routes costs about 0.4 ms per
         # stack, which a converge of N stacks would pay N times over (spin_stack checks it only where no
         # edge runs on the manager; an edge's own sync renders what it serves)
         return haproxy_cfg.render(claim_order(others), p, stats_password="check")
+
     if validate:
         validate_config(client, render(), p)
     public = haproxy.public_services(doc)
