@@ -128,6 +128,14 @@ sanity() {
     tests/utils/ansible-test.sh sanity --local --python 3.11 --color no "$@"
 }
 
+# The edge benchmark drives load with wrk (Debian package), installed here as sanity installs shellcheck
+bench_tools() {
+    if ! command -v wrk >/dev/null; then
+        say "wrk (Debian package), for the edge benchmark"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+    fi
+}
+
 units() {
     tests/utils/ansible-test.sh units --venv --requirements --python 3.11 --color no "$@"
     schema_note
@@ -259,6 +267,7 @@ case "${1:-}" in
         ensure_venv
         system_packages bench
         platform
+        bench_tools
         say "Benchmarks"
         python tests/bench/run.py "${@:2}"
         ;;

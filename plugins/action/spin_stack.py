@@ -32,14 +32,24 @@ class ActionModule(SubmissionAction):
     def argument_spec(self):
         return argument_spec()
 
+    # spin_converge sets it: a callable that takes the module's arguments instead of running the module here
+    # (the converge runs every stack's module in one go), see ``collect`` and ``conclude``
+    collector = None
+
     def submit(self, args, result, task_vars):
         local_dir, self._bind_tmp = tempfile.mkdtemp(prefix="spin-binds-"), None
         try:
             return self._submit(args, result, task_vars, local_dir)
         finally:
             shutil.rmtree(local_dir, ignore_errors=True)
-            if self._bind_tmp is not None:
-                self._remove_tmp_path(self._bind_tmp)
+            if self.collector is None:
+                self.cleanup()
+
+    def cleanup(self):
+        """The bind store's archive on the manager, once the module has read it."""
+        if getattr(self, "_bind_tmp", None) is not None:
+            self._remove_tmp_path(self._bind_tmp)
+            self._bind_tmp = None
 
     def _send_bind_store(self, tasks, local_dir):
         """The directories the stack's relative bind mounts hand over, packed once more (and checked to be
@@ -78,6 +88,13 @@ class ActionModule(SubmissionAction):
             module_args["_bind_archive"] = self._send_bind_store(tasks, local_dir)
 
         built_changed = False
+        if self.collector is not None:
+            if args.get("build") and builds:
+                # images first, in the deploy's own order: spin_converge runs this stack's task by itself
+                result["_alone"] = True
+                return result
+            self.collector(module_args, (args, diagnostics))
+            return result
         if args.get("build") and builds and not args["verdict_only"]:
             # the whole verdict (the manager's too) before anything is built: a refused stack builds nothing
             verdict = execute_module(self, MODULE, dict(module_args, verdict_only=True), task_vars)
@@ -91,6 +108,12 @@ class ActionModule(SubmissionAction):
             built_changed = bool(built.get("changed"))
 
         remote = execute_module(self, MODULE, module_args, task_vars)
+        return self.conclude(result, remote, (args, diagnostics), built_changed)
+
+    def conclude(self, result, remote, context, built_changed=False):
+        """The module's result for this stack -> the task's: a refusal worded for the tenant, the report.
+        ``context``: what ``collector`` was given with the module's arguments."""
+        args, diagnostics = context
         outcome = ", nothing was built or changed" if args["verdict_only"] else ", nothing was changed"
         self._finish(args, result, remote, diagnostics, outcome)
         result["changed"] = bool(result.get("changed")) or built_changed

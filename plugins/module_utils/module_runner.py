@@ -29,11 +29,13 @@ class Finished(Exception):
         self.result = result
 
 
-def outcome(module, work, warning_prefix=""):
+def outcome(module, work, warning_prefix="", client=None):
     """``work(module, client)`` on a module object (``AnsibleModule`` or ``warm.WarmModule``) ->
-    (result, failed): warnings given to the module, the diff kept only in diff mode."""
+    (result, failed): warnings given to the module, the diff kept only in diff mode. ``client``: a
+    SwarmClient to share (spin_converge: one per thread for every stack it runs), else a new one."""
     try:
-        client = SwarmClient(module.params["docker_host"], module.params["timeout"])
+        if client is None:
+            client = SwarmClient(module.params["docker_host"], module.params["timeout"])
         result = work(module, client)
     except SpinError as exc:
         return exc.to_result(), True

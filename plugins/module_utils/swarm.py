@@ -9,6 +9,8 @@ prefixes (services, secrets, configs) or substrings (networks).
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import io
 import json
 import socket
@@ -34,6 +36,10 @@ except ImportError:
     requests_errors = None
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+# what a call's description starts with when it only reads (any other call forgets the cached reads)
+READ_VERBS = ("list ", "look up ", "inspect ", "read ")
+# the listings that cached_reads keeps, and snapshot() reads unfiltered
+CACHED_READS = ("services", "networks", "volumes", "secrets", "configs", "nodes", "info")
 DEFAULT_TIMEOUT = 60
 RUN_ONCE_TIMEOUT = 60
 
@@ -134,6 +140,12 @@ class SwarmClient(object):
     version negotiated ('auto').
     """
 
+    # the listings a ``cached_reads`` block has read (None: outside one)
+    _reads = None
+    # spin_converge: the unfiltered listings read once for all its stacks (``snapshot``), which every
+    # ``cached_reads`` block of this client starts with
+    read_seed = None
+
     def __init__(self, docker_host=DEFAULT_DOCKER_HOST, timeout=DEFAULT_TIMEOUT, api=None, tls=None,
                  use_ssh_client=False):
         self.docker_host = docker_host or DEFAULT_DOCKER_HOST
@@ -152,9 +164,46 @@ class SwarmClient(object):
     def api_version(self):
         return getattr(self.api, "api_version", None) or getattr(self.api, "_version", None)
 
+    # ---- reads shared within one plan --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def cached_reads(self, seed=None):
+        """Within the block, the listings (``services``, ``networks``, ``volumes``, ``secrets``,
+        ``configs``, ``containers``, ``nodes``, ``info``) are read from the engine once per set of
+        arguments: a plan asks several of its checks the same question. Any call that changes
+        something forgets them (the next listing is read again). Callers get a new list of shared objects,
+        which they only read. ``seed``: ``snapshot()`` of the
+        unfiltered listings, taken once for many plans (spin_converge), that this block starts with."""
+        outer = self._reads
+        self._reads = dict(seed or self.read_seed or {})
+        try:
+            yield self
+        finally:
+            self._reads = outer
+
+    def snapshot(self):
+        """The unfiltered listings, for ``cached_reads(seed=...)``."""
+        with self.cached_reads():
+            for name in CACHED_READS:
+                getattr(self, name)()
+            return dict(self._reads)
+
+    def _cached(self, name, key, read):
+        if self._reads is None:
+            return read()
+        key = (name, repr(key))
+        if key not in self._reads:
+            self._reads[key] = read()
+        # a new list (a caller may sort or extend what it got); the engine's objects in it are shared and
+        # read only: a deep copy of every listing would cost more than the reads it saves (200 stacks' services)
+        value = self._reads[key]
+        return list(value) if isinstance(value, list) else copy.copy(value)
+
     # ---- errors ----------------------------------------------------------------------------
 
     def _call(self, what, fn, *args, **kwargs):
+        if self._reads and not what.startswith(READ_VERBS):
+            self._reads.clear()   # a change: what was read before may be out of date
         try:
             return fn(*args, **kwargs)
         except SpinError:
@@ -197,6 +246,8 @@ class SwarmClient(object):
 
     def _find(self, what, fn, *args, **kwargs):
         """Like _call, but a 404 answer means 'not there' (None)."""
+        if self._reads and not what.startswith(READ_VERBS):
+            self._reads.clear()
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
@@ -207,13 +258,13 @@ class SwarmClient(object):
     # ---- engine ----------------------------------------------------------------------------
 
     def info(self):
-        return self._call("read the engine's info", self.api.info)
+        return self._cached("info", None, lambda: self._call("read the engine's info", self.api.info))
 
     # ---- inventory (plugins/inventory/swarm.py): nodes and tasks, read only ----------------
 
     def nodes(self):
         """Every node of the swarm (inspect output); only a manager can answer."""
-        return self._call("list the swarm's nodes", self.api.nodes) or []
+        return self._cached("nodes", None, lambda: self._call("list the swarm's nodes", self.api.nodes)) or []
 
     def inspect_node(self, node_id):
         return self._call("inspect node %s" % node_id, self.api.inspect_node, node_id)
@@ -255,7 +306,8 @@ class SwarmClient(object):
         return self._find("inspect service %s" % service_id, self.api.inspect_service, service_id)
 
     def services(self, labels=None):
-        return self._call("list services", self.api.services, filters=_label_filters(labels) if labels else None)
+        return self._cached("services", labels, lambda: self._call(
+            "list services", self.api.services, filters=_label_filters(labels) if labels else None))
 
     def create_service(self, spec):
         """Create from a full ServiceSpec; returns the new service's ID."""
@@ -326,7 +378,8 @@ class SwarmClient(object):
         return self._find("inspect network %s" % network_id, self.api.inspect_network, network_id)
 
     def networks(self, labels=None):
-        return self._call("list networks", self.api.networks, filters=_label_filters(labels) if labels else None)
+        return self._cached("networks", labels, lambda: self._call(
+            "list networks", self.api.networks, filters=_label_filters(labels) if labels else None))
 
     def create_network(self, name, driver="overlay", options=None, labels=None, attachable=False, internal=False,
                        ipam=None):
@@ -344,7 +397,8 @@ class SwarmClient(object):
         return self._find("inspect volume '%s'" % name, self.api.inspect_volume, name)
 
     def volumes(self, labels=None):
-        result = self._call("list volumes", self.api.volumes, filters=_label_filters(labels) if labels else None)
+        result = self._cached("volumes", labels, lambda: self._call(
+            "list volumes", self.api.volumes, filters=_label_filters(labels) if labels else None))
         return (result or {}).get("Volumes") or []
 
     def create_volume(self, name, driver="local", driver_opts=None, labels=None):
@@ -361,7 +415,8 @@ class SwarmClient(object):
         return _exact(found, name, lambda s: s["Spec"]["Name"])
 
     def secrets(self, labels=None):
-        return self._call("list secrets", self.api.secrets, filters=_label_filters(labels) if labels else None)
+        return self._cached("secrets", labels, lambda: self._call(
+            "list secrets", self.api.secrets, filters=_label_filters(labels) if labels else None))
 
     def create_secret(self, name, data, labels=None):
         """``data``: bytes. Returns the ID."""
@@ -376,7 +431,8 @@ class SwarmClient(object):
         return _exact(found, name, lambda c: c["Spec"]["Name"])
 
     def configs(self, labels=None):
-        return self._call("list configs", self.api.configs, filters=_label_filters(labels) if labels else None)
+        return self._cached("configs", labels, lambda: self._call(
+            "list configs", self.api.configs, filters=_label_filters(labels) if labels else None))
 
     def create_config(self, name, data, labels=None):
         result = self._call("create config '%s'" % name, self.api.create_config, name, data, labels=labels or None)
@@ -392,7 +448,8 @@ class SwarmClient(object):
         filters = _label_filters(labels) if labels else {}
         if status:
             filters["status"] = status
-        return self._call("list containers", self.api.containers, filters=filters or None, all=every)
+        return self._cached("containers", (filters, every), lambda: self._call(
+            "list containers", self.api.containers, filters=filters or None, all=every))
 
     def inspect_container(self, container_id):
         return self._find("inspect container %s" % container_id, self.api.inspect_container, container_id)

@@ -37,7 +37,7 @@ from . import module_runner
 
 MODULES_PACKAGE = "ansible_collections.spin.platform.plugins.modules"
 # the modules whose action plugins hand their tasks to the worker (each runs through run_module)
-MODULES = ("spin_stack", "spin_lb")
+MODULES = ("spin_stack", "spin_lb", "spin_converge")
 PRELOAD = ("ansible.module_utils.basic", "ansible.module_utils.common.arg_spec",
            "ansible.module_utils.common.parameters")
 VALIDATOR_OPTIONS = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")

@@ -1,16 +1,20 @@
-"""Many fronted stacks on one edge (issue 13): N stacks (SPIN_BENCH_SCALE_N, default 200), each one
-httpd replica behind its own hostname on one port of an edge of the benchmark's own, deployed one
-after another through deploy.yml, with a bounded load on the first stack the whole time.
+"""Many fronted stacks on one edge (issue 13), and the whole platform's converge (issue 22): N stacks
+(SPIN_BENCH_SCALE_N, default 200), each one httpd replica behind its own hostname on one port of an
+edge of the benchmark's own, of TENANTS tenants of the benchmark's own (SPIN_BENCH_SCALE_TENANTS, 8),
+with a bounded load on the first stack the whole time.
 
-Prints the deploy time of the 1st, 100th and last stack, the first HTTP 200 through the edge for
-them, the edge's reload time and memory against N, the host memory per stack, the no-op converge
-of all N stacks (one playbook, one spin_stack task per stack), the edge container's restart with N
-networks, and the failed requests (goal 0). Everything it makes is named edgsc* and removed at the
-end. Load: 10 requests/s to the first stack, each with a 2 s timeout, until the last stack is
-converged (bounded by SPIN_BENCH_SCALE_MAX_SECONDS, default 3 h). The stacks are tenant edgbench's
-submissions, <root>/edgbench/edgsc-NNN/, removed at the end too."""
+The first and the last stack are deployed through deploy.yml (their deploy time, first HTTP 200 through
+the edge, the edge's reload); the ones between by one run of playbooks/converge.yml (the tenants side by
+side). Then playbooks/converge.yml over all N unchanged stacks (goal <= 60 s, and no service's Swarm
+version moves), and again with one stack's file changed (same goal; only that stack's service has a new
+version). Also: the edge's memory against N, the host memory per stack, the edge container's restart
+with N networks, and the failed requests (goal 0). Everything it makes is named edgsc* and removed at
+the end. Load: 10 requests/s to the first stack, each with a 2 s timeout, until the converges are
+over (bounded by SPIN_BENCH_SCALE_MAX_SECONDS, default 3 h). The stacks are the tenants' submissions,
+<root>/edgbench*/edgsc-NNN/, removed at the end too. Takes about 8-12 minutes on two shared cores."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -34,12 +38,16 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.dirname(sys.executable)
 N = int(os.environ.get("SPIN_BENCH_SCALE_N", "200"))
 MAX_SECONDS = int(os.environ.get("SPIN_BENCH_SCALE_MAX_SECONDS", str(3 * 3600)))
-PREFIX = "edgsc"
+# SPIN_BENCH_PREFIX: another name prefix for everything it makes (a shared engine: each person's own)
+PREFIX = os.environ.get("SPIN_BENCH_PREFIX", "edgsc")
 EDGE = PREFIX + "_edge"
 CONFIG_DIR = "/var/lib/spin/%s-edge" % PREFIX
 BENCH = "scale"
-TENANT = "edgbench"
+TENANT = "edgbench" if PREFIX == "edgsc" else PREFIX + "t"
 UID = 1990
+# the stacks' tenants: stack i is tenant i % TENANTS's (0 is TENANT); a converge runs tenants side by side
+TENANT_COUNT = max(1, int(os.environ.get("SPIN_BENCH_SCALE_TENANTS", "8")))
+TENANTS = {(TENANT if n == 0 else "%s%d" % (TENANT, n)): UID - n for n in range(TENANT_COUNT)}
 
 
 def free_port():
@@ -126,18 +134,51 @@ def stack_name(i):
     return "%s-%03d" % (PREFIX, i)
 
 
-def write_stack(i, port):
+def tenant_of(i):
+    name = sorted(TENANTS, key=lambda t: -TENANTS[t])[i % TENANT_COUNT]
+    return name, TENANTS[name]
+
+
+def write_stack(i, port, extra=""):
     """The tenant's submission <root>/<tenant>/<stack>/ (the stack named after it) -> its path."""
     stack = stack_name(i)
-    sub = str(submission_dir(TENANT, stack, UID, UID))
+    tenant, uid = tenant_of(i)
+    sub = str(submission_dir(tenant, stack, uid, uid))
     with open(os.path.join(sub, "docker-compose.yml"), "w") as handle:
-        handle.write("version: '2'\nservices:\n  web:\n    image: httpd\n  lb:\n    image: rancher/lb-service-haproxy\n")
+        handle.write("version: '2'\nservices:\n  web:\n    image: httpd\n%s  lb:\n    image: rancher/lb-service-haproxy\n"
+                     % extra)
     with open(os.path.join(sub, "rancher-compose.yml"), "w") as handle:
         yaml.safe_dump({"version": "2", "services": {"web": {"scale": 1}, "lb": {"lb_config": {"port_rules": [
             {"source_port": port, "target_port": 80, "service": "web", "hostname": "%s.scale.test" % stack,
              "protocol": "http"}]}}}}, handle)
-    hand_in(sub, UID, UID)
+    hand_in(sub, uid, uid)
     return sub
+
+
+def web_versions(client):
+    """stack service name -> its Swarm version index, for every web service of the benchmark."""
+    return {svc.name: svc.attrs["Version"]["Index"] for svc in client.services.list()
+            if svc.name.startswith(PREFIX + "-") and svc.name.endswith("_web")}
+
+
+def converge(inv, times=None):
+    """playbooks/converge.yml over the benchmark's tenants -> (seconds, its output). It converges every
+    submission of those tenants; the others' (the shared root's) are not theirs to touch."""
+    started = time.monotonic()
+    out = playbook(inv, "playbooks/converge.yml", "-v", "-e", "spin_converge_only=" + ",".join(sorted(TENANTS)),
+                   times=times)
+    return time.monotonic() - started, out
+
+
+def split(out):
+    """Where a converge's time went, from its result (-v): judging on the controller, the manager's
+    task, the stacks' part of it (-> dict of seconds, None where the output has none)."""
+    found = {}
+    for key, pattern in (("controller", r"^\s+controller: ([0-9.]+)$"), ("manager_task", r"^\s+manager_task: ([0-9.]+)$"),
+                         ("stacks", r"^\s+stacks: ([0-9.]+)$")):
+        match = re.search(pattern, out, re.M)
+        found[key] = float(match.group(1)) if match else None
+    return found
 
 
 def first_200(port, host, since, timeout=120):
@@ -184,7 +225,8 @@ def cleanup(client):
                 net.remove()
             except docker.errors.APIError:
                 pass
-    shutil.rmtree(os.path.join(SUBMISSION_ROOT, TENANT), ignore_errors=True)
+    for tenant in TENANTS:
+        shutil.rmtree(os.path.join(SUBMISSION_ROOT, tenant), ignore_errors=True)
 
 
 def main():
@@ -197,8 +239,12 @@ def main():
     inv = write_inventory(
         workdir, spin_lb_edge_service=EDGE, spin_lb_ports=[port], spin_lb_config_dir=CONFIG_DIR,
         spin_lb_network_prefix=PREFIX + "-lb-", spin_lb_stats_port=stats_port, spin_lb_hostnames=["*.scale.test"],
-        spin_policy={"default_replica_quota": 100000},
-        spin_tenants={TENANT: {"uid": UID, "gid": UID}})
+        # quotas the benchmark's tenants never reach (200 stacks of 8 tenants: 25 services each, with the
+        # platform's default limits)
+        spin_policy={"default_replica_quota": 100000,
+                     "default_resource_quota": {"limits": {"cpus": 10000, "memory": "10000g"},
+                                                "reservations": {"cpus": 10000, "memory": "10000g"}}},
+        spin_tenants={name: {"uid": uid, "gid": uid} for name, uid in TENANTS.items()})
     edge_book = os.path.join(workdir, "edge.yml")
     with open(edge_book, "w") as handle:
         yaml.safe_dump([{"name": "bench edge", "hosts": "swarm_managers:swarm_workers", "gather_facts": False,
@@ -211,18 +257,17 @@ def main():
         mem_start = mem_available_mib()
         edge_mem = {0: edge_memory_mib(client)}
         deploy, first, reload, host_mem = {}, {}, {}, {}
-        marks = sorted({1, min(100, N), N})
-        submissions, retried = [], []
-        for i in range(1, N + 1):
+        retried = []
+
+        def deploy_one(i):
+            """stack i through deploy.yml, timed to the playbook's end, with its first 200 watched."""
             submission = write_stack(i, port)
-            submissions.append(submission)
             times = os.path.join(workdir, "times-%d.jsonl" % i)
             started = time.monotonic()
             watcher = {}
-            if i in marks:
-                thread = threading.Thread(target=lambda: watcher.update(
-                    s=first_200(port, "%s.scale.test" % stack_name(i), started)), daemon=True)
-                thread.start()
+            thread = threading.Thread(target=lambda: watcher.update(
+                s=first_200(port, "%s.scale.test" % stack_name(i), started)), daemon=True)
+            thread.start()
             try:
                 playbook(inv, "playbooks/deploy.yml", "-e", "spin_submission=" + submission, times=times)
             except RuntimeError as exc:
@@ -236,30 +281,45 @@ def main():
             with open(times) as handle:
                 task = [json.loads(line) for line in handle if '"Deploy the stack"' in line][0]
             reload[i] = ((task.get("edge") or {}).get("reload_seconds"))
-            if i in marks:
-                thread.join(130)
-                first[i] = watcher.get("s")
-            if i == 1:
-                load = Load(port, "%s.scale.test" % stack_name(1), time.monotonic() + MAX_SECONDS)
-                load.start()
-            if i in marks or i % 25 == 0:
-                edge_mem[i] = edge_memory_mib(client)
-                host_mem[i] = mem_start - mem_available_mib()
-                print("stack %d: deploy %.2fs, reload %ss, edge memory %.0f MiB, host memory used +%.0f MiB, "
-                      "load %d sent %d failed" % (i, deploy[i], reload[i], edge_mem[i], host_mem[i],
-                                                  load.sent if load else 0, load.failed if load else 0), flush=True)
-        # the no-op converge of every stack, in one playbook
-        converge = os.path.join(workdir, "converge.yml")
-        with open(converge, "w") as handle:
-            yaml.safe_dump([{"name": "converge every stack", "hosts": "swarm_managers[0]", "gather_facts": False,
-                             "vars": {"submissions": submissions}, "tasks": [{
-                                 "name": "Converge", "spin.platform.spin_stack": {"submission": "{{ item }}"},
-                                 "loop": "{{ submissions }}", "loop_control": {"label": "{{ item | basename }}"}}]}],
-                           handle)
-        started = time.monotonic()
-        out = playbook(inv, converge)
-        noop = time.monotonic() - started
+            thread.join(130)
+            first[i] = watcher.get("s")
+            edge_mem[i] = edge_memory_mib(client)
+            host_mem[i] = mem_start - mem_available_mib()
+            print("stack %d: deploy %.2fs, reload %ss, edge memory %.0f MiB, host memory used +%.0f MiB, "
+                  "load %d sent %d failed" % (i, deploy[i], reload[i], edge_mem[i], host_mem[i],
+                                              load.sent if load else 0, load.failed if load else 0), flush=True)
+
+        deploy_one(1)
+        load = Load(port, "%s.scale.test" % stack_name(1), time.monotonic() + MAX_SECONDS)
+        load.start()
+        # the stacks between: one converge creates them (setup; its time is a figure without a goal)
+        for i in range(2, N):
+            write_stack(i, port)
+        created = None
+        if N > 2:
+            created, out = converge(inv)
+            if "changed=1" not in out:
+                raise RuntimeError("the converge that creates stacks 2..%d changed nothing:\n%s" % (N - 1, out[-3000:]))
+            print("converge that created stacks 2..%d: %.1fs" % (N - 1, created), flush=True)
+        if N > 1:
+            deploy_one(N)
+        marks = sorted(deploy)
+
+        # the whole platform converged, nothing changed: no service of any stack gets a new version
+        before = web_versions(client)
+        noop, out = converge(inv)
+        noop_split = split(out)
         noop_changed = "changed=0" not in out
+        noop_touched = sorted(name for name, version in web_versions(client).items() if before.get(name) != version)
+        # one stack's file changed (an environment variable): that stack's service only gets a new version
+        changed_i = max(1, N // 2)
+        write_stack(changed_i, port, extra="    environment:\n      SPIN_BENCH: changed\n")
+        before = web_versions(client)
+        one, out = converge(inv)
+        one_touched = sorted(name for name, version in web_versions(client).items() if before.get(name) != version)
+        manager = [float(x) for x in re.findall(r"^\s+stacks: ([0-9.]+)$", out, re.M)]
+        print("converge of %d stacks: unchanged %.1fs (touched %s), one changed %.1fs (touched %s, the manager's "
+              "part %s s)" % (N, noop, noop_touched or "none", one, one_touched, manager), flush=True)
         load.stop.set()
         load.join(10)
         # the edge container restarted with N networks: until the first stack answers again
@@ -277,9 +337,21 @@ def main():
         record(BENCH, "deploy time, last / first stack", round(deploy[last] / deploy[1], 2), "x", "<= 1.2")
         record(BENCH, "edge memory per stack", round((edge_mem[last] - edge_mem[0]) / N, 3), "MiB")
         record(BENCH, "host memory per stack (replica, network, edge)", round(host_mem[last] / N, 1), "MiB")
-        record(BENCH, "no-op converge of all %d stacks (one playbook)" % N, round(noop, 1), "s")
-        record(BENCH, "no-op converge per stack", round(noop / N, 3), "s")
-        record(BENCH, "no-op converge changed nothing", 0 if not noop_changed else 1, "", "= 0")
+        record(BENCH, "converge.yml creating %d new stacks (%d tenants side by side)" % (max(0, N - 2), TENANT_COUNT),
+               created and round(created, 1), "s")
+        record(BENCH, "converge.yml of all %d unchanged stacks" % N, round(noop, 1), "s", "<= 60")
+        record(BENCH, "unchanged converge: stacks reported changed", 1 if noop_changed else 0, "", "= 0")
+        record(BENCH, "unchanged converge: services with a new version", len(noop_touched), "", "= 0",
+               note=", ".join(noop_touched[:5]))
+        record(BENCH, "converge.yml of all %d stacks, one changed" % N, round(one, 1), "s", "<= 60")
+        record(BENCH, "one changed: services with a new version (only %s)" % stack_name(changed_i) + "_web",
+               len(one_touched), "", "= 1", note=", ".join(one_touched[:5]))
+        record(BENCH, "one changed: the changed stack's service among them",
+               1 if one_touched == [stack_name(changed_i) + "_web"] else 0, "", "= 1")
+        record(BENCH, "converge per stack (unchanged)", round(noop / N, 3), "s")
+        record(BENCH, "unchanged converge: judging every stack on the controller", noop_split["controller"], "s")
+        record(BENCH, "unchanged converge: the manager's task (its stacks' part)", noop_split["manager_task"], "s",
+               note="stacks %s s" % noop_split["stacks"])
         record(BENCH, "edge container restart with %d networks, to the first 200" % N, restart and round(restart, 1),
                "s")
         record(BENCH, "deploys that failed (undone) and were run again", len(retried), "", "= 0",

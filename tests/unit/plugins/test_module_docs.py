@@ -9,7 +9,7 @@ import yaml
 from ansible_collections.spin.platform.tests.unit.spec_docs import assert_options_match
 
 
-MODULES = ["spin_audit", "spin_build", "spin_config", "spin_lb", "spin_mount", "spin_network", "spin_node_labels", "spin_policy",
+MODULES = ["spin_audit", "spin_build", "spin_config", "spin_converge", "spin_lb", "spin_mount", "spin_network", "spin_node_labels", "spin_policy",
            "spin_registry_image", "spin_secret", "spin_service", "spin_stack", "spin_status", "spin_translate",
            "spin_volume"]
 PACKAGE = "ansible_collections.spin.platform.plugins"

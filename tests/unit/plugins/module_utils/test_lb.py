@@ -273,12 +273,12 @@ def test_plan_store_and_read_back():
                                                                              service="api"))
     assert plan["network"] == "lb-magic" and plan["public_services"] == ["api", "web"]
     assert plan["routes"]["network"] == "lb-magic"
-    assert "use_backend magic:api:80" in plan["config"]
+    assert "use_backend magic:api:80" in plan["config"]()
     kind, image, argv, files = client.checks[-1]
     assert kind == "once" and image == "spin/haproxy:2.6"
     # an empty crt-list for the HTTPS frontend, then placeholders for the platform's certificates
     assert argv[3:] == ["/var/lib/spin/edge/certs/crt-list", argv[4], "spin-cert-wild.pem"]
-    assert list(files.values()) == [plan["config"]]
+    assert list(files.values()) == [plan["config"]()]
     config = client.configs(labels={lb.L_KIND: "routes"})[0]
     assert config["Spec"]["Labels"] == {lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_TENANT: "cory",
                                         lb.L_STACK: "magic", lb.L_NETWORK: "lb-magic"}
@@ -316,7 +316,7 @@ def test_invalid_config_is_refused_naming_the_rule():
     client = FakeClient()
     plan = lb.plan_stack_routes(client, "cory", "magic", load_balancers={"lb": {"port_rules": [rule("a.org")]}},
                                 platform=platform(), validate=False)
-    line = plan["config"].split("\n").index(next(x for x in plan["config"].split("\n") if "use_backend" in x)) + 1
+    line = plan["config"]().split("\n").index(next(x for x in plan["config"]().split("\n") if "use_backend" in x)) + 1
     client.check_result = (1, "[ALERT]    (1) : config : parsing [/tmp/spin-check-1.cfg:%d] : bad ACL\n"
                               "[ALERT]    (1) : config : Fatal errors found in configuration.\n" % line)
     with pytest.raises(SpinError) as err:
@@ -564,7 +564,7 @@ def test_no_name_a_tenant_writes_reaches_the_names_the_edge_resolves():
     impostor = _stack_tasks("evil", "magic_web", ["magic_web", "tasks.magic_web", "web"],
                             hostname="www.evil.eve.localhost", route_host="magic-web.evil.eve.localhost")
     for tenant, stack, tasks in (("eve", "evil", impostor), ("cory", "magic", victim)):
-        spin_stack._plan_routes(client, dict(params, tenant=tenant, stack=stack), tasks, False)
+        spin_stack.plan_routes(client, dict(params, tenant=tenant, stack=stack), tasks, False)
     text = haproxy_cfg.render(lb.claim_order(lb.stored_routes(client, platform())), platform())
     resolved = {}  # stack -> the name its backend's servers are resolved by
     for block in text.split("\nbackend ")[1:]:
@@ -635,8 +635,8 @@ def test_a_claim_stored_before_the_rule_does_not_refuse_the_tenant_whose_name_it
         "hostname": "web.magic.cory.localhost", "key": "x-spin.route"}], platform=platform())
     assert plan["claim"]["config"]
     assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" \
-        in plan["config"]
-    assert "use_backend evil:" not in plan["config"]
+        in plan["config"]()
+    assert "use_backend evil:" not in plan["config"]()
 
 
 def test_check_of_a_first_https_config_needs_no_crt_list_on_disk(tmp_path):

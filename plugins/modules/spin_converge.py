@@ -1,0 +1,328 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: spin_converge
+short_description: Re-apply every tenant's stack from the submission roots, each as its own deploy
+version_added: 0.1.0
+description:
+  - "What infra staff run after a platform upgrade (C(playbooks/converge.yml)): every submission directory
+    C(<root>/<tenant>/<stack>/) of every tenant of O(tenants) in O(submission_roots) is deployed again, each
+    exactly as M(spin.platform.spin_stack) deploys it from C(playbooks/deploy.yml): the same controller verdict
+    (the files read as the tenant's, parsed, checked against the policy, translated), the same manager checks,
+    the same plan and reconcile, its own audit run (intent and result records, as a deploy), and the same
+    refusal wording. A stack that is refused or fails is reported by name with its message and does not stop
+    the others; the task fails at the end when any did."
+  - "The work is shared: the action plugin judges every stack on the controller in one process, then hands
+    all of them to one run of this module on the manager (in the warm worker when one is there), which
+    deploys the stacks of different tenants side by side on up to O(parallel) threads (one tenant's stacks one
+    after another: its quotas count its other stacks) and brings this node's edge up to date once, after
+    every stack, instead of once per stack."
+  - "Stacks that build images (compose C(build:)) are deployed one by one after the others, by
+    M(spin.platform.spin_stack) with O(build=true) on this host, as C(playbooks/deploy.yml) does when the
+    deploying manager is the build node."
+  - "With the edge synced once at the end, a stack's routes are served after the whole converge, not during its
+    own deploy; an edge configuration that HAProxy refuses is the converge's failure (the edge keeps serving
+    its previous configuration), named by stack and rule."
+  - "Stopped (SIGTERM, the playbook interrupted): the stacks that are running finish (their audit result says
+    how), the ones not begun are reported as not run."
+extends_documentation_fragment:
+  - spin.platform.docker
+  - spin.platform.attributes
+  - spin.platform.attributes.actiongroup_spin
+  - spin.platform.attributes.action
+attributes:
+  check_mode:
+    support: full
+    details: Every stack is judged and planned as in check mode of M(spin.platform.spin_stack); nothing changes.
+  diff_mode:
+    support: full
+    details: Each stack's diff, in its entry of RV(stacks).
+  idempotent:
+    support: full
+  action:
+    support: full
+    details: An action plugin finds the submissions and judges each stack on the controller.
+options:
+  tenants:
+    description:
+      - The tenant registry; defaults to the inventory variable C(spin_tenants). Only its tenants' directories are
+        read, and a directory counts as the tenant's only when it is owned by the tenant's uid.
+    type: dict
+  only:
+    description: Converge only these tenants (names of O(tenants)); default every tenant.
+    type: list
+    elements: str
+  submission_roots:
+    description:
+      - Where the submissions are, C(<root>/<tenant>/<stack>/); defaults to the inventory variable
+        C(spin_submission_roots), else V([/srv/spin/submissions]).
+    type: list
+    elements: path
+  parallel:
+    description: Stacks deployed at the same time on the manager (different tenants' only).
+    type: int
+    default: 4
+  public_host:
+    description: As M(spin.platform.spin_stack)'s, for every stack.
+    type: str
+  build:
+    description: As M(spin.platform.spin_stack)'s, for every stack that builds images.
+    type: bool
+    default: false
+  wait:
+    description: As M(spin.platform.spin_stack)'s, for every stack.
+    type: bool
+    default: true
+  wait_timeout:
+    description: As M(spin.platform.spin_stack)'s, for every stack.
+    type: int
+    default: 180
+  audit_log:
+    description: As M(spin.platform.spin_stack)'s; every stack's runs are written there.
+    type: str
+    default: /var/log/spin/audit.jsonl
+  lb:
+    description: As M(spin.platform.spin_stack)'s, for every stack.
+    type: bool
+    default: true
+  global_fs_roots:
+    description: The platform's option, as M(spin.platform.spin_stack)'s (inventory C(spin_global_fs_roots)).
+    type: list
+    elements: str
+  global_fs:
+    description: The platform's option, as M(spin.platform.spin_stack)'s (inventory C(spin_global_fs)).
+    type: dict
+  policy:
+    description: The platform's option, as M(spin.platform.spin_stack)'s (inventory C(spin_policy)).
+    type: dict
+  platform:
+    description: The platform's option, as M(spin.platform.spin_stack)'s (inventory C(spin_platform)).
+    type: dict
+  lb_platform:
+    description: The edge's settings, as M(spin.platform.spin_stack)'s (inventory C(spin_lb_*)).
+    type: dict
+  daemon_json:
+    description: As M(spin.platform.spin_stack)'s.
+    type: path
+    default: /etc/docker/daemon.json
+  _stacks:
+    description:
+      - Internal, set by the action plugin; never set it yourself. Each stack's arguments of
+        M(spin.platform.spin_stack) (what its action plugin would send), less O(_common).
+    type: list
+    elements: dict
+    default: []
+  _common:
+    description:
+      - Internal, set by the action plugin; never set it yourself. The arguments every stack shares.
+    type: dict
+    default: {}
+  _sensitive:
+    description:
+      - Internal, set by the action plugin; never set it yourself. Each stack's secret values (by its index in
+        O(_stacks)), sent apart so that they are never logged.
+    type: dict
+    default: {}
+author:
+  - spin.platform contributors (@spin-platform)
+'''
+
+EXAMPLES = r'''
+- name: Re-apply every tenant's stack (playbooks/converge.yml)
+  spin.platform.spin_converge:
+    public_host: "{{ spin_public_host | default(inventory_hostname) }}"
+  register: converged
+
+- name: Only two tenants, one stack at a time, and see first what would change
+  spin.platform.spin_converge:
+    only: [cory, dana]
+    parallel: 1
+  check_mode: true
+  diff: true
+'''
+
+RETURN = r'''
+stacks:
+  description:
+    - One entry per submission found, in the order found (tenant, then stack), with what M(spin.platform.spin_stack)
+      returns for it (C(changed), C(summary), C(actions), C(audit), C(urls), C(report), ...), and C(failed) with
+      C(msg) (the refusal or failure, worded as the deploy words it) when it did not converge.
+  returned: always
+  type: list
+  elements: dict
+converged:
+  description: Whether every stack converged (and the edge after them); the task fails otherwise.
+  returned: always
+  type: bool
+failed_stacks:
+  description: C(<tenant>/<stack>) of each stack that was refused, failed, or not run.
+  returned: always
+  type: list
+  elements: str
+  sample: [cory/magic]
+changed_stacks:
+  description: C(<tenant>/<stack>) of each stack the converge changed.
+  returned: always
+  type: list
+  elements: str
+skipped_directories:
+  description: Directories of the submission roots that are no registry tenant's (left unread).
+  returned: always
+  type: list
+  elements: str
+edge:
+  description: This node's edge brought up to date once after the stacks (C(reloaded), C(reload_seconds)), when one runs here.
+  returned: when an edge runs on the manager
+  type: dict
+seconds:
+  description:
+    - Where the time went. C(controller) judging every stack, C(manager_task) the manager's task as the controller
+      saw it, C(manager) the module's own part there (C(stacks), C(total), C(threads)), C(after) the wording of the
+      results; each stack's own time is in its entry of RV(stacks) (C(seconds)).
+  returned: success
+  type: dict
+worker:
+  description: How the module ran on the manager, as for M(spin.platform.spin_stack).
+  returned: always
+  type: str
+  sample: warm
+'''
+
+import signal
+import threading
+import time
+
+from ansible_collections.spin.platform.plugins.module_utils import converge, haproxy, lb, module_runner
+from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils import stack_run as spin_stack
+
+STACK_MODULE = "spin.platform.spin_stack"
+
+
+def argument_spec():
+    spec = {
+        "tenants": {"type": "dict"},
+        "only": {"type": "list", "elements": "str"},
+        "submission_roots": {"type": "list", "elements": "path"},
+        "parallel": {"type": "int", "default": 4},
+        "public_host": {"type": "str"},
+        "build": {"type": "bool", "default": False},
+        "wait": {"type": "bool", "default": True},
+        "wait_timeout": {"type": "int", "default": 180},
+        "audit_log": {"type": "str", "default": "/var/log/spin/audit.jsonl"},
+        "lb": {"type": "bool", "default": True},
+        "global_fs_roots": {"type": "list", "elements": "str"},
+        "global_fs": {"type": "dict"},
+        "policy": {"type": "dict"},
+        "platform": {"type": "dict"},
+        "lb_platform": {"type": "dict"},
+        "daemon_json": {"type": "path", "default": "/etc/docker/daemon.json"},
+        "_stacks": {"type": "list", "elements": "dict", "default": []},
+        "_common": {"type": "dict", "default": {}},
+        "_sensitive": {"type": "dict", "default": {}, "no_log": True},
+    }
+    spec.update(connection_argument_spec())
+    return spec
+
+
+class _StackModule(object):
+    """One stack's module object inside the converge: its arguments validated against spin_stack's own
+    spec (as ``warm.WarmModule`` does for a task), the converge's check and diff mode."""
+
+    def __init__(self, args, check_mode, diff):
+        from ansible_collections.spin.platform.plugins.module_utils.warm import WarmModule
+        request = {"module": STACK_MODULE, "args": args, "check_mode": check_mode, "diff": diff,
+                   "no_log": False, "no_target_syslog": False}
+        self.module = WarmModule(spin_stack.argument_spec(), request, **module_runner.SUBMISSION_NAMED)
+
+
+def deploy_one(args, check_mode, diff, client):
+    """One stack's spin_stack run, as its task would run it -> its result (no_log values masked)."""
+    try:
+        module = _StackModule(args, check_mode, diff).module
+    except module_runner.Finished as done:
+        return done.result
+    result, failed = module_runner.outcome(module, spin_stack.run, client=client)
+    return module.finish(result, failed)
+
+
+def sync_edge_once(client, lb_platform, check_mode):
+    """Every stored stack's routes served by this node's edge (when one runs here), else the whole
+    configuration checked with HAProxy once. -> the sync result or None."""
+    platform = haproxy.normalise_platform(lb_platform)
+    if lb.edge_container(client, platform) is not None:
+        return spin_stack.serve_edge(client, platform, None, check_mode)
+    from ansible_collections.spin.platform.plugins.module_utils import haproxy_cfg
+    text = haproxy_cfg.render(lb.claim_order(lb.stored_routes(client, platform)), platform, stats_password="check")
+    lb.validate_config(client, text, platform, check_mode=check_mode)
+    return None
+
+
+def run(module, client):
+    params = module.params
+    items = params["_stacks"] or []
+    common = dict(params["_common"] or {}, _edge_sync=False)
+    secrets = params["_sensitive"] or {}
+    stop = threading.Event()
+
+    def stopped(signum, frame):
+        stop.set()
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stopped) if main else None
+
+    def work(index, state):
+        args = dict(common, **items[index])
+        args["_sensitive"] = secrets.get(str(index)) or {}
+        began = time.monotonic()
+        result = deploy_one(args, module.check_mode, module._diff, state["client"])
+        result["seconds"] = round(time.monotonic() - began, 3)
+        return result
+
+    # one read of the engine for every stack's ownership check and the nodes: the unfiltered listings; each
+    # stack's own objects are changed only by its own run, and its plan reads what it filters afresh
+    seed = client.snapshot()
+
+    def thread_state():
+        # a client per thread: the SDK's HTTP session is not meant to be shared between threads
+        own = SwarmClient(params["docker_host"], params["timeout"])
+        own.read_seed = seed
+        return {"client": own}
+
+    started = time.monotonic()
+    groups = converge.lanes(items, lambda item: item.get("tenant"))
+    try:
+        results = converge.run_lanes(groups, work, params["parallel"], stop, thread_state)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+    stacks_seconds = time.monotonic() - started
+    out = {"stacks": [results[i] for i in range(len(items))], "changed": False}
+    out["changed"] = any(r.get("changed") for r in out["stacks"])
+    if params["lb"] and any(not r.get("not_run") for r in out["stacks"]):
+        try:
+            synced = sync_edge_once(client, params["lb_platform"], module.check_mode)
+        except SpinError as exc:
+            out.update(failed=True, msg="the edge was not brought up to date after the stacks (it serves its "
+                                        "previous configuration): %s" % exc.message)
+            synced = None
+        if synced is not None:
+            out["edge"] = {"reloaded": synced["reloaded"], "reload_seconds": synced["reload_seconds"],
+                           "networks": synced["networks"]}
+            out["changed"] = out["changed"] or synced["changed"]
+    out["seconds"] = {"stacks": round(stacks_seconds, 3), "total": round(time.monotonic() - started, 3),
+                      "threads": max(1, min(params["parallel"], len(groups)))}
+    return out
+
+
+def main():
+    run_module(argument_spec(), run)
+
+
+if __name__ == "__main__":
+    main()
