@@ -155,7 +155,7 @@ def test_without_a_client_certificate_the_engine_refuses(engine):
 
 def test_a_certificate_of_another_ca_fails_the_check(engine):
     rc, output = refusal(engine, docker_host=tcp(engine), validate_certs=True, ca_path=engine["other_ca"],
-                              client_cert=engine["cert"], client_key=engine["client_key"])
+                         client_cert=engine["cert"], client_key=engine["client_key"])
     assert rc != 0
     assert "CERTIFICATE_VERIFY_FAILED" in output or "certificate verify failed" in output
 
