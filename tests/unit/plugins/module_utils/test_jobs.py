@@ -1,10 +1,7 @@
 """jobs.py: the scheduler's rounds against a fake swarm (the real one: tests/integration/test_jobs.py)."""
-import ast
 import base64
 import copy
-import os
 
-import yaml
 
 from ansible_collections.spin.platform.plugins.module_utils import jobs
 from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
@@ -134,34 +131,3 @@ def test_status_shows_the_history_of_the_tenants_jobs_only():
         "  2026-12-07T05:13:00Z failed: start 2026-12-07T05:13:01Z end 2026-12-07T05:13:06Z exit 2",
         "    | run", "    | done"]
     assert jobs.status_fact(swarm, dict(context, tenant="other"), now=T0 + 7) is None
-
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-
-
-def _imports(path):
-    """The module_utils a file imports (relative or by the collection's name)."""
-    found = set()
-    for item in ast.walk(ast.parse(open(path).read())):
-        if isinstance(item, ast.ImportFrom):
-            if item.level == 1:
-                found.update([item.module] if item.module else [a.name for a in item.names])
-            elif (item.module or "").endswith("plugins.module_utils"):
-                found.update(a.name for a in item.names)
-            elif (item.module or "").startswith("ansible_collections.spin.platform.plugins.module_utils."):
-                found.add(item.module.rsplit(".", 1)[1])
-    return found
-
-
-def test_the_scheduler_image_carries_every_file_it_imports():
-    with open(os.path.join(ROOT, "roles", "images", "defaults", "main.yml")) as handle:
-        recipe = next(r for r in yaml.safe_load(handle)["images_recipes"] if r["recipe"] == "jobs")
-    carried = {os.path.basename(p)[:-3] for p in recipe["collection_files"]}
-    script = os.path.join(ROOT, "roles", "images", "files", "jobs", "spin-job-scheduler")
-    wanted, seen = _imports(script), set()
-    while wanted - seen:
-        name = sorted(wanted - seen)[0]
-        seen.add(name)
-        wanted |= _imports(os.path.join(ROOT, "plugins", "module_utils", name + ".py"))
-    assert seen == carried
-    assert os.stat(script).st_mode & 0o111

@@ -1,11 +1,9 @@
 """swarm_metrics (the monitoring role's swarm exporter): every tenant's services as replica series
 labelled by tenant and stack, the nodes' state, the node agents' scrape targets; and the exporter's
 image carries every file of the collection it imports."""
-import ast
 import os
 
 import pytest
-import yaml
 
 from ansible_collections.spin.platform.plugins.module_utils import swarm_metrics
 
@@ -72,33 +70,6 @@ def test_node_targets_per_job_and_edges_only_where_an_edge_runs():
 def test_a_task_not_on_the_network_is_no_target():
     assert swarm_metrics.node_targets([agent_task("n1", "10.0.5.3/24", network="other")], NODES, "mon",
                                       {"node": 9100}) == {"node": []}
-
-
-def _imports(path):
-    """The module_utils a file imports (relative or by the collection's name)."""
-    found = set()
-    for item in ast.walk(ast.parse(open(path).read())):
-        if isinstance(item, ast.ImportFrom):
-            if item.level == 1:
-                found.update([item.module] if item.module else [a.name for a in item.names])
-            elif (item.module or "").endswith("plugins.module_utils"):
-                found.update(a.name for a in item.names)
-            elif (item.module or "").startswith("ansible_collections.spin.platform.plugins.module_utils."):
-                found.add(item.module.rsplit(".", 1)[1])
-    return found
-
-
-def test_the_exporter_image_carries_every_file_it_imports():
-    with open(os.path.join(ROOT, "roles", "images", "defaults", "main.yml")) as handle:
-        recipe = next(r for r in yaml.safe_load(handle)["images_recipes"] if r["recipe"] == "monitoring")
-    carried = {os.path.basename(p)[:-3] for p in recipe["collection_files"]}
-    wanted = _imports(os.path.join(ROOT, "roles", "images", "files", "monitoring", "spin-swarm-exporter"))
-    seen = set()
-    while wanted - seen:
-        name = sorted(wanted - seen)[0]
-        seen.add(name)
-        wanted |= _imports(os.path.join(ROOT, "plugins", "module_utils", name + ".py"))
-    assert seen == carried
 
 
 @pytest.mark.parametrize("path", ["spin-swarm-exporter", "spin-node-agent"])
