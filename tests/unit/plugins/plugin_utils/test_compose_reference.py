@@ -39,7 +39,8 @@ CLI_CANNOT_READ = {
     "django-celery": "depends_on must be a list",
     "seed": "unsupported Compose file version: 2",            # NERSC Spin's example is a version 2 file
     "elastic": "forbidden properties",                      # mem_limit, ulimits of v2
-    "ftp-passive": "target must be a integer",              # port ranges in the long syntax
+    # port ranges in the long syntax: the CLI names target or published, whichever its schema check meets first
+    "ftp-passive": ("target must be a integer", "published must be a integer"),
     "include-db": "Additional property include",
     "include-monitoring": "Additional property include",
     "include-split": "Additional property include",
@@ -176,7 +177,8 @@ def differences(name):
 def test_the_parser_agrees_with_docker_stack_config(name):
     found, error = differences(name)
     if name in CLI_CANNOT_READ:
-        assert found is None and CLI_CANNOT_READ[name] in error, error
+        words = CLI_CANNOT_READ[name]
+        assert found is None and any(w in error for w in ((words,) if isinstance(words, str) else words)), error
         return
     assert error is None, error
     forced = {(service, field) for (fixture, service, field) in FORCED if fixture == name}
