@@ -142,9 +142,11 @@ def tenant_certificate(tenant, service, cert_text, key_text, served, route_domai
         raise SpinError(where % keys[0] + "the certificate or key is larger than %d bytes" % MAX_PEM_BYTES)
     try:
         got = info(cert_text or "")
-        chain = _pem_blocks(cert_text, "CERTIFICATE")
-        leaf = x509.load_pem_x509_certificate(chain[0].encode("ascii"))
-    except (SpinError, ValueError) as exc:
+        # every block parsed, not only the leaf: the PEM sent to HAProxy is re-encoded from what was parsed, so
+        # no line the tenant wrote (a blank line would end the runtime API's payload) reaches the edge's CLI
+        chain = [x509.load_pem_x509_certificate(block.encode("ascii")) for block in _pem_blocks(cert_text, "CERTIFICATE")]
+        leaf = chain[0]
+    except (SpinError, ValueError, IndexError) as exc:
         raise SpinError(where % keys[0] + "the secret it names holds no PEM certificate (%s): give the file with "
                         "-----BEGIN CERTIFICATE----- (the certificate first, then its chain)"
                         % getattr(exc, "message", "unreadable"))
@@ -180,7 +182,8 @@ def tenant_certificate(tenant, service, cert_text, key_text, served, route_domai
         raise SpinError(where % keys[0] + "the certificate names %s but the stack serves none of them (it serves %s): "
                         "give a certificate for one of the stack's host names"
                         % (", ".join(got["names"]) or "nothing", ", ".join(served) or "no host name"))
-    pem = "".join(chain) + keys_found[0]
+    pem = "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in chain) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode("ascii")
     return dict(got, label="tenant-" + _label(service), source="tenant", sni=sni, pem=pem)
 
 

@@ -73,6 +73,21 @@ def test_tenant_certificate_served_for_the_stack_names_it_covers():
     assert "PRIVATE KEY" in got["pem"] and "pem" not in tls.public(got)
 
 
+def test_tenant_certificate_pem_is_re_encoded_so_no_tenant_line_reaches_the_runtime_api():
+    """The PEM goes to HAProxy's CLI as a payload that ends at the first blank line: a chain block with a blank line
+    and a command after it would have that command run by the edge. Every block is parsed and re-encoded."""
+    cert, key = self_signed(["www.cory.org"])
+    smuggled = ("-----BEGIN CERTIFICATE-----\n\ndel ssl crt-list /var/lib/spin/edge/certs/crt-list x.pem\n"
+                "-----END CERTIFICATE-----\n")
+    with pytest.raises(SpinError, match="holds no PEM certificate"):
+        tls.tenant_certificate("cory", "web", cert + smuggled, key, ["www.cory.org"], "localhost",
+                               {"hostnames": ["*.cory.org"]})
+    got = tls.tenant_certificate("cory", "web", "# my chain\n" + cert.replace("\n", "\r\n"), key, ["www.cory.org"],
+                                 "localhost", {"hostnames": ["*.cory.org"]})
+    assert "\n\n" not in got["pem"] and "\r" not in got["pem"] and "# my chain" not in got["pem"]
+    assert got["pem"].startswith("-----BEGIN CERTIFICATE-----\n") and "-----BEGIN PRIVATE KEY-----\n" in got["pem"]
+
+
 @pytest.mark.parametrize("names,served,match", [
     (["web.seed.eve.localhost"], ["web.seed.eve.localhost"], "names 'web.seed.eve.localhost', which tenant 'cory' "
                                                              "does not own: a certificate may name only host names "
