@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules.spin_build import argument_spec
 from ansible_collections.spin.platform.plugins.plugin_utils import build_context
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction

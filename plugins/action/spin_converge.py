@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules.spin_converge import argument_spec
 from ansible_collections.spin.platform.plugins.plugin_utils import guard, submission_tree
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction

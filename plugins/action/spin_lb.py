@@ -5,7 +5,7 @@
 the module on the target."""
 from __future__ import annotations
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction
 from ansible_collections.spin.platform.plugins.plugin_utils.guard import refuse_tenant_extra_vars
 from ansible_collections.spin.platform.plugins.plugin_utils.warm_client import execute_module

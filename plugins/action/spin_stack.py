@@ -9,8 +9,8 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.spin.platform.plugins.module_utils import sensitive
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common import sensitive
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules.spin_stack import argument_spec
 from ansible_collections.spin.platform.plugins.plugin_utils import bind_content, submission_tree
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction

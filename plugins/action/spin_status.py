@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.policy_settings import DEFAULT_POLICY
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.policy.policy_settings import DEFAULT_POLICY
 from ansible_collections.spin.platform.plugins.modules.spin_status import argument_spec
 from ansible_collections.spin.platform.plugins.plugin_utils import guard, submission_vars
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction

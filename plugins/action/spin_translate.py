@@ -7,7 +7,7 @@ import os
 
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import translate
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import problem_messages, warning_messages

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # The connection options of every module that talks to a Docker engine
-    # (argument spec: plugins/module_utils/swarm.py connection_argument_spec()).
+    # (argument spec: plugins/module_utils/engine/swarm.py connection_argument_spec()).
     DOCUMENTATION = r'''
 options:
   docker_host:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.spin.platform.plugins.module_utils import placement
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.policy import placement
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 MOUNT_ACTIONS = ("mount", "replace", "recover", "remount")
 

@@ -214,9 +214,9 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.collections import is_sequence
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.spin.platform.plugins.module_utils import swarm_state
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import (
+from ansible_collections.spin.platform.plugins.module_utils.engine import swarm_state
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import (
     DEFAULT_DOCKER_HOST,
     DEFAULT_TIMEOUT,
     SwarmClient,
@@ -254,7 +254,7 @@ def make_unsafe(value):
     return value
 
 
-# ---- Docker API answers -> plain records (module_utils/swarm_state.py, shared with spin_status and
+# ---- Docker API answers -> plain records (module_utils/engine/swarm_state.py, shared with spin_status and
 # the monitoring role's exporter; these records are what the cache holds) -------------------------
 
 def read_swarm(client, tenant=None):

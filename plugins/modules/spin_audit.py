@@ -110,7 +110,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spin.platform.plugins.module_utils import audit
+from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
 
 
 def argument_spec():

@@ -123,10 +123,10 @@ messages:
 
 import json
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.build import build as build_model
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import SUBMISSION_NAMED, run_module
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 
 OUTPUT_LINES = 30
 

@@ -195,11 +195,13 @@ import signal
 import threading
 import time
 
-from ansible_collections.spin.platform.plugins.module_utils import converge, haproxy, lb, module_runner
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, connection_argument_spec
-from ansible_collections.spin.platform.plugins.module_utils import stack_run as spin_stack
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb
+from ansible_collections.spin.platform.plugins.module_utils.stack import converge
+from ansible_collections.spin.platform.plugins.module_utils.worker import task as worker_task
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import SwarmClient, connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.stack import stack_run as spin_stack
 
 STACK_MODULE = "spin.platform.spin_stack"
 
@@ -230,25 +232,11 @@ def argument_spec():
     return spec
 
 
-class _StackModule(object):
-    """One stack's module object inside the converge: its arguments validated against spin_stack's own
-    spec (as ``warm.WarmModule`` does for a task), the converge's check and diff mode."""
-
-    def __init__(self, args, check_mode, diff):
-        from ansible_collections.spin.platform.plugins.module_utils.warm import WarmModule
-        request = {"module": STACK_MODULE, "args": args, "check_mode": check_mode, "diff": diff,
-                   "no_log": False, "no_target_syslog": False}
-        self.module = WarmModule(spin_stack.argument_spec(), request, **module_runner.SUBMISSION_NAMED)
-
-
 def deploy_one(args, check_mode, diff, client):
     """One stack's spin_stack run, as its task would run it -> its result (no_log values masked)."""
-    try:
-        module = _StackModule(args, check_mode, diff).module
-    except module_runner.Finished as done:
-        return done.result
-    result, failed = module_runner.outcome(module, spin_stack.run, client=client)
-    return module.finish(result, failed)
+    request = {"module": STACK_MODULE, "args": args, "check_mode": check_mode, "diff": diff,
+               "no_log": False, "no_target_syslog": False}
+    return worker_task.run_task(spin_stack, request, client=client)
 
 
 def sync_edge_once(client, lb_platform, check_mode):
@@ -257,7 +245,7 @@ def sync_edge_once(client, lb_platform, check_mode):
     platform = haproxy.normalise_platform(lb_platform)
     if lb.edge_container(client, platform) is not None:
         return spin_stack.serve_edge(client, platform, None, check_mode)
-    from ansible_collections.spin.platform.plugins.module_utils import haproxy_cfg
+    from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy_cfg
     text = haproxy_cfg.render(lb.claim_order(lb.stored_routes(client, platform)), platform, stats_password="check")
     lb.validate_config(client, text, platform, check_mode=check_mode)
     return None

@@ -369,10 +369,11 @@ worker:
   sample: warm
 '''
 
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, lb, lb_node, lb_provision, stack_defaults
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 
 
 def argument_spec():

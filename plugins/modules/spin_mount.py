@@ -169,8 +169,8 @@ previous_entry:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.mounts import MountManager
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.fs.mounts import MountManager
 
 
 def argument_spec():

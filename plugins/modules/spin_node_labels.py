@@ -73,9 +73,9 @@ labels:
   type: dict
 '''
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 
 
 def argument_spec():

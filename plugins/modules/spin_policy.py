@@ -168,9 +168,10 @@ input_digest:
 '''
 
 
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
-from ansible_collections.spin.platform.plugins.module_utils import audit, preflight
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import SUBMISSION_NAMED, run_module
+from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
+from ansible_collections.spin.platform.plugins.module_utils.policy import preflight
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 
 
 def argument_spec():

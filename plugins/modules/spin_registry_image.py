@@ -91,9 +91,9 @@ images:
             digest: "sha256:4c1d...", changed: true}]
 '''
 
-from ansible_collections.spin.platform.plugins.module_utils import registry
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.engine import registry
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 
 
 def argument_spec():

@@ -161,10 +161,10 @@ diff:
       type: dict
 '''
 
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
-from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import ensure_data
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import ensure_data
 
 
 def argument_spec():

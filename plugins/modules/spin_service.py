@@ -592,10 +592,10 @@ diff:
       type: dict
 '''
 
-from ansible_collections.spin.platform.plugins.module_utils import images
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils.reconcile import ServiceReconciler
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.common import images
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.stack.reconcile import ServiceReconciler
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 
 _UPDATE_OPTIONS = dict(parallelism=dict(type="int"), delay=dict(type="raw"), monitor=dict(type="raw"),
                        max_failure_ratio=dict(type="float"),

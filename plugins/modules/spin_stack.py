@@ -327,14 +327,15 @@ worker:
   sample: warm
 '''
 
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import SUBMISSION_NAMED, run_module
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
 # the work itself lives in module_utils, shared with spin_converge; these names stay importable from here
-from ansible_collections.spin.platform.plugins.module_utils.stack_run import (  # noqa: F401  pylint: disable=unused-import
-    argument_spec, generated_secrets, plan_routes, run, serve_edge)
+# (the warm worker runs argument_spec, run and MODULE_OPTIONS: worker/task.py)
+from ansible_collections.spin.platform.plugins.module_utils.stack.stack_run import (  # noqa: F401  pylint: disable=unused-import
+    MODULE_OPTIONS, argument_spec, generated_secrets, plan_routes, run, serve_edge)
 
 
 def main():
-    run_module(argument_spec(), run, **SUBMISSION_NAMED)
+    run_module(argument_spec(), run, **MODULE_OPTIONS)
 
 
 if __name__ == "__main__":

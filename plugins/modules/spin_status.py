@@ -184,9 +184,9 @@ last:
   type: str
 '''
 
-from ansible_collections.spin.platform.plugins.module_utils import status
-from ansible_collections.spin.platform.plugins.module_utils.module_runner import run_module
-from ansible_collections.spin.platform.plugins.module_utils.swarm import connection_argument_spec
+from ansible_collections.spin.platform.plugins.module_utils.monitor import status
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 
 
 def argument_spec():

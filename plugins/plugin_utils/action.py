@@ -15,7 +15,7 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import guard, submission_vars
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, locate,
                                                                                platform_defaults, warning_messages)

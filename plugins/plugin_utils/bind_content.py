@@ -9,7 +9,7 @@ the tenant's own (``submission_tree``), links kept as links (the container resol
 own file system, as it does a link in a laptop's bind mount), anything else refused. It returns the
 **manifest** (one entry per path: kind, mode, size and sha256 of a file, a link's target) and its
 digest; ``pack`` writes the same entries as a deterministic archive (owner root, time 0) that the
-manager unpacks into the platform's bind store (``module_utils/bind_store.py``), checking every
+manager unpacks into the platform's bind store (``module_utils/stack/bind_store.py``), checking every
 file against the manifest the verdict was given.
 
 The limits are the stack's, over all its bind mounts (``spin_policy.bind_store_bytes`` and
@@ -24,7 +24,7 @@ import os
 import stat
 import tarfile
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.build_context import (MAX_PATH_BYTES, check_fd, open_beneath,
                                                                                   open_from, tar_info, why)
 

@@ -25,8 +25,8 @@ import os
 import stat
 import tarfile
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.build import build as build_model
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_DOCKERFILE_BYTES = 1024 * 1024

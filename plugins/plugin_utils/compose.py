@@ -27,7 +27,7 @@ services, the start order).
 """
 from __future__ import annotations
 
-from ansible_collections.spin.platform.plugins.module_utils import cron
+from ansible_collections.spin.platform.plugins.module_utils.stack import cron
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_merge
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_checks import (
     check_cycles, check_lb_rules, check_published, check_references, settle_conditions, settle_volumes_from)
@@ -54,7 +54,7 @@ from ansible_collections.spin.platform.plugins.plugin_utils.compose_state import
     DEFAULT_NETWORK, NAME_RE, Service, State)
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (
     Invalid, did_you_mean, kind, nonempty_str, restart_policy, unknown_key)
-from ansible_collections.spin.platform.plugins.module_utils.diagnostics import diagnostic
+from ansible_collections.spin.platform.plugins.module_utils.common.diagnostics import diagnostic
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_load import (
     RANCHER_TOP_KEYS, TOP_IGNORED, TOP_KEYS, TOP_REFUSED)
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_state import empty_service, raise_for_errors

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import posixpath
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import interpolate_tree
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import Invalid, did_you_mean, kind, nonempty_str, unknown_key

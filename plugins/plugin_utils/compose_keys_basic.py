@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils import build as build_model, capabilities
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.build import build as build_model
+from ansible_collections.spin.platform.plugins.module_utils.common import capabilities
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_keys_refs import network_alias
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import MissingFile, as_text, parse_env_file
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (

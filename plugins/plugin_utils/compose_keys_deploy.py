@@ -3,7 +3,7 @@
 """The ``deploy`` service key and its sub-keys (the ``_d_<sub-key>`` handlers, ``DEPLOY_KEYS``). Pure."""
 from __future__ import annotations
 
-from ansible_collections.spin.platform.plugins.module_utils import placement
+from ansible_collections.spin.platform.plugins.module_utils.policy import placement
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import (
     Invalid, as_float, as_int, as_list, as_str, byte_size, cpus, duration, enum, label_map, nonempty_str,
     restart_policy, str_list)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import interpolate_tree
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import Invalid, kind, str_list, unknown_key

@@ -5,7 +5,7 @@ durations there are in milliseconds) and the load balancer's parts (``is_lb``, l
 rules); ``compose`` holds the tables and applies them. Pure."""
 from __future__ import annotations
 
-from ansible_collections.spin.platform.plugins.module_utils import images
+from ansible_collections.spin.platform.plugins.module_utils.common import images
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_keys_deploy import ensure_update_config
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_keys_ports import port_number
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_state import LB_IMAGE

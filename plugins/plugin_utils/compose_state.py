@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils.diagnostics import (
+from ansible_collections.spin.platform.plugins.module_utils.common.diagnostics import (
     diagnostic, messages as diagnostic_messages)
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_text import MissingFile
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import Invalid, kind, show, unknown_key
 
@@ -24,7 +24,7 @@ DEFAULT_NETWORK = "default"
 # ---------------------------------------------------------------------------------------------
 # diagnostics
 
-# (their home is module_utils/diagnostics.py)
+# (their home is module_utils/common/diagnostics.py)
 
 def raise_for_errors(diagnostics, what="the stack"):
     """Raise one SpinError listing every error (warnings ride along in ``diagnostics``)."""

@@ -10,7 +10,7 @@ import os
 import re
 import stat
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.compose_values import Invalid
 from ansible_collections.spin.platform.plugins.plugin_utils.safe_yaml import Tagged
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils import units
+from ansible_collections.spin.platform.plugins.module_utils.common import units
 
 
 RESERVED_LABEL_PREFIXES = ("spin.", "com.docker.stack.")

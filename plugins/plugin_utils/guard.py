@@ -16,7 +16,7 @@ import os
 import pwd
 import shlex
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 # inventory variables that only infra staff set (the submission options' defaults)
 PLATFORM_VARS = ("spin_tenants", "spin_global_fs_roots", "spin_policy", "spin_platform", "spin_global_fs",

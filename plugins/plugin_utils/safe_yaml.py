@@ -19,8 +19,8 @@ import re
 import yaml
 from yaml.events import AliasEvent
 
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 DEFAULT_LIMITS = {
     "max_bytes": 1024 * 1024,   # compose files are a few KB; 1 MiB is generous

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import (allowance, audit, bind_store, build, haproxy,
-                                                                    placement, policy, sensitive, stack_defaults)
-from ansible_collections.spin.platform.plugins.module_utils import policy_facts, policy_settings
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.diagnostics import messages as diagnostics_messages
+from ansible_collections.spin.platform.plugins.module_utils.build import build
+from ansible_collections.spin.platform.plugins.module_utils.common import sensitive
+from ansible_collections.spin.platform.plugins.module_utils.edge import allowance, haproxy
+from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
+from ansible_collections.spin.platform.plugins.module_utils.policy import placement, policy
+from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store, stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.policy import policy_facts, policy_settings
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common.diagnostics import messages as diagnostics_messages
 from ansible_collections.spin.platform.plugins.plugin_utils import (bind_content, build_context, compose, compose_text,
                                                                     submission_tree, translate)
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)
 PLATFORM_VARS = {"tenants": "spin_tenants", "global_fs_roots": "spin_global_fs_roots", "policy": "spin_policy",

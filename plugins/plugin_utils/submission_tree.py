@@ -20,7 +20,7 @@ import errno
 import os
 import stat
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 # where tenants' files may be read when the platform names no roots
 DEFAULT_ROOTS = ["/srv/spin/submissions"]

@@ -17,8 +17,8 @@ from __future__ import annotations
 import difflib
 import os
 
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml, submission_tree
 
 VARS_FILE = "vars.yml"

@@ -15,9 +15,10 @@ import copy
 import posixpath
 import re
 
-from ansible_collections.spin.platform.plugins.module_utils import allowance, placement, policy
-from ansible_collections.spin.platform.plugins.module_utils import policy_settings
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.edge import allowance
+from ansible_collections.spin.platform.plugins.module_utils.policy import placement, policy
+from ansible_collections.spin.platform.plugins.module_utils.policy import policy_settings
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 # what the registry holds per tenant (policy_settings.validate_tenants reads the same keys)
 REGISTRY_KEYS = policy_settings.TENANT_KEYS

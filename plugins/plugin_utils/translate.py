@@ -38,12 +38,13 @@ import re
 
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import (bind_store, cron, diagnostics as diag, placement,
-                                                                    sensitive, stack_defaults, units)
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag, sensitive, units
+from ansible_collections.spin.platform.plugins.module_utils.policy import placement
+from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store, cron, stack_defaults
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.haproxy import HOST_PROTOCOLS
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.edge.haproxy import HOST_PROTOCOLS
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180, "monitor_window": 5,
                      "pin_local_data": True, "bind_store": bind_store.DEFAULT_ROOT}

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The controller's half of the warm worker (``module_utils/warm.py``): hand a module's task to the
+"""The controller's half of the warm worker (``module_utils/worker/warm.py``): hand a module's task to the
 worker on the target, or run the module as Ansible always does and start the worker for the next
 task.
 
@@ -30,7 +30,7 @@ from ansible import constants as C
 from ansible.executor.interpreter_discovery import discover_interpreter
 import ansible.module_utils
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files
 
 DIRECTORY = "~/.ansible/spin-worker"
@@ -92,39 +92,62 @@ subprocess.Popen([sys.executable,z,d,sys.argv[2],sys.argv[3]],stdin=subprocess.D
                  stderr=subprocess.DEVNULL,start_new_session=True,close_fds=True,cwd='/')
 """
 
-MAIN = (b"import sys\n"
-        b"from ansible_collections.spin.platform.plugins.module_utils.warm import main\n"
-        b"sys.exit(main(sys.argv[1:]))\n")
+# The modules the worker runs: their action plugins call ``execute_module`` below (a test checks the
+# two agree); any other module name runs the usual way. Each declares argument_spec(), run(module,
+# client) and, if it has any, MODULE_OPTIONS (module_utils/worker/task.py).
+ROUTED = ("spin_converge", "spin_lb", "spin_stack")
+PACKAGE = "ansible_collections/spin/platform"
 # Ansible's module_utils that no module of this collection imports (and that are large)
 SKIP_ANSIBLE = ("facts", "csharp", "powershell", "__pycache__")
-PACKAGES = ("ansible_collections", "ansible_collections/spin", "ansible_collections/spin/platform",
-            "ansible_collections/spin/platform/plugins", "ansible_collections/spin/platform/plugins/module_utils",
-            "ansible_collections/spin/platform/plugins/modules", "ansible")
+
+
+def main_code(routed=ROUTED):
+    """The archive's ``__main__``: imports the routed modules (inside the worker's ``serve``, so a module
+    that fails to import still leaves no file behind), so that the worker's own code never loads a
+    module by name."""
+    return ("import sys\n"
+            "from ansible_collections.spin.platform.plugins.module_utils.worker.warm import main\n\n\n"
+            "def load():\n"
+            "    from ansible_collections.spin.platform.plugins.modules import %s\n"
+            "    return {%s}\n\n\n"
+            "sys.exit(main(sys.argv[1:], load))\n"
+            % (", ".join(routed), ", ".join('"%s": %s' % (name, name) for name in routed))).encode("utf-8")
+
 
 _CODE = {}
 
 
 def target_code():
-    """-> [(name in the archive, bytes)], sorted: what the worker runs, read once per process."""
+    """-> [(name in the archive, bytes)], sorted: what the worker runs, read once per process. Every
+    package gets an ``__init__.py`` (zipimport knows no namespace packages)."""
     if "files" in _CODE:
         return _CODE["files"]
     plugins = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    files = {name + "/__init__.py": b"" for name in PACKAGES}
+    files = {}
     for sub in ("module_utils", "modules"):
-        for name in os.listdir(os.path.join(plugins, sub)):
-            if name.endswith(".py"):
-                files["ansible_collections/spin/platform/plugins/%s/%s" % (sub, name)] = _read(
-                    os.path.join(plugins, sub, name))
+        files.update(_tree(os.path.join(plugins, sub), "%s/plugins/%s" % (PACKAGE, sub)))
     ansible_utils = os.path.dirname(os.path.abspath(ansible.module_utils.__file__))
-    for top, dirs, names in os.walk(ansible_utils):
-        dirs[:] = sorted(d for d in dirs if not (top == ansible_utils and d in SKIP_ANSIBLE) and d != "__pycache__")
+    files.update(_tree(ansible_utils, "ansible/module_utils", skip=SKIP_ANSIBLE))
+    for name in list(files):
+        parent = os.path.dirname(name)
+        while parent:
+            files.setdefault(parent + "/__init__.py", b"")
+            parent = os.path.dirname(parent)
+    files["__main__.py"] = main_code()
+    _CODE["files"] = sorted(files.items())
+    return _CODE["files"]
+
+
+def _tree(root, prefix, skip=()):
+    """{archive name: bytes} of every .py file under ``root``, as ``prefix/<relative path>``."""
+    files = {}
+    for top, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not (top == root and d in skip) and d != "__pycache__")
         for name in names:
             if name.endswith(".py"):
                 path = os.path.join(top, name)
-                files["ansible/module_utils/" + os.path.relpath(path, ansible_utils).replace(os.sep, "/")] = _read(path)
-    files["__main__.py"] = MAIN
-    _CODE["files"] = sorted(files.items())
-    return _CODE["files"]
+                files[prefix + "/" + os.path.relpath(path, root).replace(os.sep, "/")] = _read(path)
+    return files
 
 
 def _read(path):
@@ -205,6 +228,8 @@ def execute_module(action, module_name, module_args, task_vars):
     there, else from the module run the usual way (and a worker started for the next task).
     The result says which: ``worker`` is ``warm``, ``started`` or ``off (<why>)``."""
     found = settings(action, task_vars)
+    if module_name.rsplit(".", 1)[-1] not in ROUTED:
+        found = "the worker does not run %s (warm_client.ROUTED)" % module_name
     if isinstance(found, str):
         result = execute_module_without_files(action, module_name, module_args, task_vars)
         result["worker"] = "off (%s)" % found

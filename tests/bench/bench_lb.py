@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(ROOT, "playbooks", "collections"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from figures import record  # noqa: E402
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError  # noqa: E402
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError  # noqa: E402
 from lblib import Edge, failover_under_load, wait_for, wrk_binary  # noqa: E402
 
 ROUNDS = int(os.environ.get("SPIN_BENCH_ROUNDS", "3"))

@@ -296,8 +296,8 @@ def plan_in_process(submission):
     """What the no-op's action plugin and module do, in this process and in check mode: resolve
     the submission, read, check and translate the files, then the manager's checks, the LB plan and
     the stack plan."""
-    from ansible_collections.spin.platform.plugins.module_utils import sensitive
-    from ansible_collections.spin.platform.plugins.module_utils.lb import LbClient
+    from ansible_collections.spin.platform.plugins.module_utils.common import sensitive
+    from ansible_collections.spin.platform.plugins.module_utils.edge.lb import LbClient
     from ansible_collections.spin.platform.plugins.plugin_utils import submission_vars
     from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, health_checks
     from ansible_collections.spin.platform.plugins.modules import spin_stack

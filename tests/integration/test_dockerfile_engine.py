@@ -19,9 +19,10 @@ import uuid
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import build, dockerfile_sources, policy
-from ansible_collections.spin.platform.plugins.module_utils import policy_settings
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient
+from ansible_collections.spin.platform.plugins.module_utils.build import build, dockerfile_sources
+from ansible_collections.spin.platform.plugins.module_utils.policy import policy
+from ansible_collections.spin.platform.plugins.module_utils.policy import policy_settings
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import SwarmClient
 from loopback import counting_server
 
 EDGE, BASE, HTTPD = "spin/haproxy:2.6", "spin/base:bookworm", "httpd:2.4"

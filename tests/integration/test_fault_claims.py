@@ -13,8 +13,8 @@ import os
 import pytest
 import tracebacks
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy, haproxy_cfg, lb
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from conftest import run_playbook
 from lblib import Edge, get, wait_for
 from stacklib import Tenant, hand_in, write_inventory

@@ -117,7 +117,7 @@ class FaultStack(object):
 
     def runs(self):
         """This stack's audit runs (intent and result paired by run id)."""
-        from ansible_collections.spin.platform.plugins.module_utils import audit
+        from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
         return audit.runs(audit.read_stack_records(AUDIT_LOG, self.name))
 
     def http_load(self, **kwargs):

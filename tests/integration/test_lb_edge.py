@@ -8,8 +8,8 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import haproxy_cfg, lb, lb_node
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy_cfg, lb, lb_node
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from lblib import Edge, get, new_prefix, wait_for
 
 MS = 10**6

@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import (haproxy, lb, lb_certs, lb_node, status, tls,
-                                                                    tls_edge)
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb, lb_certs, lb_node, tls, tls_edge
+from ansible_collections.spin.platform.plugins.module_utils.monitor import status
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from lblib import Edge, get, wait_for
 
 PREFIX = "t20"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import lb
+from ansible_collections.spin.platform.plugins.module_utils.edge import lb
 from lblib import Edge, get, run_wrk, wait_for, wrk_binary
 
 SECONDS = int(os.environ.get("SPIN_LB_LOAD_SECONDS", "15"))

@@ -1,4 +1,4 @@
-"""The warm worker on the real engine (module_utils/warm.py, plugin_utils/warm_client.py): the first
+"""The warm worker on the real engine (module_utils/worker/warm.py, plugin_utils/warm_client.py): the first
 deploy runs the module the usual way and starts the worker; the next ones run in it, with the
 same results (a no-op, a change, --check --diff); a playbook killed while its task runs in the
 worker ends the task as interrupted (its audit record says so) and the next run converges; a
@@ -65,7 +65,7 @@ def worker_of(result):
 
 
 def runs(stack):
-    from ansible_collections.spin.platform.plugins.module_utils import audit
+    from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
     return audit.runs(audit.read_stack_records(AUDIT_LOG, stack))
 
 

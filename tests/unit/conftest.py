@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import lb_certs
+from ansible_collections.spin.platform.plugins.module_utils.edge import lb_certs
 
 
 @pytest.fixture(autouse=True)

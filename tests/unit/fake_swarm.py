@@ -18,8 +18,8 @@ import base64
 import copy
 import itertools
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient, UpdateOutOfSequence
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import SwarmClient, UpdateOutOfSequence
 
 VXLAN = {"com.docker.network.driver.overlay.vxlanid_list": "4097"}
 HOST = "unix:///var/run/docker.sock"

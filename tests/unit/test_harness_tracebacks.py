@@ -25,7 +25,7 @@ fatal: [localhost]: FAILED! => {}
 # a module's crash on the target, inside the result (a JSON string)
 MODULE_CRASH = ('fatal: [local]: FAILED! => {"changed": false, "exception": "Traceback (most recent call last):\\n  '
                 'File \\"/tmp/ansible_spin.platform.spin_stack_payload_x/ansible_spin.platform.spin_stack_payload.zip/'
-                'ansible_collections/spin/platform/plugins/module_utils/stack.py\\", line 9, in apply\\n'
+                'ansible_collections/spin/platform/plugins/module_utils/stack/stack.py\\", line 9, in apply\\n'
                 'KeyError: \'x\'\\n", "msg": "MODULE FAILURE"}')
 # a module that refused with fail_json: ansible-core 2.19 shows where it was called, ending in "Message:"
 REFUSAL = """\
@@ -33,7 +33,7 @@ REFUSAL = """\
 Traceback (most recent call last):
   File "/root/.ansible/tmp/ansible-tmp-1/AnsiballZ_spin_stack.py", line 266, in <module>
     _ansiballz_main(
-  File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/module_utils/module_runner.py", line 55, in x
+  File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/module_utils/worker/module_runner.py", line 55, in x
     module.fail_json(**result)
 Message: refused
 
@@ -51,7 +51,7 @@ fatal: [local]: FAILED! =>
     exception: |-
         Traceback (most recent call last):
           File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/modules/spin_build.py", line 230, in main
-          File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/module_utils/module_runner.py", line 59, in run_module
+          File "/tmp/ansible_payload_q/payload.zip/ansible_collections/spin/platform/plugins/module_utils/worker/module_runner.py", line 59, in run_module
             module.fail_json(**result)
         Message: service 'app': the build failed: exit 3
           the build's last lines:
@@ -67,7 +67,7 @@ Traceback (most recent call last):
     return function(*args)
   File "/work/checkout/playbooks/collections/ansible_collections/spin/platform/plugins/plugin_utils/tenants.py", line 9, in onboard
     raise SpinError("tenant %r cannot be onboarded" % name)
-ansible_collections.spin.platform.plugins.module_utils.errors.SpinError: tenant 'b' cannot be onboarded (1 problem(s)):
+ansible_collections.spin.platform.plugins.module_utils.common.errors.SpinError: tenant 'b' cannot be onboarded (1 problem(s)):
 uid 62001 already belongs to tenant 'a'
 
 During handling of the above exception, another exception occurred:
@@ -103,7 +103,7 @@ fatal: [local]: FAILED! => {"msg": "docker-compose.yml: service 'web': key 'env_
 
 @pytest.mark.parametrize("output, expected", [
     (FILTER_CRASH, ["plugins/filter/tenant.py"]),
-    (MODULE_CRASH, ["plugins/module_utils/stack.py"]),
+    (MODULE_CRASH, ["plugins/module_utils/stack/stack.py"]),
     (CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
     (CORE_CRASH, []),
     (MENTIONS, []),
@@ -112,8 +112,8 @@ fatal: [local]: FAILED! => {"msg": "docker-compose.yml: service 'web': key 'env_
     (FILTER_REFUSAL, []),
     (SOURCE_ESCAPE, []),
     (FILTER_REFUSAL + CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
-    (INDENTED_CRASH, ["plugins/module_utils/module_runner.py"]),
-    (REFUSAL + MODULE_CRASH, ["plugins/module_utils/stack.py"]),
+    (INDENTED_CRASH, ["plugins/module_utils/worker/module_runner.py"]),
+    (REFUSAL + MODULE_CRASH, ["plugins/module_utils/stack/stack.py"]),
     (CORE_CRASH + CHECKOUT_CRASH, ["plugins/plugin_utils/compose_text.py"]),
     ("", []),
 ])

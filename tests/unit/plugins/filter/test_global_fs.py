@@ -80,7 +80,7 @@ class Nodes:
 
 
 def test_node_labels_run_updates_once_and_only_outside_check_mode():
-    from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+    from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
     from ansible_collections.spin.platform.plugins.modules.spin_node_labels import run
 
     client = Nodes({"spin.edge": "true", "spin.fs.gone": "true"})

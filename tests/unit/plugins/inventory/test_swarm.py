@@ -26,8 +26,8 @@ except ImportError:  # before 2.19: every string is a template unless it is wrap
         return not isinstance(value, AnsibleUnsafe)
 
 from ansible_collections.spin.platform.plugins.inventory import swarm
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.swarm import SwarmClient
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import SwarmClient
 
 NAME = "spin.platform.swarm"
 
@@ -619,7 +619,7 @@ def test_the_options_reach_the_client(tmp_path, monkeypatch):
 def test_the_ca_of_the_tls_options_wins_over_requests_ca_bundle(tmp_path, monkeypatch):
     # requests would let REQUESTS_CA_BUNDLE replace the session's CA on every request (set on this machine)
     docker = pytest.importorskip("docker")
-    from ansible_collections.spin.platform.plugins.module_utils import swarm as swarm_utils
+    from ansible_collections.spin.platform.plugins.module_utils.engine import swarm as swarm_utils
     ca = tmp_path / "ca.pem"
     ca.write_text("PEM\n")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")

@@ -13,19 +13,21 @@ import yaml
 ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 
 
+PREFIX = "ansible_collections.spin.platform.plugins.module_utils."
+
+
 def _imports(path):
-    """The module_utils a file imports (relative or by the collection's name)."""
+    """The module_utils files a file imports, as ``<package>/<module>``."""
     found = set()
     with open(path) as handle:
         tree = ast.parse(handle.read())
     for item in ast.walk(tree):
-        if isinstance(item, ast.ImportFrom):
-            if item.level == 1:
-                found.update([item.module] if item.module else [a.name for a in item.names])
-            elif (item.module or "").endswith("plugins.module_utils"):
-                found.update(a.name for a in item.names)
-            elif (item.module or "").startswith("ansible_collections.spin.platform.plugins.module_utils."):
-                found.add(item.module.rsplit(".", 1)[1])
+        if isinstance(item, ast.ImportFrom) and (item.module or "").startswith(PREFIX):
+            parts = item.module[len(PREFIX):].split(".")
+            if len(parts) == 2:
+                found.add("/".join(parts))
+            else:           # from <module_utils>.<package> import <module>, ...
+                found.update("%s/%s" % (parts[0], alias.name) for alias in item.names)
     return found
 
 
@@ -34,7 +36,7 @@ def _imports(path):
 def test_the_image_carries_every_file_its_script_imports(recipe_name, script):
     with open(os.path.join(ROOT, "roles", "images", "defaults", "main.yml")) as handle:
         recipe = next(r for r in yaml.safe_load(handle)["images_recipes"] if r["recipe"] == recipe_name)
-    carried = {os.path.basename(p)[:-3] for p in recipe["collection_files"]}
+    carried = {p[len("plugins/module_utils/"):-len(".py")] for p in recipe["collection_files"]}
     path = os.path.join(ROOT, "roles", "images", "files", script)
     wanted, seen = _imports(path), set()
     while wanted - seen:

@@ -1,5 +1,5 @@
 """spin_audit: the runs of the audit trail, filtered."""
-from ansible_collections.spin.platform.plugins.module_utils import audit
+from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
 from ansible_collections.spin.platform.plugins.modules import spin_audit
 
 

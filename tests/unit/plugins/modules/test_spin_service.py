@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from ansible_collections.spin.platform.plugins.doc_fragments.docker import ModuleDocFragment
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.modules import spin_service
 
 DOC = yaml.safe_load(spin_service.DOCUMENTATION)

@@ -6,10 +6,10 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.stack import StackReconciler
-from ansible_collections.spin.platform.plugins.module_utils.swarm_objects import ensure_volume
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.stack.stack import StackReconciler
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import ensure_volume
 from ansible_collections.spin.platform.plugins.modules import spin_volume
 
 OWNER = {"spin.tenant": "demo", "spin.stack": "seed", "com.docker.stack.namespace": "seed"}

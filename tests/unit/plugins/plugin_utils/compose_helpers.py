@@ -5,7 +5,7 @@ import re
 import textwrap
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 
 # the checkout as pytest sees it (this module is imported through playbooks/collections/ansible_collections)
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))

@@ -2,7 +2,7 @@
 one wording of a refusal, the module's warnings after the action's own."""
 import types
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction, SubmissionAction
 
 

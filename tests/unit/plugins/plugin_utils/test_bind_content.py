@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import bind_content, submission_tree
 from ansible_collections.spin.platform.tests.unit import tenant_tree
 

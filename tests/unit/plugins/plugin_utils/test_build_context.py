@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import build_context
 
 NOBODY = 65534

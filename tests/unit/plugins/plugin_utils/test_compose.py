@@ -6,8 +6,8 @@ import json
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import (
     DECLARED, GiB, MiB, S, dig, messages, parse, service_doc)
 

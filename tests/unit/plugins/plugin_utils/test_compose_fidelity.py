@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_text
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 
 
 def parse(text, env=None, files=None, profiles=None, modes=None):

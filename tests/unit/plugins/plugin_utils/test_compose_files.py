@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_text
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import (
     GiB, messages, parse, service_doc)
 

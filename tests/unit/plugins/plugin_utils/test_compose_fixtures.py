@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.plugin_utils import submission_vars
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import check_submission, problem_messages
 from ansible_collections.spin.platform.tests.unit import tenant_tree

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, compose_text
 
 

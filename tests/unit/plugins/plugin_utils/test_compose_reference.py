@@ -15,7 +15,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils import units
+from ansible_collections.spin.platform.plugins.module_utils.common import units
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, compose_text, submission, submission_vars
 from ansible_collections.spin.platform.tests.unit import tenant_tree
 

@@ -1,7 +1,7 @@
 """x-spin.schedule: parsed and judged at translation, with the tenant's file, service, key and fix."""
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import service_spec
+from ansible_collections.spin.platform.plugins.module_utils.stack import service_spec
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 
 

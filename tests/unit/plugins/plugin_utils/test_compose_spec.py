@@ -9,7 +9,7 @@ from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_text
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_keys_deploy
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import ROOT, SEED
 
 

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, compose_text
 
 LONG_NAME = "x" * 300

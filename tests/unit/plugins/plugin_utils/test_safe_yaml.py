@@ -1,7 +1,7 @@
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import safe_yaml
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 
 def _error(text, **limits):

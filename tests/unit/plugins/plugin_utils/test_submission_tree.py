@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import submission_tree
 from ansible_collections.spin.platform.tests.unit import tenant_tree
 

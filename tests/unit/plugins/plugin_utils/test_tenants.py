@@ -2,7 +2,7 @@
 import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import tenants
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 FS = {"cfs": {"src": "nfs1:/cfs", "path": "/global/cfs", "fstype": "nfs4"},
       "homes": {"src": "homes", "path": "/global/homes", "fstype": "gpfs"}}

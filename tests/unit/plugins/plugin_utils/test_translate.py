@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
-from ansible_collections.spin.platform.plugins.module_utils import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 SEED = os.path.join(ROOT, "examples", "seed")

@@ -17,8 +17,8 @@ import zipfile
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils import warm
-from ansible_collections.spin.platform.plugins.module_utils.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.worker import warm
+from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import warm_client
 
 
@@ -30,7 +30,7 @@ def test_the_archive_is_the_same_bytes_every_time_and_holds_what_the_worker_impo
     names = set(zipfile.ZipFile(io.BytesIO(first)).namelist())
     for name in ("__main__.py", "ansible/__init__.py", "ansible/module_utils/basic.py",
                  "ansible/module_utils/common/arg_spec.py",
-                 "ansible_collections/spin/platform/plugins/module_utils/warm.py",
+                 "ansible_collections/spin/platform/plugins/module_utils/worker/warm.py",
                  "ansible_collections/spin/platform/plugins/modules/spin_stack.py",
                  "ansible_collections/spin/platform/plugins/modules/spin_lb.py"):
         assert name in names
@@ -80,6 +80,51 @@ def test_a_task_runs_the_module_the_usual_way_and_says_why(monkeypatch, change, 
     monkeypatch.setattr(warm_client, "execute_module_without_files", lambda *a: {"changed": False})
     result = warm_client.execute_module(act, "spin.platform.spin_stack", {}, task_vars)
     assert result["worker"].startswith("off (" + reason) and calls == []
+
+
+def test_a_module_the_worker_does_not_run_runs_the_usual_way_without_a_round_trip(monkeypatch):
+    act, calls, task_vars = action()
+    monkeypatch.setattr(warm_client, "execute_module_without_files", lambda *a: {"changed": False})
+    result = warm_client.execute_module(act, "spin.platform.spin_mount", {}, task_vars)
+    assert result["worker"] == "off (the worker does not run spin.platform.spin_mount (warm_client.ROUTED))"
+    assert calls == []
+
+
+# ---- the one list of routed modules ---------------------------------------------------------------
+
+PLUGINS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins")
+
+
+def _routed_by_action_plugins():
+    """{module short name} whose action plugin calls warm_client's execute_module, read from the source."""
+    import ast
+    found = set()
+    for name in sorted(os.listdir(os.path.join(PLUGINS, "action"))):
+        with open(os.path.join(PLUGINS, "action", name)) as handle:
+            tree = ast.parse(handle.read())
+        imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+                   and n.module.endswith("plugin_utils.warm_client") and any(a.name == "execute_module"
+                                                                             for a in n.names)]
+        constants = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                     for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+        for call in ast.walk(tree):
+            if imports and isinstance(call, ast.Call) and getattr(call.func, "id", None) == "execute_module":
+                module = call.args[1]
+                value = constants[module.id] if isinstance(module, ast.Name) else module.value
+                found.add(value.rsplit(".", 1)[-1])
+    return found
+
+
+def test_the_routed_modules_are_exactly_those_whose_action_plugins_hand_tasks_to_the_worker():
+    assert _routed_by_action_plugins() == set(warm_client.ROUTED)
+
+
+@pytest.mark.parametrize("name", warm_client.ROUTED)
+def test_each_routed_module_declares_what_the_worker_runs(name):
+    import importlib
+    module = importlib.import_module("ansible_collections.spin.platform.plugins.modules." + name)
+    assert isinstance(module.argument_spec(), dict) and callable(module.run)
+    assert isinstance(getattr(module, "MODULE_OPTIONS", {}), dict)
 
 
 def test_the_discovered_interpreter_is_used_when_none_is_set():
