@@ -10,8 +10,8 @@ import os
 from ansible.errors import AnsibleError
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import (data_from_file, is_reviewed_content,
-                                                                                  parse_redacted)
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import (
+    data_from_file, is_reviewed_content, parse_redacted)
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SpinAction
 from ansible_collections.spin.platform.plugins.plugin_utils.no_files import execute_module_without_files
 

@@ -17,8 +17,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import guard, submission_vars
-from ansible_collections.spin.platform.plugins.plugin_utils.submission import (check_submission, locate,
-                                                                               platform_defaults, warning_messages)
+from ansible_collections.spin.platform.plugins.plugin_utils.submission import (
+    check_submission, locate, platform_defaults, warning_messages)
 
 # keys of a module's result that stay out of the action's result
 INTERNAL_KEYS = ("invocation", "_ansible_parsed")

@@ -25,8 +25,8 @@ import stat
 import tarfile
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-from ansible_collections.spin.platform.plugins.plugin_utils.build_context import (MAX_PATH_BYTES, check_fd, open_beneath,
-                                                                                  open_from, tar_info, why)
+from ansible_collections.spin.platform.plugins.plugin_utils.build_context import (
+    MAX_PATH_BYTES, check_fd, open_beneath, open_from, tar_info, why)
 
 
 class Budget(object):

@@ -21,8 +21,8 @@ from ansible_collections.spin.platform.plugins.module_utils.stack import bind_st
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.common.diagnostics import messages as diagnostics_messages
-from ansible_collections.spin.platform.plugins.plugin_utils import (bind_content, build_context, compose, compose_text,
-                                                                    submission_tree, translate)
+from ansible_collections.spin.platform.plugins.plugin_utils import (
+    bind_content, build_context, compose, compose_text, submission_tree, translate)
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 # task option -> inventory variable it defaults to (infra staff's, never the tenant's)

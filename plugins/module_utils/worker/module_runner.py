@@ -16,6 +16,7 @@ from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import 
 # plugin read it on the controller) by the submission
 SUBMISSION_NAMED = {"required_one_of": [("tenant", "submission"), ("stack", "submission")]}
 
+
 def outcome(module, work, warning_prefix="", client=None):
     """``work(module, client)`` on a module object (``AnsibleModule`` or ``task.WarmModule``) ->
     (result, failed): warnings given to the module, the diff kept only in diff mode. ``client``: a

@@ -12,8 +12,8 @@ from ansible_collections.spin.platform.plugins.plugin_utils import compose, tran
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack.stack import StackReconciler
-from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import (data_from_file, ensure_data,
-                                                                                  parse_redacted)
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import (
+    data_from_file, ensure_data, parse_redacted)
 from ansible_collections.spin.platform.plugins.modules import spin_secret
 from ansible_collections.spin.platform.tests.unit.redaction import PASSWORD, legacy_marker, marker, name_for
 

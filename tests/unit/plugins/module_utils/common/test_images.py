@@ -2,8 +2,8 @@
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.common.images import (pin_image, pin_services,
-                                                                           split_reference)
+from ansible_collections.spin.platform.plugins.module_utils.common.images import (
+    pin_image, pin_services, split_reference)
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 LOCAL_ID = "sha256:" + "f" * 64

@@ -7,8 +7,8 @@ from docker import errors as docker_errors
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.edge.lb import LbClient
-from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import (NotManagerError, SwarmClient,
-                                                                          UpdateOutOfSequence)
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import (
+    NotManagerError, SwarmClient, UpdateOutOfSequence)
 
 
 class Response(object):

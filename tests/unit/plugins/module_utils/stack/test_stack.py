@@ -12,8 +12,8 @@ from ansible_collections.spin.platform.plugins.plugin_utils import compose, tran
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack.reconcile import ServiceReconciler
-from ansible_collections.spin.platform.plugins.module_utils.stack.stack import (NEW_ID, ResourceAction, StackReconciler,
-                                                                          stack_services_state)
+from ansible_collections.spin.platform.plugins.module_utils.stack.stack import (
+    NEW_ID, ResourceAction, StackReconciler, stack_services_state)
 from ansible_collections.spin.platform.tests.unit.fake_swarm import Clock, FakeSwarm, running_after, task
 
 OWNER = {"spin.tenant": "demo", "spin.stack": "st", "com.docker.stack.namespace": "st"}
