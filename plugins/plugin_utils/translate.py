@@ -44,7 +44,7 @@ from ansible_collections.spin.platform.plugins.module_utils.stack import bind_st
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.edge.haproxy import HOST_PROTOCOLS
+from ansible_collections.spin.platform.plugins.module_utils.edge.claims import HOST_PROTOCOLS
 
 PLATFORM_DEFAULTS = {"endpoint_mode": "dnsrr", "wait": True, "wait_timeout": 180, "monitor_window": 5,
                      "pin_local_data": True, "bind_store": bind_store.DEFAULT_ROOT}

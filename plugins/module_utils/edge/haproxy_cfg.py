@@ -13,8 +13,9 @@ import re
 from ansible_collections.spin.platform.plugins.module_utils.edge import tls_edge
 from ansible_collections.spin.platform.plugins.module_utils.edge.tls import REDIRECT
 from ansible_collections.spin.platform.plugins.module_utils.edge.haproxy import (
-    CERT_DIR, HTTP_PROTOCOLS, NO_ROUTE_BACKEND, SECRET_MARK, STAFF_USERLIST, TLS_PROTOCOLS, backend_host,
-    canonical_json, cert_file, edge_routes, normalise_platform, served_routes)
+    CERT_DIR, HTTP_PROTOCOLS, NO_ROUTE_BACKEND, SECRET_MARK, STAFF_USERLIST, TLS_PROTOCOLS, backend_host, cert_file,
+    edge_routes, normalise_platform)
+from ansible_collections.spin.platform.plugins.module_utils.edge.claims import canonical_json, served_routes
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import os
 import uuid
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb_certs, tls, tls_edge
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import SwarmClient
 
@@ -101,7 +102,7 @@ def _holding(stored):
     versions = sorted((idx, name, doc) for name, entry in stored.items() for idx, doc in entry.get("versions", []))
     holding = []
     for _idx, name, doc in versions:
-        if not haproxy.claim_conflicts(doc, [d for n, d in holding if n != name]):
+        if not claims.claim_conflicts(doc, [d for n, d in holding if n != name]):
             holding.append((name, doc))
     return holding
 
@@ -122,7 +123,7 @@ def claim_holds(stored, stack, index):
     for idx, name, doc in versions:
         if idx > index:
             break
-        beaten = haproxy.claim_conflicts(doc, [d for n, d in holding if n != name])
+        beaten = claims.claim_conflicts(doc, [d for n, d in holding if n != name])
         if idx == index and name == stack:
             return beaten
         if not beaten:
@@ -132,7 +133,7 @@ def claim_holds(stored, stack, index):
 
 def check_claims(doc, others):
     """Refuse ports and hostnames another stack holds. Pure; raises SpinError naming the holder."""
-    conflicts = haproxy.claim_conflicts(doc, sorted(others, key=lambda d: d["stack"]))
+    conflicts = claims.claim_conflicts(doc, sorted(others, key=lambda d: d["stack"]))
     if conflicts:
         problems = ["rule %d of stack '%s' (%s): %s" % (route["rule"], doc["stack"], route["origin"], why)
                     for route, why in conflicts]
@@ -148,9 +149,9 @@ def _config_name(platform, stack, digest):
 
 
 def _create_routes_config(client, p, doc):
-    name = _config_name(p, doc["stack"], haproxy.routes_digest(doc))
+    name = _config_name(p, doc["stack"], claims.routes_digest(doc))
     try:
-        return client.create_config(name, haproxy.canonical_json(doc).encode("utf-8"), labels={
+        return client.create_config(name, claims.canonical_json(doc).encode("utf-8"), labels={
             L_EDGE: p["edge_service"], L_KIND: "routes", L_TENANT: doc["tenant"], L_STACK: doc["stack"],
             L_NETWORK: doc["network"]})
     except SpinError as exc:
@@ -207,7 +208,7 @@ def store_stack_routes(client, routes_doc, platform=None, check_mode=False):
                         % routes_doc["stack"])
     stack = routes_doc["stack"]
     entry = stored_routes(client, p).get(stack)
-    name = _config_name(p, stack, haproxy.routes_digest(routes_doc))
+    name = _config_name(p, stack, claims.routes_digest(routes_doc))
     if entry and entry["configs"][0]["Spec"]["Name"] == name and len(entry["configs"]) == 1:
         return False
     if check_mode:
@@ -246,11 +247,11 @@ def store_platform_routes(client, doc, platform=None, check_mode=False):
     doc = dict(doc, network=haproxy.stack_network(p, name))
     stored = stored_routes(client, p)
     mine = stored.get(name)
-    if mine and mine["doc"]["tenant"] != haproxy.PLATFORM_TENANT:
+    if mine and mine["doc"]["tenant"] != claims.PLATFORM_TENANT:
         raise SpinError("the routes named '%s' are tenant '%s''s, not the platform's: choose another name"
                         % (name, mine["doc"]["tenant"]))
     check_claims(doc, holders(stored, name))
-    dummy, created = ensure_stack_network(client, p, haproxy.PLATFORM_TENANT, name, check_mode)
+    dummy, created = ensure_stack_network(client, p, claims.PLATFORM_TENANT, name, check_mode)
     changed = store_stack_routes(client, doc, p, check_mode)
     return {"changed": changed or created, "network": doc["network"], "routes": doc,
             "attachments": {service: haproxy.lb_attachment(doc, service) for service in haproxy.public_services(doc)}}

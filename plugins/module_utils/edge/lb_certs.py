@@ -25,6 +25,7 @@ import os
 import time
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, tls
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 L_EDGE = "spin.lb.edge"
@@ -166,7 +167,7 @@ def apply_stack(client, platform, tenant, stack, plan, check_mode=False, now=Non
 
 def _store(client, platform, tenant, stack, cert):
     name = _name(platform, stack, cert["label"], cert["sha1"])
-    data = haproxy.canonical_json(cert).encode("utf-8")
+    data = claims.canonical_json(cert).encode("utf-8")
     try:
         client.create_config(name, data, labels={
             L_EDGE: platform["edge_service"], L_KIND: KIND, L_TENANT: tenant, L_STACK: stack,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.edge.lb import (
     L_EDGE, L_KIND, L_NETWORK, L_RECIPE, ensure_stack_network, store_stack_routes, stored_routes)
@@ -53,7 +54,7 @@ def edge_container_spec(platform, image_id, recipe=None):
             "%s:%s/%s:ro" % (c["file"], haproxy.CERT_DIR, haproxy.cert_file(c["name"])) for c in p["certificates"]],
         "stop_signal": "SIGUSR1", "stop_timeout": 70,
     }
-    digest = haproxy.routes_digest(spec)[:16]
+    digest = claims.routes_digest(spec)[:16]
     spec["labels"] = {L_EDGE: p["edge_service"], "spin.role": "edge", "spin.lb.spec": digest}
     if recipe:
         spec["labels"][L_RECIPE] = recipe

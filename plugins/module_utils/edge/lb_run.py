@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
 
 
@@ -44,7 +45,7 @@ def run(module, client):
     elif params["platform_routes"] is not None:
         page = params["platform_routes"]
         if params["state"] == "absent" or not page["routes"]:
-            result["stored"] = lb.drop_stack_routes(client, haproxy.PLATFORM_TENANT, page["name"], platform,
+            result["stored"] = lb.drop_stack_routes(client, claims.PLATFORM_TENANT, page["name"], platform,
                                                     check_mode=check)
             stored.pop(page["name"], None)
         else:

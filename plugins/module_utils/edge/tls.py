@@ -19,6 +19,7 @@ import datetime
 import hashlib
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
@@ -67,10 +68,10 @@ def owned(name, tenant, route_domain, allowance=None, platform_hostnames=("*",))
     """Whether ``tenant`` owns a host name a certificate carries: under its own
     ``<tenant>.<route_domain>``, or in its allowance of host names (spin_tenants.<t>.hostnames; with
     none, the platform's ``lb_hostnames``), and never inside another tenant's names or over the route
-    domain (``haproxy.names_taken``)."""
+    domain (``claims.names_taken``)."""
     name = name.lower()
     domain = (route_domain or stack_defaults.DEFAULTS["route_domain"]).lower()
-    if haproxy.names_taken(name, tenant, domain):
+    if claims.names_taken(name, tenant, domain):
         return False
     own = "%s.%s" % (stack_defaults.host_label(tenant), domain)
     if name == own or name.endswith("." + own):

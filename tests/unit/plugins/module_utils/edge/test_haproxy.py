@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 MS = 10**6
@@ -186,10 +187,10 @@ def test_a_udp_port_is_claimed_like_the_edges_ports_and_never_served_by_the_edge
     assert haproxy.public_services(doc) == ["web"] and list(doc["aliases"]) == ["web"]
     assert [r["protocol"] for r in haproxy.edge_routes(doc)["routes"]] == ["http"]
     other = haproxy.stack_routes("u", "o", [ep("ntp", 8000, target=123, protocol="udp")], platform=platform)
-    assert [why for _route, why in haproxy.claim_conflicts(other, [doc])] == [
+    assert [why for _route, why in claims.claim_conflicts(other, [doc])] == [
         "port 8000 is held by stack 's' (tenant 't')"]
     tcp = haproxy.stack_routes("u", "o", [ep("api", 8001)], platform=platform)
-    assert haproxy.claim_conflicts(tcp, [doc]) == []
+    assert claims.claim_conflicts(tcp, [doc]) == []
 
 
 def test_a_refused_port_says_what_would_let_it_through():
@@ -418,9 +419,9 @@ def test_origin_of_line_and_explain_check_output():
 def test_canonical_json_and_digest_are_stable():
     magic, dummy = two_stacks()
     again = copy.deepcopy(magic)
-    assert haproxy.routes_digest(magic) == haproxy.routes_digest(again)
+    assert claims.routes_digest(magic) == claims.routes_digest(again)
     again["routes"][0]["port"] = 1
-    assert haproxy.routes_digest(magic) != haproxy.routes_digest(again)
+    assert claims.routes_digest(magic) != claims.routes_digest(again)
 
 
 # ---- names a tenant chooses never reach another tenant's traffic (issue 17) --------------------
@@ -484,7 +485,7 @@ ROUTE_DOMAIN_CASES = [
 
 @pytest.mark.parametrize("tenant, hostname, domain, taken", ROUTE_DOMAIN_CASES)
 def test_whose_names_a_hostname_takes_under_the_route_domain(tenant, hostname, domain, taken):
-    assert haproxy.names_taken(hostname, tenant, domain) == taken
+    assert claims.names_taken(hostname, tenant, domain) == taken
 
 
 @pytest.mark.parametrize("allowance", [None, {"tenant": "eve", "ports": None, "hostnames": ["*.localhost"]}])
@@ -523,8 +524,8 @@ def test_a_claim_stored_before_the_rule_never_holds_against_the_tenant_whose_nam
     del legacy["route_domain"], legacy["aliases"]
     cory = doc("magic", tenant="cory", network="lb-magic",
                endpoints=[dict(ep("web", 80), hostname="web.magic.cory.localhost")])
-    assert haproxy.claim_conflicts(cory, [legacy]) == []
-    served, left_out = haproxy.served_routes([legacy, cory])
+    assert claims.claim_conflicts(cory, [legacy]) == []
+    served, left_out = claims.served_routes([legacy, cory])
     assert [r["hostname"] for r in served[0]["routes"]] == ["www.example.org"]
     assert [(stack, route["hostname"]) for stack, route, dummy in left_out] == [
         ("evil", "web.magic.cory.localhost"), ("evil", "*.cory.localhost")]

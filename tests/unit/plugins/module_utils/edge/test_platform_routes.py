@@ -4,6 +4,7 @@ and the edge's report to monitoring of whether its configuration passed the chec
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb, lb_node
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.monitor import node_metrics
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.test_lb import (
@@ -18,7 +19,7 @@ def page(routes=None, domain="spin.example.org"):
 
 def test_a_platform_page_sits_on_the_route_domain_itself_behind_the_password():
     doc = page()
-    assert doc["tenant"] == haproxy.PLATFORM_TENANT and doc["stack"] == "spin_monitoring"
+    assert doc["tenant"] == claims.PLATFORM_TENANT and doc["stack"] == "spin_monitoring"
     (route,) = doc["routes"]
     expected = ("spin.example.org", "/prometheus", 80, True)
     assert (route["hostname"], route["path"], route["port"], route["auth"]) == expected
@@ -42,7 +43,7 @@ def test_no_tenant_may_hold_the_route_domain_and_the_platform_page_is_served():
         haproxy.stack_routes("cory", "magic", load_balancers={"lb": {"port_rules": [rule("spin.example.org")]}},
                              platform=platform(), route_domain="spin.example.org")
     # ... and the platform's page, stored under its own owner, is served (not a trespass)
-    served, left_out = haproxy.served_routes([page()])
+    served, left_out = claims.served_routes([page()])
     assert left_out == [] and served[0]["routes"][0]["hostname"] == "spin.example.org"
 
 
