@@ -372,7 +372,7 @@ worker:
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
 from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
 # the work lives in module_utils; run stays importable from here (the warm worker runs it: worker/task.py)
-from ansible_collections.spin.platform.plugins.module_utils.edge.lb_run import run
+from ansible_collections.spin.platform.plugins.module_utils.deploy.lb_run import run
 
 
 def argument_spec():

@@ -330,7 +330,7 @@ worker:
 from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import run_module
 # the work itself lives in module_utils, shared with spin_converge; these names stay importable from here
 # (the warm worker runs argument_spec, run and MODULE_OPTIONS: worker/task.py)
-from ansible_collections.spin.platform.plugins.module_utils.stack.stack_run import (  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.spin.platform.plugins.module_utils.deploy.stack_run import (  # noqa: F401  pylint: disable=unused-import
     MODULE_OPTIONS, argument_spec, generated_secrets, plan_routes, run, serve_edge)
 
 

@@ -17,7 +17,8 @@ from ansible_collections.spin.platform.plugins.module_utils.common import sensit
 from ansible_collections.spin.platform.plugins.module_utils.edge import allowance, haproxy
 from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
 from ansible_collections.spin.platform.plugins.module_utils.policy import placement, policy
-from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store, stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy_facts, policy_settings
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.common.diagnostics import messages as diagnostics_messages

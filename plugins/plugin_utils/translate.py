@@ -40,7 +40,8 @@ import yaml
 
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag, sensitive, units
 from ansible_collections.spin.platform.plugins.module_utils.policy import placement
-from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store, cron, stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store, cron
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.plugin_utils import compose_checks
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError

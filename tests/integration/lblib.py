@@ -15,7 +15,8 @@ import uuid
 import docker
 import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.deploy import lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb, lb_node
 
 IMAGE = os.environ.get("SPIN_LB_TEST_IMAGE", "spin/haproxy:2.6")
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
 
 # ports a service publishes itself, in host mode on the node that runs its task (the edge forwards TCP only);
 # the stack claims them as it claims the edge's ports

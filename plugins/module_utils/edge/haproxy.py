@@ -23,7 +23,7 @@ import re
 
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.edge.claims import HOST_PROTOCOLS, PLATFORM_TENANT, names_taken
-from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.common.ports import (
     port_set, ports_text)  # noqa: F401 (port_set: the platform's API)

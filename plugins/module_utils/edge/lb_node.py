@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb_certs, tls_edge
-from ansible_collections.spin.platform.plugins.module_utils.monitor import node_metrics
+from ansible_collections.spin.platform.plugins.module_utils.edge import node_metrics
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.edge.lb import (
     L_EDGE, L_KIND, claim_order, edge_container, stored_routes, validate_config)

@@ -20,7 +20,7 @@ import hashlib
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy
 from ansible_collections.spin.platform.plugins.module_utils.edge import claims
-from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 try:

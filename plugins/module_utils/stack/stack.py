@@ -19,7 +19,7 @@ from ansible_collections.spin.platform.plugins.module_utils.common.errors import
 from ansible_collections.spin.platform.plugins.module_utils.stack.local_data import is_image_volume
 from ansible_collections.spin.platform.plugins.module_utils.stack.reconcile import (
     ServicePlan, ServiceReconciler, WaitError)
-from ansible_collections.spin.platform.plugins.module_utils.stack.stack_defaults import GENERATED_LABEL
+from ansible_collections.spin.platform.plugins.module_utils.common.stack_defaults import GENERATED_LABEL
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import check_network, create_resource
 
 NEW_ID = "(created by this run)"

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.deploy import lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb, lb_node
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "ports": [80, 443, "8000-8002"],

@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb, lb_node
 from ansible_collections.spin.platform.plugins.module_utils.edge import claims
-from ansible_collections.spin.platform.plugins.module_utils.monitor import node_metrics
+from ansible_collections.spin.platform.plugins.module_utils.edge import node_metrics
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.test_lb import (
     FakeClient, FakeNode, platform, rule, seed_stack)

@@ -3,7 +3,7 @@ another; one stack's exception is that stack's failure only; once stopped, nothi
 import threading
 import time
 
-from ansible_collections.spin.platform.plugins.module_utils.stack import converge
+from ansible_collections.spin.platform.plugins.module_utils.deploy import converge
 
 
 def test_lanes_group_by_tenant_in_first_seen_order():

@@ -5,9 +5,10 @@ its documentation and argument spec)."""
 from __future__ import annotations
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb, lb_node, lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.deploy import lb_provision
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb, lb_node
 from ansible_collections.spin.platform.plugins.module_utils.edge import claims
-from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
 
 
 def run(module, client):

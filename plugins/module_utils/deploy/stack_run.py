@@ -14,7 +14,8 @@ from ansible_collections.spin.platform.plugins.module_utils.common import images
 from ansible_collections.spin.platform.plugins.module_utils.edge import allowance, haproxy, lb, lb_node, tls
 from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy_facts, policy_settings, preflight
-from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store, stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.stack import bind_store
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec

@@ -12,8 +12,8 @@ import time
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import SwarmClient
-from ansible_collections.spin.platform.plugins.module_utils.stack import converge
-from ansible_collections.spin.platform.plugins.module_utils.stack import stack_run as spin_stack
+from ansible_collections.spin.platform.plugins.module_utils.deploy import converge
+from ansible_collections.spin.platform.plugins.module_utils.deploy import stack_run as spin_stack
 from ansible_collections.spin.platform.plugins.module_utils.worker import task as worker_task
 
 

@@ -4,7 +4,7 @@ import textwrap
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy
-from ansible_collections.spin.platform.plugins.module_utils.stack import stack_defaults
+from ansible_collections.spin.platform.plugins.module_utils.common import stack_defaults
 from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
