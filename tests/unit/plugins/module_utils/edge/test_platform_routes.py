@@ -3,11 +3,11 @@ platform at the route domain itself, which no tenant may hold, behind the stats 
 and the edge's report to monitoring of whether its configuration passed the check."""
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb, lb_node
-from ansible_collections.spin.platform.plugins.module_utils.monitor import node_metrics
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.test_lb import (
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb, lb_node
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import (
     FakeClient, FakeNode, platform, rule, seed_stack)
+
 
 PROMETHEUS = [{"service": "prometheus", "target_port": 9090, "path": "/prometheus"}]
 
@@ -108,21 +108,6 @@ def test_check_mode_reports_nothing(tmp_path):
     p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
     lb_node.sync_edge(FakeClient(), p, check_mode=True, node=FakeNode(p))
     assert not (tmp_path / "metrics").exists()
-
-
-@pytest.mark.parametrize("samples, text", [
-    ([("a_b", "help", {}, 1)], "# HELP a_b help\n# TYPE a_b gauge\na_b 1.0\n"),
-    ([("x", "h", {"node": 'n"1'}, 0), ("x", "h", {"node": "n2"}, 2.5)],
-     '# HELP x h\n# TYPE x gauge\nx{node="n\\"1"} 0.0\nx{node="n2"} 2.5\n'),
-])
-def test_node_metrics_render(samples, text):
-    assert node_metrics.render(samples) == text
-
-
-def test_node_metrics_directory_is_beside_the_edge_config():
-    assert node_metrics.directory_for("/var/lib/spin/edge") == node_metrics.DEFAULT_DIRECTORY
-    with pytest.raises(ValueError):
-        node_metrics.render([("bad name", "", {}, 1)])
 
 
 @pytest.mark.parametrize("route, public_host, url", [
