@@ -5,6 +5,7 @@ import random
 import re
 
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.tls_fakes import routes_doc
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import (
     CERTS, doc, ep, lbs, rule, two_stacks)
 
@@ -174,3 +175,44 @@ def test_a_routes_document_of_an_older_version_keeps_its_swarm_name_until_redepl
     legacy = doc("magic", tenant="cory", endpoints=[ep("web", 8000)])
     del legacy["aliases"], legacy["route_domain"]
     assert "server-template web 10 tasks.magic_web:80 " in haproxy_cfg.render([legacy])
+
+
+def _section(text, header):
+    lines = text.split("\n")
+    start = lines.index(header)
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("    ")), len(lines))
+    return lines[start:end]
+
+
+def test_every_http_route_with_a_host_name_is_served_over_https_and_redirects_when_asked():
+    magic = routes_doc(redirect=["web"])
+    seed = routes_doc("demo", "seed", ("web.seed.demo.localhost",))
+    text = haproxy_cfg.render([magic, seed], {})
+    https = _section(text, "frontend port:443")
+    assert https[1] == ("    bind :443 ssl crt /usr/local/share/spin-edge/placeholder.pem crt-list "
+                        "/var/lib/spin/edge/certs/crt-list alpn h2,http/1.1")
+    assert "    http-request set-header X-Forwarded-Proto https" in https
+    assert "    use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" in https
+    assert "    use_backend seed:web:80 if { req.hdr(host),field(1,:),lower -m str web.seed.demo.localhost }" in https
+    plain = _section(text, "frontend port:80")
+    assert ("    http-request redirect scheme https code 301 if { req.hdr(host),field(1,:),lower -m str "
+            "web.magic.cory.localhost }") in plain
+    assert not any("redirect" in line and "seed" in line for line in plain)  # seed did not ask
+    # another HTTPS port: the redirect names it
+    other = haproxy_cfg.render([magic], {"ports": [80, 8443], "https_port": 8443})
+    assert ("    http-request redirect location https://%[req.hdr(host),field(1,:)]:8443%[capture.req.uri] code 301 "
+            "if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }") in other
+    # off: no HTTPS frontend, no redirect
+    off = haproxy_cfg.render([magic], {"https_port": 0})
+    assert "frontend port:443" not in off and "redirect" not in off
+    assert haproxy_cfg.render([magic, seed], {}) == text  # deterministic: a renewal changes no config
+
+
+def test_a_stack_holding_the_https_port_as_tcp_leaves_no_room_for_https():
+    magic = routes_doc()
+    tcp = haproxy.stack_routes("bob", "db", load_balancers={"lb": {"port_rules": [
+        {"source_port": 443, "target_port": 5432, "service": "db", "protocol": "tcp"}]}})
+    tcp["network"] = "spin-lb-db"
+    text = haproxy_cfg.render([magic, tcp], {})
+    assert "# HTTPS not served: port 443 is tcp for rule 1 of stack 'db'" in text
+    assert "ssl" not in "\n".join(_section(text, "frontend port:443"))
