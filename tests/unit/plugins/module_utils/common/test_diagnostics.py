@@ -46,3 +46,10 @@ def test_messages_of_one_severity_in_their_order():
 ])
 def test_has_errors(diagnostics, expected):
     assert diag.has_errors(diagnostics) is expected
+
+
+def test_format_diagnostic_of_the_compose_parser():
+    assert diag.format_diagnostic(diag.diagnostic("error", "docker-compose.yml", "web", "imagee",
+                                                  "unknown key (did you mean 'image'?)")) == \
+        "docker-compose.yml: service 'web': key 'imagee': unknown key (did you mean 'image'?)"
+    assert diag.format_diagnostic(diag.diagnostic("warning", "f.yml", None, None, "m")) == "f.yml: warning: m"
