@@ -1,6 +1,7 @@
 """An action plugin of a submission run as Ansible runs it, on the controller, with the module on the
 manager answering as it does when the swarm adds nothing (no other owner, quota left, the engine as it
 should be); shared by test_one_verdict.py and the action plugins' own tests."""
+import os
 import types
 
 from ansible_collections.spin.platform.plugins.action import spin_translate
@@ -44,7 +45,7 @@ def run(plugin, root, directory, dest, check_mode=False, diff=False, module=mana
         args.setdefault("dest", dest)
     task = types.SimpleNamespace(args=args, async_val=0, delegate_to=None, check_mode=check_mode, diff=diff,
                                  action=plugin.__name__)
-    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir="/tmp"),
+    connection = types.SimpleNamespace(_shell=types.SimpleNamespace(tmpdir="/tmp", join_path=os.path.join),
                                        is_pipelining_enabled=lambda wrap_async=False: True)
     action = plugin.ActionModule(task, connection, None, Loader(directory), Templar(), None)
     action._execute_module = lambda module_name=None, module_args=None, task_vars=None, **kw: module(
