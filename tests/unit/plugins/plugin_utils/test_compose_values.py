@@ -194,5 +194,5 @@ def test_show_quotes_only_strings():
 
 
 def test_restart_policy_shape():
-    assert v.restart_policy("on-failure", max_attempts=3) == {"condition": "on-failure", "delay": None,
-                                                               "max_attempts": 3, "window": None}
+    assert v.restart_policy("on-failure", max_attempts=3) == {
+        "condition": "on-failure", "delay": None, "max_attempts": 3, "window": None}
