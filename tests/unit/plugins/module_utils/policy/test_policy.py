@@ -11,7 +11,7 @@ from ansible_collections.spin.platform.plugins.module_utils.policy import policy
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy_settings
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.policy.policy_cases import (
-    labels, make_policy, parse, service)
+    make_policy, parse, service)
 
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))

@@ -3,7 +3,6 @@ named at once."""
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-from ansible_collections.spin.platform.plugins.module_utils.policy import policy
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy_settings
 
 

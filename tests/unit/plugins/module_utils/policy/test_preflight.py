@@ -1,6 +1,5 @@
 """preflight (the manager side of spin_policy / spin_stack): what it reads from the swarm, with a fake
 client that answers like SwarmClient (preflight_fakes.py)."""
-import json
 import os
 
 import pytest

@@ -42,7 +42,7 @@ def test_outcome_connects_to_the_modules_docker_host_and_passes_the_result(clien
 
 
 def test_outcome_uses_a_shared_client_as_given(clients):
-    module, _ = fake_module()
+    module = fake_module()[0]
     assert module_runner.outcome(module, lambda mod, client: {"client": client}, client="shared")[0] == {
         "client": "shared"}
     assert clients == []
@@ -68,14 +68,15 @@ def test_warnings_go_to_the_module_with_the_prefix_and_leave_the_result(clients)
 @pytest.mark.parametrize("diff, expected", [(False, {"changed": True}),
                                             (True, {"changed": True, "diff": {"before": "a", "after": "b"}})])
 def test_the_diff_is_kept_only_in_diff_mode(clients, diff, expected):
-    module, _ = fake_module(diff=diff)
-    result, _ = module_runner.outcome(module, lambda mod, client: {"changed": True,
-                                                                   "diff": {"before": "a", "after": "b"}})
-    assert result == expected
+    module = fake_module(diff=diff)[0]
+
+    def work(mod, client):
+        return {"changed": True, "diff": {"before": "a", "after": "b"}}
+    assert module_runner.outcome(module, work)[0] == expected
 
 
 def test_a_result_that_says_failed_fails(clients):
-    module, _ = fake_module()
+    module = fake_module()[0]
     assert module_runner.outcome(module, lambda mod, client: {"failed": True, "msg": "refused"}) == (
         {"failed": True, "msg": "refused"}, True)
 
