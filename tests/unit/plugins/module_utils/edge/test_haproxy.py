@@ -3,7 +3,6 @@ import copy
 import re
 
 import pytest
-import yaml
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg
@@ -44,16 +43,6 @@ def test_platform_from_vars_takes_only_set_spin_lb_variables():
                  "spin_lb_hostnames": None}
     out = haproxy.platform_from_vars(variables, template=lambda v: 5 if v == "{{ 5 }}" else v)
     assert out == {"ports": [80], "servers": 5}
-
-
-def test_module_documents_the_platform_defaults():
-    from ansible_collections.spin.platform.plugins.modules import spin_lb
-    documented = yaml.safe_load(spin_lb.DOCUMENTATION)["options"]["platform"]["suboptions"]
-    spec = spin_lb.argument_spec()["platform"]["options"]
-    assert set(documented) == set(spec) == set(haproxy.PLATFORM_DEFAULTS)
-    for key, default in haproxy.PLATFORM_DEFAULTS.items():
-        assert spec[key]["default"] == default, key
-        assert documented[key].get("default") == default, key
 
 
 def test_endpoint_becomes_a_whole_port_http_route():
