@@ -48,7 +48,8 @@ def item(tmp_path, **extra):
 
 def module(builds, check_mode=False, registry=None):
     return types.SimpleNamespace(check_mode=check_mode, params={
-        "tenant": "cory", "stack": "magic", "_builds": builds, "platform": {"registry": registry} if registry else None})
+        "tenant": "cory", "stack": "magic", "_builds": builds,
+        "platform": {"registry": registry} if registry else None})
 
 
 def built_with(bases):

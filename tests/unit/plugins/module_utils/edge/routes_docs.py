@@ -42,3 +42,10 @@ def two_stacks():
                 health_checks={"web": {"port": 80, "request_line": "GET /healthz HTTP/1.0", "interval": 1000 * MS}})
     seed = doc("seed", tenant="bob", network="spin-lb-00", load_balancers=lbs(rule(hostname="seed.example.com")))
     return magic, seed
+
+
+PROMETHEUS = [{"service": "prometheus", "target_port": 9090, "path": "/prometheus"}]
+
+
+def page(routes=None, domain="spin.example.org"):
+    return haproxy.platform_routes("spin_monitoring", PROMETHEUS if routes is None else routes, domain)

@@ -8,6 +8,9 @@ from ansible_collections.spin.platform.plugins.module_utils.common.errors import
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import (
     MS, doc, ep, lbs, rule, two_stacks)
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import platform
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import rule as lb_rule
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import PROMETHEUS, page
 
 
 @pytest.mark.parametrize("given, fragment", [
@@ -287,3 +290,49 @@ def test_a_claim_stored_before_the_rule_never_holds_against_the_tenant_whose_nam
     text = haproxy_cfg.render([legacy, cory])
     assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" in text
     assert "use_backend evil:web:80 if" in text and "cory.localhost }" not in text.split("evil:web:80 if")[1][:80]
+
+
+# the platform's own page on the edge (the monitoring role's Prometheus), at the route domain itself
+
+def test_a_platform_page_sits_on_the_route_domain_itself_behind_the_password():
+    doc = page()
+    assert doc["tenant"] == haproxy.PLATFORM_TENANT and doc["stack"] == "spin_monitoring"
+    (route,) = doc["routes"]
+    expected = ("spin.example.org", "/prometheus", 80, True)
+    assert (route["hostname"], route["path"], route["port"], route["auth"]) == expected
+    assert doc["aliases"] == {"prometheus": haproxy.backend_alias("_platform", "spin_monitoring", "prometheus")}
+
+
+@pytest.mark.parametrize("name, routes, message", [
+    ("monitoring", PROMETHEUS, "must hold a '_'"),
+    ("spin_monitoring", [{"service": "prometheus", "target_port": 9090, "path": "/"}], "is not a path like /prometheus"),
+    ("spin_monitoring", [{"service": "prometheus", "target_port": 9090, "hostname": "*.x.org"}], "is not a host name"),
+    ("spin_monitoring", [{"service": "", "target_port": 9090}], "give the service"),
+])
+def test_a_platform_page_is_checked(name, routes, message):
+    with pytest.raises(SpinError, match=message.replace("*", r"\*")):
+        haproxy.platform_routes(name, routes, "localhost")
+
+
+def test_no_tenant_may_hold_the_route_domain_and_the_platform_page_is_served():
+    # a tenant's rule for the domain itself is refused before it is stored ...
+    with pytest.raises(SpinError, match="inside every tenant's names"):
+        haproxy.stack_routes("cory", "magic", load_balancers={"lb": {"port_rules": [lb_rule("spin.example.org")]}},
+                             platform=platform(), route_domain="spin.example.org")
+    # ... and the platform's page, stored under its own owner, is served (not a trespass)
+    served, left_out = haproxy.served_routes([page()])
+    assert left_out == [] and served[0]["routes"][0]["hostname"] == "spin.example.org"
+
+
+@pytest.mark.parametrize("route, public_host, url", [
+    ({"service": "web", "protocol": "http", "port": 80, "hostname": "web.seed.demo.localhost", "path": None}, None,
+     "web: http://web.seed.demo.localhost/"),
+    ({"service": "api", "protocol": "https", "port": 8443, "hostname": "x.org", "path": "/api"}, None,
+     "api: https://x.org:8443/api"),
+    ({"service": "db", "protocol": "tcp", "port": 8003, "hostname": None, "path": None}, "10.0.0.1",
+     "db: tcp://10.0.0.1:8003"),
+    ({"service": "web", "protocol": "http", "port": 8000, "hostname": None, "path": None}, None,
+     "web: http://<edge node>:8000/"),
+])
+def test_route_url(route, public_host, url):
+    assert haproxy.route_url(route, public_host) == url

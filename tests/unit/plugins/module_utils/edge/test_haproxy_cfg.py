@@ -8,6 +8,9 @@ from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy,
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.tls_fakes import routes_doc
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import (
     CERTS, doc, ep, lbs, rule, two_stacks)
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import platform
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import rule as lb_rule
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import page
 
 
 def test_render_is_deterministic_whatever_the_order():
@@ -216,3 +219,25 @@ def test_a_stack_holding_the_https_port_as_tcp_leaves_no_room_for_https():
     text = haproxy_cfg.render([magic, tcp], {})
     assert "# HTTPS not served: port 443 is tcp for rule 1 of stack 'db'" in text
     assert "ssl" not in "\n".join(_section(text, "frontend port:443"))
+
+
+# the platform's own page on the edge (the monitoring role's Prometheus), at the route domain itself
+
+def test_render_asks_for_the_stats_user_and_password_on_the_page_only():
+    tenant = haproxy.stack_routes("cory", "magic", load_balancers={"lb": {"port_rules": [lb_rule("www.example.org")]}},
+                                  platform=platform())
+    tenant["network"] = "spin-lb-magic"
+    text = haproxy_cfg.render([tenant, dict(page(), network="spin-lb-spin_monitoring")], platform(),
+                              stats_password="s3cret")
+    assert "userlist spin_staff\n    user admin insecure-password 's3cret'  # spin:secret" in text
+    backend = text.split("\nbackend spin_monitoring:prometheus:9090")[1].split("\n\n")[0]
+    assert "http-request auth realm spin.platform unless { http_auth(spin_staff) }" in backend
+    assert "server-template prometheus 10 tasks.%s:9090" % haproxy.backend_alias("_platform", "spin_monitoring",
+                                                                                 "prometheus") in backend
+    assert "http_auth" not in text.split("\nbackend magic:web:80")[1].split("\n\n")[0]
+    assert "use_backend spin_monitoring:prometheus:9090 if { req.hdr(host),field(1,:),lower -m str " \
+           "spin.example.org } { path_beg /prometheus }" in text
+    assert "s3cret" not in haproxy_cfg.redact(text)
+    # without a password the page stays shut
+    shut = haproxy_cfg.render([dict(page(), network="n")], platform())
+    assert "userlist" not in shut and "http-request deny deny_status 403" in shut.split("\nbackend spin_monitoring")[1]

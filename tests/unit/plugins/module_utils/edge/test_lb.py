@@ -9,6 +9,7 @@ from ansible_collections.spin.platform.plugins.module_utils.common.errors import
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import (
     FakeClient, platform, routes, rule, seed_stack, stored_docs)
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import page
 
 
 def held(stack, *rules, tenant="other"):
@@ -356,3 +357,29 @@ def test_check_of_a_first_https_config_needs_no_crt_list_on_disk(tmp_path):
     assert " crt-list /dev/null " in list(files.values())[0] and not (tmp_path / "certs").exists()
     lb.validate_config(client, text, p)
     assert list(client.checks[-1][2].values())[0] == text and (tmp_path / "certs" / "crt-list").read_text() == ""
+
+
+# the platform's own page on the edge (the monitoring role's Prometheus), at the route domain itself
+
+def test_store_the_platform_page_with_its_network_then_no_change():
+    client = FakeClient()
+    p = platform()
+    network = p["network_prefix"] + "spin_monitoring"
+    first = lb.store_platform_routes(client, page(), p)
+    assert first["changed"] and first["network"] == network
+    assert first["attachments"] == {"prometheus": {"name": network,
+                                                   "aliases": [haproxy.backend_alias("_platform", "spin_monitoring",
+                                                                                     "prometheus")]}}
+    net = client.find_network(network)
+    assert net["Attachable"] and net["Labels"]["spin.lb.tenant"] == "_platform"
+    assert not lb.store_platform_routes(client, page(), p)["changed"]
+    assert lb.stored_routes(client, p)["spin_monitoring"]["doc"]["tenant"] == "_platform"
+
+
+def test_a_platform_page_never_takes_a_host_name_a_stack_holds():
+    client = FakeClient()
+    # a route stored before the rule existed (by hand): the platform page does not take it over
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    with pytest.raises(SpinError, match="held by stack 'magic'"):
+        lb.store_platform_routes(client, haproxy.platform_routes("spin_monitoring", [
+            {"service": "prometheus", "target_port": 9090, "hostname": "www.example.org"}], "localhost"), platform())

@@ -114,3 +114,25 @@ def test_joining_a_network_is_tried_again_when_the_swarm_is_slow():
     with pytest.raises(SpinError, match="not found"):
         lb_node._connect(Refusing(), "lb-x", "c1", sleep=lambda s: None)
     assert calls == ["lb-x"]  # no point in asking again
+
+
+# the edge's report to monitoring of whether its configuration passed the check
+
+def test_the_edge_reports_its_config_check_to_monitoring(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
+    client = FakeClient()
+    lb_node.sync_edge(client, p, node=FakeNode(p))
+    facts = (tmp_path / "metrics" / "spin_edge.prom").read_text()
+    assert "spin_edge_config_check_ok 1.0" in facts and "spin_edge_reload_ok 1.0" in facts
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    client.check_result = (1, "[ALERT]    (1) : config : something\n")
+    with pytest.raises(SpinError):
+        lb_node.sync_edge(client, p, node=FakeNode(p))
+    facts = (tmp_path / "metrics" / "spin_edge.prom").read_text()
+    assert "spin_edge_config_check_ok 0.0" in facts and "spin_edge_stacks 1.0" in facts
+
+
+def test_check_mode_reports_nothing(tmp_path):
+    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
+    lb_node.sync_edge(FakeClient(), p, check_mode=True, node=FakeNode(p))
+    assert not (tmp_path / "metrics").exists()
