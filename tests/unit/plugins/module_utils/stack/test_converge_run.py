@@ -96,6 +96,6 @@ def test_deploy_one_runs_spin_stack_as_its_task_would(monkeypatch):
     monkeypatch.setattr(converge_run.worker_task, "run_task",
                         lambda module, request, client=None: seen.append((module, request, client)) or {"ok": 1})
     assert converge_run.deploy_one({"stack": "magic"}, True, False, "client") == {"ok": 1}
-    assert seen == [(converge_run.spin_stack, {"module": "spin.platform.spin_stack", "args": {"stack": "magic"},
-                                                "check_mode": True, "diff": False, "no_log": False,
-                                                "no_target_syslog": False}, "client")]
+    request = {"module": "spin.platform.spin_stack", "args": {"stack": "magic"}, "check_mode": True, "diff": False,
+               "no_log": False, "no_target_syslog": False}
+    assert seen == [(converge_run.spin_stack, request, "client")]
