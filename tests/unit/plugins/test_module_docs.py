@@ -6,24 +6,13 @@ import importlib
 import pytest
 import yaml
 
-from ansible_collections.spin.platform.tests.unit.spec_docs import assert_options_match
+from ansible_collections.spin.platform.tests.unit.spec_docs import assert_options_match, fragment_options
 
 
 MODULES = ["spin_audit", "spin_build", "spin_config", "spin_converge", "spin_lb", "spin_mount", "spin_network", "spin_node_labels", "spin_policy",
            "spin_registry_image", "spin_secret", "spin_service", "spin_stack", "spin_status", "spin_translate",
            "spin_volume"]
 PACKAGE = "ansible_collections.spin.platform.plugins"
-
-
-def _fragment_options(names):
-    options = {}
-    for name in names or []:
-        # spin.platform.<file> is the file's DOCUMENTATION, spin.platform.<file>.<var> its <VAR>
-        parts = name.split(".")[2:]
-        fragment = importlib.import_module("%s.doc_fragments.%s" % (PACKAGE, parts[0]))
-        text = getattr(fragment.ModuleDocFragment, parts[1].upper() if len(parts) > 1 else "DOCUMENTATION")
-        options.update(yaml.safe_load(text)["options"])
-    return options
 
 
 def _argument_spec(name, module):
@@ -37,7 +26,7 @@ def _argument_spec(name, module):
 def test_documentation_matches_the_argument_spec(name):
     module = importlib.import_module("%s.modules.%s" % (PACKAGE, name))
     doc = yaml.safe_load(module.DOCUMENTATION)
-    options = dict(doc.get("options") or {}, **_fragment_options(doc.get("extends_documentation_fragment")))
+    options = dict(doc.get("options") or {}, **fragment_options(doc.get("extends_documentation_fragment")))
     options = {k: v for k, v in options.items() if not k.startswith("_")}
     spec = {k: v for k, v in _argument_spec(name, module).items() if not k.startswith("_")}
     assert_options_match(options, spec)

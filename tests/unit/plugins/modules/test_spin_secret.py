@@ -5,19 +5,20 @@ import hashlib
 
 import pytest
 import yaml
-
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import data_from_file, ensure_data
 from ansible_collections.spin.platform.plugins.module_utils.stack.stack import StackReconciler
-from ansible_collections.spin.platform.plugins.module_utils.engine.swarm_objects import (
-    data_from_file, ensure_data, parse_redacted)
 from ansible_collections.spin.platform.plugins.modules import spin_secret
+from ansible_collections.spin.platform.plugins.plugin_utils import compose, translate
 from ansible_collections.spin.platform.tests.unit.redaction import PASSWORD, legacy_marker, marker, name_for
 
+
 OWNER = {"spin.tenant": "demo", "spin.stack": "seed", "com.docker.stack.namespace": "seed"}
+
+
 COMPOSE = """
 version: '3.8'
 services:
@@ -61,14 +62,6 @@ def test_options_are_the_translators_keys_and_data_file():
     # the review file holds the marker, never the content
     assert written[0]["data"] == marker(PASSWORD)
     assert written[0]["name"] == name_for(PASSWORD) == tasks["secrets"][0]["name"]
-
-
-def test_the_marker_is_the_one_translate_writes():
-    item = {"name": "x", "data": base64.b64encode(PASSWORD).decode()}
-    assert parse_redacted(translate.redacted(item)["data"]) == (len(PASSWORD), None)
-    assert parse_redacted(legacy_marker(PASSWORD)) == (len(PASSWORD), hashlib.sha256(PASSWORD).hexdigest())
-    assert parse_redacted(item["data"]) is None
-    assert parse_redacted(None) is None
 
 
 def test_create_then_nothing_to_do(fake_swarm):
@@ -184,24 +177,3 @@ def test_same_docker_calls_as_spin_stack(fake_swarm):
     ensure_data(by_module, "secret", params(**task))
     assert by_module.calls == by_stack.calls
     assert ensure_data(by_stack, "secret", params(**written[0]))["changed"] is False
-
-
-# ---- data_file (the action plugin, on the controller) ---------------------------------------
-
-def test_data_file_must_hold_the_reviewed_content():
-    assert base64.b64decode(data_from_file(PASSWORD, marker(PASSWORD), name_for(PASSWORD), "f")) == PASSWORD
-    assert base64.b64decode(data_from_file(PASSWORD, legacy_marker(PASSWORD), "s", "f")) == PASSWORD
-    # same size, but not the content whose digest the name carries
-    with pytest.raises(SpinError):
-        data_from_file(b"s3cr3T\n", marker(PASSWORD), name_for(PASSWORD), "f")
-    assert base64.b64decode(data_from_file(PASSWORD, None, "s", "f")) == PASSWORD
-    for other in (PASSWORD.rstrip(b"\n"), b"s3cr3T\n"):
-        with pytest.raises(SpinError) as raised:
-            data_from_file(other, marker(PASSWORD), name_for(PASSWORD), "/sub/db_password.txt")
-        expected = "secret '" + name_for(PASSWORD) + "': data_file /sub/db_password.txt (%d bytes) is not the content that " \
-            "was reviewed (%d bytes" % (len(other), len(PASSWORD))
-        assert expected in raised.value.message
-        assert hashlib.sha256(other).hexdigest()[:10] not in raised.value.message
-    with pytest.raises(SpinError) as raised:
-        data_from_file(PASSWORD, base64.b64encode(PASSWORD).decode(), "s", "f")
-    assert "give either data or data_file, not both" in raised.value.message

@@ -1,54 +1,10 @@
-"""The compose file's top level (compose_load: top-level keys, versions) and its sections
-(compose_sections: networks, volumes, secrets, configs)."""
+"""The compose file's sections (compose_sections: networks, volumes, secrets, configs); its top level is
+test_compose_load.py's."""
 import base64
 
 import pytest
 
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import dig, messages, parse
-
-
-# ---------------------------------------------------------------------------------------------
-# top level and versions
-
-TOP_LEVEL = [
-    ("version: '2'\nservices: {s: {image: x}}", []),
-    ("version: '2.4'\nservices: {s: {image: x}}", []),
-    ("version: '3.8'\nservices: {s: {image: x}}", []),
-    ("version: 3\nservices: {s: {image: x}}", []),
-    ("services: {s: {image: x}}", []),
-    ("x-anything: {a: 1}\nservices: {s: {image: x}}", []),
-    ("version: '1'\nservices: {s: {image: x}}", ["docker-compose.yml: key 'version': version 1 files are not "
-                                                 "supported: put the services under 'services:' and write "
-                                                 "version: '2'"]),
-    ("web:\n  image: x\n", ["docker-compose.yml: version 1 files are not supported: put the services under "
-                            "'services:' and write version: '2'"]),
-    ("version: '4'\nservices: {s: {image: x}}", ["docker-compose.yml: key 'version': '4' is not a compose version: "
-                                                 "write '2', '2.x', '3.x' or leave it out"]),
-    ("servics: {s: {image: x}}", ["docker-compose.yml: key 'servics': unknown key (did you mean 'services'?)",
-                                  "docker-compose.yml: key 'services': must be a mapping of services, not empty "
-                                  "(null)"]),
-    ("services: [s]", ["docker-compose.yml: key 'services': must be a mapping of services, not a list"]),
-    # include: is read from the submission (test_compose_merge.py); without one it cannot be
-    ("include: [other.yml]\nservices: {s: {image: x}}",
-     ["docker-compose.yml: key 'include[0]': 'other.yml' cannot be read: no submission directory was given"]),
-    ("- a\n", ["docker-compose.yml: must be a mapping with services:, not a list"]),
-    ("", ["docker-compose.yml: the file is empty: it needs services:"]),
-    ("services: {s: [image]}", ["docker-compose.yml: service 's': must be a mapping of keys, not a list"]),
-    ("services:\n  s: {image: x}\n  s: {image: y}\n",
-     ["docker-compose.yml: line 3, column 3: duplicate key 's' (first at line 2)"]),
-]
-
-
-@pytest.mark.parametrize("text, expected", TOP_LEVEL)
-def test_top_level(text, expected):
-    _model, diagnostics = parse(text)
-    assert messages(diagnostics) == expected
-
-
-def test_top_level_name_warns():
-    _model, diagnostics = parse("name: mystack\nservices: {s: {image: x}}")
-    assert messages(diagnostics, "warning") == ["docker-compose.yml: key 'name': warning: ignored on spin.platform: "
-                                                "the stack's name comes from the submission"]
 
 
 SECTIONS = [
@@ -121,12 +77,3 @@ def test_network_bridge_becomes_overlay_with_a_warning():
     _model, diagnostics = parse("services: {s: {image: x}}\nnetworks: {front: {driver: bridge}}")
     assert messages(diagnostics, "warning") == ["docker-compose.yml: key 'networks.front.driver': warning: 'bridge' "
                                                 "becomes 'overlay': Swarm services need overlay networks"]
-
-
-def test_default_network_is_added_only_when_used():
-    model, dummy = parse("services: {s: {image: x, networks: [front]}}\nnetworks: {front: {}}")
-    assert list(model["networks"]) == ["front"]
-    model, dummy = parse("services: {s: {image: x}, t: {image: x, networks: [front]}}\nnetworks: {front: {}}")
-    assert list(model["networks"]) == ["front", "default"]
-    model, dummy = parse("services: {s: {image: x}}\nnetworks: {default: {driver_opts: {encrypted: ''}}}")
-    assert model["networks"]["default"]["driver_opts"] == {"encrypted": ""}

@@ -3,7 +3,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.common.images import (
-    pin_image, pin_services, split_reference)
+    full_name, pin_image, pin_services, split_reference)
 
 D1, D2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 LOCAL_ID = "sha256:" + "f" * 64
@@ -135,3 +135,16 @@ def test_the_running_services_spelling_stays_where_the_written_one_names_the_sam
     other = [{"name": "s_web", "image": "httpd:2", "labels": {}}]
     pin_services(engine, other, pinned_from={"s_web": "httpd"})
     assert other[0]["labels"]["spin.image"] == "httpd:2" and other[0]["image"] == D2
+
+
+@pytest.mark.parametrize("ref, parts", [
+    ("httpd", ("docker.io/library/httpd", None, None)),
+    ("httpd:2.4", ("docker.io/library/httpd", "2.4", None)),
+    ("spin/base:bookworm", ("docker.io/spin/base", "bookworm", None)),
+    ("localhost:5000/a/b", ("localhost:5000/a/b", None, None)),
+    ("reg.example.org/a:1@" + D1, ("reg.example.org/a", "1", D1)),
+    ("index.docker.io/httpd", ("docker.io/library/httpd", None, None)),
+    ("localhost/app", ("localhost/app", None, None)),
+])
+def test_split_image(ref, parts):
+    assert full_name(ref) == parts

@@ -1,62 +1,14 @@
 """haproxy.py: a stack's ports and lb_config -> routes, every stack's routes -> haproxy.cfg."""
-import copy
-import random
 import re
 
 import pytest
-import yaml
 
-from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg
-from ansible_collections.spin.platform.plugins.module_utils.edge import claims
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-
-MS = 10**6
-CERTS = {"certificates": [{"name": "wild", "file": "/etc/spin/spin_cert_wild.pem"}, {"name": "other", "file": "/etc/spin/spin_cert_o.pem"}]}
-
-
-def ep(service, published, target=80, protocol="tcp"):
-    return {"service": "s_" + service, "compose_service": service, "target": target, "published": published,
-            "protocol": protocol}
-
-
-def rule(service="web", source=80, target=80, hostname=None, path=None, priority=None, protocol="http"):
-    return {"source_port": source, "target_port": target, "service": service, "hostname": hostname, "path": path,
-            "priority": priority, "protocol": protocol}
-
-
-def lbs(*rules, **extra):
-    lb = {"ports": [], "port_rules": list(rules), "stickiness": None, "certs": [], "default_cert": None,
-          "health_check": None}
-    lb.update(extra)
-    return {"lb": lb}
-
-
-def doc(stack, tenant="t", network="spin-lb-00", **kwargs):
-    d = haproxy.stack_routes(tenant, stack, platform=kwargs.pop("platform", CERTS), **kwargs)
-    d["network"] = network
-    return d
-
-
-# ---- platform variables -----------------------------------------------------------------------
-
-@pytest.mark.parametrize("ports, expected", [
-    ([80], {80}),
-    ([80, "443", "8000-8002"], {80, 443, 8000, 8001, 8002}),
-    ([], set()),
-    (["8000-8000"], {8000}),
-])
-def test_port_set(ports, expected):
-    assert haproxy.port_set(ports) == expected
-
-
-@pytest.mark.parametrize("ports", [["x"], ["0"], ["70000"], ["9-8"], ["80-"], [" - "]])
-def test_port_set_refuses(ports):
-    with pytest.raises(ValueError, match="is not a port"):
-        haproxy.port_set(ports)
-
-
-def test_ports_text_groups_ranges():
-    assert haproxy.ports_text({80, 443, 8000, 8001, 8002, 9000}) == "80, 443, 8000-8002, 9000"
+from ansible_collections.spin.platform.plugins.module_utils.edge import claims, haproxy
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import platform
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import rule as lb_rule
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import (
+    MS, PROMETHEUS, ROUTE_DOMAIN_CASES, ep, lbs, page, rule)
 
 
 @pytest.mark.parametrize("given, fragment", [
@@ -93,18 +45,6 @@ def test_platform_from_vars_takes_only_set_spin_lb_variables():
     out = haproxy.platform_from_vars(variables, template=lambda v: 5 if v == "{{ 5 }}" else v)
     assert out == {"ports": [80], "servers": 5}
 
-
-def test_module_documents_the_platform_defaults():
-    from ansible_collections.spin.platform.plugins.modules import spin_lb
-    documented = yaml.safe_load(spin_lb.DOCUMENTATION)["options"]["platform"]["suboptions"]
-    spec = spin_lb.argument_spec()["platform"]["options"]
-    assert set(documented) == set(spec) == set(haproxy.PLATFORM_DEFAULTS)
-    for key, default in haproxy.PLATFORM_DEFAULTS.items():
-        assert spec[key]["default"] == default, key
-        assert documented[key].get("default") == default, key
-
-
-# ---- one stack's routes -----------------------------------------------------------------------
 
 def test_endpoint_becomes_a_whole_port_http_route():
     d = haproxy.stack_routes("cory", "magic", endpoints=[ep("web", 8000), {"service": "magic_api", "target": 8080,
@@ -248,199 +188,6 @@ def test_stickiness(given, expected):
     assert d["routes"][1]["sticky"] is None  # cookies need HTTP
 
 
-# ---- rendering --------------------------------------------------------------------------------
-
-def two_stacks():
-    magic = doc("magic", tenant="cory", network="spin-lb-01", endpoints=[ep("web", 8000)],
-                load_balancers=lbs(rule(hostname="www.example.org"),
-                                   rule(hostname="www.example.org", path="/api", service="api", target=8080),
-                                   rule(hostname="*.example.org", protocol="https", source=443),
-                                   rule(source=8001, protocol="tcp", service="db", target=5432),
-                                   stickiness={"cookie": "MAGIC"}),
-                health_checks={"web": {"port": 80, "request_line": "GET /healthz HTTP/1.0", "interval": 1000 * MS}})
-    seed = doc("seed", tenant="bob", network="spin-lb-00", load_balancers=lbs(rule(hostname="seed.example.com")))
-    return magic, seed
-
-
-def test_render_is_deterministic_whatever_the_order():
-    magic, seed = two_stacks()
-    text = haproxy_cfg.render([magic, seed], CERTS, stats_password="pw")
-    assert haproxy_cfg.render([copy.deepcopy(seed), copy.deepcopy(magic)], CERTS, stats_password="pw") == text
-    shuffled = copy.deepcopy(magic)
-    random.Random(1).shuffle(shuffled["routes"])
-    assert haproxy_cfg.render([seed, shuffled], CERTS, stats_password="pw") == text
-
-
-def _section(text, header):
-    lines = text.split("\n")
-    start = lines.index(header)
-    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("    ")), len(lines))
-    return lines[start:end]
-
-
-def test_render_orders_rules_exact_host_longest_path_first():
-    magic, seed = two_stacks()
-    text = haproxy_cfg.render([magic, seed], CERTS)
-    port80 = [line.strip() for line in _section(text, "frontend port:80") if "use_backend" in line]
-    assert port80 == [
-        "use_backend magic:api:8080 if { req.hdr(host),field(1,:),lower -m str www.example.org } "
-        "{ path_beg /api }",
-        "use_backend magic:web:80:2 if { req.hdr(host),field(1,:),lower -m str www.example.org }",
-        "use_backend seed:web:80 if { req.hdr(host),field(1,:),lower -m str seed.example.com }",
-    ]
-    assert "    default_backend spin:no-route" in _section(text, "frontend port:80")
-
-
-def test_render_never_serves_two_stacks_on_one_unconditional_port():
-    first = doc("first", tenant="a", network="n1", endpoints=[ep("web", 8000)])
-    second = doc("second", tenant="b", network="n2", endpoints=[ep("web", 8000)],
-                 load_balancers=lbs(rule(hostname="x.example.org")))
-    text = haproxy_cfg.render([first, second], {})
-    port = _section(text, "frontend port:8000")
-    assert [line.strip() for line in port if "use_backend" in line] == ["use_backend first:web:80"]
-    assert "# not served: rule 1 of stack 'second' (service 'web' ports[0]): port 8000 http any host -> web:80: " \
-           "port 8000 is held by stack 'first' (tenant 'a')" in text
-    assert "use_backend second:web:80 if { req.hdr(host),field(1,:),lower -m str x.example.org }" in text
-    # the other claim order: the other stack holds the port
-    text2 = haproxy_cfg.render([second, first], {})
-    assert [line.strip() for line in _section(text2, "frontend port:8000") if "use_backend" in line] == [
-        "use_backend second:web:80"]
-
-
-def test_render_priority_breaks_ties_and_wildcards_come_after_exact_names():
-    d = doc("s", load_balancers=lbs(rule(hostname="*.a.org", service="wild"), rule(hostname="x.a.org", priority=9),
-                                    rule(hostname="x.a.org", priority=2, service="api"), rule(service="any")),
-            platform={})
-    text = haproxy_cfg.render([d], {})
-    order = [re.search(r"use_backend (\S+)", line).group(1) for line in _section(text, "frontend port:80")
-             if "use_backend" in line]
-    assert order == ["s:api:80", "s:web:80", "s:wild:80", "s:any:80"]
-    assert "    use_backend s:any:80" in text  # no condition: the rest of the port
-
-
-def test_render_frontends_tls_tcp_headers():
-    magic, seed = two_stacks()
-    text = haproxy_cfg.render([magic, seed], CERTS)
-    tls = _section(text, "frontend port:443")
-    # the platform's certificates first (the default), then the image's placeholder and the stacks' crt-list
-    assert ("    bind :443 ssl crt spin-cert-wild.pem crt spin-cert-other.pem crt /usr/local/share/spin-edge/placeholder.pem"
-            " crt-list /var/lib/spin/edge/certs/crt-list alpn h2,http/1.1") in tls
-    assert "    http-request set-header X-Forwarded-Proto https" in tls
-    assert "    option forwardfor" in tls
-    plain = _section(text, "frontend port:8000")
-    assert "    http-request set-header X-Forwarded-Proto http" in plain
-    assert "    use_backend magic:web:80" in plain
-    tcp = _section(text, "frontend port:8001")
-    assert "    mode tcp" in tcp and "    default_backend magic:db:5432:tcp" in tcp
-    assert not any("forwardfor" in line for line in tcp)
-    assert "    crt-base /run/secrets" in text
-
-
-def test_render_backends_server_template_checks_cookies():
-    magic, dummy = two_stacks()
-    text = haproxy_cfg.render([magic], dict(CERTS, servers=7))
-    web = _section(text, "backend magic:web:80:2")
-    assert "    option httpchk" in web
-    assert "    http-check send meth GET uri /healthz ver HTTP/1.0" in web
-    assert any(line.startswith("    cookie MAGIC insert indirect nocache dynamic") for line in web)
-    assert any(line.startswith("    dynamic-cookie-key ") for line in web)
-    server = [line for line in web if "server-template" in line][0]
-    assert server.startswith("    server-template web 7 tasks.%s:80 check resolvers swarm"
-                             % haproxy.backend_alias(magic["tenant"], "magic", "web"))
-    assert "init-addr last,none" in server and "inter 1000ms rise 2 fall 3" in server
-    api = _section(text, "backend magic:api:8080")
-    assert not any("httpchk" in line for line in api)  # no health_check: a connect check
-    assert "server-template api 7 tasks.%s:8080 check" % haproxy.backend_alias(magic["tenant"], "magic", "api") \
-        in api[-1]
-    db = _section(text, "backend magic:db:5432:tcp")
-    assert "    mode tcp" in db and not any("cookie" in line for line in db)
-
-
-def test_render_global_reload_settings():
-    text = haproxy_cfg.render([], {"config_dir": "/srv/edge", "hard_stop_after": "30s", "maxconn": 5000})
-    for line in ("    stats socket /srv/edge/run/admin.sock mode 600 level admin expose-fd listeners",
-                 "    server-state-file /srv/edge/run/servers.state", "    load-server-state-from-file global",
-                 "    hard-stop-after 30s", "    maxconn 5000", "    nameserver docker 127.0.0.11:53",
-                 "    retry-on conn-failure empty-response response-timeout", "    option redispatch 1",
-                 "    bind unix@/srv/edge/run/stats.sock mode 600"):
-        assert line in text.split("\n"), line
-    assert "maxconn" not in haproxy_cfg.render([], {})
-
-
-def test_stats_password_is_in_the_file_and_redacted_in_diffs():
-    text = haproxy_cfg.render([], {"stats_user": "ops"}, stats_password="s3cret")
-    assert "    stats auth 'ops:s3cret'  # spin:secret" in text
-    shown = haproxy_cfg.redact(text)
-    assert "s3cret" not in shown and "    stats auth '<redacted>'  # spin:secret" in shown
-    assert haproxy_cfg.render([], {"stats_password": "given"}, stats_password="ignored").count("'admin:given'") == 1
-    closed = haproxy_cfg.render([], {})
-    assert "stats auth" not in closed and "http-request deny deny_status 403" in closed
-
-
-def test_backends_with_the_same_target_but_other_settings_get_numbered_names():
-    a = doc("s", load_balancers=lbs(rule(hostname="a.x")), platform={})
-    b = doc("s", load_balancers=lbs(rule(hostname="b.x"), stickiness={"cookie": "C"}), platform={})
-    a["routes"].append(dict(b["routes"][0], rule=2))
-    text = haproxy_cfg.render([a], {})
-    assert "backend s:web:80\n" in text and "backend s:web:80:2\n" in text
-
-
-def test_every_section_is_preceded_by_a_spin_comment():
-    magic, seed = two_stacks()
-    lines = haproxy_cfg.render([magic, seed], CERTS).split("\n")
-    for i, line in enumerate(lines):
-        if re.match(r"^(global|defaults|frontend|backend|resolvers) ", line + " "):
-            assert lines[i - 1].startswith("# spin: "), line
-
-
-# ---- mapping haproxy -c errors back to rules --------------------------------------------------
-
-def test_origin_of_line_and_explain_check_output():
-    magic, seed = two_stacks()
-    text = haproxy_cfg.render([magic, seed], CERTS)
-    lines = text.split("\n")
-    api_line = next(i for i, line in enumerate(lines) if "use_backend magic:api:8080" in line) + 1
-    backend_line = next(i for i, line in enumerate(lines) if "server-template db" in line) + 1
-    output = "\n".join([
-        "[NOTICE]   (1) : haproxy version is 2.6.12",
-        "[ALERT]    (1) : config : parsing [/tmp/x.cfg:%d] : error detected while parsing switching rule" % api_line,
-        "[ALERT]    (1) : config : parsing [/tmp/x.cfg:%d] : 'server-template' : bad thing" % backend_line,
-        "[ALERT]    (1) : config : backend 'seed:web:80' has no server available!",
-        "[ALERT]    (1) : config : Fatal errors found in configuration.",
-    ])
-    messages = haproxy_cfg.explain_check_output(text, output)
-    assert len(messages) == 3
-    assert messages[0].startswith("rule 3 of stack 'magic' (load balancer 'lb' lb_config.port_rules[1]): port 80 "
-                                  "http www.example.org/api -> api:8080: config : parsing")
-    assert messages[1].startswith("stack 'magic' (tenant 'cory'): service 'db' port 5432, for rule 5")
-    assert messages[2].startswith("stack 'seed' (tenant 'bob'): service 'web' port 80")
-
-
-def test_canonical_json_and_digest_are_stable():
-    magic, dummy = two_stacks()
-    again = copy.deepcopy(magic)
-    assert claims.routes_digest(magic) == claims.routes_digest(again)
-    again["routes"][0]["port"] = 1
-    assert claims.routes_digest(magic) != claims.routes_digest(again)
-
-
-# ---- names a tenant chooses never reach another tenant's traffic (issue 17) --------------------
-
-def test_the_edge_resolves_the_platform_alias_of_a_public_service():
-    d = doc("magic", tenant="cory", endpoints=[ep("web", 8000)])
-    alias = haproxy.backend_alias("cory", "magic", "web")
-    assert d["aliases"] == {"web": alias}
-    text = haproxy_cfg.render([d])
-    assert "server-template web 10 tasks.%s:80 " % alias in text
-    assert "tasks.magic_web" not in text  # the Swarm service name: what a tenant's alias could be
-
-
-def test_a_routes_document_of_an_older_version_keeps_its_swarm_name_until_redeployed():
-    legacy = doc("magic", tenant="cory", endpoints=[ep("web", 8000)])
-    del legacy["aliases"], legacy["route_domain"]
-    assert "server-template web 10 tasks.magic_web:80 " in haproxy_cfg.render([legacy])
-
-
 @pytest.mark.parametrize("a, b", [
     (("cory", "magic", "web"), ("eve", "magic", "web")),      # the tenant is part of the name
     (("cory", "magic", "web"), ("cory", "magic", "api")),
@@ -458,34 +205,6 @@ def test_a_platform_alias_is_no_name_a_tenant_can_write(parts):
     tenant's network aliases never reach the load balancer network. A DNS label of at most 63."""
     alias = haproxy.backend_alias(*parts)
     assert re.match(r"^spin-be-[0-9a-f]+$", alias) and len(alias) <= 63 and "_" not in alias
-
-
-ROUTE_DOMAIN_CASES = [
-    # (tenant, hostname, route domain, whose names it takes or None)
-    ("eve", "web.magic.cory.localhost", "localhost", "tenant 'cory''s names"),
-    ("eve", "*.cory.localhost", "localhost", "tenant 'cory''s names"),
-    ("eve", "cory.localhost", "localhost", "tenant 'cory''s names"),
-    ("eve", "a.b.c.cory.localhost", "localhost", "tenant 'cory''s names"),
-    ("eve", "x.nobody.localhost", "localhost", "tenant 'nobody''s names"),   # whether or not it exists
-    ("eve", "x.evel.localhost", "localhost", "tenant 'evel''s names"),
-    ("eve", "*.localhost", "localhost", "every tenant's names"),
-    ("eve", "localhost", "localhost", "every tenant's names"),
-    ("eve", "*.example.org", "spin.example.org", "every tenant's names"),
-    ("eve", "*.spin.example.org", "spin.example.org", "every tenant's names"),
-    ("eve", "www.cory.spin.example.org", "spin.example.org", "tenant 'cory''s names"),
-    ("eve", "www.eve.localhost", "localhost", None),
-    ("eve", "*.eve.localhost", "localhost", None),
-    ("eve", "eve.localhost", "localhost", None),
-    ("eve", "www.example.org", "localhost", None),
-    ("eve", "example.org", "spin.example.org", None),
-    ("eve", "www.eve.spin.example.org", "spin.example.org", None),
-    ("eve", "xlocalhost", "localhost", None),
-]
-
-
-@pytest.mark.parametrize("tenant, hostname, domain, taken", ROUTE_DOMAIN_CASES)
-def test_whose_names_a_hostname_takes_under_the_route_domain(tenant, hostname, domain, taken):
-    assert claims.names_taken(hostname, tenant, domain) == taken
 
 
 @pytest.mark.parametrize("allowance", [None, {"tenant": "eve", "ports": None, "hostnames": ["*.localhost"]}])
@@ -514,22 +233,47 @@ def test_the_route_domain_rule_holds_by_default_for_the_platforms_domain():
         haproxy.stack_routes("eve", "s", load_balancers=lbs(rule(hostname="*.cory.localhost")))
 
 
-def test_a_claim_stored_before_the_rule_never_holds_against_the_tenant_whose_names_it_takes():
-    """A rule eve stored with an older spin.platform, inside cory's names: cory's claim is not refused as
-    held by it, and the edge does not serve it (whatever the order of the stacks)."""
-    legacy = doc("evil", tenant="eve", network="lb-evil", load_balancers=lbs(
-        rule(hostname="a.eve.localhost"), rule(hostname="www.example.org"), rule(hostname="b.eve.localhost")))
-    legacy["routes"][0]["hostname"] = "web.magic.cory.localhost"
-    legacy["routes"][2]["hostname"] = "*.cory.localhost"
-    del legacy["route_domain"], legacy["aliases"]
-    cory = doc("magic", tenant="cory", network="lb-magic",
-               endpoints=[dict(ep("web", 80), hostname="web.magic.cory.localhost")])
-    assert claims.claim_conflicts(cory, [legacy]) == []
-    served, left_out = claims.served_routes([legacy, cory])
-    assert [r["hostname"] for r in served[0]["routes"]] == ["www.example.org"]
-    assert [(stack, route["hostname"]) for stack, route, dummy in left_out] == [
-        ("evil", "web.magic.cory.localhost"), ("evil", "*.cory.localhost")]
-    assert "inside tenant 'cory''s names under the route domain 'localhost'" in left_out[0][2]
-    text = haproxy_cfg.render([legacy, cory])
-    assert "use_backend magic:web:80 if { req.hdr(host),field(1,:),lower -m str web.magic.cory.localhost }" in text
-    assert "use_backend evil:web:80 if" in text and "cory.localhost }" not in text.split("evil:web:80 if")[1][:80]
+# the platform's own page on the edge (the monitoring role's Prometheus), at the route domain itself
+
+def test_a_platform_page_sits_on_the_route_domain_itself_behind_the_password():
+    doc = page()
+    assert doc["tenant"] == claims.PLATFORM_TENANT and doc["stack"] == "spin_monitoring"
+    (route,) = doc["routes"]
+    expected = ("spin.example.org", "/prometheus", 80, True)
+    assert (route["hostname"], route["path"], route["port"], route["auth"]) == expected
+    assert doc["aliases"] == {"prometheus": haproxy.backend_alias("_platform", "spin_monitoring", "prometheus")}
+
+
+@pytest.mark.parametrize("name, routes, message", [
+    ("monitoring", PROMETHEUS, "must hold a '_'"),
+    ("spin_monitoring", [{"service": "prometheus", "target_port": 9090, "path": "/"}], "is not a path like /prometheus"),
+    ("spin_monitoring", [{"service": "prometheus", "target_port": 9090, "hostname": "*.x.org"}], "is not a host name"),
+    ("spin_monitoring", [{"service": "", "target_port": 9090}], "give the service"),
+])
+def test_a_platform_page_is_checked(name, routes, message):
+    with pytest.raises(SpinError, match=message.replace("*", r"\*")):
+        haproxy.platform_routes(name, routes, "localhost")
+
+
+def test_no_tenant_may_hold_the_route_domain_and_the_platform_page_is_served():
+    # a tenant's rule for the domain itself is refused before it is stored ...
+    with pytest.raises(SpinError, match="inside every tenant's names"):
+        haproxy.stack_routes("cory", "magic", load_balancers={"lb": {"port_rules": [lb_rule("spin.example.org")]}},
+                             platform=platform(), route_domain="spin.example.org")
+    # ... and the platform's page, stored under its own owner, is served (not a trespass)
+    served, left_out = claims.served_routes([page()])
+    assert left_out == [] and served[0]["routes"][0]["hostname"] == "spin.example.org"
+
+
+@pytest.mark.parametrize("route, public_host, url", [
+    ({"service": "web", "protocol": "http", "port": 80, "hostname": "web.seed.demo.localhost", "path": None}, None,
+     "web: http://web.seed.demo.localhost/"),
+    ({"service": "api", "protocol": "https", "port": 8443, "hostname": "x.org", "path": "/api"}, None,
+     "api: https://x.org:8443/api"),
+    ({"service": "db", "protocol": "tcp", "port": 8003, "hostname": None, "path": None}, "10.0.0.1",
+     "db: tcp://10.0.0.1:8003"),
+    ({"service": "web", "protocol": "http", "port": 8000, "hostname": None, "path": None}, None,
+     "web: http://<edge node>:8000/"),
+])
+def test_route_url(route, public_host, url):
+    assert haproxy.route_url(route, public_host) == url

@@ -1,121 +1,20 @@
 """lb.py with a fake Docker client: claims, stack networks, stored routes, checking, syncing an edge node."""
 import base64
 import json
-import os
 import re
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.deploy import lb_provision
-from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb, lb_node
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
-
-PLATFORM = {"edge_service": "edge", "network_prefix": "lb-", "ports": [80, 443, "8000-8002"],
-            "certificates": [{"name": "wild", "file": "/etc/spin/wild.pem"}]}
-
-
-class FakeClient(object):
-    """The calls lb.py makes, on in-memory objects."""
-
-    def __init__(self):
-        self.configs_by_id = {}
-        self.networks_list = []
-        self.services_list = []
-        self.running = []
-        self.index = 0
-        self.checks = []
-        self.check_result = (0, "Configuration file is valid\n")
-        self.removed = []
-        self.has_image = True
-
-    # configs
-    def configs(self, labels=None):
-        return [c for c in self.configs_by_id.values()
-                if all((c["Spec"]["Labels"] or {}).get(k) == v for k, v in (labels or {}).items())]
-
-    def create_config(self, name, data, labels=None):
-        if any(c["Spec"]["Name"] == name for c in self.configs_by_id.values()):
-            raise SpinError("Docker refused to create config '%s': config already exists" % name, status_code=409)
-        self.index += 1
-        cid = "c%d" % self.index
-        self.configs_by_id[cid] = {"ID": cid, "Version": {"Index": self.index},
-                                   "Spec": {"Name": name, "Labels": dict(labels or {}),
-                                            "Data": base64.b64encode(data).decode("ascii")}}
-        return cid
-
-    def remove_config(self, config_id):
-        self.removed.append(self.configs_by_id.pop(config_id)["Spec"]["Name"])
-
-    def find_config(self, name):
-        return next((c for c in self.configs_by_id.values() if c["Spec"]["Name"] == name), None)
-
-    # networks, services, containers
-    def networks(self, labels=None):
-        return [n for n in self.networks_list
-                if all((n.get("Labels") or {}).get(k) == v for k, v in (labels or {}).items())]
-
-    def find_network(self, name):
-        return next((n for n in self.networks_list if n["Name"] == name), None)
-
-    def create_network(self, name, driver="overlay", attachable=False, labels=None, **dummy):
-        self.networks_list.append({"Name": name, "Id": "id-" + name, "Driver": driver, "Labels": labels,
-                                   "Attachable": attachable})
-        return "id-" + name
-
-    def remove_network(self, network_id):
-        self.networks_list = [n for n in self.networks_list if n["Id"] != network_id]
-
-    def services(self, labels=None):
-        return self.services_list
-
-    def containers(self, labels=None, status=None, every=False):
-        return self.running
-
-    # checking
-    def inspect_image(self, name):
-        return {"Config": {"Labels": {"spin.recipe": "r"}}} if self.has_image else None
-
-    def exec_in(self, container_id, argv, files=None, directory="/tmp"):
-        if argv[0] == "spin-edge-check":
-            self.checks.append(("exec", argv, files))
-            return self.check_result
-        return 0, ""
-
-    def run_once(self, image, argv, files=None, **kwargs):
-        self.checks.append(("once", image, argv, files))
-        return self.check_result
-
-
-def platform(**extra):
-    return haproxy.normalise_platform(dict(PLATFORM, **extra))
-
-
-def routes(tenant, stack, *rules, **kwargs):
-    return haproxy.stack_routes(tenant, stack, load_balancers={"lb": {"port_rules": list(rules)}} if rules else None,
-                                platform=platform(), **kwargs)
-
-
-def rule(hostname=None, port=80, path=None, protocol="http", service="web"):
-    return {"source_port": port, "target_port": 80, "service": service, "hostname": hostname, "path": path,
-            "priority": None, "protocol": protocol}
+from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, haproxy_cfg, lb
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import (
+    FakeClient, platform, routes, rule, seed_stack, stored_docs)
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.routes_docs import page
 
 
 def held(stack, *rules, tenant="other"):
     return routes(tenant, stack, *rules)
 
-
-def stored_docs(client):
-    return {stack: entry["doc"] for stack, entry in lb.stored_routes(client, platform()).items()}
-
-
-def seed_stack(client, tenant, stack, *rules):
-    plan = lb.plan_stack_routes(client, tenant, stack, load_balancers={"lb": {"port_rules": list(rules)}},
-                                platform=platform())
-    lb.store_stack_routes(client, plan["routes"], platform())
-    return plan
-
-
-# ---- claims (pure) ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mine, others, fragment", [
     ([rule("www.example.org")], [held("magic", rule("www.example.org", port=8000), tenant="cory")],
@@ -152,8 +51,6 @@ def test_claims_refused(mine, others, fragment):
 def test_claims_allowed(mine, others):
     lb.check_claims(routes("me", "mine", *mine), others)
 
-
-# ---- claims in Swarm: the first stored holds ------------------------------------------------------
 
 def test_a_stack_gets_a_network_of_its_own_made_after_its_claim():
     client = FakeClient()
@@ -266,8 +163,6 @@ def test_a_stack_name_held_by_another_tenant_is_refused():
                              platform=platform())
 
 
-# ---- plan, store, drop ------------------------------------------------------------------------
-
 def test_plan_store_and_read_back():
     client = FakeClient()
     plan = seed_stack(client, "cory", "magic", rule("www.example.org"), rule("www.example.org", path="/api",
@@ -373,167 +268,6 @@ def test_routes_of_another_edge_are_not_seen():
     assert lb.stored_routes(client, platform(edge_service="other")) == {}
 
 
-# ---- the edge node ----------------------------------------------------------------------------
-
-class FakeNode(lb_node.EdgeNode):
-    """An EdgeNode on a temporary directory whose HAProxy master is simulated."""
-
-    def __init__(self, p, running=True, fail_reload=False):
-        super(FakeNode, self).__init__(p, sleep=lambda s: None)
-        self.is_running = running
-        self.fail_reload = fail_reload
-        self.reloads = 0
-        self.workers = [7]
-        self.commands = []
-
-    def _ask(self, sock_path, command, timeout=5.0):
-        self.commands.append((os.path.basename(sock_path), command))
-        if not self.is_running:
-            raise OSError("no master")
-        if command == "reload":
-            self.reloads += 1
-            if not self.fail_reload:
-                self.workers = [self.workers[0] + 10]
-            return ""
-        if command == "show servers state":
-            return "1\n# be_id be_name\n"
-        failed = self.reloads if self.fail_reload else 0
-        return ("#<PID> <type> <reloads> <uptime> <version>\n1 master %d [failed: %d] 0d00h00m01s 2.6\n# workers\n"
-                "%s\n# old workers\n# programs\n" % (self.reloads, failed, "\n".join(
-                    "%d worker 0 0d00h00m01s 2.6" % w for w in self.workers)))
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("#<PID> <type> <reloads> <uptime> <version>\n1 master 3 [failed: 1] 0d 2.6\n# workers\n19 worker 0 0d 2.6\n"
-     "# old workers\n7 worker 1 0d 2.6\n# programs\n",
-     {"master": {"pid": 1, "reloads": 3, "failed": 1}, "workers": [19], "old_workers": [7]}),
-    ("1               master          0               0d00h00m08s     2.6.12-1\n# workers\n8 worker 0 0d 2.6\n",
-     {"master": {"pid": 1, "reloads": 0, "failed": 0}, "workers": [8], "old_workers": []}),
-    ("", {"master": None, "workers": [], "old_workers": []}),
-])
-def test_parse_show_proc(text, expected):
-    assert lb_node.parse_show_proc(text) == expected
-
-
-def test_sync_writes_checks_reloads_then_does_nothing(tmp_path):
-    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
-    client = FakeClient()
-    seed_stack(client, "cory", "magic", rule("www.example.org"))
-    node = FakeNode(p)
-    result = lb_node.sync_edge(client, p, node=node)
-    assert result["changed"] and result["reloaded"] and result["stacks"] == ["magic"]
-    assert ("admin.sock", "show servers state") in node.commands and ("master.sock", "reload") in node.commands
-    text = (tmp_path / "edge" / "haproxy.cfg").read_text()
-    assert "use_backend magic:web:80" in text and "'admin:pw'" in text
-    assert oct((tmp_path / "edge" / "haproxy.cfg").stat().st_mode & 0o777) == "0o600"
-    assert (tmp_path / "edge" / "run" / "servers.state").read_text().startswith("1\n")
-    assert "pw" not in result["diff"]["after"]
-    node.commands = []
-    again = lb_node.sync_edge(client, p, node=node)
-    assert not again["changed"] and not again["reloaded"] and node.commands == []
-
-
-def test_sync_in_check_mode_checks_but_writes_nothing(tmp_path):
-    p = platform(config_dir=str(tmp_path / "edge"))
-    client = FakeClient()
-    result = lb_node.sync_edge(client, p, check_mode=True, node=FakeNode(p))
-    assert result["changed"] and not result["reloaded"]
-    assert not (tmp_path / "edge").exists()  # not even the generated stats password
-    assert len(client.checks) == 1
-
-
-def test_sync_with_an_invalid_config_keeps_the_old_file(tmp_path):
-    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
-    client = FakeClient()
-    node = FakeNode(p)
-    lb_node.sync_edge(client, p, node=node)
-    old = (tmp_path / "edge" / "haproxy.cfg").read_text()
-    seed_stack(client, "cory", "magic", rule("www.example.org"))
-    client.check_result = (1, "[ALERT]    (1) : config : something\n")
-    with pytest.raises(SpinError, match="HAProxy refused the new configuration"):
-        lb_node.sync_edge(client, p, node=node)
-    assert (tmp_path / "edge" / "haproxy.cfg").read_text() == old
-
-
-def test_failed_reload_puts_the_old_file_back(tmp_path):
-    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
-    client = FakeClient()
-    lb_node.sync_edge(client, p, node=FakeNode(p, running=False))
-    old = (tmp_path / "edge" / "haproxy.cfg").read_text()
-    seed_stack(client, "cory", "magic", rule("www.example.org"))
-    with pytest.raises(SpinError, match="could not load the new configuration"):
-        lb_node.sync_edge(client, p, node=FakeNode(p, fail_reload=True))
-    assert (tmp_path / "edge" / "haproxy.cfg").read_text() == old
-
-
-def test_without_the_image_check_mode_skips_the_check_and_a_real_run_says_what_to_do(tmp_path):
-    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
-    client = FakeClient()
-    client.has_image = False
-    assert lb_node.sync_edge(client, p, check_mode=True, node=FakeNode(p))["changed"]
-    with pytest.raises(SpinError, match="image 'spin/haproxy:2.6' is not on this node.*images role"):
-        lb_node.sync_edge(client, p, node=FakeNode(p))
-    assert not (tmp_path / "edge" / "haproxy.cfg").exists()
-
-
-def test_sync_without_a_running_edge_only_writes(tmp_path):
-    p = platform(config_dir=str(tmp_path / "edge"), stats_password="pw")
-    result = lb_node.sync_edge(FakeClient(), p, node=FakeNode(p, running=False))
-    assert result["changed"] and not result["reloaded"]
-
-
-def test_generated_stats_password_is_kept(tmp_path):
-    p = platform(config_dir=str(tmp_path / "edge"))
-    first = lb_node.EdgeNode(p).stats_password()
-    assert len(first) == 32 and lb_node.EdgeNode(p).stats_password() == first
-    assert oct((tmp_path / "edge" / "stats.password").stat().st_mode & 0o777) == "0o600"
-
-
-# ---- provisioning parameters -------------------------------------------------------------------
-
-def test_edge_container_spec():
-    p = platform()
-    spec = lb_provision.edge_container_spec(p, "sha256:img", "abc")
-    assert spec["ports"] == {80: 80, 443: 443, 8000: 8000, 8001: 8001, 8002: 8002}
-    assert spec["binds"] == ["/var/lib/spin/edge:/var/lib/spin/edge:rw",
-                             "/etc/spin/wild.pem:/run/secrets/spin-cert-wild.pem:ro"]
-    assert spec["command"] == ["/var/lib/spin/edge"] and spec["stop_signal"] == "SIGUSR1"
-    assert spec["labels"][lb.L_RECIPE] == "abc" and spec["labels"]["spin.role"] == "edge"
-    # the spec label changes with what needs a new container, and only then
-    assert lb_provision.edge_container_spec(p, "sha256:img")["labels"]["spin.lb.spec"] == spec["labels"]["spin.lb.spec"]
-    assert lb_provision.edge_container_spec(platform(ports=[80]), "sha256:img")["labels"]["spin.lb.spec"] != \
-        spec["labels"]["spin.lb.spec"]
-    stats = lb_provision.stats_service_params(p)
-    assert stats["name"] == "edge_stats" and stats["networks"] == [{"name": "host", "aliases": []}]
-    assert stats["command"] == ["TCP-LISTEN:8404,bind=127.0.0.1,fork,reuseaddr",
-                                "UNIX-CONNECT:/var/lib/spin/edge/run/stats.sock"]
-    assert stats["publish"] == []
-
-
-def test_joining_a_network_is_tried_again_when_the_swarm_is_slow():
-    calls = []
-
-    class Client(object):
-        def connect_network(self, network, container_id):
-            calls.append(network)
-            if len(calls) < 3:
-                raise SpinError("Docker refused to connect container: attaching to network failed, make sure your "
-                                "network options are correct and check manager logs: context deadline exceeded")
-    lb_node._connect(Client(), "lb-magic", "c1", sleep=lambda s: None)
-    assert calls == ["lb-magic"] * 3
-
-    class Refusing(object):
-        def connect_network(self, network, container_id):
-            calls.append(network)
-            raise SpinError("Docker refused: network lb-x not found")
-    calls[:] = []
-    with pytest.raises(SpinError, match="not found"):
-        lb_node._connect(Refusing(), "lb-x", "c1", sleep=lambda s: None)
-    assert calls == ["lb-x"]  # no point in asking again
-
-
-# ---- the names on a stack's load balancer network (issue 17) ---------------------------------
-
 def _stack_tasks(stack, service, aliases, hostname=None, route_host=None):
     """What the translator hands spin_stack: one service with the tenant's own aliases and host name."""
     return {"services": [{"name": "%s_%s" % (stack, service), "labels": {"spin.service": service},
@@ -584,37 +318,6 @@ def test_no_name_a_tenant_writes_reaches_the_names_the_edge_resolves():
     assert victim["services"][0]["networks"][0] == {"name": "magic_default", "aliases": ["web", "www"]}
 
 
-def test_moving_a_stack_off_the_pool_gives_its_services_the_platform_alias_only():
-    """The pool design's stacks move to a network of their own: their public services join it with
-    the platform's alias (what the edge resolves), and the stored routes name that alias."""
-    class PoolClient(FakeClient):
-        def __init__(self):
-            super().__init__()
-            self.updates = []
-
-        def find_service(self, name):
-            return {"ID": "s1", "Version": {"Index": 7}, "Spec": {
-                "Name": name, "TaskTemplate": {"Networks": [{"Target": "id-magic_default", "Aliases": ["web"]}]}}} \
-                if name == "magic_web" else None
-
-        def update_service(self, service_id, version, spec):
-            self.updates.append(spec)
-
-        def remove_service(self, service_id):
-            pass
-
-    client = PoolClient()
-    legacy = routes("cory", "magic", rule("a.org"))
-    del legacy["aliases"], legacy["route_domain"]
-    legacy["network"] = "lb-00"
-    lb._create_routes_config(client, platform(), legacy)
-    assert lb_provision.migrate_pool(client, platform())["stacks"] == ["magic"]
-    alias = haproxy.backend_alias("cory", "magic", "web")
-    assert client.updates[0]["TaskTemplate"]["Networks"] == [
-        {"Target": "id-magic_default", "Aliases": ["web"]}, {"Target": "id-lb-magic", "Aliases": [alias]}]
-    assert stored_docs(client)["magic"]["aliases"] == {"web": alias}
-
-
 def test_the_manager_judges_host_names_under_the_route_domain_again():
     client = FakeClient()
     with pytest.raises(SpinError) as err:
@@ -654,3 +357,29 @@ def test_check_of_a_first_https_config_needs_no_crt_list_on_disk(tmp_path):
     assert " crt-list /dev/null " in list(files.values())[0] and not (tmp_path / "certs").exists()
     lb.validate_config(client, text, p)
     assert list(client.checks[-1][2].values())[0] == text and (tmp_path / "certs" / "crt-list").read_text() == ""
+
+
+# the platform's own page on the edge (the monitoring role's Prometheus), at the route domain itself
+
+def test_store_the_platform_page_with_its_network_then_no_change():
+    client = FakeClient()
+    p = platform()
+    network = p["network_prefix"] + "spin_monitoring"
+    first = lb.store_platform_routes(client, page(), p)
+    assert first["changed"] and first["network"] == network
+    assert first["attachments"] == {"prometheus": {"name": network,
+                                                   "aliases": [haproxy.backend_alias("_platform", "spin_monitoring",
+                                                                                     "prometheus")]}}
+    net = client.find_network(network)
+    assert net["Attachable"] and net["Labels"]["spin.lb.tenant"] == "_platform"
+    assert not lb.store_platform_routes(client, page(), p)["changed"]
+    assert lb.stored_routes(client, p)["spin_monitoring"]["doc"]["tenant"] == "_platform"
+
+
+def test_a_platform_page_never_takes_a_host_name_a_stack_holds():
+    client = FakeClient()
+    # a route stored before the rule existed (by hand): the platform page does not take it over
+    seed_stack(client, "cory", "magic", rule("www.example.org"))
+    with pytest.raises(SpinError, match="held by stack 'magic'"):
+        lb.store_platform_routes(client, haproxy.platform_routes("spin_monitoring", [
+            {"service": "prometheus", "target_port": 9090, "hostname": "www.example.org"}], "localhost"), platform())

@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.engine import swarm_state
-from ansible_collections.spin.platform.plugins.module_utils.monitor import audit, status
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.monitor import audit, status
 
 GIB = 1024 ** 3
+
+
 NODES = [{"ID": "n1", "Spec": {"Role": "manager", "Availability": "active", "Labels": {}},
           "Description": {"Hostname": "node1", "Resources": {"NanoCPUs": 2000000000, "MemoryBytes": 8 * GIB}},
           "Status": {"State": "ready", "Addr": "10.0.0.1"}},
@@ -252,42 +253,5 @@ def test_digest_of(image, digest):
     assert status.digest_of(image) == digest
 
 
-def rec(replicas, running, states, mode="replicated"):
-    return {"mode": mode, "replicas": replicas, "running": running,
-            "tasks": [{"state": s, "error": None} for s in states]}
-
-
-@pytest.mark.parametrize("record, word", [
-    (rec(2, 2, ["running", "running"]), "running"),
-    (rec(2, 1, ["running", "starting"]), "starting"),       # waiting for its health check
-    (rec(2, 1, ["running", "failed"]), "degraded"),
-    (rec(2, 0, ["failed", "rejected"]), "down"),
-    (rec(1, 0, ["pending"]), "starting"),
-    (rec(0, 0, []), "idle"),
-    (rec(1, 0, ["complete"], mode="replicated-job"), "complete"),
-    # a scheduled job: between runs, whatever its last run did; running while a run goes
-    (dict(rec(1, 0, ["failed"], mode="replicated-job"), schedule="@hourly"), "scheduled"),
-    (dict(rec(0, 0, [], mode="replicated-job"), schedule="@hourly"), "scheduled"),
-    (dict(rec(1, 1, ["running"], mode="replicated-job"), schedule="@hourly"), "running"),
-])
-def test_health(record, word):
-    assert swarm_state.health(record) == word
-
-
 def test_rfc3339_round_trip():
     assert status.rfc3339(1796612659.25) == "2026-12-07T03:04:19.250000000Z"
-
-
-@pytest.mark.parametrize("addr, host", [
-    ("10.0.0.1:2377", "10.0.0.1"), ("[fd00::1]:2377", "fd00::1"), ("node1", "node1"), ("fd00::1", "fd00::1"),
-])
-def test_manager_host(addr, host):
-    assert swarm_state.manager_host(addr) == host
-
-
-def test_node_record_carries_the_nodes_size_and_the_leaders_address():
-    found = swarm_state.node_record({
-        "ID": "n1", "Spec": {"Role": "manager"}, "Status": {"State": "ready", "Addr": "0.0.0.0"},
-        "ManagerStatus": {"Leader": True, "Addr": "10.0.0.5:2377"},
-        "Description": {"Hostname": "m1", "Resources": {"NanoCPUs": 2500000000, "MemoryBytes": 4 * GIB}}})
-    assert (found["addr"], found["cpus"], found["memory"], found["leader"]) == ("10.0.0.5", 2.5, 4 * GIB, True)

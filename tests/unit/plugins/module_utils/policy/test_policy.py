@@ -3,43 +3,18 @@ compose.parse_stack builds from YAML, as the action plugin does."""
 import copy
 import glob
 import os
-import textwrap
 
 import pytest
 
-from ansible_collections.spin.platform.plugins.module_utils.policy import policy
-from ansible_collections.spin.platform.plugins.module_utils.policy import policy_facts, policy_settings
-from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.plugins.module_utils.common import diagnostics as diag
-from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.policy import policy
+from ansible_collections.spin.platform.plugins.module_utils.policy import policy_settings
+from ansible_collections.spin.platform.plugins.plugin_utils import compose
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.policy.policy_cases import (
+    make_policy, parse, service)
+
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
-
-TENANTS = {
-    "cory": {"uid": 1000, "gid": 1000, "paths": ["/global/cfs/cdirs/cory", "/global/homes/c/cory"],
-             "quota": {"replicas": 10}},
-    "magic": {"uid": 1001, "gid": 1001, "paths": ["/global/cfs/cdirs/magic"]},
-    "small": {"uid": 1002, "gid": 1002, "paths": [], "quota": {"replicas": 2}},
-    "bad_name": {"uid": 1003, "gid": 1003},
-}
-
-
-def parse(compose_text, rancher_text=None):
-    model, diagnostics = compose.parse_stack(textwrap.dedent(compose_text), "docker-compose.yml",
-                                             textwrap.dedent(rancher_text) if rancher_text else None,
-                                             "rancher-compose.yml")
-    errors = [diag.format_diagnostic(d) for d in diagnostics if d["severity"] == "error"]
-    assert not errors, errors
-    return model
-
-
-def make_policy(spin_policy=None, roots=None, tenants=None):
-    platform_vars = {"spin_tenants": TENANTS if tenants is None else tenants}
-    if spin_policy is not None:
-        platform_vars["spin_policy"] = spin_policy
-    if roots is not None:
-        platform_vars["spin_global_fs_roots"] = roots
-    return policy_settings.merge_policy(platform_vars)
 
 
 def run(model, tenant="cory", stack="demo", spin_policy=None, **kwargs):
@@ -47,16 +22,6 @@ def run(model, tenant="cory", stack="demo", spin_policy=None, **kwargs):
     entry = pol["tenants"].get(tenant)
     model = policy.apply_policy_defaults(model, tenant, entry, pol)
     return policy.evaluate(model, tenant, entry, pol, stack=stack, **kwargs)
-
-
-def service(body, image="httpd"):
-    """A compose file with one service 's' whose keys are ``body`` (YAML); a tuple ``(body,
-    top_level)`` adds top-level sections."""
-    body, extra = body if isinstance(body, tuple) else (body, "")
-    lines = textwrap.dedent(body).strip("\n").splitlines() if body.strip() else []
-    keys = "\n".join("    " + line for line in lines)
-    text = "services:\n  s:\n    image: %s\n%s\n%s" % (image, keys, textwrap.dedent(extra))
-    return parse(text)
 
 
 # (rule, compose keys of service 's', platform policy overrides or None)
@@ -98,6 +63,7 @@ ALLOWED = [
     ("volume-driver", ('volumes: ["data:/data"]', "volumes: {data: {driver: local}}"), None),
     ("reserved-label", "labels: {org.example.team: science}", None),
 ]
+
 
 # (rule, compose keys of service 's', policy overrides, expected key)
 REFUSED = [
@@ -271,6 +237,8 @@ services:
     image: rancher/lb-service-haproxy
     ports: ["%s"]
 """
+
+
 LB_RANCHER = """
 services:
   lb:
@@ -375,8 +343,6 @@ def test_global_fs_roots_from_platform_vars():
     assert [v["rule"] for v in violations] == ["host-path"]
 
 
-# --- apply_policy_defaults ---------------------------------------------------------------------
-
 @pytest.mark.parametrize("body, cap_add", [
     ("", policy_settings.SPIN_CAPABILITIES),
     ("cap_drop: [NET_RAW]", policy_settings.SPIN_CAPABILITIES),
@@ -410,126 +376,6 @@ def test_seed_passes_with_default_policy():
     assert policy.evaluate(model, "cory", pol["tenants"]["cory"], pol, stack="seed") == []
     assert model["services"]["web"]["cap_drop"] == ["ALL"]
     assert "NET_BIND_SERVICE" in model["services"]["web"]["cap_add"]
-
-
-# --- merge_policy --------------------------------------------------------------------------------
-
-def test_merge_policy_defaults_and_overrides():
-    pol = policy_settings.merge_policy({"spin_policy": {"proxy_ports": [80, "8080-8081"],
-                                                        "name_patterns": {"stack": "^[a-z]+$"},
-                                                        "cap_add": ["cap_chown"]}})
-    assert pol["proxy_ports"] == [80, "8080-8081"]
-    assert policy_settings.port_numbers(pol["proxy_ports"]) == [80, 8080, 8081]
-    assert pol["name_patterns"]["stack"] == "^[a-z]+$"
-    assert pol["name_patterns"]["tenant"] == policy_settings.DEFAULT_POLICY["name_patterns"]["tenant"]
-    assert pol["cap_add"] == ["CHOWN"]
-    assert pol["global_fs_roots"] == policy_settings.DEFAULT_POLICY["global_fs_roots"]
-    assert pol["tenants"] == {}
-    assert policy_settings.merge_policy(None)["proxy_ports"] == [80, 443]
-
-
-@pytest.mark.parametrize("platform_vars, needle", [
-    ({"spin_policy": {"proxy_port": []}}, "unknown key (did you mean 'proxy_ports'?)"),
-    ({"spin_policy": {"proxy_ports": ["80-70"]}}, "spin_policy.proxy_ports must be"),
-    ({"spin_policy": {"published_ports": ["8000-8999"]}},
-     "spin_policy.published_ports: the ports stacks may publish are the edge's, spin_lb_ports (one setting for the "
-     "policy and the load balancer); remove published_ports"),
-    ({"spin_policy": {"global_fs_read_write": "yes"}}, "spin_policy.global_fs_read_write must be true or false"),
-    ({"spin_policy": {"global_fs_roots": ["/x"]}}, "set spin_global_fs_roots instead"),
-    ({"spin_policy": {"name_patterns": {"stack": "(["}}}, "not a regular expression"),
-    ({"spin_policy": {"disabled_rules": ["privileges"]}}, "unknown rule 'privileges' (did you mean 'privileged'?)"),
-    ({"spin_policy": {"host_path_roots": ["srv"]}}, "host_path_roots must hold absolute paths"),
-    ({"spin_global_fs_roots": ["global"]}, "spin_global_fs_roots must be a list of absolute paths"),
-    ({"spin_tenants": {"x": {"uid": 0, "gid": 1}}}, "spin_tenants.x.uid must be a number > 0"),
-    ({"spin_tenants": {"x": {"uid": 5}, "y": {"uid": 5}}}, "spin_tenants.y.uid 5 is also tenant 'x''s"),
-    ({"spin_tenants": {"x": {"uid": 5, "paths": ["rel"]}}}, "spin_tenants.x.paths must be a list of absolute"),
-    ({"spin_tenants": {"x": {"uid": 5, "quota": {"replicas": -1}}}}, "quota.replicas must be a whole number"),
-    ({"spin_tenants": {"x": {"uid": 5, "gdi": 5}}}, "unknown key 'gdi' (did you mean 'gid'?)"),
-])
-def test_merge_policy_refuses_mistakes(platform_vars, needle):
-    with pytest.raises(SpinError) as info:
-        policy_settings.merge_policy(platform_vars)
-    assert needle in info.value.message
-
-
-def test_merge_policy_reports_every_mistake():
-    with pytest.raises(SpinError) as info:
-        policy_settings.merge_policy({"spin_policy": {"a": 1, "b": 2}, "spin_tenants": {"x": {"uid": 0}}})
-    assert "3 error(s)" in info.value.message
-
-
-# --- swarm-side facts ----------------------------------------------------------------------------
-
-def labels(tenant, stack):
-    return {"spin.tenant": tenant, "spin.stack": stack, "com.docker.stack.namespace": stack}
-
-
-@pytest.mark.parametrize("objects, messages", [
-    ([], []),
-    ([{"kind": "service", "name": "magic_web", "labels": labels("other", "magic")}], []),
-    ([{"kind": "network", "name": "magic_default", "labels": labels("cory", "magic")}],
-     ["stack 'magic' belongs to tenant 'cory'"]),
-    # the labels decide, whatever the name
-    ([{"kind": "service", "name": "innocent", "labels": labels("cory", "magic")}],
-     ["stack 'magic' belongs to tenant 'cory'"]),
-    ([{"kind": "volume", "name": "magic_data", "labels": {}}],
-     ["stack 'magic' has objects that belong to no tenant (volume 'magic_data'): they were not made by the "
-      "platform"]),
-    ([{"kind": "service", "name": "magic_web", "labels": {"spin.stack": "magic"}}],
-     ["stack 'magic' has objects that belong to no tenant (service 'magic_web'): they were not made by the "
-      "platform"]),
-    ([{"kind": "service", "name": "magic_web", "labels": labels("cory", "magic")},
-      {"kind": "network", "name": "magic_default", "labels": labels("cory", "magic")},
-      {"kind": "secret", "name": "magic_pw_0123456789", "labels": labels("magic", "magic")}],
-     ["stack 'magic' belongs to tenant 'cory'", "stack 'magic' belongs to tenant 'magic'"]),
-])
-def test_check_ownership(objects, messages):
-    violations = policy_facts.check_ownership(objects, "other", "magic")
-    assert [v["message"] for v in violations] == messages
-    assert all(v["rule"] == "ownership" and v["key"] == "spin_stack" for v in violations)
-
-
-def test_check_ownership_name_collision_names_the_holder():
-    objects = [{"kind": "service", "name": "magic_web", "labels": labels("cory", "elsewhere")}]
-    [v] = policy_facts.check_ownership(objects, "other", "magic")
-    assert v["message"] == ("stack 'magic' belongs to tenant 'cory' (service 'magic_web' named like this "
-                            "stack's objects, of stack 'elsewhere')")
-
-
-@pytest.mark.parametrize("facts, rules, warned", [
-    ({"daemon_json": True, "dockerd_flag": None, "newest_container": None}, [], False),
-    ({"daemon_json": None, "dockerd_flag": True, "newest_container": None}, [], False),
-    ({"daemon_json": None, "dockerd_flag": None, "newest_container": {"name": "a", "no_new_privs": True}}, [], False),
-    ({"daemon_json": False, "dockerd_flag": False, "newest_container": None}, ["engine-no-new-privileges"], False),
-    ({"daemon_json": True, "dockerd_flag": None, "newest_container": {"name": "a", "no_new_privs": False}},
-     ["engine-no-new-privileges"], False),
-    ({"daemon_json": None, "dockerd_flag": None, "newest_container": None}, [], True),
-])
-def test_engine_violations(facts, rules, warned):
-    violations, warnings = policy_facts.engine_violations(facts, make_policy())
-    assert [v["rule"] for v in violations] == rules
-    assert bool(warnings) == warned
-    assert policy_facts.engine_violations(facts, make_policy({"require_no_new_privileges": False})) == ([], [])
-
-
-@pytest.mark.parametrize("source, resolved, rules", [
-    ("/global/cfs/cdirs/cory/data", "/global/cfs/cdirs/cory/data", []),
-    ("/global/cfs/cdirs/cory/data", "/global/cfs/cdirs/cory/real", []),
-    ("/global/cfs/cdirs/cory/link", "/etc", ["host-path"]),
-    ("/global/cfs/cdirs/cory/link", "/global/cfs/cdirs/magic", ["global-fs-path"]),
-    ("/global/cfs/cdirs/cory/link", "/run/docker.sock", ["docker-socket"]),
-    ("/global/cfs/cdirs/cory/link", None, []),
-])
-def test_resolved_bind_violations(source, resolved, rules):
-    pol = make_policy()
-    model = service('volumes: ["%s:/d:ro"]\nuser: "1000"' % source)
-    binds = policy_facts.bind_mounts(model)
-    assert binds == [{"service": "s", "key": "volumes", "source": source, "read_only": True}]
-    binds[0]["resolved"] = resolved
-    violations = policy_facts.resolved_bind_violations(binds, "cory", pol["tenants"]["cory"], pol)
-    assert [v["rule"] for v in violations] == rules
-    if rules:
-        assert "resolves to %s" % resolved in violations[0]["message"]
 
 
 @pytest.mark.parametrize("image, images, refused", [
