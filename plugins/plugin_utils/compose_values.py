@@ -215,8 +215,8 @@ def label_map(value):
     labels = list_or_dict(value)
     for name in labels:
         if name.startswith(RESERVED_LABEL_PREFIXES):
-            raise Invalid("label '%s' is reserved for the platform (%s*): rename it"
-                          % (name, "/".join(RESERVED_LABEL_PREFIXES)))
+            raise Invalid("label '%s' is reserved for the platform (%s): rename it"
+                          % (name, ", ".join(prefix + "*" for prefix in RESERVED_LABEL_PREFIXES)))
     return {name: "" if text is None else text for name, text in labels.items()}
 
 

@@ -35,7 +35,11 @@ def run(module, client):
         doc = plan["routes"]
         result.update({"network": plan["network"], "public_services": plan["public_services"],
                        "attachments": plan["attachments"], "routes": doc})
-        result["stored"] = lb.store_stack_routes(client, doc, platform, check_mode=check)
+        # the plan stored the document already (the claim: its config is new) and made the network; this only
+        # drops the stack's older documents: each of the three is a change
+        claimed = bool(plan["claim"] and plan["claim"]["config"])
+        result["stored"] = (lb.store_stack_routes(client, doc, platform, check_mode=check) or claimed
+                            or bool(plan["network_created"]))
         if doc["routes"]:
             stored[stack] = {"doc": doc}
         else:

@@ -103,7 +103,7 @@ ERRORS = [
                                           "service's tasks (tasks.<name>): choose a host name that does not start "
                                           "with 'tasks.'"]),
     ("labels: {spin.tenant: evil}", ["key 'labels': label 'spin.tenant' is reserved for the platform "
-                                     "(spin./com.docker.stack.*): rename it"]),
+                                     "(spin.*, com.docker.stack.*): rename it"]),
     ("mem_limit: 1g\ndeploy: {resources: {limits: {memory: 2g}}}",
      ["key 'deploy.resources.limits.memory': '2g' conflicts with 'mem_limit' = '1g': give the value once"]),
     ("scale: 2\ndeploy: {replicas: 3}", ["key 'deploy.replicas': 3 conflicts with 'scale' = 2: give the value once"]),

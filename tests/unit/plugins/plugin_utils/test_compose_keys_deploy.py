@@ -43,7 +43,7 @@ def test_supported_key(body, path, expected):
 ERRORS = [
     ("deploy: {labels: {com.docker.stack.namespace: x}}",
      ["key 'deploy.labels': label 'com.docker.stack.namespace' is reserved for the platform "
-      "(spin./com.docker.stack.*): rename it"]),
+      "(spin.*, com.docker.stack.*): rename it"]),
     ("deploy: {replicas: -1}", ["key 'deploy.replicas': must be 0 or more, not -1"]),
     ("deploy: {replicas: two}", ["key 'deploy.replicas': must be a number of replicas, not 'two'"]),
     ("deploy: {replicas: [1]}", ["key 'deploy.replicas': must be a number of replicas, not a list"]),

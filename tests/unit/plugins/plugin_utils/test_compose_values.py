@@ -184,8 +184,8 @@ def test_absolute_paths():
 def test_label_map_keeps_the_platforms_labels_to_the_platform():
     assert v.label_map(["a=b", "c"]) == {"a": "b", "c": ""}
     assert v.label_map({"org.example.spin": "x"}) == {"org.example.spin": "x"}   # only a leading prefix is reserved
-    assert refused(v.label_map, {"spin.tenant": "other"}).startswith(
-        "label 'spin.tenant' is reserved for the platform (spin.")
+    assert refused(v.label_map, {"spin.tenant": "other"}) == (
+        "label 'spin.tenant' is reserved for the platform (spin.*, com.docker.stack.*): rename it")
     assert "com.docker.stack.namespace" in refused(v.label_map, ["com.docker.stack.namespace=x"])
 
 
