@@ -62,7 +62,7 @@ def main():
         molecule(workdir, "destroy")
         step(workdir, "create")
         step(workdir, "converge")
-        seconds, _ = step(workdir, "side-effect")
+        seconds = step(workdir, "side-effect")[0]
         with open(os.path.join(workdir, "molecule", "recovery.json")) as handle:
             measured = json.load(handle)
         timing, load = measured["timing"], measured["load"]
@@ -81,7 +81,7 @@ def main():
         record(BENCH, "node loss: slowest answer through the edge", load["max_ms"], "ms")
         return 0
     finally:
-        code, _, out = molecule(workdir, "destroy")
+        code, dummy, out = molecule(workdir, "destroy")
         if code != 0:
             print("molecule destroy -s cluster failed: remove the containers, volumes and network labelled "
                   "spin.local-cluster=%s-cl by hand\n%s" % (PREFIX, out[-2000:]), file=sys.stderr)

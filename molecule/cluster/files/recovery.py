@@ -65,7 +65,7 @@ def servers_state(edge_dir, stack):
 def snapshot(args):
     state = run("docker", "node", "inspect", args.victim, "--format", "{{.Status.State}}").strip()
     backends = servers_state(args.edge_dir, args.stack)
-    services = sorted({"%s_%s" % (args.stack, service) for service, _ in backends.values()})
+    services = sorted({"%s_%s" % (args.stack, service) for service, dummy in backends.values()})
     tasks = {name: [] for name in services}
     replicas = {}
     if services:
