@@ -2,7 +2,8 @@
 # The quick start's commands, on a Debian machine where only python3 exists:
 #   ./spin up      bring up the local single-node platform and deploy the example stack
 #   ./spin test    run every test: lint, sanity, unit, docs, changelog, oldest ansible-core,
-#                  integration on the real engine, molecule (--full: also the slowest scenarios)
+#                  integration on the real engine, every molecule scenario (--full: also any marked
+#                  '# spin-test: full' in its molecule.yml; none is today)
 #   ./spin checks  only the static checks (ansible-test sanity, antsibull-docs, antsibull-changelog)
 #                  (./spin sanity|units [ansible-test options]: one of them, e.g. --test pep8)
 #   ./spin bench   run the benchmarks (not part of the tests)
@@ -230,7 +231,8 @@ run_tests() {
     local scenario file
     for file in molecule/*/molecule.yml; do
         scenario=$(basename "$(dirname "$file")")
-        # the slowest scenarios say so in their molecule.yml and run with ./spin test --full only
+        # a scenario too slow for every run may say so in its molecule.yml and run with ./spin test --full only
+        # (none today: cluster, the slowest, runs in about 10 minutes)
         if [ "$full" != 1 ] && grep -q '^# spin-test: full$' "$file"; then
             say "Molecule scenario $scenario: skipped (./spin test --full runs it)"
             continue
