@@ -52,7 +52,7 @@ def servers_state(edge_dir, stack):
         # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ... srv_check_result (11)
         if len(f) < 12 or line.startswith("#"):
             continue
-        # backends are named <stack>:<service>:<port>[...] (module_utils/haproxy_cfg.py)
+        # backends are named <stack>:<service>:<port>[...] (module_utils/edge/haproxy_cfg.py)
         parts = f[1].split(":")
         if len(parts) < 3 or parts[0] != stack:
             continue
