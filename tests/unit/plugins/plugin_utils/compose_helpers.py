@@ -44,3 +44,22 @@ networks: {front: {}, back: {}}
 secrets: {pw: {environment: PW}, cert: {external: true}}
 configs: {conf: {content: hello}}
 """
+
+
+# the checks every key table of the parser's tests runs (test_compose*.py): a supported key's value in the model,
+# a refused key's messages, a warned key's warning
+def check_supported_key(body, path, expected):
+    model, diagnostics = parse(service_doc(body, DECLARED), env={"FROM_ENV": "v", "PW": "secret"})
+    assert messages(diagnostics) == []
+    assert dig(model["services"]["s"], path) == expected
+
+
+def check_error(body, expected):
+    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
+    assert messages(diagnostics) == ["docker-compose.yml: service 's': " + e for e in expected]
+
+
+def check_warning(body, expected):
+    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
+    assert messages(diagnostics) == []
+    assert messages(diagnostics, "warning") == ["docker-compose.yml: service 's': " + expected]

@@ -5,7 +5,7 @@ import pytest
 
 from ansible_collections.spin.platform.plugins.plugin_utils import compose
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import (
-    DECLARED, dig, messages, parse, service_doc)
+    check_error, check_supported_key, messages, parse, service_doc)
 
 
 SUPPORTED = [
@@ -15,9 +15,7 @@ SUPPORTED = [
 
 @pytest.mark.parametrize("body, path, expected", SUPPORTED)
 def test_supported_key(body, path, expected):
-    model, diagnostics = parse(service_doc(body, DECLARED), env={"FROM_ENV": "v", "PW": "secret"})
-    assert messages(diagnostics) == []
-    assert dig(model["services"]["s"], path) == expected
+    check_supported_key(body, path, expected)
 
 
 ERRORS = [
@@ -29,8 +27,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("body, expected", ERRORS)
 def test_error(body, expected):
-    model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == ["docker-compose.yml: service 's': " + e for e in expected]
+    check_error(body, expected)
 
 
 def test_missing_image():

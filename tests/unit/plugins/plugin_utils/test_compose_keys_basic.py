@@ -4,7 +4,7 @@ and the exact diagnostics)."""
 import pytest
 
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import (
-    DECLARED, dig, GiB, messages, MiB, parse, S, service_doc)
+    GiB, MiB, S, check_error, check_supported_key, check_warning, messages, parse, service_doc)
 
 
 SUPPORTED = [
@@ -66,9 +66,7 @@ SUPPORTED = [
 
 @pytest.mark.parametrize("body, path, expected", SUPPORTED)
 def test_supported_key(body, path, expected):
-    model, diagnostics = parse(service_doc(body, DECLARED), env={"FROM_ENV": "v", "PW": "secret"})
-    assert messages(diagnostics) == []
-    assert dig(model["services"]["s"], path) == expected
+    check_supported_key(body, path, expected)
 
 
 ERRORS = [
@@ -138,8 +136,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("body, expected", ERRORS)
 def test_error(body, expected):
-    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == ["docker-compose.yml: service 's': " + e for e in expected]
+    check_error(body, expected)
 
 
 WARNINGS = [
@@ -150,9 +147,7 @@ WARNINGS = [
 
 @pytest.mark.parametrize("body, expected", WARNINGS)
 def test_warning(body, expected):
-    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == []
-    assert messages(diagnostics, "warning") == ["docker-compose.yml: service 's': " + expected]
+    check_warning(body, expected)
 
 
 def test_environment_key_without_value_is_dropped_with_a_warning():

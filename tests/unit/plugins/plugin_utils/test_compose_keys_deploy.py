@@ -3,7 +3,7 @@ exact diagnostics)."""
 import pytest
 
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import (
-    DECLARED, dig, messages, MiB, parse, S, service_doc)
+    MiB, S, check_error, check_supported_key)
 
 
 SUPPORTED = [
@@ -35,9 +35,7 @@ SUPPORTED = [
 
 @pytest.mark.parametrize("body, path, expected", SUPPORTED)
 def test_supported_key(body, path, expected):
-    model, diagnostics = parse(service_doc(body, DECLARED), env={"FROM_ENV": "v", "PW": "secret"})
-    assert messages(diagnostics) == []
-    assert dig(model["services"]["s"], path) == expected
+    check_supported_key(body, path, expected)
 
 
 ERRORS = [
@@ -83,5 +81,4 @@ ERRORS = [
 
 @pytest.mark.parametrize("body, expected", ERRORS)
 def test_error(body, expected):
-    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == ["docker-compose.yml: service 's': " + e for e in expected]
+    check_error(body, expected)

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import (
-    DECLARED, dig, messages, parse, service_doc)
+    check_error, check_supported_key, check_warning)
 
 
 SUPPORTED = [
@@ -30,9 +30,7 @@ SUPPORTED = [
 
 @pytest.mark.parametrize("body, path, expected", SUPPORTED)
 def test_supported_key(body, path, expected):
-    model, diagnostics = parse(service_doc(body, DECLARED), env={"FROM_ENV": "v", "PW": "secret"})
-    assert messages(diagnostics) == []
-    assert dig(model["services"]["s"], path) == expected
+    check_supported_key(body, path, expected)
 
 
 ERRORS = [
@@ -52,8 +50,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("body, expected", ERRORS)
 def test_error(body, expected):
-    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == ["docker-compose.yml: service 's': " + e for e in expected]
+    check_error(body, expected)
 
 
 WARNINGS = [
@@ -67,6 +64,4 @@ WARNINGS = [
 
 @pytest.mark.parametrize("body, expected", WARNINGS)
 def test_warning(body, expected):
-    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == []
-    assert messages(diagnostics, "warning") == ["docker-compose.yml: service 's': " + expected]
+    check_warning(body, expected)

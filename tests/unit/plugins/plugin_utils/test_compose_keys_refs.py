@@ -3,7 +3,7 @@ and healthcheck, restart, logging, secrets and configs (input -> model, and the 
 import pytest
 
 from ansible_collections.spin.platform.tests.unit.plugins.plugin_utils.compose_helpers import (
-    DECLARED, dig, messages, parse, S, service_doc)
+    S, check_error, check_supported_key, check_warning)
 
 
 SUPPORTED = [
@@ -45,9 +45,7 @@ SUPPORTED = [
 
 @pytest.mark.parametrize("body, path, expected", SUPPORTED)
 def test_supported_key(body, path, expected):
-    model, diagnostics = parse(service_doc(body, DECLARED), env={"FROM_ENV": "v", "PW": "secret"})
-    assert messages(diagnostics) == []
-    assert dig(model["services"]["s"], path) == expected
+    check_supported_key(body, path, expected)
 
 
 ERRORS = [
@@ -95,8 +93,7 @@ ERRORS = [
 
 @pytest.mark.parametrize("body, expected", ERRORS)
 def test_error(body, expected):
-    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == ["docker-compose.yml: service 's': " + e for e in expected]
+    check_error(body, expected)
 
 
 WARNINGS = [
@@ -112,6 +109,4 @@ WARNINGS = [
 
 @pytest.mark.parametrize("body, expected", WARNINGS)
 def test_warning(body, expected):
-    _model, diagnostics = parse(service_doc(body, DECLARED), env={"PW": "x"})
-    assert messages(diagnostics) == []
-    assert messages(diagnostics, "warning") == ["docker-compose.yml: service 's': " + expected]
+    check_warning(body, expected)
