@@ -8,20 +8,13 @@ import os
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import submission_argument_spec
 from ansible_collections.spin.platform.plugins.plugin_utils import translate
 from ansible_collections.spin.platform.plugins.plugin_utils.action import SubmissionAction
 from ansible_collections.spin.platform.plugins.plugin_utils.submission import problem_messages, warning_messages
 
-SPEC = {
-    "submission": {"type": "str"},
-    "tenant": {"type": "str"},
-    "stack": {"type": "str"},
+SPEC = dict(submission_argument_spec(), **{
     "compose_file": {"type": "path"},
-    "compose_override_files": {"type": "list", "elements": "str", "default": []},
-    "rancher_compose_file": {"type": "path"},
-    "variables": {"type": "dict", "default": {}},
-    "profiles": {"type": "list", "elements": "str"},
-    "submission_roots": {"type": "list", "elements": "path"},
     "lb_platform": {"type": "dict"},
     "dest": {"type": "path"},
     "tenants": {"type": "dict"},
@@ -29,7 +22,7 @@ SPEC = {
     "global_fs": {"type": "dict"},
     "policy": {"type": "dict"},
     "platform": {"type": "dict"},
-}
+})
 
 
 class ActionModule(SubmissionAction):

@@ -122,22 +122,15 @@ messages:
 '''
 
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
-from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import SUBMISSION_NAMED, run_module
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import (
+    SUBMISSION_NAMED, run_module, submission_argument_spec)
 # the work lives in module_utils (build/build_run.py)
 from ansible_collections.spin.platform.plugins.module_utils.build.build_run import run
 
 
 def argument_spec():
     spec = dict(
-        submission=dict(type="str"),
-        tenant=dict(type="str"),
-        stack=dict(type="str"),
         compose_file=dict(type="path"),
-        compose_override_files=dict(type="list", elements="str", default=[]),
-        rancher_compose_file=dict(type="path"),
-        variables=dict(type="dict", default={}),
-        profiles=dict(type="list", elements="str"),
-        submission_roots=dict(type="list", elements="path"),
         tenants=dict(type="dict"),
         global_fs_roots=dict(type="list", elements="str"),
         global_fs=dict(type="dict"),
@@ -146,6 +139,7 @@ def argument_spec():
         lb_platform=dict(type="dict"),
         _builds=dict(type="list", elements="dict"),
     )
+    spec.update(submission_argument_spec())
     spec.update(connection_argument_spec())
     return spec
 

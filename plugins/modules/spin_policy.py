@@ -168,7 +168,8 @@ input_digest:
 '''
 
 
-from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import SUBMISSION_NAMED, run_module
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import (
+    SUBMISSION_NAMED, run_module, submission_argument_spec)
 from ansible_collections.spin.platform.plugins.module_utils.monitor import audit
 from ansible_collections.spin.platform.plugins.module_utils.policy import preflight
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
@@ -176,15 +177,7 @@ from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import 
 
 def argument_spec():
     spec = {
-        "submission": {"type": "str"},
-        "tenant": {"type": "str"},
-        "stack": {"type": "str"},
         "compose_file": {"type": "path"},
-        "compose_override_files": {"type": "list", "elements": "str", "default": []},
-        "rancher_compose_file": {"type": "path"},
-        "variables": {"type": "dict", "default": {}},
-        "profiles": {"type": "list", "elements": "str"},
-        "submission_roots": {"type": "list", "elements": "path"},
         "lb_platform": {"type": "dict"},
         "platform": {"type": "dict"},
         "tenants": {"type": "dict"},
@@ -196,6 +189,7 @@ def argument_spec():
         "audit_log": {"type": "path"},
         "_controller": {"type": "dict", "default": {}},
     }
+    spec.update(submission_argument_spec())
     spec.update(connection_argument_spec())
     return spec
 

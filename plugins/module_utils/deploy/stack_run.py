@@ -19,7 +19,8 @@ from ansible_collections.spin.platform.plugins.module_utils.stack import bind_st
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.module_utils.stack.stack import StackReconciler, stack_services_state
 from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import connection_argument_spec
-from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import SUBMISSION_NAMED
+from ansible_collections.spin.platform.plugins.module_utils.worker.module_runner import (
+    SUBMISSION_NAMED, submission_argument_spec)
 
 # what spin_stack's module object is built with, besides the spec (here so that spin_converge builds it the same)
 MODULE_OPTIONS = SUBMISSION_NAMED
@@ -27,16 +28,8 @@ MODULE_OPTIONS = SUBMISSION_NAMED
 
 def argument_spec():
     spec = {
-        "submission": {"type": "str"},
-        "tenant": {"type": "str"},
-        "stack": {"type": "str"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "compose_file": {"type": "path"},
-        "compose_override_files": {"type": "list", "elements": "str", "default": []},
-        "rancher_compose_file": {"type": "path"},
-        "variables": {"type": "dict", "default": {}},
-        "profiles": {"type": "list", "elements": "str"},
-        "submission_roots": {"type": "list", "elements": "path"},
         "remove_volumes": {"type": "bool", "default": False},
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 180},
@@ -60,6 +53,7 @@ def argument_spec():
         # spin_converge: the edge is synced once after every stack, not by each stack's run
         "_edge_sync": {"type": "bool", "default": True},
     }
+    spec.update(submission_argument_spec())
     spec.update(connection_argument_spec())
     return spec
 

@@ -17,6 +17,20 @@ from ansible_collections.spin.platform.plugins.module_utils.engine.swarm import 
 SUBMISSION_NAMED = {"required_one_of": [("tenant", "submission"), ("stack", "submission")]}
 
 
+def submission_argument_spec():
+    """The options of a tenant's submission, as the doc fragment ``spin.platform.submission`` documents them."""
+    return {
+        "submission": {"type": "str"},
+        "tenant": {"type": "str"},
+        "stack": {"type": "str"},
+        "compose_override_files": {"type": "list", "elements": "str", "default": []},
+        "rancher_compose_file": {"type": "path"},
+        "variables": {"type": "dict", "default": {}},
+        "profiles": {"type": "list", "elements": "str"},
+        "submission_roots": {"type": "list", "elements": "path"},
+    }
+
+
 def outcome(module, work, warning_prefix="", client=None):
     """``work(module, client)`` on a module object (``AnsibleModule`` or ``task.WarmModule``) ->
     (result, failed): warnings given to the module, the diff kept only in diff mode. ``client``: a
