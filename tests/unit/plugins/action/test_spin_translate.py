@@ -6,6 +6,7 @@ import os
 import yaml
 
 from ansible_collections.spin.platform.plugins.action import spin_translate
+from ansible_collections.spin.platform.plugins.modules import spin_translate as module_docs
 from ansible_collections.spin.platform.tests.unit import tenant_tree
 from ansible_collections.spin.platform.tests.unit.plugins.action.action_runner import run
 
@@ -80,3 +81,14 @@ def test_the_secrets_content_never_reaches_the_result(tmp_path):
     assert not result.get("failed"), result
     assert [s["data"] for s in result["tasks"]["secrets"]] == ["<redacted: 19 bytes>"]
     assert "hunter2" not in repr(result)
+
+
+def test_the_documented_return_values_are_what_the_action_returns(tmp_path):
+    root, directory = tenant_tree.submission(tmp_path)
+    with open(os.path.join(directory, "docker-compose.yml"), "w") as handle:
+        handle.write("services:\n  web:\n    image: httpd\n")
+    tenant_tree.hand_in(directory)
+    result = run(spin_translate, root, directory, str(tmp_path / "st.tasks.yml"))
+    documented = yaml.safe_load(module_docs.RETURN)
+    assert set(documented) <= set(result), set(documented) - set(result)
+    assert {k for k in result if k not in ("changed", "invocation", "warnings", "diff")} == set(documented)
