@@ -57,9 +57,22 @@ def _index(config):
     return ((config.get("Version") or {}).get("Index", 0), config.get("ID", ""))
 
 
-def _decode(config, stack):
+# A config's data never changes (a new version is a new config), so what it decodes to is kept by its data,
+# for the configs an edge's last listing returned ({edge service: {data: document}}): a converge of N
+# stacks reads every stack's routes about 2N times. Callers treat the documents as read-only (they copy
+# before they change one).
+_DECODED = {}
+
+
+def _decode(config, stack, decoded=None, known_docs=None):
+    data = config["Spec"].get("Data") or ""
+    if decoded is not None:
+        known = (known_docs or {}).get(data)
+        if known is not None:
+            decoded[data] = known
+            return known
     try:
-        doc = json.loads(base64.b64decode(config["Spec"].get("Data") or "").decode("utf-8"))
+        doc = json.loads(base64.b64decode(data).decode("utf-8"))
     except ValueError as exc:
         raise SpinError("the stored routes of stack '%s' (Swarm config '%s') are not JSON: %s; remove that "
                         "config and deploy the stack again" % (stack, config["Spec"]["Name"], exc))
@@ -67,6 +80,8 @@ def _decode(config, stack):
         raise SpinError("the stored routes of stack '%s' (Swarm config '%s') have version %s, this "
                         "spin.platform reads %s: upgrade the collection on this controller"
                         % (stack, config["Spec"]["Name"], doc.get("version"), haproxy.ROUTES_VERSION))
+    if decoded is not None:
+        decoded[data] = doc
     return doc
 
 
@@ -84,11 +99,13 @@ def stored_routes(client, platform):
         stack = (config["Spec"].get("Labels") or {}).get(L_STACK)
         if stack:
             out.setdefault(stack, {"configs": []})["configs"].append(config)
+    decoded, known_docs = {}, _DECODED.get(platform["edge_service"])
     for stack, entry in out.items():
         entry["configs"].sort(key=_index, reverse=True)
-        entry["versions"] = [(_index(c), _decode(c, stack)) for c in entry["configs"]]
+        entry["versions"] = [(_index(c), _decode(c, stack, decoded, known_docs)) for c in entry["configs"]]
         entry["doc"] = entry["versions"][0][1]
         entry["index"] = entry["versions"][-1][0]
+    _DECODED[platform["edge_service"]] = decoded
     return out
 
 
@@ -97,14 +114,27 @@ def claim_order(stored):
     return [stored[name]["doc"] for name in sorted(stored, key=lambda n: (stored[n].get("index", (0, "")), n))]
 
 
+# _holding's last answer: (the versions it was worked out from, the answer). Which claims hold depends on
+# the stored versions only, and working it out costs O(N^2) claim checks for N stacks; a converge asks it
+# once per stack of the same unchanged set. The key holds the documents themselves (compared by identity,
+# and kept alive by the key, so an identity is never reused while it is here).
+_HOLDING_MEMO = ((), [])
+
+
 def _holding(stored):
     """Every stored version that holds its claims, in the order Swarm stored them: [(stack, doc)]."""
-    versions = sorted((idx, name, doc) for name, entry in stored.items() for idx, doc in entry.get("versions", []))
+    global _HOLDING_MEMO
+    versions = sorted(((idx, name, doc) for name, entry in stored.items() for idx, doc in entry.get("versions", [])),
+                      key=lambda v: (v[0], v[1]))
+    key, answer = _HOLDING_MEMO
+    if len(key) == len(versions) and all(a[0] == b[0] and a[1] == b[1] and a[2] is b[2] for a, b in zip(key, versions)):
+        return list(answer)
     holding = []
     for _idx, name, doc in versions:
         if not claims.claim_conflicts(doc, [d for n, d in holding if n != name]):
             holding.append((name, doc))
-    return holding
+    _HOLDING_MEMO = (tuple(versions), holding)
+    return list(holding)
 
 
 def holders(stored, stack):
@@ -327,7 +357,7 @@ def plan_stack_routes(client, tenant, stack, endpoints=None, load_balancers=None
         if os.path.exists(lb_certs.ca_files(p)[0]):
             with open(lb_certs.ca_files(p)[0]) as handle:
                 ca_pem = handle.read()
-        cert_plan = lb_certs.plan_stack(doc, lb_certs.stored_certificates(client, p).get(stack), own_certs, p,
+        cert_plan = lb_certs.plan_stack(doc, lb_certs.stored_certificates(client, p, stack).get(stack), own_certs, p,
                                         ca=ca_pem)
         certificates = lb_certs.apply_stack(client, p, tenant, stack, cert_plan, check_mode) + [
             dict(c, unchanged=True) for c in cert_plan["certs"] if c["label"] in cert_plan["keep"]]

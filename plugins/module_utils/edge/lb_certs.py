@@ -72,10 +72,14 @@ def _name(platform, stack, label, sha1):
     return name
 
 
-def stored_certificates(client, platform):
-    """``{stack: {label: {"config": id, "tenant", "cert": certificate dict with pem}}}``."""
+def stored_certificates(client, platform, stack=None):
+    """``{stack: {label: {"config": id, "tenant", "cert": certificate dict with pem}}}``; with ``stack``, that
+    stack's only (the engine filters them: a deploy reads its own, not every stack's)."""
     out = {}
-    for config in client.configs(labels={L_EDGE: platform["edge_service"], L_KIND: KIND}) or []:
+    labels = {L_EDGE: platform["edge_service"], L_KIND: KIND}
+    if stack:
+        labels[L_STACK] = stack
+    for config in client.configs(labels=labels) or []:
         labels = config["Spec"].get("Labels") or {}
         try:
             cert = json.loads(base64.b64decode(config["Spec"].get("Data") or "").decode("utf-8"))
@@ -179,7 +183,7 @@ def _store(client, platform, tenant, stack, cert):
 
 def drop_stack(client, platform, stack, check_mode=False):
     """Forget a stack's certificates (its routes are gone). -> changed."""
-    entry = stored_certificates(client, platform).get(stack) or {}
+    entry = stored_certificates(client, platform, stack).get(stack) or {}
     ids = [i for e in entry.values() for i in [e["config"]] + e["old"]]
     if not check_mode:
         for config_id in ids:
@@ -197,7 +201,7 @@ def status_fact(client, context, now=None):
     if not context.get("routes"):
         return None
     platform = haproxy.normalise_platform((context.get("params") or {}).get("lb_platform"))
-    entry = stored_certificates(client, platform).get(context["stack"]) or {}
+    entry = stored_certificates(client, platform, context["stack"]).get(context["stack"]) or {}
     now = now if now is not None else time.time()
     data, text = [], []
     for label in sorted(entry):

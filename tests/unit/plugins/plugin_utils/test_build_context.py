@@ -1,6 +1,6 @@
 """A build context read from a hostile submission: every OS error becomes a refusal that names the
 key, the path and what to do (never a traceback), and nothing outside the submission is read, also
-when a file is swapped while the context is read."""
+when a file is swapped while the context is read; and what the deterministic archive keeps."""
 import builtins
 import io
 import os
@@ -9,9 +9,11 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import time
 
 import pytest
 
+from ansible_collections.spin.platform.plugins.module_utils.build import build
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 from ansible_collections.spin.platform.plugins.plugin_utils import build_context
 
@@ -253,3 +255,73 @@ def test_another_tenants_file_in_the_context_is_not_packed(tmp_path, path):
     with pytest.raises(SpinError) as info:
         build_context.pack(directory, spec(), tree=tree)
     assert "%s is owned by uid 1001 (tenant 'cory'), not by tenant 'eve'" % target in info.value.message
+
+
+# ---- the context archive: what it keeps, its hash, where the Dockerfile comes from --------------------
+
+@pytest.fixture
+def packed_submission(tmp_path):
+    """A submission with a .dockerignore, a link and a file it leaves out (what the archive keeps)."""
+    app = tmp_path / "app"
+    (app / "src").mkdir(parents=True)
+    (app / "Dockerfile").write_text("FROM spin/base:bookworm\nCOPY src /src\n")
+    (app / "src" / "main.sh").write_text("echo hi\n")
+    os.chmod(app / "src" / "main.sh", 0o755)
+    (app / "debug.log").write_text("noise\n")
+    (app / ".dockerignore").write_text("*.log\nDockerfile\n")
+    os.symlink("main.sh", app / "src" / "run")
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    return tmp_path
+
+
+def members(submission_dir, build_spec):
+    out = io.BytesIO()
+    packed = build_context.pack(str(submission_dir), build_spec, out=out)
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        return packed, {m.name: m for m in tar.getmembers()}
+
+
+def test_the_archive_keeps_what_dockerignore_keeps_links_as_links_and_the_dockerfile(packed_submission):
+    packed, found = members(packed_submission, spec())
+    assert sorted(found) == [".dockerignore", "Dockerfile", "src", "src/main.sh", "src/run"]
+    assert found["src/run"].issym() and found["src/run"].linkname == "main.sh"
+    assert found["src/main.sh"].mode == 0o755 and found["src/main.sh"].mtime == 0 and found["src/main.sh"].uid == 0
+    assert packed["dockerfile"] == "Dockerfile" and packed["files"] == 3
+
+
+def test_the_same_content_gives_the_same_hash_and_any_change_another(packed_submission):
+    first = build_context.pack(str(packed_submission), spec())["sha256"]
+    later = time.time() + 100
+    os.utime(packed_submission / "app" / "src" / "main.sh", (later, later))
+    assert build_context.pack(str(packed_submission), spec())["sha256"] == first
+    (packed_submission / "app" / "debug.log").write_text("ignored, so no change\n")
+    assert build_context.pack(str(packed_submission), spec())["sha256"] == first
+    (packed_submission / "app" / "src" / "main.sh").write_text("echo bye\n")
+    assert build_context.pack(str(packed_submission), spec())["sha256"] != first
+
+
+def test_a_dockerfile_outside_the_context_and_an_inline_one_travel_in_the_archive(packed_submission):
+    (packed_submission / "Dockerfile.prod").write_text("FROM spin/base:bookworm\n")
+    packed, found = members(packed_submission, spec(dockerfile="../Dockerfile.prod"))
+    assert packed["dockerfile"] == build.INLINE_DOCKERFILE and build.INLINE_DOCKERFILE in found
+    packed, found = members(packed_submission, spec(dockerfile=None, dockerfile_inline="FROM spin/base:bookworm\n"))
+    assert packed["dockerfile"] == build.INLINE_DOCKERFILE
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda d: os.symlink("/etc", d / "outside"), "leads outside the submission directory"),
+    (lambda d: (d / "file").write_text("x"), "is not a directory"),
+])
+def test_contexts_outside_or_not_directories_are_refused(packed_submission, make, fragment):
+    make(packed_submission)
+    name = "outside" if "outside" in fragment else "file"
+    with pytest.raises(SpinError, match=fragment):
+        build_context.pack(str(packed_submission), spec(context=name))
+
+
+def test_a_missing_dockerfile_and_a_context_too_large_are_refused(packed_submission):
+    with pytest.raises(SpinError, match="does not exist in the build context"):
+        build_context.pack(str(packed_submission), spec(dockerfile="Dockerfile.missing"))
+    with pytest.raises(SpinError, match="more than 0 MB"):
+        build_context.pack(str(packed_submission), spec(), max_bytes=4)

@@ -1,16 +1,11 @@
 """Images built from the submission: compose build normalised, Dockerfile bases, the build policy,
-.dockerignore, the deterministic context archive and the content-hash tag."""
-import io
-import os
-import tarfile
-import time
+.dockerignore and the content-hash tag (the context archive: plugin_utils/test_build_context.py)."""
 
 import pytest
 
 from ansible_collections.spin.platform.plugins.module_utils.build import build
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy_settings
-from ansible_collections.spin.platform.plugins.plugin_utils import build_context
 from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 
@@ -144,82 +139,6 @@ def test_the_content_digest_follows_every_option_that_shapes_the_image():
 ])
 def test_dockerignore(rules, path, excluded):
     assert build.IgnoreRules(rules).excluded(path) is excluded
-
-
-# ---- the context archive ----------------------------------------------------------------------------
-
-def spec(context="app", **extra):
-    out = {"context": context, "dockerfile": "Dockerfile", "dockerfile_inline": None, "args": {}, "target": None,
-           "labels": {}, "network": None, "secrets": [], "ssh": []}
-    out.update(extra)
-    return out
-
-
-@pytest.fixture
-def submission(tmp_path):
-    app = tmp_path / "app"
-    (app / "src").mkdir(parents=True)
-    (app / "Dockerfile").write_text("FROM spin/base:bookworm\nCOPY src /src\n")
-    (app / "src" / "main.sh").write_text("echo hi\n")
-    os.chmod(app / "src" / "main.sh", 0o755)
-    (app / "debug.log").write_text("noise\n")
-    (app / ".dockerignore").write_text("*.log\nDockerfile\n")
-    os.symlink("main.sh", app / "src" / "run")
-    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
-    return tmp_path
-
-
-def members(submission_dir, build_spec):
-    out = io.BytesIO()
-    packed = build_context.pack(str(submission_dir), build_spec, out=out)
-    out.seek(0)
-    with tarfile.open(fileobj=out) as tar:
-        return packed, {m.name: m for m in tar.getmembers()}
-
-
-def test_the_archive_keeps_what_dockerignore_keeps_links_as_links_and_the_dockerfile(submission):
-    packed, found = members(submission, spec())
-    assert sorted(found) == [".dockerignore", "Dockerfile", "src", "src/main.sh", "src/run"]
-    assert found["src/run"].issym() and found["src/run"].linkname == "main.sh"
-    assert found["src/main.sh"].mode == 0o755 and found["src/main.sh"].mtime == 0 and found["src/main.sh"].uid == 0
-    assert packed["dockerfile"] == "Dockerfile" and packed["files"] == 3
-
-
-def test_the_same_content_gives_the_same_hash_and_any_change_another(submission):
-    first = build_context.pack(str(submission), spec())["sha256"]
-    later = time.time() + 100
-    os.utime(submission / "app" / "src" / "main.sh", (later, later))
-    assert build_context.pack(str(submission), spec())["sha256"] == first
-    (submission / "app" / "debug.log").write_text("ignored, so no change\n")
-    assert build_context.pack(str(submission), spec())["sha256"] == first
-    (submission / "app" / "src" / "main.sh").write_text("echo bye\n")
-    assert build_context.pack(str(submission), spec())["sha256"] != first
-
-
-def test_a_dockerfile_outside_the_context_and_an_inline_one_travel_in_the_archive(submission):
-    (submission / "Dockerfile.prod").write_text("FROM spin/base:bookworm\n")
-    packed, found = members(submission, spec(dockerfile="../Dockerfile.prod"))
-    assert packed["dockerfile"] == build.INLINE_DOCKERFILE and build.INLINE_DOCKERFILE in found
-    packed, found = members(submission, spec(dockerfile=None, dockerfile_inline="FROM spin/base:bookworm\n"))
-    assert packed["dockerfile"] == build.INLINE_DOCKERFILE
-
-
-@pytest.mark.parametrize("make, fragment", [
-    (lambda d: os.symlink("/etc", d / "outside"), "leads outside the submission directory"),
-    (lambda d: (d / "file").write_text("x"), "is not a directory"),
-])
-def test_contexts_outside_or_not_directories_are_refused(submission, make, fragment):
-    make(submission)
-    name = "outside" if "outside" in fragment else "file"
-    with pytest.raises(SpinError, match=fragment):
-        build_context.pack(str(submission), spec(context=name))
-
-
-def test_a_missing_dockerfile_and_a_context_too_large_are_refused(submission):
-    with pytest.raises(SpinError, match="does not exist in the build context"):
-        build_context.pack(str(submission), spec(dockerfile="Dockerfile.missing"))
-    with pytest.raises(SpinError, match="more than 0 MB"):
-        build_context.pack(str(submission), spec(), max_bytes=4)
 
 
 # ---- holes: what the engine's builder starts from or fetches, which the policy must judge ------------

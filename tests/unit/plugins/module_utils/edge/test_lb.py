@@ -383,3 +383,97 @@ def test_a_platform_page_never_takes_a_host_name_a_stack_holds():
     with pytest.raises(SpinError, match="held by stack 'magic'"):
         lb.store_platform_routes(client, haproxy.platform_routes("spin_monitoring", [
             {"service": "prometheus", "target_port": 9090, "hostname": "www.example.org"}], "localhost"), platform())
+
+
+# ---- a converge of many stacks: each stored document decoded once, the claims that hold worked out once ----
+
+def _many(client, count):
+    for n in range(count):
+        seed_stack(client, "t%d" % (n % 3), "s%03d" % n, rule("s%03d.example.org" % n))
+
+
+def _count_calls(monkeypatch, owner, name):
+    calls = []
+    real = getattr(owner, name)
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def test_each_stored_document_is_decoded_once_while_its_config_is_listed(monkeypatch):
+    client = FakeClient()
+    _many(client, 6)
+    first = lb.stored_routes(client, platform())
+    loads = []
+
+    class CountingJson(object):
+        def __getattr__(self, name):
+            return getattr(json, name)
+
+        def loads(self, text):
+            loads.append(text)
+            return json.loads(text)
+    monkeypatch.setattr(lb, "json", CountingJson())
+    again = lb.stored_routes(client, platform())
+    assert loads == []
+    assert {name: entry["doc"] for name, entry in again.items()} == {name: e["doc"] for name, e in first.items()}
+    # a new version is decoded (once); the others are still the documents read before
+    lb.plan_stack_routes(client, "t1", "s001", load_balancers={"lb": {"port_rules": [rule("new.example.org")]}},
+                         platform=platform())
+    later = lb.stored_routes(client, platform())
+    assert len(loads) == 1 and later["s001"]["doc"]["routes"][0]["hostname"] == "new.example.org"
+    assert later["s002"]["doc"] is first["s002"]["doc"]
+
+
+def test_a_document_that_is_not_json_is_refused_every_time_it_is_read():
+    client = FakeClient()
+    _many(client, 1)
+    config = next(iter(client.configs_by_id.values()))
+    config["Spec"]["Data"] = base64.b64encode(b"{not json").decode("ascii")
+    for dummy in range(2):
+        with pytest.raises(SpinError, match="are not JSON"):
+            lb.stored_routes(client, platform())
+
+
+def test_the_claims_that_hold_are_worked_out_once_per_stored_set(monkeypatch):
+    client = FakeClient()
+    _many(client, 12)
+    checks = _count_calls(monkeypatch, lb.claims, "claim_conflicts")
+    stored = lb.stored_routes(client, platform())
+    first = lb.holders(stored, "s003")
+    worked_out = len(checks)
+    assert worked_out >= 12
+    # every other stack of the same stored set asks again: no claim is checked again
+    for n in range(12):
+        lb.holders(lb.stored_routes(client, platform()), "s%03d" % n)
+    assert len(checks) == worked_out
+    assert sorted(d["stack"] for d in first) == ["s%03d" % n for n in range(12) if n != 3]
+    # a conflicting claim stored by hand (a race's loser, before it took it back) changes the set: worked out
+    # again, and the newer claim does not hold
+    client.create_config("edge.routes.late.x", json.dumps(
+        routes("t9", "late", rule("s005.example.org"))).encode("utf-8"),
+        labels={lb.L_EDGE: "edge", lb.L_KIND: "routes", lb.L_TENANT: "t9", lb.L_STACK: "late"})
+    holding = lb.holders(lb.stored_routes(client, platform()), "s000")
+    assert len(checks) > worked_out
+    assert "late" not in [d["stack"] for d in holding] and "s005" in [d["stack"] for d in holding]
+
+
+def test_a_stack_reads_its_own_certificates_not_every_stacks():
+    client = FakeClient()
+    asked = []
+    listing = client.configs
+
+    def configs(labels=None):
+        asked.append(dict(labels or {}))
+        return listing(labels)
+    client.configs = configs
+    for stack in ("magic", "other"):
+        client.create_config("edge.cert.%s.platform.x" % stack, json.dumps({"sha1": stack}).encode("utf-8"), labels={
+            lb.L_EDGE: "edge", lb.L_KIND: lb.lb_certs.KIND, lb.L_TENANT: "cory", lb.L_STACK: stack,
+            lb.lb_certs.L_CERT: "platform"})
+    assert list(lb.lb_certs.stored_certificates(client, platform(), "magic")) == ["magic"]
+    assert asked[-1] == {lb.L_EDGE: "edge", lb.L_KIND: lb.lb_certs.KIND, lb.L_STACK: "magic"}
+    assert sorted(lb.lb_certs.stored_certificates(client, platform())) == ["magic", "other"]
