@@ -6,7 +6,6 @@ import pytest
 from ansible_collections.spin.platform.plugins.module_utils.build import build
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy
 from ansible_collections.spin.platform.plugins.module_utils.policy import policy_settings
-from ansible_collections.spin.platform.plugins.module_utils.common.errors import SpinError
 
 
 # ---- compose build -> model -------------------------------------------------------------------
