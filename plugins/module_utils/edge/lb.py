@@ -64,13 +64,8 @@ def _index(config):
 _DECODED = {}
 
 
-def _decode(config, stack, decoded=None, known_docs=None):
+def _decode(config, stack):
     data = config["Spec"].get("Data") or ""
-    if decoded is not None:
-        known = (known_docs or {}).get(data)
-        if known is not None:
-            decoded[data] = known
-            return known
     try:
         doc = json.loads(base64.b64decode(data).decode("utf-8"))
     except ValueError as exc:
@@ -80,8 +75,6 @@ def _decode(config, stack, decoded=None, known_docs=None):
         raise SpinError("the stored routes of stack '%s' (Swarm config '%s') have version %s, this "
                         "spin.platform reads %s: upgrade the collection on this controller"
                         % (stack, config["Spec"]["Name"], doc.get("version"), haproxy.ROUTES_VERSION))
-    if decoded is not None:
-        decoded[data] = doc
     return doc
 
 
@@ -99,10 +92,16 @@ def stored_routes(client, platform):
         stack = (config["Spec"].get("Labels") or {}).get(L_STACK)
         if stack:
             out.setdefault(stack, {"configs": []})["configs"].append(config)
-    decoded, known_docs = {}, _DECODED.get(platform["edge_service"])
+    known, decoded = _DECODED.get(platform["edge_service"]) or {}, {}
+
+    def document(config, stack):
+        data = config["Spec"].get("Data") or ""
+        if data not in decoded:
+            decoded[data] = known[data] if data in known else _decode(config, stack)
+        return decoded[data]
     for stack, entry in out.items():
         entry["configs"].sort(key=_index, reverse=True)
-        entry["versions"] = [(_index(c), _decode(c, stack, decoded, known_docs)) for c in entry["configs"]]
+        entry["versions"] = [(_index(c), document(c, stack)) for c in entry["configs"]]
         entry["doc"] = entry["versions"][0][1]
         entry["index"] = entry["versions"][-1][0]
     _DECODED[platform["edge_service"]] = decoded

@@ -76,10 +76,10 @@ def stored_certificates(client, platform, stack=None):
     """``{stack: {label: {"config": id, "tenant", "cert": certificate dict with pem}}}``; with ``stack``, that
     stack's only (the engine filters them: a deploy reads its own, not every stack's)."""
     out = {}
-    labels = {L_EDGE: platform["edge_service"], L_KIND: KIND}
+    wanted = {L_EDGE: platform["edge_service"], L_KIND: KIND}
     if stack:
-        labels[L_STACK] = stack
-    for config in client.configs(labels=labels) or []:
+        wanted[L_STACK] = stack
+    for config in client.configs(labels=wanted) or []:
         labels = config["Spec"].get("Labels") or {}
         try:
             cert = json.loads(base64.b64decode(config["Spec"].get("Data") or "").decode("utf-8"))

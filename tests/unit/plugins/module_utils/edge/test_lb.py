@@ -460,20 +460,3 @@ def test_the_claims_that_hold_are_worked_out_once_per_stored_set(monkeypatch):
     assert len(checks) > worked_out
     assert "late" not in [d["stack"] for d in holding] and "s005" in [d["stack"] for d in holding]
 
-
-def test_a_stack_reads_its_own_certificates_not_every_stacks():
-    client = FakeClient()
-    asked = []
-    listing = client.configs
-
-    def configs(labels=None):
-        asked.append(dict(labels or {}))
-        return listing(labels)
-    client.configs = configs
-    for stack in ("magic", "other"):
-        client.create_config("edge.cert.%s.platform.x" % stack, json.dumps({"sha1": stack}).encode("utf-8"), labels={
-            lb.L_EDGE: "edge", lb.L_KIND: lb.lb_certs.KIND, lb.L_TENANT: "cory", lb.L_STACK: stack,
-            lb.lb_certs.L_CERT: "platform"})
-    assert list(lb.lb_certs.stored_certificates(client, platform(), "magic")) == ["magic"]
-    assert asked[-1] == {lb.L_EDGE: "edge", lb.L_KIND: lb.lb_certs.KIND, lb.L_STACK: "magic"}
-    assert sorted(lb.lb_certs.stored_certificates(client, platform())) == ["magic", "other"]

@@ -1,6 +1,10 @@
 """lb_certs: which certificates a stack's HTTPS routes get from the platform CA (issued, kept, renewed)
 and which names it leaves to the tenant's own certificate."""
+import json
+
 from ansible_collections.spin.platform.plugins.module_utils.edge import haproxy, lb_certs, tls
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import FakeClient as LbFakeClient
+from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.lb_fakes import platform as lb_platform
 from ansible_collections.spin.platform.tests.unit.plugins.module_utils.edge.tls_fakes import (
     NOW, routes_doc, self_signed)
 
@@ -23,3 +27,21 @@ def test_plan_stack_issues_keeps_renews_and_leaves_tenant_names_to_the_tenant():
     assert plan["store"] == [own]
     assert plan["issue"] == [("platform", ["web.magic.cory.localhost"], "the stack's host names changed")]
     assert plan["remove"] == ["c1"]
+
+
+def test_a_stack_reads_its_own_certificates_not_every_stacks():
+    client = LbFakeClient()
+    asked = []
+    listing = client.configs
+
+    def configs(labels=None):
+        asked.append(dict(labels or {}))
+        return listing(labels)
+    client.configs = configs
+    for stack in ("magic", "other"):
+        client.create_config("edge.cert.%s.platform.x" % stack, json.dumps({"sha1": stack}).encode("utf-8"), labels={
+            lb_certs.L_EDGE: "edge", lb_certs.L_KIND: lb_certs.KIND, lb_certs.L_TENANT: "cory", lb_certs.L_STACK: stack,
+            lb_certs.L_CERT: "platform"})
+    assert list(lb_certs.stored_certificates(client, lb_platform(), "magic")) == ["magic"]
+    assert asked[-1] == {lb_certs.L_EDGE: "edge", lb_certs.L_KIND: lb_certs.KIND, lb_certs.L_STACK: "magic"}
+    assert sorted(lb_certs.stored_certificates(client, lb_platform())) == ["magic", "other"]
