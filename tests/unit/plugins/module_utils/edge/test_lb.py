@@ -459,4 +459,3 @@ def test_the_claims_that_hold_are_worked_out_once_per_stored_set(monkeypatch):
     holding = lb.holders(lb.stored_routes(client, platform()), "s000")
     assert len(checks) > worked_out
     assert "late" not in [d["stack"] for d in holding] and "s005" in [d["stack"] for d in holding]
-
